@@ -1,0 +1,127 @@
+"""Turn text into index terms. The same analyzer serves passages and questions.
+
+Steps: Unicode NFKC, fold curly quotes and dashes, drop zero-width marks, split into words
+(hyphenated words kept whole *and* split into parts), drop English stopwords and possessive
+'s, fold plural acronyms ("VAEs" -> "vae"), lower-case, Snowball-stem.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+import snowballstemmer
+
+_FOLD = str.maketrans({
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
+    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "﹘": "-", "－": "-",
+    "\u00a0": " ", "\u202f": " ", "\u2007": " ",
+})
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# A word: letters/digits, optionally joined by single hyphens or apostrophes ("text-to-image").
+WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_VOWEL = re.compile(r"[aeiouy]")
+_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Za-z0-9]*[A-Z0-9]s")  # VAEs, LLMs, NeRFs, GPUs
+
+# English stopwords (the usual IR list: function words and auxiliaries).
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren arent as at be because been before
+being below between both but by can cannot could couldn couldnt did didn didnt do does doesn doesnt
+doing don dont down during each few for from further had hadn hadnt has hasn hasnt have haven havent
+having he hed hes her here heres hers herself him himself his how hows i id ill im ive if in into is
+isn isnt it its itself just lets me more most mustn mustnt my myself no nor not now of off on once
+only or other ought our ours ourselves out over own same shan shant she shed shell shes should
+shouldn shouldnt so some such than that thats the their theirs them themselves then there theres
+these they theyd theyll theyre theyve this those through to too under until up very was wasn wasnt we
+wed well were weren werent weve what whats when whens where wheres which while who whos whom why
+whys will with won wont would wouldn wouldnt you youd youll youre youve your yours yourself
+yourselves also may might must shall s t d ll m o re ve y us
+""".split())
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def normalize(text: str) -> str:
+    """NFKC, fold typographic quotes/dashes/spaces, drop invisible marks (not lower-cased)."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text).translate(_FOLD))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An index term with the surface word it came from and that word's position."""
+
+    term: str
+    surface: str
+    position: int
+
+
+def _fold_word(raw: str) -> str:
+    """Lower-case a word, dropping possessives and apostrophes, folding plural acronyms."""
+    if raw.endswith(("'s", "'S")):
+        raw = raw[:-2]
+    elif raw.endswith("'"):
+        raw = raw[:-1]
+    if _ACRONYM_PLURAL.fullmatch(raw) and "-" not in raw:
+        raw = raw[:-1]
+    w = raw.lower().replace("'", "")
+    if len(w) >= 4 and w.endswith("s") and not _VOWEL.search(w[:-1]):
+        w = w[:-1]  # a lower-cased plural acronym: "llms" -> "llm"
+    return w
+
+
+def term_of(word: str) -> str | None:
+    """The index term of one plain word, or None for a stopword."""
+    w = _fold_word(word)
+    if not w or w in STOPWORDS or (len(w) == 1 and w.isalpha()):
+        return None
+    return stem(w)
+
+
+def words(text: str) -> list[str]:
+    """Surface words of a text after normalization (case kept)."""
+    return WORD.findall(normalize(text))
+
+
+def tokens(text: str, vocabulary: Iterable[str] | None = None) -> list[Token]:
+    """Analyze text into Tokens.
+
+    A hyphenated word gives its joined form ("texttoimag") and its parts ("text", "imag").
+    With a ``vocabulary``, two adjacent words whose joined form is a known term also give
+    that term, so "Gen AI" matches "GenAI" when the corpus uses both.
+    """
+    vocab = vocabulary if vocabulary is not None else ()
+    out: list[Token] = []
+    ws = words(text)
+    for pos, raw in enumerate(ws):
+        if "-" in raw:
+            parts = [p for p in raw.split("-") if p]
+            joined = term_of("".join(parts))
+            if joined:
+                out.append(Token(joined, raw, pos))
+            for part in parts:
+                t = term_of(part)
+                if t and t != joined:
+                    out.append(Token(t, raw, pos))
+        else:
+            t = term_of(raw)
+            if t:
+                out.append(Token(t, raw, pos))
+        if vocab and pos > 0:
+            prev = ws[pos - 1]
+            if "-" not in prev and "-" not in raw:
+                pair = term_of(_fold_word(prev) + _fold_word(raw))
+                if pair and pair in vocab:
+                    out.append(Token(pair, f"{prev} {raw}", pos))
+    return out
+
+
+def terms(text: str, vocabulary: Iterable[str] | None = None) -> list[str]:
+    return [t.term for t in tokens(text, vocabulary)]

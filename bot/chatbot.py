@@ -1,0 +1,87 @@
+"""The one entry point every front end calls: ``ChatBot.load(...).ask(question, history)``."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import Manifest, Settings
+from .index import CorpusIndex
+from .load import load_corpus
+from .model import Document, Reply
+from .respond import Responder, fill, join_words, md_escape
+from .understand import understand
+
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_question(text: Any) -> str:
+    """Drop control characters and fold whitespace; anything not a string counts as empty."""
+    if not isinstance(text, str):
+        return ""
+    text = _CONTROL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def has_words(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+class ChatBot:
+    """Answers questions from one corpus, quoting it with citations, or says it cannot."""
+
+    def __init__(self, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex | None = None):
+        self.manifest = manifest
+        self.settings: Settings = manifest.settings
+        self.documents = list(documents)
+        self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words)
+        self.responder = Responder(self.index, top_k=self.settings.top_k)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "ChatBot":
+        """Load a corpus folder (default: the bundled ``corpus/``). The default bot is cached."""
+        if path is None or Path(path).resolve() == DEFAULT_CORPUS:
+            return _default_bot()
+        manifest, docs = load_corpus(path)
+        return cls(manifest, docs)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def describe_corpus(self) -> str:
+        if len(self.documents) == 1:
+            return f"*{md_escape(self.documents[0].title)}*"
+        return f"the {len(self.documents)} documents of *{md_escape(self.manifest.name)}*"
+
+    def topics(self, limit: int = 4) -> str:
+        return join_words(self.index.top_sections(limit))
+
+    def ask(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> Reply:
+        """Answer ``question`` (with earlier ``history`` messages for follow-ups)."""
+        raw = question if isinstance(question, str) else ""
+        limit = self.settings.max_question_chars
+        if len(raw) > limit:
+            return Reply(fill("invalid", "too_long", length=f"{len(raw):,}", limit=f"{limit:,}"), True, [],
+                         kind="invalid")
+        text = clean_question(raw)
+        if not text:
+            return Reply(fill("invalid", "empty"), True, [], kind="invalid")
+        if not has_words(text):
+            return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
+        safe_history = history if isinstance(history, (list, tuple)) else None
+        q = understand(text, safe_history, self.index.vocabulary, self.settings.max_history_turns)
+        if q.kind == "smalltalk":
+            return Reply(fill("smalltalk", q.smalltalk, corpus=self.describe_corpus(), topics=self.topics()),
+                         False, [], kind="smalltalk")
+        reply = self.responder.respond(q)
+        return reply
+
+
+@lru_cache(maxsize=1)
+def _default_bot() -> ChatBot:
+    manifest, docs = load_corpus(DEFAULT_CORPUS)
+    return ChatBot(manifest, docs)

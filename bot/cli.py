@@ -1,0 +1,187 @@
+"""``python -m bot``: ask questions, list the glossary, run gold-set evaluations.
+
+Never imports gradio (that alone costs seconds): the page lives in ``bot.ui``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from typing import Any, Iterable, TextIO
+
+from .config import CorpusError
+from .model import Citation, Reply
+
+_BOLD, _RESET = "\033[1m", "\033[0m"
+
+
+def _bot(corpus: str | None):
+    from .chatbot import ChatBot
+
+    return ChatBot.load(corpus)
+
+
+def mark_quotes(c: Citation, tty: bool) -> str:
+    """The passage with each quoted sentence marked (bold on a terminal, «…» otherwise)."""
+    text = c.passage
+    spans = []
+    for q in c.quotes:
+        i = text.find(q)
+        if i >= 0:
+            spans.append((i, i + len(q)))
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a < pos:
+            continue
+        out.append(text[pos:a])
+        out.append(f"{_BOLD}{text[a:b]}{_RESET}" if tty else f"«{text[a:b]}»")
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _unescape(md: str) -> str:
+    """Answer Markdown shown as plain text: drop the backslash escapes."""
+    import re
+
+    return re.sub(r"\\([\\`*_\[\]<>&|~#!{}])", r"\1", md)
+
+
+def format_reply(reply: Reply, tty: bool = False, width: int = 100) -> str:
+    lines = []
+    for para in _unescape(reply.answer).split("\n"):
+        lines.append(textwrap.fill(para, width, subsequent_indent="  " if para.startswith("- ") else ""))
+    if reply.citations:
+        lines += ["", "Sources:"]
+        for c in reply.citations:
+            lines.append(f"[{c.id}] {c.title}")
+            credit = ", ".join(x for x in (c.author, c.published) if x)
+            lines.append(f"    {c.doc_title}" + (f" ({credit})" if credit else "") + f" - {c.source}")
+            lines.append(textwrap.fill(mark_quotes(c, tty), width, initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+def _parse_line(line: str, lineno: int) -> tuple[str | None, Any, str | None]:
+    """(question, history, error) for one JSON Lines input line."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+    if isinstance(obj, str):
+        return obj, None, None
+    if not isinstance(obj, dict):
+        return None, None, f"line {lineno}: expected an object like {{\"question\": \"...\"}}"
+    q = obj.get("question")
+    if not isinstance(q, str):
+        return None, None, f"line {lineno}: 'question' must be a string"
+    history = obj.get("history")
+    if history is not None and not isinstance(history, list):
+        return None, None, f"line {lineno}: 'history' must be a list of messages"
+    return q, history, None
+
+
+def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
+    bad = 0
+    for lineno, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        if as_json:
+            q, history, err = _parse_line(line, lineno)
+        else:
+            q, history, err = line.rstrip("\n"), None, None
+        if err is not None:
+            bad += 1
+            obj = {"question": None, "answer": f"Skipped {err}.", "abstained": True, "citations": [],
+                   "error": err}
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.flush()
+            continue
+        reply = bot.ask(q, history)
+        if as_json:
+            out.write(json.dumps(reply.to_dict(q), ensure_ascii=False) + "\n")
+        else:
+            out.write(f"> {q}\n{format_reply(reply)}\n\n")
+        out.flush()
+    if bad:
+        print(f"{bad} input line(s) skipped (see their 'error' field).", file=sys.stderr)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    bot = _bot(args.corpus)
+    if args.question:
+        q = " ".join(args.question)
+        history = None
+        if args.history:
+            try:
+                history = json.loads(args.history)
+            except json.JSONDecodeError as exc:
+                print(f"--history is not valid JSON: {exc.msg}", file=sys.stderr)
+                return 2
+        reply = bot.ask(q, history)
+        if args.json:
+            print(json.dumps(reply.to_dict(q), ensure_ascii=False, indent=None))
+        else:
+            print(format_reply(reply, tty=sys.stdout.isatty()))
+        return 0
+    if sys.stdin.isatty():
+        print("Type a question per line (Ctrl-D to end).", file=sys.stderr)
+    return _ask_stream(bot, sys.stdin, sys.stdout, args.json)
+
+
+def cmd_glossary(args: argparse.Namespace) -> int:
+    bot = _bot(args.corpus)
+    entries = bot.index.glossary.entries
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
+    else:
+        for e in entries:
+            print(f"{e.short:12} {e.long}")
+        if not entries:
+            print("(no acronyms found in this corpus)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import evaluate
+
+    if args.what == "gold":
+        return evaluate.main_gold(args)
+    print(f"unknown evaluation '{args.what}'", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Answers questions only from its sources.")
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("ask", help="answer a question (or JSON Lines on stdin)")
+    a.add_argument("question", nargs="*", help="the question; omit to read one per line from stdin")
+    a.add_argument("--json", action="store_true", help="print JSON (JSON Lines for stdin input)")
+    a.add_argument("--history", help="earlier messages as a JSON list of {role, content}")
+    a.add_argument("--corpus", help="corpus folder (default: the bundled corpus/)")
+    a.set_defaults(func=cmd_ask)
+    g = sub.add_parser("glossary", help="acronyms and long forms mined from the corpus")
+    g.add_argument("--corpus")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_glossary)
+    e = sub.add_parser("eval", help="evaluate on a gold question set")
+    e.add_argument("what", choices=["gold"])
+    e.add_argument("path", help="gold set YAML, e.g. eval/article.yaml")
+    e.add_argument("--corpus")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        return args.func(args)
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

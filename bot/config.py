@@ -1,0 +1,160 @@
+"""Read and validate a corpus manifest (``corpus.yaml``), naming file and line on any error.
+
+The manifest is small, so validation walks PyYAML's node tree directly: that keeps the line
+number of every value (schema libraries such as pydantic lose it) and keeps the CLI light.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be loaded; the message names the file (and line) at fault."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    top_k: int = 5
+    max_question_chars: int = 2000
+    max_history_turns: int = 20
+    passage_max_words: int = 120
+    feedback: bool = False
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    path: str
+    id: str
+    title: str | None
+    metadata: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    description: str
+    documents: tuple[DocumentEntry, ...]
+    settings: Settings = field(default_factory=Settings)
+
+
+# name -> (type, minimum); bool settings have no minimum
+_SETTING_TYPES: dict[str, tuple[type, int | None]] = {
+    "top_k": (int, 1),
+    "max_question_chars": (int, 10),
+    "max_history_turns": (int, 0),
+    "passage_max_words": (int, 20),
+    "feedback": (bool, None),
+}
+_DOC_KEYS = {"path", "id", "title", "author", "published", "origin", "url", "license", "tags"}
+
+
+def _where(path: Path, node: yaml.Node) -> str:
+    return f"{path}:{node.start_mark.line + 1}"
+
+
+def _scalar(path: Path, node: yaml.Node, what: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise CorpusError(f"{_where(path, node)}: {what} must be a single value, not a list or mapping")
+    value = yaml.safe_load(yaml.serialize(node))
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        value = value.isoformat()
+    return value
+
+
+def _mapping(path: Path, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise CorpusError(f"{_where(path, node)}: {what} must be a mapping of keys to values")
+    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for knode, vnode in node.value:
+        key = str(_scalar(path, knode, "a key"))
+        if key in out:
+            raise CorpusError(f"{_where(path, knode)}: duplicate key '{key}' in {what}")
+        out[key] = (knode, vnode)
+    return out
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Parse and validate ``path``; raise CorpusError with ``file:line: problem`` on failure."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: manifest not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot read the manifest ({exc})") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CorpusError(f"{path}{line}: invalid YAML: {problem}") from None
+    if root is None:
+        raise CorpusError(f"{path}: the manifest is empty; it needs a 'documents' list")
+    top = _mapping(path, root, "the manifest")
+    if "documents" not in top:
+        raise CorpusError(f"{_where(path, root)}: the manifest has no 'documents' list")
+    docs_node = top["documents"][1]
+    if not isinstance(docs_node, yaml.SequenceNode) or not docs_node.value:
+        raise CorpusError(f"{_where(path, docs_node)}: 'documents' must be a non-empty list")
+    entries: list[DocumentEntry] = []
+    seen: dict[str, int] = {}
+    for i, dnode in enumerate(docs_node.value):
+        what = f"documents[{i}]"
+        if isinstance(dnode, yaml.ScalarNode):  # a bare path is allowed
+            fields = {"path": (dnode, dnode)}
+        else:
+            fields = _mapping(path, dnode, what)
+        for key, (knode, _) in fields.items():
+            if key not in _DOC_KEYS:
+                known = ", ".join(sorted(_DOC_KEYS))
+                raise CorpusError(f"{_where(path, knode)}: unknown key '{key}' in {what} (known: {known})")
+        if "path" not in fields:
+            raise CorpusError(f"{_where(path, dnode)}: {what} has no 'path'")
+        values = {k: _scalar(path, v, f"{what}.{k}") for k, (_, v) in fields.items() if k != "tags"}
+        doc_path = str(values.pop("path") or "").strip()
+        if not doc_path:
+            raise CorpusError(f"{_where(path, fields['path'][1])}: {what}.path is empty")
+        doc_id = str(values.pop("id", None) or Path(doc_path).name)
+        if doc_id in seen:
+            raise CorpusError(
+                f"{_where(path, dnode)}: {what} repeats id '{doc_id}' (first at line {seen[doc_id]})"
+            )
+        seen[doc_id] = dnode.start_mark.line + 1
+        title = values.pop("title", None)
+        meta = {k: str(v) for k, v in values.items() if v is not None}
+        entries.append(DocumentEntry(doc_path, doc_id, None if title is None else str(title), meta,
+                                     dnode.start_mark.line + 1))
+    settings = Settings()
+    if "settings" in top:
+        given = {}
+        for key, (knode, vnode) in _mapping(path, top["settings"][1], "settings").items():
+            if key not in _SETTING_TYPES:
+                known = ", ".join(sorted(_SETTING_TYPES))
+                raise CorpusError(f"{_where(path, knode)}: unknown setting '{key}' (known: {known})")
+            kind, minimum = _SETTING_TYPES[key]
+            value = _scalar(path, vnode, f"settings.{key}")
+            if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a whole number")
+            if kind is bool and not isinstance(value, bool):
+                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be true or false")
+            if minimum is not None and value < minimum:
+                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be at least {minimum}")
+            given[key] = value
+        settings = Settings(**given)
+    name = top.get("name")
+    desc = top.get("description")
+    return Manifest(
+        path=path,
+        name=str(_scalar(path, name[1], "name")) if name else path.parent.name,
+        description=str(_scalar(path, desc[1], "description")) if desc else "",
+        documents=tuple(entries),
+        settings=settings,
+    )

@@ -1,0 +1,77 @@
+"""Load the documents a corpus manifest lists (or, without a manifest, every .md/.txt file)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .config import CorpusError, DocumentEntry, Manifest, Settings, load_manifest
+from .model import Document
+
+MANIFEST = "corpus.yaml"
+TEXT_SUFFIXES = (".md", ".markdown", ".txt")
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def read_text(path: Path) -> str:
+    """Read a text document as UTF-8 with normalized newlines; CorpusError if it is not text."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if b"\x00" in raw[:8192]:
+        raise CorpusError(f"{path}: looks like a binary file, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CorpusError(f"{path}:{line}: not valid UTF-8 text (byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def guess_title(text: str, path: Path) -> str:
+    m = _H1.search(text)
+    if m:
+        return m.group(1).strip()
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def load_entry(root: Path, entry: DocumentEntry, manifest_path: Path) -> Document:
+    path = (root / entry.path).resolve()
+    if not path.is_file():
+        raise CorpusError(f"{manifest_path}:{entry.line}: document '{entry.path}' not found in {root}")
+    text = read_text(path)
+    return Document(
+        id=entry.id,
+        title=entry.title or guess_title(text, path),
+        source=entry.path,
+        text=text,
+        metadata=dict(entry.metadata),
+    )
+
+
+def load_corpus(folder: str | Path) -> tuple[Manifest, list[Document]]:
+    """Load a corpus folder; CorpusError names the file (and line) of anything broken.
+
+    A folder without ``corpus.yaml`` is read as every Markdown or text file below it.
+    """
+    root = Path(folder)
+    if root.is_file() and root.suffix in (".yaml", ".yml"):
+        manifest_path, root = root, root.parent
+    else:
+        manifest_path = root / MANIFEST
+    if not root.is_dir():
+        raise CorpusError(f"{root}: corpus folder not found")
+    if manifest_path.is_file():
+        manifest = load_manifest(manifest_path)
+    else:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        if not files:
+            raise CorpusError(f"{root}: no {MANIFEST} and no .md or .txt documents")
+        entries = tuple(
+            DocumentEntry(str(p.relative_to(root)), str(p.relative_to(root)), None, {}, 0) for p in files
+        )
+        manifest = Manifest(manifest_path, root.name, "", entries, Settings())
+    docs = [load_entry(root, e, manifest_path) for e in manifest.documents]
+    return manifest, docs

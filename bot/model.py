@@ -1,0 +1,94 @@
+"""Small frozen data objects passed along the pipeline (load -> split -> index -> respond)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document as loaded from the corpus."""
+
+    id: str
+    title: str
+    source: str  # path relative to the corpus folder, shown in citations
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # author, published, origin, ...
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (or list item) with its character span in the document text."""
+
+    text: str
+    start: int
+    end: int
+    bullet: bool = False
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable unit: part of one section, with its heading path and offsets.
+
+    ``text`` is exactly ``document.text[start:end]``, so any quote that is a substring
+    of the passage is also a verbatim substring of the source document.
+    """
+
+    id: int
+    doc_id: str
+    headings: tuple[str, ...]  # heading path below the document title
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Sentence, ...]
+    section_first: bool = True  # the passage opens its section
+
+    @property
+    def title(self) -> str:
+        return " > ".join(self.headings)
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: int
+    source: str
+    title: str
+    passage: str
+    quotes: list[str]
+    score: float
+    doc_title: str = ""
+    author: str = ""
+    published: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "title": self.title,
+            "passage": self.passage,
+            "quotes": list(self.quotes),
+            "score": round(float(self.score), 3),
+        }
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What ``ChatBot.ask`` returns.
+
+    ``kind`` tells front ends why the bot answered as it did: ``answer``, ``abstain``
+    (sources do not support an answer), ``smalltalk`` or ``invalid`` (bad input).
+    """
+
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    kind: str = "answer"
+
+    def to_dict(self, question: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if question is not None:
+            out["question"] = question
+        out["answer"] = self.answer
+        out["abstained"] = self.abstained
+        out["citations"] = [c.to_dict() for c in self.citations]
+        return out

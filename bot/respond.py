@@ -1,0 +1,408 @@
+"""Choose passages and sentences, decide whether to answer or abstain, fill templates.
+
+Every quote is a whole sentence (or list item) copied from a passage: the only text of an
+answer that does not come from the corpus is the fixed framing in ``templates.yaml``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable, Sequence
+
+import yaml
+
+from .analyze import Token
+from .index import CorpusIndex, Hit
+from .model import Citation, Reply
+from .understand import FRAME_TERMS, LIST_CLASSES, Question
+
+# A sentence that leans on the one before it ("It uses ...", "This makes ...").
+_DANGLING = re.compile(r"^(It|Its|It's|It’s|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|"
+                       r"Both|Also|However|But|And|So|Then|Thus|Therefore|Here|Essentially|Basically)\b")
+_AGENT = re.compile(r"\b(?:by|from)\s+[A-Z][\w-]*|\b[A-Z][\w-]*['’]s\s+[A-Z\w]")
+_TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:January|February|March|April|May|June|July|August|"
+                   r"September|October|November|December)\b|\b(?:last|this|next) (?:year|month|week)\b|"
+                   r"\b\d+ (?:years?|months?|weeks?|days?) ago\b|\byesterday\b|\btoday\b")
+_CONTRAST = re.compile(r"\b(while|whereas|unlike|differs?|differences?|in contrast|on the other hand|rather than|"
+                       r"instead of|compared (to|with)|versus)\b", re.I)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!{}])")
+COMMON_DF = 0.3  # a focus term in over 30% of passages (e.g. the corpus's main subject) may be implied
+
+
+def md_escape(text: str) -> str:
+    """Escape text for Markdown so it shows literally (HTML and Markdown syntax alike)."""
+    return _MD_SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
+
+
+@lru_cache(maxsize=None)
+def templates() -> dict:
+    return yaml.safe_load(resources.files(__package__).joinpath("templates.yaml").read_text("utf-8"))
+
+
+def fill(section: str, name: str, **values: str) -> str:
+    return templates()[section][name].format(**values)
+
+
+def join_words(items: Sequence[str]) -> str:
+    items = [f"*{md_escape(i)}*" for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass
+class _Cites:
+    """Citations in order of first use; the same passage keeps one number."""
+
+    index: CorpusIndex
+    scores: dict[int, float]
+    weights: dict[str, float]
+
+    def __post_init__(self) -> None:
+        self.order: list[int] = []
+        self.quotes: dict[int, list[str]] = {}
+
+    def mark(self, pi: int, quotes: Iterable[str]) -> str:
+        if pi not in self.quotes:
+            self.order.append(pi)
+            self.quotes[pi] = []
+        for q in quotes:
+            if q not in self.quotes[pi]:
+                self.quotes[pi].append(q)
+        return f"[{self.order.index(pi) + 1}]"
+
+    def _score(self, pi: int) -> float:
+        if pi not in self.scores:
+            self.scores[pi] = self.index.retriever.score(self.weights, pi)
+        return self.scores[pi]
+
+    def citations(self) -> list[Citation]:
+        out = []
+        for n, pi in enumerate(self.order, 1):
+            p = self.index.passages[pi]
+            doc = self.index.documents[p.doc_id]
+            out.append(Citation(
+                id=n, source=doc.source, title=p.title or doc.title, passage=p.text,
+                quotes=list(self.quotes[pi]), score=self._score(pi), doc_title=doc.title,
+                author=str(doc.metadata.get("author", "")), published=str(doc.metadata.get("published", "")),
+            ))
+        return out
+
+
+class Responder:
+    def __init__(self, index: CorpusIndex, top_k: int = 5):
+        if top_k <= 0:
+            raise ValueError(f"top_k must be positive, got {top_k}")
+        self.index = index
+        self.top_k = top_k
+        n = index.retriever.size
+        self._common = {t for t in index.vocabulary if index.retriever.document_frequency(t) > COMMON_DF * n}
+
+    # ---- support -------------------------------------------------------------------------
+    def _have(self, pi: int) -> set[str]:
+        have = set(self.index.passage_terms[pi])
+        for e in self.index.glossary.entries:
+            if e.key in have:
+                have.update(e.long_terms)
+        return have
+
+    def missing(self, pi: int, terms: Sequence[str]) -> list[str]:
+        """Focus terms the passage does not support (a common term may be implied by rarer ones)."""
+        have = self._have(pi)
+        miss = [t for t in terms if t not in have]
+        rare_found = any(t in have and t not in self._common for t in terms)
+        if rare_found:
+            miss = [t for t in miss if t not in self._common]
+        return miss
+
+    def _weights(self, q: Question) -> dict[str, float]:
+        w: dict[str, float] = {}
+        for t in q.focus:
+            w[t.term] = 1.0
+        for t in q.context:
+            w.setdefault(t.term, 0.8)
+        for t in q.frame:
+            w.setdefault(t.term, 0.4)
+        for key, long_terms in self.index.glossary.expansions(list(w)):
+            w.setdefault(key, 0.6)
+            for lt in long_terms:
+                w.setdefault(lt, 0.3)
+        return w
+
+    # ---- entry point ---------------------------------------------------------------------
+    def respond(self, q: Question) -> Reply:
+        focus = q.focus_terms
+        if not focus:
+            name = "followup" if q.followup or any(t.surface.lower() in ("it", "they", "this", "that") for t in q.frame) else "no_focus"
+            return self._abstain(fill("abstain", name, question=md_escape(q.text[:200])))
+        weights = self._weights(q)
+        hits = self.index.retriever.search(weights, self.top_k * 2)
+        scores = {h.index: h.score for h in hits}
+        cites = _Cites(self.index, scores, weights)
+        if q.kind == "comparison" and len(q.sides) == 2:
+            body = self._comparison(q, hits, weights, cites)
+            if body:
+                return Reply(body, False, cites.citations())
+        if q.kind == "list":
+            body = self._list(q, hits, weights, cites)
+            if body:
+                return Reply(body, False, cites.citations())
+        chosen = self._choose(q, hits, focus)
+        if chosen is None:
+            return self._abstain_for(q, hits, focus)
+        return Reply(self._single(q, chosen, weights, cites), False, cites.citations())
+
+    # ---- choosing ------------------------------------------------------------------------
+    def _choose(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> Hit | None:
+        best: tuple[float, Hit] | None = None
+        required = self._required(q, focus)
+        for h in hits:
+            miss = self.missing(h.index, required)
+            if miss or (q.kind == "yesno" and len(self.missing(h.index, focus)) * 2 > len(focus)):
+                continue
+            if q.kind == "who" and not self._evidence(h.index, focus, _AGENT):
+                continue
+            if q.kind == "when" and not self._evidence(h.index, focus, _TIME):
+                continue
+            heading = self.index.heading_terms[h.index]
+            in_heading = sum(1 for t in focus if t in heading) / len(focus)
+            if q.kind == "definition" and heading:
+                # "What is X?" is best answered by the section whose heading is about X alone.
+                in_heading *= len(heading & set(focus)) / len(heading - FRAME_TERMS["common"] or heading)
+            p = self.index.passages[h.index]
+            bonus = 1.0 + 0.5 * in_heading + (0.15 if p.section_first else 0.0)
+            value = h.score * bonus
+            if best is None or value > best[0]:
+                best = (value, h)
+        return best[1] if best else None
+
+    def _required(self, q: Question, focus: Sequence[str]) -> list[str]:
+        """Terms a passage must support. A yes/no question's claim may be what is wrong
+        ("Can X produce video?"), so there only its named subjects (and half the rest) must be found."""
+        if q.kind != "yesno":
+            return list(focus)
+        named = [t.term for t in (*q.focus, *q.context)
+                 if any(c.isupper() for c in t.surface) and t.position > 0]
+        return named or list(focus[:1])
+
+    def _evidence(self, pi: int, focus: Sequence[str], pattern: re.Pattern[str]) -> bool:
+        p = self.index.passages[pi]
+        if p.headings and pattern.search(p.headings[-1]):
+            return True
+        for s, terms in zip(p.sentences, self.index.sentence_terms[pi]):
+            if pattern.search(s.text) and (terms & set(focus) or len(p.sentences) <= 2):
+                return True
+        return False
+
+    def _sentence_scores(self, pi: int, weights: dict[str, float], focus: Sequence[str]) -> list[float]:
+        """Query-term weight of each sentence; terms the heading already names count less."""
+        idf = self.index.retriever.idf
+        heading = self.index.path_terms[pi]
+        out = []
+        for i, (s, terms) in enumerate(zip(self.index.passages[pi].sentences, self.index.sentence_terms[pi])):
+            score = sum(w * idf(t) * (0.3 if t in heading else 1.0) for t, w in weights.items() if t in terms)
+            if s.text.endswith("?"):
+                score *= 0.2  # a question in the text rarely answers one
+            head = set(self.index.sentence_terms[pi][i]) & set(focus)
+            if head and re.search(r"\b(is|are|was|were|means|refers to)\b", s.text[:80]):
+                score *= 1.2  # "X is a ...": reads as a definition
+            out.append(score)
+        return out
+
+    def _span(self, pi: int, weights: dict[str, float], focus: Sequence[str], kind: str,
+              max_sentences: int = 3, max_words: int = 75) -> list[str]:
+        p = self.index.passages[pi]
+        sents = p.sentences
+        scores = self._sentence_scores(pi, weights, focus)
+        heading = self.index.heading_terms[pi]
+        beyond_heading = [t for t in focus if t not in self.index.path_terms[pi]]
+        first_terms = self.index.sentence_terms[pi][0]
+        opener = p.section_first and kind in ("definition", "how", "list") and (
+            (set(focus) & heading and not beyond_heading) or
+            (scores[0] >= 0.6 * max(scores) and all(t in first_terms for t in beyond_heading)))
+        best = 0 if opener else max(range(len(sents)), key=lambda i: (scores[i], -i))
+        lo = hi = best
+        while lo > 0 and _DANGLING.match(sents[lo].text) and hi - lo + 1 < max_sentences:
+            lo -= 1
+        words = sum(len(sents[i].text.split()) for i in range(lo, hi + 1))
+        want = 2 if kind in ("definition", "how") else 1
+        while hi + 1 < len(sents) and hi - lo + 1 < max_sentences and not sents[hi + 1].bullet:
+            nxt = sents[hi + 1]
+            n = len(nxt.text.split())
+            follows = _DANGLING.match(nxt.text) or scores[hi + 1] > 0
+            if words + n > max_words or not (hi - lo + 1 < want or (follows and words < 25)):
+                break
+            hi += 1
+            words += n
+        return [sents[i].text for i in range(lo, hi + 1)]
+
+    def _single(self, q: Question, hit: Hit, weights: dict[str, float], cites: _Cites) -> str:
+        focus = q.focus_terms
+        pi = hit.index
+        p = self.index.passages[pi]
+        if (q.kind in ("how", "definition") and p.section_first and len(p.sentences) <= 2
+                and set(focus) <= self.index.heading_terms[pi] | self._expand(self.index.heading_terms[pi])):
+            listed = self._subsections(p.doc_id, p.headings, cites)
+            if listed:
+                return listed
+        if q.kind == "definition":
+            pi = self._section_opening(pi, focus)
+        quotes = self._span(pi, weights, focus, q.kind)
+        cite = cites.mark(pi, quotes)
+        p = self.index.passages[pi]
+        heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
+        name = q.kind if q.kind in templates()["answer"] else "other"
+        return fill("answer", name, quote=md_escape(" ".join(quotes)), cite=cite, heading=md_escape(heading))
+
+    def _section_opening(self, pi: int, focus: Sequence[str]) -> int:
+        """For a definition, the first passage of the section when its heading names the focus."""
+        p = self.index.passages[pi]
+        if p.section_first or not set(focus) <= self.index.heading_terms[pi]:
+            return pi
+        first = self.index.sections.get((p.doc_id, p.headings), [pi])[0]
+        return first
+
+    # ---- lists ---------------------------------------------------------------------------
+    def _list(self, q: Question, hits: Sequence[Hit], weights: dict[str, float], cites: _Cites) -> str | None:
+        focus = q.focus_terms
+        idf = self.index.retriever.idf
+        from . import analyze
+
+        frame = {t.term for t in q.frame}
+        best: tuple[float, str, tuple[str, ...]] | None = None
+        for h in hits:
+            p = self.index.passages[h.index]
+            for n in range(len(p.headings), 0, -1):
+                path = p.headings[:n]
+                kids = self.index.children(p.doc_id, path)
+                if len(kids) < 2:
+                    continue
+                head_terms = set(analyze.terms(path[-1], self.index.vocabulary))
+                head_terms |= {e.key for e in self.index.glossary.entries if set(e.long_terms) <= head_terms}
+                kid_terms = set().union(*(analyze.terms(k[-1], self.index.vocabulary) for k in kids))
+                covered = head_terms | self._expand(head_terms) | kid_terms
+                if [t for t in focus if t not in covered] or not (set(focus) & (head_terms | self._expand(head_terms))):
+                    continue
+                value = h.score + sum(w * idf(t) for t, w in weights.items() if t in head_terms)
+                for cls in LIST_CLASSES:  # "kinds of X" finds "Types of X"; "examples" finds "Examples"
+                    if cls & frame and cls & head_terms:
+                        value += 5.0
+                if best is None or value > best[0]:
+                    best = (value, p.doc_id, path)
+        if best is not None:
+            listed = self._subsections(best[1], best[2], cites)
+            if listed:
+                return listed
+        for h in hits:  # a passage with a bulleted list that supports the focus
+            p = self.index.passages[h.index]
+            bullets = [s.text for s in p.sentences if s.bullet]
+            if len(bullets) >= 2 and not self.missing(h.index, focus):
+                heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
+                lines = [fill("answer", "bullets_intro", heading=md_escape(heading))]
+                for b in bullets:
+                    lines.append(fill("answer", "bullet_item", quote=md_escape(b), cite=cites.mark(h.index, [b])))
+                return "\n".join(lines)
+        return None
+
+    def _subsections(self, doc_id: str, path: tuple[str, ...], cites: _Cites) -> str | None:
+        """List a section's subsections: each heading with its opening sentence, cited."""
+        if not path:
+            return None
+        lines = [fill("answer", "list_intro", heading=md_escape(path[-1]))]
+        for kid in self.index.children(doc_id, path)[:10]:
+            ids = self.index.sections.get((doc_id, kid)) or []
+            if not ids:
+                continue
+            pi = ids[0]
+            quotes = self._span(pi, {}, [], "list", max_sentences=1)
+            lines.append(fill("answer", "list_item", heading=md_escape(kid[-1]),
+                              quote=md_escape(" ".join(quotes)), cite=cites.mark(pi, quotes)))
+        return "\n".join(lines) if len(lines) > 2 else None
+
+    def _expand(self, terms: set[str]) -> set[str]:
+        out = set()
+        for e in self.index.glossary.entries:
+            if e.key in terms:
+                out.update(e.long_terms)
+        return out
+
+    # ---- comparisons ---------------------------------------------------------------------
+    def _comparison(self, q: Question, hits: Sequence[Hit], weights: dict[str, float], cites: _Cites) -> str | None:
+        a, b = ([t.term for t in side] for side in q.sides)
+        both = a + b
+        idf = self.index.retriever.idf
+        best: tuple[float, int, int] | None = None
+        for h in hits:
+            if self.missing(h.index, both):
+                continue
+            for i, terms in enumerate(self.index.sentence_terms[h.index]):
+                if self.index.passages[h.index].sentences[i].text.endswith("?"):
+                    continue
+                have = set(terms) | self._expand(set(terms))
+                if all(t in have for t in a) and all(t in have for t in b):
+                    # Both sides are named; prefer a sentence that contrasts them ("while X ..., Y ...").
+                    value = 0.2 * h.score + 0.1 * sum(w * idf(t) for t, w in weights.items() if t in terms)
+                    if _CONTRAST.search(self.index.passages[h.index].sentences[i].text):
+                        value += 2.0
+                    if best is None or value > best[0]:
+                        best = (value, h.index, i)
+        if best is not None:
+            _, pi, i = best
+            sents = self.index.passages[pi].sentences
+            lo = i
+            while lo > 0 and _DANGLING.match(sents[lo].text) and i - lo < 2:
+                lo -= 1
+            quotes = [s.text for s in sents[lo : i + 1]]
+            return fill("answer", "comparison_both", quote=md_escape(" ".join(quotes)), cite=cites.mark(pi, quotes))
+        lines = [fill("answer", "comparison_intro")]
+        for side in (a, b):
+            sw = {t: 1.0 for t in side}
+            side_hits = self.index.retriever.search(sw, self.top_k)
+            chosen = None
+            for h in side_hits:
+                if not self.missing(h.index, side):
+                    chosen = h
+                    break
+            if chosen is None:
+                return None
+            pi = self._section_opening(chosen.index, side)
+            quotes = self._span(pi, sw, side, "definition", max_sentences=2)
+            p = self.index.passages[pi]
+            heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
+            lines.append(fill("answer", "comparison_side", heading=md_escape(heading),
+                              quote=md_escape(" ".join(quotes)), cite=cites.mark(pi, quotes)))
+        return "\n".join(lines)
+
+    # ---- abstaining ----------------------------------------------------------------------
+    def _surface(self, q: Question, terms: Iterable[str]) -> list[str]:
+        wanted = set(terms)
+        seen: dict[str, None] = {}
+        for t in (*q.focus, *q.context):
+            if t.term in wanted:
+                seen.setdefault(t.surface, None)
+        return list(seen)
+
+    def _abstain_for(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> Reply:
+        vocab = self.index.vocabulary
+        unknown = [t for t in focus if t not in vocab and t not in self._expand(set(focus))]
+        known = [t for t in focus if t not in unknown]
+        if not known:
+            text = fill("abstain", "unknown", missing=join_words(self._surface(q, unknown)))
+        elif unknown:
+            text = fill("abstain", "partly_unknown", found=join_words(self._surface(q, known)),
+                        missing=join_words(self._surface(q, unknown)))
+        elif q.kind in ("who", "when") and any(not self.missing(h.index, focus) for h in hits):
+            text = fill("abstain", q.kind, found=join_words(self._surface(q, focus)))
+        else:
+            best = hits[0].index if hits else None
+            miss = self.missing(best, focus) if best is not None else list(focus)
+            found = [t for t in focus if t not in miss] or known
+            text = fill("abstain", "not_together", found=join_words(self._surface(q, found)),
+                        missing=join_words(self._surface(q, miss or focus)))
+        return self._abstain(text)
+
+    def _abstain(self, text: str) -> Reply:
+        topics = join_words(self.index.top_sections(4))
+        return Reply(text + " " + fill("abstain", "topics", topics=topics), True, [], kind="abstain")

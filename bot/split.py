@@ -1,0 +1,192 @@
+"""Split documents into heading-aware passages of whole sentences, keeping character offsets.
+
+Markdown block structure (headings, paragraphs, list items) comes from markdown-it-py; only
+its line map is used, so every sentence is an exact slice of the document text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from markdown_it import MarkdownIt
+
+from .model import Document, Passage, Sentence
+
+_MD = MarkdownIt("commonmark")
+_LIST_MARKER = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
+_TRAILING_HASHES = re.compile(r"\s+#+\s*$")
+
+# Words that end with a period without ending a sentence. "etc." ends one when a capital follows.
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs cf al approx fig figs no nos mr mrs ms dr prof st jr sr inc ltd co corp dept "
+    "est min max vol eq eqs ref refs sec ch pp p ed eds a.m p.m u.s u.k ph.d b.sc m.sc".split()
+)
+_SOFT_ABBREVIATIONS = frozenset({"etc", "inc", "ltd", "co", "corp", "al"})
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph or list item: its span in the text and its heading path."""
+
+    start: int
+    end: int
+    headings: tuple[str, ...]
+    bullet: bool
+
+
+def split_sentences(text: str, offset: int = 0, bullet: bool = False) -> list[Sentence]:
+    """Split a paragraph into sentences with absolute offsets (``offset`` + index in ``text``)."""
+    out: list[Sentence] = []
+    begin = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        rest = text[end:].lstrip()
+        if not rest:
+            break
+        nxt = rest[0]
+        if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([*-•"):
+            continue  # "e.g. the", "3.5 million", lower-case continuation
+        if text[m.start()] == ".":
+            word = _WORD_BEFORE.search(text[begin : m.start()])
+            if word:
+                w = word.group(1).lower().rstrip(".")
+                if w in _ABBREVIATIONS and w not in _SOFT_ABBREVIATIONS:
+                    continue
+                if len(w) == 1 and word.group(1).isupper():
+                    continue  # an initial: "J. Smith"
+        out.extend(_sentence(text, begin, end, offset, bullet))
+        begin = end
+    out.extend(_sentence(text, begin, len(text), offset, bullet))
+    return out
+
+
+def _sentence(text: str, start: int, end: int, offset: int, bullet: bool) -> Iterator[Sentence]:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped or not any(ch.isalnum() for ch in stripped):
+        return
+    lead = len(piece) - len(piece.lstrip())
+    s = start + lead
+    yield Sentence(stripped, offset + s, offset + s + len(stripped), bullet)
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            starts.append(i + 1)
+    starts.append(len(text))
+    return starts
+
+
+def markdown_blocks(text: str) -> Iterator[Block]:
+    """Paragraph and list-item blocks of a Markdown text, each with its heading path.
+
+    A lone top-level ``# Title`` is the document title, not part of heading paths.
+    """
+    tokens = _MD.parse(text)
+    lines = _line_starts(text)
+    h1_count = sum(1 for t in tokens if t.type == "heading_open" and t.tag == "h1")
+    stack: list[tuple[int, str]] = []
+    depth_list = 0
+    skip_until_close: str | None = None
+    for i, tok in enumerate(tokens):
+        if skip_until_close:
+            if tok.type == skip_until_close:
+                skip_until_close = None
+            continue
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            depth_list += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            depth_list -= 1
+        elif tok.type == "heading_open":
+            level = int(tok.tag[1])
+            title = _TRAILING_HASHES.sub("", tokens[i + 1].content).strip()
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            if not (level == 1 and h1_count == 1):
+                stack.append((level, title))
+            skip_until_close = "heading_close"
+        elif tok.map and tok.type in ("paragraph_open", "html_block", "code_block", "fence"):
+            a, b = tok.map
+            start, end = lines[min(a, len(lines) - 1)], lines[min(b, len(lines) - 1)]
+            bullet = depth_list > 0
+            if bullet:
+                m = _LIST_MARKER.match(text, start)
+                if m and m.end() <= end:
+                    start = m.end()
+            seg = text[start:end]
+            lead = len(seg) - len(seg.lstrip())
+            trail = len(seg) - len(seg.rstrip())
+            if seg.strip():
+                yield Block(start + lead, end - trail, tuple(h for _, h in stack), bullet)
+            if tok.type == "paragraph_open":
+                skip_until_close = "paragraph_close"
+
+
+def text_blocks(text: str) -> Iterator[Block]:
+    """Blank-line separated paragraphs of a plain-text document (no headings)."""
+    for m in re.finditer(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", text, re.DOTALL):
+        yield Block(m.start(), m.end(), (), False)
+
+
+def blocks_for(doc: Document) -> Iterator[Block]:
+    if doc.source.lower().endswith((".md", ".markdown")):
+        return markdown_blocks(doc.text)
+    return text_blocks(doc.text)
+
+
+def _sentences_of(doc: Document, block: Block) -> list[Sentence]:
+    piece = doc.text[block.start : block.end]
+    if block.bullet:  # a list item is one unit, however many sentences it holds
+        return [s for s in split_sentences(piece, block.start, True)] if len(piece.split()) > 60 else [
+            Sentence(piece, block.start, block.end, True)
+        ]
+    return split_sentences(piece, block.start)
+
+
+def _words(sentences: Iterable[Sentence]) -> int:
+    return sum(len(s.text.split()) for s in sentences)
+
+
+def split_document(doc: Document, max_words: int = 120, first_id: int = 0) -> list[Passage]:
+    """Cut a document into passages: never across sections, at sentence boundaries.
+
+    A section that fits in ``max_words`` is one passage; a longer one is cut at paragraph
+    boundaries where it can, at sentence boundaries where it must.
+    """
+    sections: list[tuple[tuple[str, ...], list[list[Sentence]]]] = []
+    for block in blocks_for(doc):
+        sents = _sentences_of(doc, block)
+        if not sents:
+            continue
+        if not sections or sections[-1][0] != block.headings:
+            sections.append((block.headings, []))
+        sections[-1][1].append(sents)
+    passages: list[Passage] = []
+
+    def emit(headings: tuple[str, ...], chunk: list[Sentence], first: bool) -> None:
+        start, end = chunk[0].start, chunk[-1].end
+        passages.append(
+            Passage(first_id + len(passages), doc.id, headings, doc.text[start:end], start, end,
+                    tuple(chunk), first)
+        )
+
+    for headings, paragraphs in sections:
+        chunk: list[Sentence] = []
+        first = True
+        for para in paragraphs:
+            if chunk and _words(chunk) + _words(para) > max_words:
+                emit(headings, chunk, first)
+                chunk, first = [], False
+            for sent in para:
+                if chunk and _words(chunk) + len(sent.text.split()) > max_words:
+                    emit(headings, chunk, first)
+                    chunk, first = [], False
+                chunk.append(sent)
+        if chunk:
+            emit(headings, chunk, first)
+    return passages

@@ -1,0 +1,227 @@
+"""Understand a question: small talk or not, question type, focus terms, follow-up context.
+
+Only general English question patterns live here; nothing about any corpus's topics.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from . import analyze
+from .analyze import Token
+
+_TRAILING = re.compile(r"[\s\W_]+$")
+_SPACES = re.compile(r"\s+")
+
+SMALLTALK = (
+    ("greeting", re.compile(
+        r"^(hi|hello|hey|hiya|howdy|greetings|yo|good (morning|afternoon|evening|day))"
+        r"( there| bot| again| all)?$")),
+    ("thanks", re.compile(
+        r"^(thanks|thank you|thank u|thx|ty|cheers|many thanks|much appreciated|great|awesome|perfect|"
+        r"cool|nice|ok|okay|got it|great thanks|ok thanks|okay thanks)( (so|very) much| a lot| again)?"
+        r"( for (the|your) (help|answer|answers))?$")),
+    ("bye", re.compile(r"^(bye|goodbye|good bye|see you|see ya|farewell|later)( (now|then|later))?$")),
+    ("capabilities", re.compile(
+        r"^(what can you do|what do you do|who are you|what are you|help|help me|what do you know"
+        r"( about)?|what can i ask( you)?|what should i ask|how do(es)? (you|this) work|what is this"
+        r"|what are you for|what topics( do you (cover|know))?|what do you cover)$")),
+)
+
+# Words that frame a question rather than name its subject (stemmed when compared).
+_FRAME_WORDS = {
+    "common": "define definition explain explanation describe description tell mean meaning means "
+              "stand stands refer refers called call know understand info information overview "
+              "summary summarize briefly detail details something thing things please exactly "
+              "make makes making get gets getting give gives take takes go goes come comes put want "
+              "need needs let able",
+    "comparison": "difference differences differ different compare compared comparison versus vs "
+                  "distinguish contrast similar similarity similarities same",
+    "list": "type types kind kinds sort sorts example examples list categories category variety "
+            "varieties name names main popular common",
+    "who": "company companies organization organisation firm who made make makes built build "
+           "builds create created creates develop developed develops invent invented design "
+           "designed launch launched release released own owns owned behind responsible person",
+    "when": "when year date released release launched launch introduced created happen happened",
+    "how": "work works working function functions operate operates",
+}
+FRAME_TERMS: dict[str, frozenset[str]] = {
+    kind: frozenset(t for w in words.split() if (t := analyze.term_of(w)))
+    for kind, words in _FRAME_WORDS.items()
+}
+# Frame words that name the same kind of list: "kinds of X" asks for what a heading calls "types of X".
+LIST_CLASSES: tuple[frozenset[str], ...] = tuple(
+    frozenset(t for w in group.split() if (t := analyze.term_of(w)))
+    for group in ("type types kind kinds sort sorts category categories variety varieties form forms class classes",
+                  "example examples instance instances")
+)
+_ANAPHORA = frozenset("it its it's they them their theirs this that these those one ones he she him her "
+                      "former latter".split())
+_COMPARISON = re.compile(r"\b(difference|differences|differ|differs|compare|compared|comparison|"
+                         r"versus|vs\.?|distinguish|contrast)\b|\bsame as\b|\bdifferent from\b")
+_LIST = re.compile(r"\b(types|kinds|sorts|examples|list|categories|varieties)\b|"
+                   r"^(name|give me|give|list) (some|a few|the|all)\b|^what are some\b|"
+                   r"^(what|which) are the \w+s\b")
+_DEFINITION = re.compile(
+    r"^(what|who)(\s+is|\s+are|\s+was|\s+were|'s|'re)\s+(an?\s+|the\s+)?(?P<x>.+)$|"
+    r"^(define|explain|describe|tell me (more )?about|what about|meaning of|definition of)\s+(?P<y>.+)$|"
+    r"^what (does|do|is meant by)\s+(?P<z>.+?)(\s+(mean|stand for|refer to))?$")
+_FOLLOW_ABOUT = re.compile(r"^(and |so )?(what|how) about\s+(?P<x>.+)$|^and\s+(?P<y>.+)$")
+_YESNO = re.compile(r"^(is|are|can|could|does|do|did|was|were|will|would|should|has|have|had|may|might)\b")
+_SIDES = re.compile(r"\b(?:between\s+)?(?P<a>.+?)\s+(?:and|vs\.?|versus|or|from|with|to)\s+(?P<b>.+)$", re.I)
+_SIDE_FRAME = re.compile(
+    r"^(what(?:'s| is| are)?\s+(?:the\s+)?(?:main\s+|key\s+)?(?:differences?|distinction)\s+"
+    r"(?:between|of)\s+|how (?:do|does|is|are)\s+|compare\s+|differences?\s+between\s+|"
+    r"(?:is|are)\s+)", re.I)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the responder needs to know about a question."""
+
+    text: str  # the cleaned question as asked
+    kind: str  # smalltalk, definition, list, comparison, who, when, how, yesno, other
+    smalltalk: str = ""  # greeting, thanks, bye, capabilities
+    focus: tuple[Token, ...] = ()  # subject terms the answer must be about
+    frame: tuple[Token, ...] = ()  # terms that shape the question (types, difference, made ...)
+    sides: tuple[tuple[Token, ...], ...] = ()  # comparison: the two things compared
+    context: tuple[Token, ...] = ()  # focus terms carried over from earlier turns
+    followup: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def focus_terms(self) -> list[str]:
+        return _unique(t.term for t in (*self.focus, *self.context))
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for i in items:
+        seen.setdefault(i, None)
+    return list(seen)
+
+
+def simplify(text: str) -> str:
+    """Lower-case, fold quotes and spaces, strip trailing punctuation: for pattern matching."""
+    t = _SPACES.sub(" ", analyze.normalize(text).lower()).strip()
+    return _TRAILING.sub("", t)
+
+
+def question_kind(s: str) -> str:
+    if _COMPARISON.search(s):
+        return "comparison"
+    if _LIST.search(s):
+        return "list"
+    if re.match(r"^(who|whose|whom)\b|^which (company|companies|organi[sz]ation|firm|person|people|team)\b", s):
+        return "definition" if re.match(r"^who (is|are|was|were)\b", s) else "who"
+    if re.match(r"^(when|what year|in what year|what date|since when|how long ago)\b", s):
+        return "when"
+    if re.match(r"^(how|why)\b", s):
+        return "how"
+    if _DEFINITION.match(s):
+        return "definition"
+    if _YESNO.match(s):
+        return "yesno"
+    if len(s.split()) <= 4 and not re.match(r"^(what|which|where|whom?|why|how)\b", s):
+        return "definition"  # a bare term: "VAE?"
+    return "other"
+
+
+def _frame_set(kind: str) -> frozenset[str]:
+    extra = {"definition": "common", "yesno": "common", "other": "common"}
+    base = FRAME_TERMS["common"]
+    if kind in FRAME_TERMS:
+        return base | FRAME_TERMS[kind]
+    return base if extra.get(kind) else base
+
+
+def _split_tokens(toks: Sequence[Token], kind: str) -> tuple[tuple[Token, ...], tuple[Token, ...]]:
+    frame_set = _frame_set(kind)
+    focus = tuple(t for t in toks if t.term not in frame_set and t.surface.lower() not in _ANAPHORA)
+    frame = tuple(t for t in toks if t.term in frame_set)
+    return focus, frame
+
+
+def message_text(message: Mapping[str, Any] | Any) -> str:
+    """Text of a chat message whose content is a string or a list of parts (Gradio 6)."""
+    content = message.get("content") if isinstance(message, Mapping) else message
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        return str(content.get("text") or content.get("value") or "")
+    if isinstance(content, (list, tuple)):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return " ".join(parts)
+    return ""
+
+
+def previous_questions(history: Sequence[Any] | None, limit: int) -> list[str]:
+    """The user's earlier questions, most recent first (wrong shapes are ignored)."""
+    out: list[str] = []
+    if not history:
+        return out
+    for msg in reversed(list(history)[-max(limit, 0) * 2 or None:] if limit else []):
+        if isinstance(msg, Mapping) and msg.get("role") == "user":
+            text = message_text(msg).strip()
+            if text:
+                out.append(text)
+    return out
+
+
+def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iterable[str] | None = None,
+               max_turns: int = 20, _depth: int = 0) -> Question:
+    """Classify ``text`` and find its focus, resolving follow-ups against earlier user turns."""
+    s = simplify(text)
+    for name, pattern in SMALLTALK:
+        if pattern.match(s):
+            return Question(text, "smalltalk", smalltalk=name)
+    vocab = set(vocabulary) if vocabulary is not None else None
+    prev = previous_questions(history, max_turns) if _depth == 0 else []
+    about = _FOLLOW_ABOUT.match(s)
+    if about and prev:
+        # "what about Sora?" -> ask the previous question's kind about the new subject
+        subject = about.group("x") or about.group("y")
+        before = understand(prev[0], None, vocab, max_turns, _depth + 1)
+        toks = analyze.tokens(subject, vocab)
+        focus, frame = _split_tokens(toks, before.kind)
+        kind = before.kind if before.kind not in ("smalltalk", "comparison") else "definition"
+        return Question(text, kind, focus=focus or tuple(toks), frame=before.frame, followup=True)
+    kind = question_kind(s)
+    toks = analyze.tokens(text, vocab)
+    focus, frame = _split_tokens(toks, kind)
+    sides: tuple[tuple[Token, ...], ...] = ()
+    if kind == "comparison":
+        sides = _comparison_sides(_SPACES.sub(" ", analyze.normalize(text)).strip(), vocab)
+    words = set(re.findall(r"[a-z']+", s))
+    anaphoric = bool(words & _ANAPHORA)
+    context: tuple[Token, ...] = ()
+    followup = False
+    if prev and (anaphoric or not focus):
+        before = understand(prev[0], None, vocab, max_turns, _depth + 1)
+        carried = before.focus or before.context
+        if carried:
+            mine = {t.term for t in focus}
+            context = tuple(t for t in carried if t.term not in mine)
+            followup = True
+            if kind == "definition" and not focus:
+                kind = "how" if re.match(r"^(how|why)\b", s) else before.kind
+    return Question(text, kind, focus=focus, frame=frame, sides=sides, context=context, followup=followup)
+
+
+def _comparison_sides(s: str, vocab: set[str] | None) -> tuple[tuple[Token, ...], ...]:
+    body = _TRAILING.sub("", _SIDE_FRAME.sub("", s, count=1))
+    body = re.sub(r"\b(differ|differs|different|compared?|comparison|the same|same as|similar)\b", " ", body,
+                  flags=re.I)
+    m = _SIDES.search(_SPACES.sub(" ", body).strip())
+    if not m:
+        return ()
+    frame_set = FRAME_TERMS["comparison"] | FRAME_TERMS["common"]
+    a = tuple(t for t in analyze.tokens(m.group("a"), vocab) if t.term not in frame_set)
+    b = tuple(t for t in analyze.tokens(m.group("b"), vocab) if t.term not in frame_set)
+    return (a, b) if a and b else ()
