@@ -44,7 +44,7 @@ _FRAME_WORDS = {
            "builds create created creates develop developed develops invent invented design "
            "designed launch launched release released own owns owned behind responsible person",
     "when": "when year date released release launched launch introduced created happen happened",
-    "how": "work works working function functions operate operates",
+    "how": "work works working function functions operate operates long much many often far",
 }
 FRAME_TERMS: dict[str, frozenset[str]] = {
     kind: frozenset(t for w in words.split() if (t := analyze.term_of(w)))

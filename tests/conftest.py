@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from second_corpus import write_second_corpus  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bot():
+    from bot import ChatBot
+
+    return ChatBot.load()
+
+
+@pytest.fixture(scope="session")
+def second_dir(tmp_path_factory) -> Path:
+    return write_second_corpus(tmp_path_factory.mktemp("second") / "corpus")
+
+
+@pytest.fixture(scope="session")
+def second_bot(second_dir):
+    from bot import ChatBot
+
+    return ChatBot.load(second_dir)

@@ -1,0 +1,27 @@
+from bot.analyze import normalize, terms
+
+
+def test_plural_acronyms_match_singular():
+    assert terms("VAEs") == terms("VAE") == terms("vaes")
+    assert terms("LLMs") == terms("LLM") == terms("llms")
+    assert terms("NeRFs") == terms("NeRF")
+
+
+def test_hyphenated_words_whole_and_parts():
+    t = terms("text-to-image")
+    assert "text" in t and "imag" in t and terms("texttoimage")[0] in t
+
+
+def test_stopwords_case_stemming_and_possessives():
+    assert terms("What is THE Model's purpose?") == ["model", "purpos"]
+    assert terms("hallucinations") == terms("hallucination")
+
+
+def test_normalization_folds_quotes_dashes_and_invisible_marks():
+    assert normalize("it’s — “x”\u200b") == "it's - \"x\""
+    assert terms("Gen\u200bAI") == terms("GenAI")
+
+
+def test_vocabulary_joins_split_spellings():
+    assert "genai" in terms("Gen AI", vocabulary={"genai"})
+    assert "genai" not in terms("Gen AI")

@@ -1,0 +1,110 @@
+"""End to end through the Python API, as DESIGN.md's contract describes it."""
+import re
+
+import pytest
+
+from bot import ChatBot, Citation, Reply
+
+
+def fold(s):
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def assert_grounded(bot, reply):
+    docs = {d.source: fold(d.text) for d in bot.documents}
+    for c in reply.citations:
+        assert isinstance(c, Citation)
+        assert c.quotes, "a citation quotes at least one sentence"
+        for q in c.quotes:
+            assert q in c.passage
+            assert fold(q) in docs[c.source]
+
+
+def test_what_is_a_vae(bot):
+    r = bot.ask("what is a VAE")
+    assert isinstance(r, Reply) and not r.abstained
+    assert "[1]" in r.answer
+    c = r.citations[0]
+    assert c.id == 1 and c.source == "llm-vs-genai.md"
+    assert c.title == "5 types of generative AI > 5. Variational Autoencoders (VAE)"
+    assert c.quotes[0] == "VAEs are a kind of GenAI model that can create new content."
+    assert c.quotes[0] in r.answer
+    assert c.score > 0
+    assert_grounded(bot, r)
+
+
+def test_boiling_point_abstains(bot):
+    r = bot.ask("What is the boiling point of water?")
+    assert r.abstained and r.citations == []
+    assert "boiling" in r.answer and "water" in r.answer
+
+
+def test_near_miss_says_what_sources_mention(bot):
+    r = bot.ask("When was LaMDA released?")
+    assert r.abstained and not r.citations
+    assert "LaMDA" in r.answer
+
+
+@pytest.mark.parametrize("q", ["hello", "thanks", "what can you do?"])
+def test_smalltalk_is_friendly_without_citations(bot, q):
+    r = bot.ask(q)
+    assert not r.abstained and r.citations == [] and r.kind == "smalltalk"
+    assert "5 types of generative AI" in r.answer or "large language models" in r.answer
+
+
+@pytest.mark.parametrize("q,needle", [
+    ("", "type a question"), ("   ", "type a question"), ("?!...", "words"), ("\x00\x01\x07", "type a question"),
+    ("x" * 100_000, "limit"),
+])
+def test_bad_input_gets_clear_message(bot, q, needle):
+    r = bot.ask(q)
+    assert r.abstained and r.citations == [] and r.kind == "invalid"
+    assert needle in r.answer
+
+
+def test_non_string_inputs_do_not_crash(bot):
+    assert bot.ask(None).kind == "invalid"  # type: ignore[arg-type]
+    r = bot.ask("what is a VAE", history="not a list")  # type: ignore[arg-type]
+    assert not r.abstained
+
+
+def test_control_characters_inside_a_question_are_ignored(bot):
+    r = bot.ask("what is\x00 a\x1b VAE")
+    assert not r.abstained and "VAE" in r.citations[0].title
+
+
+def test_list_answer_cites_each_subsection(bot):
+    r = bot.ask("what are the types of generative AI")
+    assert not r.abstained and len(r.citations) == 5
+    assert [c.id for c in r.citations] == [1, 2, 3, 4, 5]
+    assert all(f"[{i}]" in r.answer for i in range(1, 6))
+    assert_grounded(bot, r)
+
+
+def test_who_answer_shows_heading(bot):
+    r = bot.ask("who made GPT?")
+    assert "GPT by OpenAI" in r.answer and "OpenAI" in r.citations[0].quotes[0]
+
+
+def test_followup_with_history(bot):
+    hist = [{"role": "user", "content": "what is DALL-E"}, {"role": "assistant", "content": "..."}]
+    r = bot.ask("what about Sora?", hist)
+    assert not r.abstained and r.citations[0].title.endswith("Sora")
+
+
+def test_to_dict_matches_cli_contract(bot):
+    d = bot.ask("what is a VAE").to_dict("what is a VAE")
+    assert list(d) == ["question", "answer", "abstained", "citations"]
+    assert list(d["citations"][0]) == ["id", "source", "title", "passage", "quotes", "score"]
+
+
+def test_hostile_text_is_escaped_in_answers(tmp_path):
+    (tmp_path / "x.md").write_text(
+        "# Widgets\n\n## Cleaning\n\nWidgets are cleaned with <img src=x onerror=alert(1)> soap & water.\n")
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("how are widgets cleaned?")
+    assert not r.abstained
+    assert not re.search(r"(?<!\\)[<>&]", r.answer) and "\\<img" in r.answer
+    assert "<img src=x onerror=alert(1)>" in r.citations[0].quotes[0]  # quotes stay verbatim
+    r = bot.ask("<script>alert(1)</script> what is <b>soap</b>?")
+    assert not re.search(r"(?<!\\)[<>]", r.answer)

@@ -1,0 +1,42 @@
+"""The same behaviour on a corpus the engine has never seen (written by tests/second_corpus.py)."""
+from test_api import assert_grounded
+
+
+def test_definition_with_mined_acronym(second_bot):
+    r = second_bot.ask("What is TDS?")
+    assert not r.abstained
+    assert r.citations[0].title == "What is extraction?"
+    assert "total dissolved solids" in r.answer
+    assert_grounded(second_bot, r)
+
+
+def test_list_from_section_tree(second_bot):
+    r = second_bot.ask("What are the brewing methods?")
+    assert [c.title.split(" > ")[-1] for c in r.citations] == ["1. Espresso", "2. French press", "3. Pour-over",
+                                                               "4. Cold brew"]
+
+
+def test_who_from_heading(second_bot):
+    r = second_bot.ask("who makes the AeroPress?")
+    assert "AeroPress by Aerobie" in r.answer and not r.abstained
+
+
+def test_abstains_on_other_topics(second_bot):
+    for q in ("What is the boiling point of water?", "What is a variational autoencoder?",
+              "When was the AeroPress invented?"):
+        r = second_bot.ask(q)
+        assert r.abstained and not r.citations, q
+
+
+def test_plain_text_document_and_credit(second_bot):
+    r = second_bot.ask("what is matcha")
+    c = r.citations[0]
+    assert c.source == "tea.txt" and c.title == "Notes on tea"
+    assert c.quotes == ["Matcha is a powdered green tea whisked into hot water rather than steeped."]
+    r = second_bot.ask("what is espresso")
+    assert r.citations[0].author == "Test Author" and r.citations[0].published == "2021-05-04"
+
+
+def test_smalltalk_topics_come_from_this_corpus(second_bot):
+    r = second_bot.ask("hello")
+    assert "brewing methods" in r.answer and "generative" not in r.answer
