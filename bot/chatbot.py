@@ -73,6 +73,7 @@ class ChatBot:
         if not has_words(text):
             return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
         safe_history = history if isinstance(history, (list, tuple)) else None
+        text = self.index.speller.correct(text)
         q = understand(text, safe_history, self.index.vocabulary, self.settings.max_history_turns)
         if q.kind == "smalltalk":
             return Reply(fill("smalltalk", q.smalltalk, corpus=self.describe_corpus(), topics=self.topics()),

@@ -42,6 +42,7 @@ class Manifest:
     description: str
     documents: tuple[DocumentEntry, ...]
     settings: Settings = field(default_factory=Settings)
+    examples: tuple[str, ...] = ()  # example questions shown on the page
 
 
 # name -> (type, minimum); bool settings have no minimum
@@ -149,6 +150,17 @@ def load_manifest(path: str | Path) -> Manifest:
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be at least {minimum}")
             given[key] = value
         settings = Settings(**given)
+    examples: list[str] = []
+    if "examples" in top:
+        enode = top["examples"][1]
+        if not isinstance(enode, yaml.SequenceNode):
+            raise CorpusError(f"{_where(path, enode)}: 'examples' must be a list of questions")
+        examples = [str(_scalar(path, n, "an example")) for n in enode.value]
+    unknown = set(top) - {"name", "description", "documents", "settings", "examples"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise CorpusError(f"{_where(path, top[key][0])}: unknown key '{key}' "
+                          "(known: name, description, documents, settings, examples)")
     name = top.get("name")
     desc = top.get("description")
     return Manifest(
@@ -157,4 +169,5 @@ def load_manifest(path: str | Path) -> Manifest:
         description=str(_scalar(path, desc[1], "description")) if desc else "",
         documents=tuple(entries),
         settings=settings,
+        examples=tuple(examples),
     )

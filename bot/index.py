@@ -168,6 +168,9 @@ class CorpusIndex:
             self.passage_terms.append(frozenset(text_terms) | frozenset(path))
             bm25_docs.append(path + leaf + text_terms)
         self.retriever: Retriever = BM25Retriever.build(bm25_docs, k1=k1, b=b)
+        from .spelling import Speller
+
+        self.speller = Speller((w for d in documents for w in analyze.words(d.text)), self.vocabulary)
         self.sections = self._section_tree()
 
     def _with_keys(self, terms: list[str]) -> list[str]:

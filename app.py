@@ -1,0 +1,27 @@
+"""Serve the chat page: python app.py [--corpus DIR] [--host 127.0.0.1] [--port 7860]."""
+import argparse
+import sys
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="Chat page that answers only from its sources.")
+    p.add_argument("--corpus", help="corpus folder (default: the bundled corpus/)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--feedback", metavar="FILE",
+                   help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
+    args = p.parse_args()
+    from bot.config import CorpusError
+
+    try:
+        from bot.ui import launch
+
+        launch(args.corpus, args.host, args.port, args.feedback)
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The chat page: API through gradio_client, and the page itself in headless Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+HOSTILE_DOC = """# Hostile
+
+## Widgets
+
+Widgets are cleaned with <img src=x onerror="window.__xss3=1"> soap & water <script>window.__xss4=1</script>.
+See [a link](javascript:window.__xss5=1) and ![pic](http://example.invalid/x.png) for details, 1 < 2 > 0.
+"""
+
+
+def launch(demo):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                            quiet=True, ssr_mode=False)
+    return url
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    from bot import ui
+
+    demo = ui.build()
+    url = launch(demo)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory):
+    from bot import ChatBot, ui
+
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "hostile.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    demo = ui.build(ChatBot.load(root))
+    url = launch(demo)
+    yield url
+    demo.close()
+
+
+# ---- API -----------------------------------------------------------------------------------
+def test_api_chat_endpoint(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    r = client.predict("what is a VAE", api_name="/chat")
+    assert r["abstained"] is False and "[1]" in r["answer"]
+    assert "Variational Autoencoders (VAE)" in r["citations"][0]["title"]
+    r = client.predict("What is the boiling point of water?", api_name="/chat")
+    assert r["abstained"] is True and r["citations"] == []
+    hist = [{"role": "user", "content": "what is a GAN"}, {"role": "assistant", "content": "..."}]
+    r = client.predict("how does it work?", hist, api_name="/chat")
+    assert "Generative adversarial networks" in r["citations"][0]["title"]
+
+
+def test_concurrent_conversations_do_not_mix(app_url):
+    """Several users at once, each with a follow-up that only their own history resolves."""
+    from gradio_client import Client
+
+    subjects = {"what is a GAN": "Generative adversarial networks", "what is a VAE": "Variational Autoencoders",
+                "what is Sora": "Sora", "what is a diffusion model": "Diffusion model"}
+    errors: list[str] = []
+
+    def user(first: str, expected: str) -> None:
+        client = Client(app_url, verbose=False)
+        for _ in range(3):
+            a = client.predict(first, api_name="/chat")
+            hist = [{"role": "user", "content": first}, {"role": "assistant", "content": a["answer"]}]
+            b = client.predict("how does it work?", hist, api_name="/chat")
+            title = b["citations"][0]["title"] if b["citations"] else "(none)"
+            if expected not in title:
+                errors.append(f"{first!r} follow-up cited {title!r}")
+
+    threads = [threading.Thread(target=user, args=item) for item in subjects.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+
+
+def test_queue_allows_concurrency():
+    from bot import ui
+
+    demo = ui.build()
+    assert demo._queue.default_concurrency_limit >= 8
+
+
+def test_feedback_off_by_default_and_redacted_when_on(tmp_path):
+    from bot import ChatBot, ui
+
+    log = ui.FeedbackLog(None)
+    log.record("q", "a", True)  # no path: nothing written anywhere
+    path = tmp_path / "fb.jsonl"
+    ui.FeedbackLog(path).record("mail me at jane.doe@example.com or +44 20 7946 0958", "answer", False)
+    text = path.read_text()
+    assert "jane.doe" not in text and "7946" not in text and "[email]" in text and "[phone]" in text
+    assert ChatBot.load().settings.feedback is False
+
+
+def test_page_escape():
+    from bot.ui import page_escape
+
+    s = page_escape('<img src=x onerror="alert(1)"> *bold* [l](javascript:x) & co')
+    assert "<img" not in s and "&lt;img" in s and "\\*bold\\*" in s and "\\[l\\]" in s and "&amp;" in s
+
+
+# ---- browser -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: .ci/run must install it")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+    pg.set_default_timeout(20_000)
+    yield pg
+    pg.close()
+
+
+def ask(page, question: str, n_bot_before: int | None = None):
+    from playwright.sync_api import expect
+
+    before = page.get_by_test_id("bot").count() if n_bot_before is None else n_bot_before
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(page.get_by_test_id("bot")).not_to_have_count(before, timeout=20_000)
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.browser
+def test_page_answers_and_shows_sources(page, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(app_url.rstrip("/")) or r.url.startswith("data:")
+            else outside.append(r.url))
+    page.goto(app_url)
+    expect(page.locator("#intro")).to_contain_text("only from the sources")
+    expect(page.locator("#corpus")).to_contain_text("Understanding large language models vs. generative AI")
+    expect(page.locator("#corpus")).to_contain_text("Monika Karlović")
+    ask(page, "what is a VAE")
+    bot_msgs = page.get_by_test_id("bot")
+    expect(bot_msgs.first).to_contain_text("VAEs are a kind of GenAI model that can create new content.")
+    expect(bot_msgs.first).to_contain_text("[1]")
+    page.get_by_text("Sources (1)").click()
+    page.wait_for_timeout(600)
+    expect(page.get_by_text("5 types of generative AI > 5. Variational Autoencoders (VAE)")).to_be_visible()
+    mark = page.locator("#chat mark").first
+    expect(mark).to_have_text("VAEs are a kind of GenAI model that can create new content.")
+    shot = Path(os.environ.get("SCREENSHOT_PATH", tmp_path / "page.png"))
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    # a follow-up uses the conversation
+    ask(page, "how does it work?")
+    expect(page.get_by_test_id("bot").last).to_contain_text("Sources")
+    assert "encoder" in page.locator("#chat").inner_text()
+    assert outside == []
+
+
+@pytest.mark.browser
+def test_page_declines_unanswerable_from_example_button(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    page.get_by_role("button", name="When was LaMDA released?").click()
+    expect(page.get_by_test_id("bot").first).to_contain_text("Not covered by the sources")
+    expect(page.get_by_test_id("bot").first).to_contain_text("LaMDA")
+    expect(page.get_by_test_id("bot").first).to_contain_text("topics such as")
+    assert page.get_by_text("Sources (", exact=False).count() == 0
+
+
+@pytest.mark.browser
+def test_hostile_question_shows_literally(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    hostile = '<img src=x onerror="window.__xss=1"> <script>window.__xss2=1</script> what is <b>VAE</b> & co'
+    ask(page, hostile)
+    expect(page.get_by_test_id("user").first).to_contain_text('<img src=x onerror="window.__xss=1">')
+    expect(page.get_by_test_id("user").first).to_contain_text("<b>VAE</b>")
+    assert page.locator("#chat img[src='x']").count() == 0
+    assert page.evaluate("() => [window.__xss, window.__xss2]") == [None, None]
+
+
+@pytest.mark.browser
+def test_hostile_passage_shows_literally(page, hostile_url):
+    from playwright.sync_api import expect
+
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(hostile_url.rstrip("/")) or r.url.startswith("data:")
+            else outside.append(r.url))
+    page.goto(hostile_url)
+    ask(page, "how are widgets cleaned?")
+    expect(page.get_by_test_id("bot").first).to_contain_text('<img src=x onerror="window.__xss3=1">')
+    page.get_by_text("Sources (1)").click()
+    page.wait_for_timeout(600)
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text("<script>window.__xss4=1</script>")
+    expect(chat).to_contain_text("[a link](javascript:window.__xss5=1)")
+    expect(chat).to_contain_text("1 < 2 > 0")
+    assert chat.locator("img").count() == 0 and chat.locator("a[href^='javascript']").count() == 0
+    assert page.evaluate("() => [window.__xss3, window.__xss4, window.__xss5]") == [None, None, None]
+    assert outside == []
