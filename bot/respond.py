@@ -22,6 +22,16 @@ from .understand import FRAME_TERMS, LIST_CLASSES, Question
 _DANGLING = re.compile(r"^(It|Its|It's|It’s|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|"
                        r"Both|Also|However|But|And|So|Then|Thus|Therefore|Here|Essentially|Basically)\b")
 _AGENT = re.compile(r"\b(?:by|from)\s+[A-Z][\w-]*|\b[A-Z][\w-]*['’]s\s+[A-Z\w]")
+_DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
+                       r"several|few|many)(?:\s+to\s+\d+)?\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|"
+                       r"years?|decades?)\b|\b(?:daily|weekly|monthly|yearly|annually|hourly)\b", re.I)
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"twenty|thirty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
+                     r"dozen|dozens|single|both)\b", re.I)
+_VAGUE = re.compile(r"\b(?:various|many|several|some|different|countless|numerous|all|multiple|certain|"
+                    r"hundreds of|thousands of|dozens of|lots of|a number of|a range of|other)\s+(?:[\w-]+\s+){0,3}$",
+                    re.I)
+_SPECIFY = re.compile(r"^\W*(?:such as|like|including|include|namely|e\.g\.|:)", re.I)
 _TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:January|February|March|April|May|June|July|August|"
                    r"September|October|November|December)\b|\b(?:last|this|next) (?:year|month|week)\b|"
                    r"\b\d+ (?:years?|months?|weeks?|days?) ago\b|\byesterday\b|\btoday\b")
@@ -101,16 +111,19 @@ class Responder:
         self._common = {t for t in index.vocabulary if index.retriever.document_frequency(t) > COMMON_DF * n}
 
     # ---- support -------------------------------------------------------------------------
-    def _have(self, pi: int) -> set[str]:
+    def _have(self, pi: int, terms: Sequence[str]) -> set[str]:
+        """Terms of a passage, plus a long form's words where the passage has its acronym and the
+        question names the whole long form ("large language models" is supported by "LLMs")."""
         have = set(self.index.passage_terms[pi])
+        asked = set(terms)
         for e in self.index.glossary.entries:
-            if e.key in have:
+            if e.key in have and set(e.long_terms) <= asked:
                 have.update(e.long_terms)
         return have
 
     def missing(self, pi: int, terms: Sequence[str]) -> list[str]:
         """Focus terms the passage does not support (a common term may be implied by rarer ones)."""
-        have = self._have(pi)
+        have = self._have(pi, terms)
         miss = [t for t in terms if t not in have]
         rare_found = any(t in have and t not in self._common for t in terms)
         if rare_found:
@@ -121,7 +134,7 @@ class Responder:
         w: dict[str, float] = {}
         for t in q.focus:
             w[t.term] = 1.0
-        for t in q.context:
+        for t in (*q.context, *q.soft):
             w.setdefault(t.term, 0.8)
         for t in q.frame:
             w.setdefault(t.term, 0.4)
@@ -166,6 +179,12 @@ class Responder:
                 continue
             if q.kind == "when" and not self._evidence(h.index, focus, _TIME):
                 continue
+            if q.kind == "duration" and not self._evidence(h.index, focus, _DURATION):
+                continue
+            if q.kind == "quantity" and not self._evidence(h.index, focus, _NUMBER):
+                continue
+            if q.extra.get("which") and self._unspecified(h.index, q.extra["which"]):
+                continue
             heading = self.index.heading_terms[h.index]
             in_heading = sum(1 for t in focus if t in heading) / len(focus)
             if q.kind == "definition" and heading:
@@ -186,6 +205,25 @@ class Responder:
         named = [t.term for t in (*q.focus, *q.context)
                  if any(c.isupper() for c in t.surface) and t.position > 0]
         return named or list(focus[:1])
+
+    def _unspecified(self, pi: int, which: Sequence[str]) -> bool:
+        """True when the passage names the asked-for things only vaguely ("various techniques")."""
+        from .analyze import tokens
+
+        head = which[-1] if which else None
+        if head is None:
+            return False
+        named = False
+        for s in self.index.passages[pi].sentences:
+            for t in tokens(s.text):
+                if t.term != head:
+                    continue
+                i = s.text.find(t.surface)
+                before, after = s.text[:i], s.text[i + len(t.surface):]
+                if _VAGUE.search(before) and not _SPECIFY.match(after):
+                    continue
+                named = True
+        return not named
 
     def _evidence(self, pi: int, focus: Sequence[str], pattern: re.Pattern[str]) -> bool:
         p = self.index.passages[pi]
@@ -212,22 +250,26 @@ class Responder:
         return out
 
     def _span(self, pi: int, weights: dict[str, float], focus: Sequence[str], kind: str,
-              max_sentences: int = 3, max_words: int = 75) -> list[str]:
+              max_sentences: int = 3, max_words: int = 75, soft: Sequence[str] = ()) -> list[str]:
         p = self.index.passages[pi]
         sents = p.sentences
         scores = self._sentence_scores(pi, weights, focus)
         heading = self.index.heading_terms[pi]
-        beyond_heading = [t for t in focus if t not in self.index.path_terms[pi]]
+        beyond_heading = [t for t in (*focus, *soft) if t not in self.index.path_terms[pi]]
+        idf = self.index.retriever.idf
+        for i, terms in enumerate(self.index.sentence_terms[pi]):
+            # what the heading does not already say is what the question asks of this section
+            scores[i] += sum(weights.get(t, 0.5) * idf(t) for t in beyond_heading if t in terms)
         first_terms = self.index.sentence_terms[pi][0]
-        opener = p.section_first and kind in ("definition", "how", "list") and (
-            (set(focus) & heading and not beyond_heading) or
+        opener = p.section_first and kind in ("definition", "how", "why", "list") and (
+            (set(focus) & heading and not beyond_heading and (kind != "how" or scores[0] >= 0.8 * max(scores))) or
             (scores[0] >= 0.6 * max(scores) and all(t in first_terms for t in beyond_heading)))
         best = 0 if opener else max(range(len(sents)), key=lambda i: (scores[i], -i))
         lo = hi = best
         while lo > 0 and _DANGLING.match(sents[lo].text) and hi - lo + 1 < max_sentences:
             lo -= 1
         words = sum(len(sents[i].text.split()) for i in range(lo, hi + 1))
-        want = 2 if kind in ("definition", "how") else 1
+        want = 2 if kind in ("definition", "how", "why") else 1
         while hi + 1 < len(sents) and hi - lo + 1 < max_sentences and not sents[hi + 1].bullet:
             nxt = sents[hi + 1]
             n = len(nxt.text.split())
@@ -249,12 +291,37 @@ class Responder:
                 return listed
         if q.kind == "definition":
             pi = self._section_opening(pi, focus)
-        quotes = self._span(pi, weights, focus, q.kind)
+        quotes = self._span(pi, weights, focus, q.kind, soft=[t.term for t in q.soft])
+        listed = self._bullets_after(pi, quotes, focus, q, cites)
+        if listed:
+            return listed
         cite = cites.mark(pi, quotes)
         p = self.index.passages[pi]
         heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
         name = q.kind if q.kind in templates()["answer"] else "other"
         return fill("answer", name, quote=md_escape(" ".join(quotes)), cite=cite, heading=md_escape(heading))
+
+    def _bullets_after(self, pi: int, quotes: list[str], focus: Sequence[str], q: Question,
+                       cites: _Cites) -> str | None:
+        """A quote that introduces a list ("... pain points:") or a question about a section
+        made of a list is answered with the list items, each cited."""
+        p = self.index.passages[pi]
+        about_section = set(focus) <= self.index.heading_terms[pi] and q.kind in ("how", "definition", "list")
+        if about_section and not any(s.bullet for s in p.sentences):
+            for other in self.index.sections.get((p.doc_id, p.headings), []):
+                if any(s.bullet for s in self.index.passages[other].sentences):
+                    pi, p = other, self.index.passages[other]
+                    break
+        bullets = [s for s in p.sentences if s.bullet]
+        if len(bullets) < 2:
+            return None
+        if not (quotes and quotes[-1].endswith(":")) and not about_section:
+            return None
+        lead = [s.text for s in p.sentences if s.text.endswith(":") and not s.bullet][:1]
+        lines = [fill("answer", "other", quote=md_escape(" ".join(lead)), cite=cites.mark(pi, lead))] if lead else []
+        for b in bullets:
+            lines.append(fill("answer", "bullet_item", quote=md_escape(b.text), cite=cites.mark(pi, [b.text])))
+        return "\n".join(lines)
 
     def _section_opening(self, pi: int, focus: Sequence[str]) -> int:
         """For a definition, the first passage of the section when its heading names the focus."""
@@ -384,17 +451,30 @@ class Responder:
                 seen.setdefault(t.surface, None)
         return list(seen)
 
+    def _phrase(self, q: Question) -> str:
+        """The question's words from its first to its last focus word: "boiling point of water"."""
+        from .analyze import words
+
+        toks = [t for t in q.focus if t.position >= 0]
+        ws = words(q.text)
+        if not toks or not ws:
+            return q.text[:80]
+        lo, hi = min(t.position for t in toks), max(t.position for t in toks)
+        return " ".join(ws[lo : hi + 1])[:120]
+
     def _abstain_for(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> Reply:
         vocab = self.index.vocabulary
         unknown = [t for t in focus if t not in vocab and t not in self._expand(set(focus))]
         known = [t for t in focus if t not in unknown]
-        if not known:
-            text = fill("abstain", "unknown", missing=join_words(self._surface(q, unknown)))
+        if not known or len(unknown) * 2 > len(focus):
+            text = fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
         elif unknown:
             text = fill("abstain", "partly_unknown", found=join_words(self._surface(q, known)),
                         missing=join_words(self._surface(q, unknown)))
-        elif q.kind in ("who", "when") and any(not self.missing(h.index, focus) for h in hits):
+        elif q.kind in ("who", "when", "duration", "quantity") and any(not self.missing(h.index, focus) for h in hits):
             text = fill("abstain", q.kind, found=join_words(self._surface(q, focus)))
+        elif q.extra.get("which") and any(not self.missing(h.index, focus) for h in hits):
+            text = fill("abstain", "which", found=join_words(self._surface(q, focus)))
         else:
             best = hits[0].index if hits else None
             miss = self.missing(best, focus) if best is not None else list(focus)

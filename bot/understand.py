@@ -34,8 +34,7 @@ _FRAME_WORDS = {
     "common": "define definition explain explanation describe description tell mean meaning means "
               "stand stands refer refers called call know understand info information overview "
               "summary summarize briefly detail details something thing things please exactly "
-              "make makes making get gets getting give gives take takes go goes come comes put want "
-              "need needs let able",
+              "want need needs let able",
     "comparison": "difference differences differ different compare compared comparison versus vs "
                   "distinguish contrast similar similarity similarities same",
     "list": "type types kind kinds sort sorts example examples list categories category variety "
@@ -44,8 +43,16 @@ _FRAME_WORDS = {
            "builds create created creates develop developed develops invent invented design "
            "designed launch launched release released own owns owned behind responsible person",
     "when": "when year date released release launched launch introduced created happen happened",
-    "how": "work works working function functions operate operates long much many often far",
+    "how": "work works working function functions operate operates",
+    "duration": "long often take takes took time",
+    "quantity": "many much number amount",
+    "why": "problem problems issue issues important importance matter matters reason reasons cause "
+           "causes concern concerns bad good useful",
 }
+# Light verbs: they help pick the sentence ("used for") but a passage need not contain them.
+SOFT_TERMS = frozenset(t for w in ("use uses used using make makes making made get gets getting give gives take "
+                                   "takes go goes come comes put face faces involve involves").split()
+                       if (t := analyze.term_of(w)))
 FRAME_TERMS: dict[str, frozenset[str]] = {
     kind: frozenset(t for w in words.split() if (t := analyze.term_of(w)))
     for kind, words in _FRAME_WORDS.items()
@@ -62,12 +69,15 @@ _COMPARISON = re.compile(r"\b(difference|differences|differ|differs|compare|comp
                          r"versus|vs\.?|distinguish|contrast)\b|\bsame as\b|\bdifferent from\b")
 _LIST = re.compile(r"\b(types|kinds|sorts|examples|list|categories|varieties)\b|"
                    r"^(name|give me|give|list) (some|a few|the|all)\b|^what are some\b|"
-                   r"^(what|which) are the \w+s\b")
+                   r"^(what|which) are (the|its|their|some) \w+s\b|"
+                   r"^(what|which) (\w+ )?\w+s (do|does|did|can|could|are|were|will|would)\b")
 _DEFINITION = re.compile(
     r"^(what|who)(\s+is|\s+are|\s+was|\s+were|'s|'re)\s+(an?\s+|the\s+)?(?P<x>.+)$|"
     r"^(define|explain|describe|tell me (more )?about|what about|meaning of|definition of)\s+(?P<y>.+)$|"
     r"^what (does|do|is meant by)\s+(?P<z>.+?)(\s+(mean|stand for|refer to))?$")
 _FOLLOW_ABOUT = re.compile(r"^(and |so )?(what|how) about\s+(?P<x>.+)$|^and\s+(?P<y>.+)$")
+_WHICH = re.compile(r"^which ((?:[\w-]+ ){0,2}?[\w-]+s)\b|"
+                    r"^what ((?:[\w-]+ ){0,2}?[\w-]+s) (?:do|does|did|can|could|are|were|will|would|have|has)\b")
 _YESNO = re.compile(r"^(is|are|can|could|does|do|did|was|were|will|would|should|has|have|had|may|might)\b")
 _SIDES = re.compile(r"\b(?:between\s+)?(?P<a>.+?)\s+(?:and|vs\.?|versus|or|from|with|to)\s+(?P<b>.+)$", re.I)
 _SIDE_FRAME = re.compile(
@@ -84,6 +94,7 @@ class Question:
     kind: str  # smalltalk, definition, list, comparison, who, when, how, yesno, other
     smalltalk: str = ""  # greeting, thanks, bye, capabilities
     focus: tuple[Token, ...] = ()  # subject terms the answer must be about
+    soft: tuple[Token, ...] = ()  # light verbs ("used", "make"): rank sentences, not required
     frame: tuple[Token, ...] = ()  # terms that shape the question (types, difference, made ...)
     sides: tuple[tuple[Token, ...], ...] = ()  # comparison: the two things compared
     context: tuple[Token, ...] = ()  # focus terms carried over from earlier turns
@@ -114,10 +125,18 @@ def question_kind(s: str) -> str:
     if _LIST.search(s):
         return "list"
     if re.match(r"^(who|whose|whom)\b|^which (company|companies|organi[sz]ation|firm|person|people|team)\b", s):
+        if re.match(r"^who (is|are|was|were) (behind|responsible)\b", s):
+            return "who"
         return "definition" if re.match(r"^who (is|are|was|were)\b", s) else "who"
     if re.match(r"^(when|what year|in what year|what date|since when|how long ago)\b", s):
         return "when"
-    if re.match(r"^(how|why)\b", s):
+    if re.match(r"^how (long|often)\b", s):
+        return "duration"
+    if re.match(r"^how (many|much)\b", s):
+        return "quantity"
+    if re.match(r"^why\b", s):
+        return "why"
+    if re.match(r"^how\b", s):
         return "how"
     if _DEFINITION.match(s):
         return "definition"
@@ -137,10 +156,22 @@ def _frame_set(kind: str) -> frozenset[str]:
 
 
 def _split_tokens(toks: Sequence[Token], kind: str) -> tuple[tuple[Token, ...], tuple[Token, ...]]:
+    # "Gen AI" also gave "genai": the joined term stands for both words
+    joined = {(t.position - 1, t.position) for t in toks if " " in t.surface}
+    parts = {p for pair in joined for p in pair}
+    toks = [t for t in toks if " " in t.surface or t.position not in parts]
     frame_set = _frame_set(kind)
     focus = tuple(t for t in toks if t.term not in frame_set and t.surface.lower() not in _ANAPHORA)
     frame = tuple(t for t in toks if t.term in frame_set)
     return focus, frame
+
+
+def _soften(focus: tuple[Token, ...]) -> tuple[tuple[Token, ...], tuple[Token, ...]]:
+    """Move light verbs out of the focus, unless nothing else would be left."""
+    hard = tuple(t for t in focus if t.term not in SOFT_TERMS)
+    if not hard:
+        return focus, ()
+    return hard, tuple(t for t in focus if t.term in SOFT_TERMS)
 
 
 def message_text(message: Mapping[str, Any] | Any) -> str:
@@ -211,7 +242,14 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
             followup = True
             if kind == "definition" and not focus:
                 kind = "how" if re.match(r"^(how|why)\b", s) else before.kind
-    return Question(text, kind, focus=focus, frame=frame, sides=sides, context=context, followup=followup)
+    focus, soft = _soften(focus)
+    extra = {}
+    which = _WHICH.match(s)
+    if which and kind not in ("who", "comparison"):
+        # "Which cooking techniques ...?" asks for named items, not that some exist
+        extra["which"] = tuple(analyze.terms(which.group(1) or which.group(2), vocab))
+    return Question(text, kind, focus=focus, soft=soft, frame=frame, sides=sides, context=context,
+                    followup=followup, extra=extra)
 
 
 def _comparison_sides(s: str, vocab: set[str] | None) -> tuple[tuple[Token, ...], ...]:
