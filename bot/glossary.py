@@ -75,6 +75,24 @@ def find_pairs(text: str) -> Iterable[tuple[str, str]]:
         yield short, long
 
 
+# "Generative Pre-trained Transformer, better known as GPT", "GPT (short for ...)", "X, also known as Y"
+_ALIAS = re.compile(
+    r"(?P<long>(?:[A-Z][\w-]*[ \t]+){1,6}?[A-Z]?[\w-]+),?[ \t]+(?:better|also|commonly|often)[ \t]+known[ \t]+as[ \t]+"
+    r"(?P<short>[A-Z][\w-]*(?:[ \t][A-Z][\w-]*)?)"
+    r"|(?P<short2>[A-Z][\w-]*)[ \t]+\((?:short[ \t]+for|stands[ \t]+for|i\.e\.)[ \t]+(?P<long2>[^()\n]{3,80})\)")
+
+
+def find_aliases(text: str) -> Iterable[tuple[str, str]]:
+    """(short, long) pairs written as "Long Name, better known as SHORT" and similar."""
+    for m in _ALIAS.finditer(text):
+        short = m.group("short") or m.group("short2")
+        long = (m.group("long") or m.group("long2") or "").strip()
+        if short and long and short.lower() != long.lower():
+            if m.group("long"):  # keep the long form's tail that spells the short form, if any
+                long = best_long_form(short, long) or long
+            yield short, long
+
+
 class Glossary:
     """Acronym <-> long-form entries, looked up by index terms."""
 
@@ -90,7 +108,8 @@ class Glossary:
     def mine(cls, texts: Iterable[str]) -> "Glossary":
         entries = []
         for text in texts:
-            for short, long in find_pairs(analyze.normalize(text)):
+            norm = analyze.normalize(text)
+            for short, long in [*find_pairs(norm), *find_aliases(norm)]:
                 key = analyze.term_of("".join(analyze.words(short)))
                 long_terms = tuple(analyze.terms(long))
                 if key and long_terms and key not in long_terms:

@@ -110,6 +110,15 @@ def corpus_markdown(bot: ChatBot) -> str:
     return f"**Sources loaded** ({len(lines)} document{'s' if len(lines) != 1 else ''}):\n\n" + "\n".join(shown)
 
 
+def glossary_markdown(bot: ChatBot) -> str:
+    entries = bot.index.glossary.entries
+    if not entries:
+        return "No acronyms were found in these sources."
+    rows = ["| short form | long form |", "|---|---|"]
+    rows += [f"| {page_escape(e.short)} | {page_escape(e.long)} |" for e in entries]
+    return "\n".join(rows)
+
+
 def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
     """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it."""
     bot = bot or ChatBot.load()
@@ -149,6 +158,9 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
             "I answer **only from the sources listed below**, quoting them word for word with numbered "
             "citations, and I say so when they do not cover a question.", elem_id="intro")
         gr.Markdown(corpus_markdown(bot), elem_id="corpus")
+        with gr.Accordion(f"Glossary: {len(bot.index.glossary)} acronyms mined from the sources", open=False,
+                          elem_id="glossary"):
+            gr.Markdown(glossary_markdown(bot))
         chat = gr.Chatbot(elem_id="chat", height=520, sanitize_html=True, allow_tags=False,
                           feedback_options=("Like", "Dislike"), label="Chat")
         history = gr.State([])
