@@ -9,10 +9,10 @@ from typing import Any, Sequence
 
 from .config import Manifest, Settings
 from .index import CorpusIndex
-from .load import load_corpus
+from .load import LoadReport, load_corpus
 from .model import Document, Reply
 from .respond import Responder, fill, join_words, md_escape
-from .understand import understand
+from .understand import message_text, understand
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -33,8 +33,10 @@ def has_words(text: str) -> bool:
 class ChatBot:
     """Answers questions from one corpus, quoting it with citations, or says it cannot."""
 
-    def __init__(self, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex | None = None):
+    def __init__(self, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex | None = None,
+                 problems: Sequence[str] = ()):
         self.manifest = manifest
+        self.problems = list(problems)  # documents skipped at load time, "path: problem; skipped"
         self.settings: Settings = manifest.settings
         self.documents = list(documents)
         self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words)
@@ -45,8 +47,29 @@ class ChatBot:
         """Load a corpus folder (default: the bundled ``corpus/``). The default bot is cached."""
         if path is None or Path(path).resolve() == DEFAULT_CORPUS:
             return _default_bot()
-        manifest, docs = load_corpus(path)
-        return cls(manifest, docs)
+        report = LoadReport()
+        manifest, docs = load_corpus(path, report)
+        return cls(manifest, docs, problems=report.problems)
+
+    def _bounded_history(self, history: Any) -> list[dict[str, Any]] | None:
+        """The most recent well-formed messages, within the turn and character caps of the config."""
+        if not isinstance(history, (list, tuple)):
+            return None
+        turns = self.settings.max_history_turns
+        budget = self.settings.max_history_chars
+        out: list[dict[str, Any]] = []
+        for msg in reversed(list(history)[-turns * 2:] if turns else []):
+            if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
+                continue
+            text = message_text(msg)
+            if not isinstance(text, str):
+                continue
+            text = clean_question(text)[:budget]
+            budget -= len(text)
+            if budget < 0:
+                break
+            out.append({"role": msg["role"], "content": text})
+        return list(reversed(out))
 
     @property
     def name(self) -> str:
@@ -72,7 +95,7 @@ class ChatBot:
             return Reply(fill("invalid", "empty"), True, [], kind="invalid")
         if not has_words(text):
             return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
-        safe_history = history if isinstance(history, (list, tuple)) else None
+        safe_history = self._bounded_history(history)
         text = self.index.speller.correct(text)
         q = understand(text, safe_history, self.index.vocabulary, self.settings.max_history_turns)
         if q.kind == "smalltalk":

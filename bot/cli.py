@@ -20,7 +20,10 @@ _BOLD, _RESET = "\033[1m", "\033[0m"
 def _bot(corpus: str | None):
     from .chatbot import ChatBot
 
-    return ChatBot.load(corpus)
+    bot = ChatBot.load(corpus)
+    for problem in bot.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return bot
 
 
 def mark_quotes(c: Citation, tty: bool) -> str:

@@ -23,6 +23,8 @@ class Settings:
     max_question_chars: int = 2000
     max_history_turns: int = 20
     passage_max_words: int = 120
+    max_history_chars: int = 20000
+    max_document_mb: int = 20
     feedback: bool = False
 
 
@@ -51,6 +53,8 @@ _SETTING_TYPES: dict[str, tuple[type, int | None]] = {
     "max_question_chars": (int, 10),
     "max_history_turns": (int, 0),
     "passage_max_words": (int, 20),
+    "max_history_chars": (int, 0),
+    "max_document_mb": (int, 1),
     "feedback": (bool, None),
 }
 _DOC_KEYS = {"path", "id", "title", "author", "published", "origin", "url", "license", "tags"}

@@ -136,14 +136,16 @@ class CorpusIndex:
         from .glossary import Glossary
         from .split import split_document
 
+        from .config import CorpusError
+
         if not documents:
-            raise ValueError("a corpus needs at least one document")
+            raise CorpusError("a corpus needs at least one document")
         self.documents = {d.id: d for d in documents}
         self.passages: list[Passage] = []
         for doc in documents:
             self.passages.extend(split_document(doc, max_words, first_id=len(self.passages)))
         if not self.passages:
-            raise ValueError("the corpus has no text to index")
+            raise CorpusError("the corpus has no text to index (no words in any document)")
         self.glossary = Glossary.mine(d.text for d in documents)
         # Pass 1: the vocabulary, so pass 2 can join split spellings ("Gen AI" -> "genai").
         vocab: set[str] = set()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CorpusError, DocumentEntry, Manifest, Settings, load_manifest
@@ -51,11 +52,23 @@ def load_entry(root: Path, entry: DocumentEntry, manifest_path: Path) -> Documen
     )
 
 
-def load_corpus(folder: str | Path) -> tuple[Manifest, list[Document]]:
-    """Load a corpus folder; CorpusError names the file (and line) of anything broken.
+@dataclass
+class LoadReport:
+    """What loading skipped, one line per file ("path: problem"), for summaries and warnings."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+
+def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[Manifest, list[Document]]:
+    """Load a corpus folder. A broken manifest raises CorpusError naming file and line; a broken
+    document is skipped and described in ``report`` (CorpusError only when nothing is left).
 
     A folder without ``corpus.yaml`` is read as every Markdown or text file below it.
     """
+    report = report if report is not None else LoadReport()
     root = Path(folder)
     if root.is_file() and root.suffix in (".yaml", ".yml"):
         manifest_path, root = root, root.parent
@@ -73,5 +86,22 @@ def load_corpus(folder: str | Path) -> tuple[Manifest, list[Document]]:
             DocumentEntry(str(p.relative_to(root)), str(p.relative_to(root)), None, {}, 0) for p in files
         )
         manifest = Manifest(manifest_path, root.name, "", entries, Settings())
-    docs = [load_entry(root, e, manifest_path) for e in manifest.documents]
+    docs = []
+    limit = manifest.settings.max_document_mb * 1024 * 1024
+    for entry in manifest.documents:
+        try:
+            size = (root / entry.path).stat().st_size if (root / entry.path).is_file() else 0
+            if size > limit:
+                raise CorpusError(f"{root / entry.path}: {size / 1048576:.1f} MB is over the "
+                                  f"{manifest.settings.max_document_mb} MB limit (settings.max_document_mb)")
+            doc = load_entry(root, entry, manifest_path)
+            if not doc.text.strip():
+                raise CorpusError(f"{root / entry.path}: the document is empty")
+        except CorpusError as exc:
+            report.problems.append(f"{exc}; skipped")
+            continue
+        docs.append(doc)
+    if not docs:
+        detail = "; ".join(report.problems[:5])
+        raise CorpusError(f"{root}: no readable documents ({detail})")
     return manifest, docs

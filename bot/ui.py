@@ -107,7 +107,11 @@ def corpus_markdown(bot: ChatBot) -> str:
     shown = lines[:20]
     if len(lines) > 20:
         shown.append(f"- … and {len(lines) - 20} more")
-    return f"**Sources loaded** ({len(lines)} document{'s' if len(lines) != 1 else ''}):\n\n" + "\n".join(shown)
+    text = f"**Sources loaded** ({len(lines)} document{'s' if len(lines) != 1 else ''}):\n\n" + "\n".join(shown)
+    if bot.problems:
+        text += f"\n\n**Skipped {len(bot.problems)} file(s):**\n\n" + "\n".join(
+            f"- {page_escape(p)}" for p in bot.problems[:20])
+    return text
 
 
 def glossary_markdown(bot: ChatBot) -> str:
@@ -140,7 +144,8 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
         if log.path is None:
             return
         idx = data.index if isinstance(data.index, int) else data.index[0]
-        answer = message_text(data.value) if isinstance(data.value, dict) else str(data.value)
+        value = data.value
+        answer = message_text(value if isinstance(value, dict) else {"content": value})
         question = ""
         # the user turn that preceded the liked assistant message
         users = [m for m in history if isinstance(m, dict) and m.get("role") == "user"]

@@ -49,7 +49,7 @@ def test_unknown_setting_and_bad_type(tmp_path):
         load_corpus(tmp_path)
 
 
-def test_missing_document_and_binary_document(tmp_path):
+def test_missing_document_and_binary_document(tmp_path):  # each alone: nothing left to load
     write(tmp_path, "documents:\n  - path: nowhere.md\n", doc=None)
     with pytest.raises(CorpusError, match=r"corpus.yaml:2: document 'nowhere.md' not found"):
         load_corpus(tmp_path)
@@ -77,3 +77,40 @@ def test_folder_without_manifest_reads_markdown(tmp_path):
     bot = ChatBot.load(tmp_path)
     r = bot.ask("how do I remove limescale?")
     assert not r.abstained and r.citations[0].title == "Descaling"
+
+
+def test_broken_documents_are_skipped_and_reported(tmp_path):
+    (tmp_path / "good.md").write_text("# Good\n\n## Kettles\n\nKettles boil water quickly.\n")
+    (tmp_path / "empty.md").write_text("   \n")
+    (tmp_path / "binary.md").write_bytes(b"\x00\x01\x02\x03")
+    (tmp_path / "latin.txt").write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    (tmp_path / "plain.txt").write_text("A document with no headings at all. It still answers questions about teapots.\n")
+    (tmp_path / "corpus.yaml").write_text(
+        "documents:\n  - good.md\n  - empty.md\n  - binary.md\n  - latin.txt\n  - missing.md\n  - plain.txt\n")
+    bot = ChatBot.load(tmp_path)
+    assert [d.source for d in bot.documents] == ["good.md", "plain.txt"]
+    joined = "\n".join(bot.problems)
+    assert len(bot.problems) == 4
+    assert "empty.md: the document is empty; skipped" in joined
+    assert "binary.md: looks like a binary file" in joined
+    assert "latin.txt:1: not valid UTF-8" in joined
+    assert "corpus.yaml:6: document 'missing.md' not found" in joined
+    assert not bot.ask("what do kettles do?").abstained
+    r = bot.ask("what about teapots?")
+    assert r.citations and r.citations[0].title == "plain"
+
+
+def test_oversized_document_is_skipped(tmp_path):
+    (tmp_path / "big.txt").write_text("word " * 300_000)  # 1.5 MB
+    (tmp_path / "small.md").write_text("# S\n\nSmall text about lamps.\n")
+    (tmp_path / "corpus.yaml").write_text("documents: [big.txt, small.md]\nsettings:\n  max_document_mb: 1\n")
+    bot = ChatBot.load(tmp_path)
+    assert [d.source for d in bot.documents] == ["small.md"]
+    assert "over the 1 MB limit" in bot.problems[0]
+
+
+def test_nothing_readable_is_an_error(tmp_path):
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "corpus.yaml").write_text("documents: [empty.md]\n")
+    with pytest.raises(CorpusError, match="no readable documents"):
+        load_corpus(tmp_path)

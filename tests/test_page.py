@@ -20,6 +20,7 @@ HOSTILE_DOC = """# Hostile
 
 Widgets are cleaned with <img src=x onerror="window.__xss3=1"> soap & water <script>window.__xss4=1</script>.
 See [a link](javascript:window.__xss5=1) and ![pic](http://example.invalid/x.png) for details, 1 < 2 > 0.
+Entities stay as typed: &lt;b&gt; and &amp; and <a href="javascript:window.__xss6=1">click</a>.
 """
 
 
@@ -112,6 +113,22 @@ def test_feedback_off_by_default_and_redacted_when_on(tmp_path):
     text = path.read_text()
     assert "jane.doe" not in text and "7946" not in text and "[email]" in text and "[phone]" in text
     assert ChatBot.load().settings.feedback is False
+
+
+def test_nothing_written_to_disk_by_default(app_url, tmp_path, monkeypatch):
+    """A conversation with feedback clicks leaves no file behind when feedback is off."""
+    from gradio_client import Client
+
+    root = Path.cwd()
+    before = {p for p in root.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts}
+    client = Client(app_url, verbose=False)
+    client.predict("my email is jane@example.com, what is a VAE", api_name="/chat")
+    after = {p for p in root.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts}
+    new = [p for p in after - before if "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
+           and ".hypothesis" not in p.parts]
+    assert new == []
+    assert not (root / "feedback").exists()
+    assert os.environ.get("GRADIO_ANALYTICS_ENABLED") == "False"
 
 
 def test_page_escape():
@@ -227,6 +244,34 @@ def test_hostile_passage_shows_literally(page, hostile_url):
     expect(chat).to_contain_text("<script>window.__xss4=1</script>")
     expect(chat).to_contain_text("[a link](javascript:window.__xss5=1)")
     expect(chat).to_contain_text("1 < 2 > 0")
+    expect(chat).to_contain_text("![pic](http://example.invalid/x.png)")
+    expect(chat).to_contain_text("&lt;b&gt; and &amp; and <a href=\"javascript:window.__xss6=1\">click</a>")
     assert chat.locator("img").count() == 0 and chat.locator("a[href^='javascript']").count() == 0
-    assert page.evaluate("() => [window.__xss3, window.__xss4, window.__xss5]") == [None, None, None]
+    chat.get_by_text("click", exact=False).first.click()  # a would-be link is plain text: nothing runs
+    assert page.evaluate("() => [window.__xss3, window.__xss4, window.__xss5, window.__xss6]") == [None] * 4
     assert outside == []
+
+
+@pytest.mark.browser
+def test_like_records_feedback_only_when_enabled(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from bot import ui
+
+    log = tmp_path / "feedback.jsonl"
+    demo = ui.build(feedback_path=log)
+    url = launch(demo)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        ask(page, "what is a VAE, asks jane.doe@example.com")
+        expect(page.get_by_test_id("bot").first).to_contain_text("sources")
+        page.get_by_label("Like", exact=True).first.click()
+        page.wait_for_timeout(1500)
+        rows = log.read_text().splitlines()
+        assert len(rows) == 1 and '"liked": true' in rows[0]
+        assert "jane.doe" not in rows[0] and "[email]" in rows[0]
+        assert '"answer": "**Not covered by the sources.**' in rows[0]
+        page.close()
+    finally:
+        demo.close()

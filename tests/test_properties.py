@@ -1,0 +1,70 @@
+"""Property-based tests (hypothesis): whatever people type or put in documents, ask() keeps its contract."""
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import ChatBot, CorpusError, Reply
+
+WS = re.compile(r"\s+")
+ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
+WORDY = st.lists(st.sampled_from(
+    "what is a VAE GAN how does it work who made GPT LLMs the of and generative AI ? ! \u200b \u202e 😀 "
+    "<script> & > < \x00 \x1b \n".split(" ")), max_size=25).map(" ".join)
+QUESTIONS = st.one_of(ANY_TEXT, WORDY, st.builds(lambda s, n: s * n, WORDY, st.integers(1, 4000)))
+MESSAGE = st.one_of(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "", "USER"]),
+                           "content": st.one_of(ANY_TEXT, WORDY, st.none(), st.integers(),
+                                                st.lists(st.fixed_dictionaries({"type": st.just("text"),
+                                                                                "text": WORDY}), max_size=3))}),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=20), max_size=3),
+    st.none(), st.integers(), ANY_TEXT,
+)
+HISTORIES = st.one_of(st.none(), st.lists(MESSAGE, max_size=30), ANY_TEXT, st.integers())
+
+
+def check_contract(bot: ChatBot, reply: Reply) -> None:
+    assert isinstance(reply, Reply)
+    assert isinstance(reply.answer, str) and reply.answer.strip()
+    if reply.abstained:
+        assert reply.citations == []
+    docs = {d.source: WS.sub(" ", d.text) for d in bot.documents}
+    for c in reply.citations:
+        assert c.quotes
+        for q in c.quotes:
+            assert q in c.passage
+            assert WS.sub(" ", q).strip() in docs[c.source]
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 400)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(question=QUESTIONS, history=HISTORIES)
+def test_ask_keeps_contract_for_any_input(bot, question, history):
+    start = time.perf_counter()
+    reply = bot.ask(question, history)
+    assert time.perf_counter() - start < 2.0
+    check_contract(bot, reply)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(ANY_TEXT, st.lists(st.one_of(WORDY, st.just("\n\n## Heading\n\n"), st.just("\n- item x\n"),
+                                                    ANY_TEXT), max_size=12).map("".join)),
+       question=st.one_of(WORDY, ANY_TEXT))
+def test_any_document_text_indexes_and_answers(tmp_path_factory, body, question):
+    root = tmp_path_factory.mktemp("prop")
+    (root / "doc.md").write_text(body, encoding="utf-8", errors="surrogatepass")
+    try:
+        bot = ChatBot.load(root)
+    except CorpusError as exc:  # only when there is nothing to index, or NUL bytes make it binary
+        msg = str(exc)
+        assert ("\x00" in body and "binary" in msg) or "no text" in msg or "empty" in msg, exc
+        assert "\x00" in body or not re.search(r"[^\W_]", body) or "no text" in msg, exc
+        return
+    check_contract(bot, bot.ask(question))
+    words = re.findall(r"[^\W_]{3,}", body)
+    if words:
+        check_contract(bot, bot.ask(f"what is {words[0]}?"))
