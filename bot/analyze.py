@@ -116,7 +116,8 @@ def tokens(text: str, vocabulary: Iterable[str] | None = None) -> list[Token]:
                 out.append(Token(t, raw, pos))
         if vocab and pos > 0:
             prev = ws[pos - 1]
-            if "-" not in prev and "-" not in raw:
+            if "-" not in prev and "-" not in raw and len(prev) > 1 and len(raw) > 1 \
+                    and _fold_word(prev) not in STOPWORDS and _fold_word(raw) not in STOPWORDS:
                 pair = term_of(_fold_word(prev) + _fold_word(raw))
                 if pair and pair in vocab:
                     out.append(Token(pair, f"{prev} {raw}", pos))

@@ -39,7 +39,8 @@ class ChatBot:
         self.problems = list(problems)  # documents skipped at load time, "path: problem; skipped"
         self.settings: Settings = manifest.settings
         self.documents = list(documents)
-        self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words)
+        self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words,
+                                          k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self.responder = Responder(self.index, top_k=self.settings.top_k)
 
     @classmethod

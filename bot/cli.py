@@ -152,6 +152,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.what == "gold":
         return evaluate.main_gold(args)
+    if args.what == "beir":
+        from . import evaluate_beir
+
+        return evaluate_beir.main_beir(args)
+    if args.what == "wikiqa":
+        from . import evaluate_wikiqa
+
+        return evaluate_wikiqa.main_wikiqa(args)
     print(f"unknown evaluation '{args.what}'", file=sys.stderr)
     return 2
 
@@ -170,10 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true")
     g.set_defaults(func=cmd_glossary)
     e = sub.add_parser("eval", help="evaluate on a gold question set")
-    e.add_argument("what", choices=["gold"])
-    e.add_argument("path", help="gold set YAML, e.g. eval/article.yaml")
-    e.add_argument("--corpus")
+    e.add_argument("what", choices=["gold", "beir", "wikiqa"],
+                   help="gold: a gold question set; beir: BM25 retrieval on a BEIR folder; "
+                        "wikiqa: sentence selection and abstention on a WikiQA TSV")
+    e.add_argument("path", help="gold set YAML, BEIR folder, or WikiQA TSV file")
+    e.add_argument("--corpus", help="gold: corpus folder")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--split", default="test", help="beir: qrels split (default test)")
+    # defaults chosen on SciFact's train qrels with eval/tune_beir.py
+    e.add_argument("--k1", type=float, default=1.5, help="beir: BM25 k1 (default 1.5)")
+    e.add_argument("--b", type=float, default=0.6, help="beir: BM25 b (default 0.6)")
+    e.add_argument("--title-weight", type=int, default=2, help="beir: times the title is counted (default 2)")
+    e.add_argument("--out", help="wikiqa: write one JSON line per question here")
     e.set_defaults(func=cmd_eval)
     return p
 

@@ -25,6 +25,8 @@ class Settings:
     passage_max_words: int = 120
     max_history_chars: int = 20000
     max_document_mb: int = 20
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
     feedback: bool = False
 
 
@@ -56,6 +58,8 @@ _SETTING_TYPES: dict[str, tuple[type, int | None]] = {
     "max_history_chars": (int, 0),
     "max_document_mb": (int, 1),
     "feedback": (bool, None),
+    "bm25_k1": (float, 0),
+    "bm25_b": (float, 0),
 }
 _DOC_KEYS = {"path", "id", "title", "author", "published", "origin", "url", "license", "tags"}
 
@@ -148,11 +152,15 @@ def load_manifest(path: str | Path) -> Manifest:
             value = _scalar(path, vnode, f"settings.{key}")
             if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a whole number")
+            if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a number")
             if kind is bool and not isinstance(value, bool):
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be true or false")
             if minimum is not None and value < minimum:
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be at least {minimum}")
-            given[key] = value
+            if key == "bm25_b" and value > 1:
+                raise CorpusError(f"{_where(path, vnode)}: settings.bm25_b must be between 0 and 1")
+            given[key] = float(value) if kind is float else value
         settings = Settings(**given)
     examples: list[str] = []
     if "examples" in top:

@@ -131,19 +131,21 @@ class BM25Retriever:
 class CorpusIndex:
     """Passages of a corpus with their terms, vocabulary, glossary, section tree and retriever."""
 
-    def __init__(self, documents: Sequence["Document"], max_words: int = 120, k1: float = 1.2, b: float = 0.75):
+    def __init__(self, documents: Sequence["Document"], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
+                 passages: Sequence["Passage"] | None = None):
+        """Split ``documents`` into passages (or take ``passages`` already cut) and index them."""
         from . import analyze
+        from .config import CorpusError
         from .glossary import Glossary
         from .split import split_document
-
-        from .config import CorpusError
 
         if not documents:
             raise CorpusError("a corpus needs at least one document")
         self.documents = {d.id: d for d in documents}
-        self.passages: list[Passage] = []
-        for doc in documents:
-            self.passages.extend(split_document(doc, max_words, first_id=len(self.passages)))
+        self.passages: list[Passage] = list(passages or [])
+        if passages is None:
+            for doc in documents:
+                self.passages.extend(split_document(doc, max_words, first_id=len(self.passages)))
         if not self.passages:
             raise CorpusError("the corpus has no text to index (no words in any document)")
         self.glossary = Glossary.mine(d.text for d in documents)

@@ -1,0 +1,39 @@
+"""Gold-set figures for a grid of responder settings (the chat's side of threshold choices).
+
+    .venv/bin/python eval/tune_gold.py PASSAGE_SUPPORT=1,0.8 [SENTENCE_SUPPORT=0,0.5]
+"""
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+import bot.respond as R  # noqa: E402
+from bot import ChatBot  # noqa: E402
+from bot.evaluate import evaluate, load_gold  # noqa: E402
+from second_corpus import write_second_corpus  # noqa: E402
+
+
+def main() -> None:
+    second = write_second_corpus(Path(tempfile.mkdtemp()) / "second")
+    sets = [("article", ChatBot.load(), load_gold(HERE / "article.yaml")[1]),
+            ("second", ChatBot.load(second), load_gold(HERE / "second.yaml")[1])]
+    grid = [(a.split("=")[0], [float(v) for v in a.split("=")[1].split(",")]) for a in sys.argv[1:]]
+    combos = [[]]
+    for name, values in grid:
+        combos = [c + [(name, v)] for c in combos for v in values]
+    for combo in combos:
+        for name, v in combo:
+            setattr(R, name, v)
+        row = []
+        for label, bot, items in sets:
+            m = evaluate(bot, items)["metrics"]
+            row.append(f"{label}: correct {m['answers_correct']:.3f} abst-recall {m['abstention_recall']:.3f} "
+                       f"false-abst {m['false_abstention']:.3f}")
+        print(", ".join(f"{n}={v}" for n, v in combo) + " | " + " | ".join(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
