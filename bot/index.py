@@ -14,6 +14,9 @@ import numpy as np
 from rank_bm25 import BM25
 
 
+LARGE_CORPUS = 50_000  # passages; above it rank_bm25's dict per passage costs too much memory
+
+
 class Hit(NamedTuple):
     index: int  # position of the passage in the index
     score: float
@@ -91,14 +94,115 @@ def _count(terms: Sequence[str]) -> dict[str, float]:
     return out
 
 
+class PostingsBM25:
+    """The same BM25 (Lucene IDF) over compressed postings arrays: what a persisted or large index
+    uses. Scores equal LuceneBM25's; memory is a few arrays instead of a dict per passage."""
+
+    def __init__(self, vocab: Sequence[str], term_ptr: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray,
+                 doc_len: np.ndarray, k1: float = 1.2, b: float = 0.75):
+        if k1 < 0 or not 0 <= b <= 1:
+            raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        self.k1, self.b = k1, b
+        self.vocab = list(vocab)
+        self.term_id = {t: i for i, t in enumerate(self.vocab)}
+        self.term_ptr, self.doc_ids, self.tfs = term_ptr, doc_ids, tfs.astype(np.float32, copy=False)
+        self.doc_len = doc_len
+        self.corpus_size = int(len(doc_len))
+        df = np.diff(term_ptr).astype(np.float64)
+        n = self.corpus_size
+        self.idf_arr = np.log1p((n - df + 0.5) / (df + 0.5))
+        avgdl = float(doc_len.mean()) if n else 1.0
+        self._norm = (k1 * (1.0 - b + b * doc_len / (avgdl or 1.0))).astype(np.float32)
+
+    @classmethod
+    def from_terms(cls, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "PostingsBM25":
+        term_id: dict[str, int] = {}
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        lengths = np.zeros(len(docs), dtype=np.int32)
+        for i, terms in enumerate(docs):
+            lengths[i] = len(terms)
+            freq: dict[int, int] = {}
+            for t in terms:
+                tid = term_id.setdefault(t, len(term_id))
+                freq[tid] = freq.get(tid, 0) + 1
+            if freq:
+                rows.append(np.fromiter(freq.keys(), dtype=np.int32, count=len(freq)))
+                counts.append(np.fromiter(freq.values(), dtype=np.int32, count=len(freq)))
+                cols.append(np.full(len(freq), i, dtype=np.int32))
+        tid_arr = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+        doc_arr = np.concatenate(cols) if cols else np.zeros(0, np.int32)
+        tf_arr = np.concatenate(counts) if counts else np.zeros(0, np.int32)
+        order = np.argsort(tid_arr, kind="stable")
+        ptr = np.zeros(len(term_id) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tid_arr, minlength=len(term_id)), out=ptr[1:])
+        vocab = [""] * len(term_id)
+        for t, i in term_id.items():
+            vocab[i] = t
+        return cls(vocab, ptr, doc_arr[order], tf_arr[order], lengths, k1, b)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        i = self.term_id.get(term)
+        if i is None:
+            return None
+        a, z = self.term_ptr[i], self.term_ptr[i + 1]
+        return self.doc_ids[a:z], self.tfs[a:z]
+
+    def get_scores(self, query: Mapping[str, float]) -> np.ndarray:
+        scores = np.zeros(self.corpus_size, dtype=np.float32)
+        for term, weight in query.items():
+            i = self.term_id.get(term)
+            if i is None or weight <= 0:
+                continue
+            a, z = self.term_ptr[i], self.term_ptr[i + 1]
+            ids, tfs = self.doc_ids[a:z], self.tfs[a:z]
+            scores[ids] += np.float32(weight * self.idf_arr[i]) * tfs * np.float32(self.k1 + 1.0) / (
+                tfs + self._norm[ids])
+        return scores
+
+    @property
+    def idf(self) -> dict[str, float]:  # for compatibility with LuceneBM25's attribute
+        return _IdfView(self)
+
+    @property
+    def df(self) -> dict[str, int]:
+        return _DfView(self)
+
+
+class _IdfView(dict):
+    def __init__(self, engine: PostingsBM25):
+        super().__init__()
+        self.e = engine
+
+    def get(self, term, default=0.0):  # type: ignore[override]
+        i = self.e.term_id.get(term)
+        return default if i is None else float(self.e.idf_arr[i])
+
+
+class _DfView(dict):
+    def __init__(self, engine: PostingsBM25):
+        super().__init__()
+        self.e = engine
+
+    def get(self, term, default=0):  # type: ignore[override]
+        i = self.e.term_id.get(term)
+        return default if i is None else int(self.e.term_ptr[i + 1] - self.e.term_ptr[i])
+
+
 @dataclass
 class BM25Retriever:
     """The default engine: rank_bm25 (with Lucene IDF) over analyzed passage terms."""
 
-    engine: LuceneBM25
+    engine: "LuceneBM25 | PostingsBM25"
 
     @classmethod
-    def build(cls, passage_terms: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "BM25Retriever":
+    def build(cls, passage_terms: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75,
+              engine: str = "auto") -> "BM25Retriever":
+        """rank_bm25 (``engine="rank-bm25"``) for small corpora, postings arrays above
+        LARGE_CORPUS passages or when asked (``engine="postings"``): the same scores either way."""
+        if engine == "postings" or (engine == "auto" and len(passage_terms) > LARGE_CORPUS):
+            return cls(PostingsBM25.from_terms(passage_terms, k1=k1, b=b))
         return cls(LuceneBM25(passage_terms, k1=k1, b=b))
 
     def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
@@ -123,16 +227,54 @@ class BM25Retriever:
     def document_frequency(self, term: str) -> int:
         return self.engine.df.get(term, 0)
 
+    def postings_arrays(self) -> PostingsBM25:
+        """The index as postings arrays (for saving), whichever engine built it."""
+        if isinstance(self.engine, PostingsBM25):
+            return self.engine
+        e = self.engine
+        vocab = list(e._postings)
+        ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(e._postings[t][0]) for t in vocab])
+        ids = np.concatenate([e._postings[t][0] for t in vocab]) if vocab else np.zeros(0, np.int32)
+        tfs = np.concatenate([e._postings[t][1] for t in vocab]) if vocab else np.zeros(0)
+        return PostingsBM25(vocab, ptr, ids.astype(np.int32), tfs.astype(np.float32),
+                            np.asarray(e.doc_len, dtype=np.int32), e.k1, e.b)
+
     @property
     def size(self) -> int:
         return self.engine.corpus_size
 
 
+class LazyTerms(Sequence):
+    """Per-passage analysis computed on first use and kept: answering reads a handful of
+    passages, so a large or loaded index never analyzes the rest."""
+
+    def __init__(self, n: int, compute):
+        self._n, self._compute = n, compute
+        self._cache: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        got = self._cache.get(i)
+        if got is None:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            got = self._cache[i] = self._compute(i)
+        return got
+
+
 class CorpusIndex:
-    """Passages of a corpus with their terms, vocabulary, glossary, section tree and retriever."""
+    """Passages of a corpus with their vocabulary, glossary, section tree and retriever.
+
+    Built from documents (``CorpusIndex(docs)``) or loaded from a saved index (``bot.store``).
+    """
 
     def __init__(self, documents: Sequence["Document"], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
-                 passages: Sequence["Passage"] | None = None):
+                 passages: Sequence["Passage"] | None = None, engine: str = "auto", progress=None):
         """Split ``documents`` into passages (or take ``passages`` already cut) and index them."""
         from . import analyze
         from .config import CorpusError
@@ -142,80 +284,127 @@ class CorpusIndex:
         if not documents:
             raise CorpusError("a corpus needs at least one document")
         self.documents = {d.id: d for d in documents}
-        self.passages: list[Passage] = list(passages or [])
+        self.passages: Sequence[Passage] = list(passages or [])
         if passages is None:
             for doc in documents:
                 self.passages.extend(split_document(doc, max_words, first_id=len(self.passages)))
+                if progress:
+                    progress(doc)
         if not self.passages:
             raise CorpusError("the corpus has no text to index (no words in any document)")
         self.glossary = Glossary.mine(d.text for d in documents)
         # Pass 1: the vocabulary, so pass 2 can join split spellings ("Gen AI" -> "genai").
         vocab: set[str] = set()
         for p in self.passages:
-            vocab.update(analyze.terms(p.text))
             vocab.update(analyze.terms(" ".join(p.headings)))
+            vocab.update(analyze.terms(p.text))
         vocab.update(e.key for e in self.glossary.entries)
         self.vocabulary = frozenset(vocab)
-        self.heading_terms: list[frozenset[str]] = []  # leaf heading
-        self.path_terms: list[frozenset[str]] = []  # whole heading path
-        self.sentence_terms: list[list[frozenset[str]]] = []
-        self.passage_terms: list[frozenset[str]] = []  # text + headings + glossary keys
+        self._long_forms = self._index_long_forms()
         bm25_docs: list[list[str]] = []
         for p in self.passages:
             leaf = self._with_keys(analyze.terms(p.headings[-1], vocab)) if p.headings else []
             path = self._with_keys(analyze.terms(" ".join(p.headings), vocab))
-            sents = [frozenset(self._with_keys(analyze.terms(s.text, vocab))) for s in p.sentences]
             text_terms = self._with_keys(analyze.terms(p.text, vocab))
-            self.heading_terms.append(frozenset(leaf))
-            self.path_terms.append(frozenset(path))
-            self.sentence_terms.append(sents)
-            self.passage_terms.append(frozenset(text_terms) | frozenset(path))
             bm25_docs.append(path + leaf + text_terms)
-        self.retriever: Retriever = BM25Retriever.build(bm25_docs, k1=k1, b=b)
+        self.retriever: Retriever = BM25Retriever.build(bm25_docs, k1=k1, b=b, engine=engine)
+        del bm25_docs
         from .spelling import Speller
 
         self.speller = Speller((w for d in documents for w in analyze.words(d.text)), self.vocabulary)
+        self._finish()
+
+    @classmethod
+    def assemble(cls, documents, passages, glossary, vocabulary, retriever, speller) -> "CorpusIndex":
+        """An index from parts already computed (a saved index): no text is analyzed here."""
+        self = cls.__new__(cls)
+        self.documents = {d.id: d for d in documents}
+        self.passages = passages
+        self.glossary = glossary
+        self.vocabulary = frozenset(vocabulary)
+        self.retriever = retriever
+        self.speller = speller
+        self._finish()
+        return self
+
+    def _finish(self) -> None:
+        from . import analyze
+
+        n = len(self.passages)
+        vocab = self.vocabulary
+        P = self.passages
+
+        def leaf(i: int) -> frozenset[str]:
+            p = P[i]
+            return frozenset(self._with_keys(analyze.terms(p.headings[-1], vocab))) if p.headings else frozenset()
+
+        def path(i: int) -> frozenset[str]:
+            return frozenset(self._with_keys(analyze.terms(" ".join(P[i].headings), vocab)))
+
+        def sentences(i: int) -> list[frozenset[str]]:
+            return [frozenset(self._with_keys(analyze.terms(s.text, vocab))) for s in P[i].sentences]
+
+        def whole(i: int) -> frozenset[str]:
+            return frozenset(self._with_keys(analyze.terms(P[i].text, vocab))) | self.path_terms[i]
+
+        self.heading_terms: Sequence[frozenset[str]] = LazyTerms(n, leaf)  # leaf heading
+        self.path_terms: Sequence[frozenset[str]] = LazyTerms(n, path)  # whole heading path
+        self.sentence_terms: Sequence[list[frozenset[str]]] = LazyTerms(n, sentences)
+        self.passage_terms: Sequence[frozenset[str]] = LazyTerms(n, whole)  # text + headings + glossary keys
+        self._long_forms = self._index_long_forms()
         self.sections = self._section_tree()
+        self._children: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
+        for doc_id, p in self.sections:  # dict order is document order
+            if p:
+                self._children.setdefault((doc_id, p[:-1]), []).append(p)
+
+    def _index_long_forms(self) -> dict[str, list]:
+        by_first: dict[str, list] = {}
+        for e in self.glossary.entries:
+            by_first.setdefault(e.long_terms[0], []).append(e)
+        return by_first
 
     def _with_keys(self, terms: list[str]) -> list[str]:
         """Add a glossary key wherever its long form appears as a run ("variat autoencod" -> "vae")."""
+        if not self._long_forms:
+            return terms
         out = list(terms)
-        for e in self.glossary.entries:
-            n = len(e.long_terms)
-            if e.key in terms:
-                continue
-            for i in range(len(terms) - n + 1):
-                if tuple(terms[i : i + n]) == e.long_terms:
+        have = set(terms)
+        for i, t in enumerate(terms):
+            for e in self._long_forms.get(t, ()):
+                n = len(e.long_terms)
+                if e.key not in have and tuple(terms[i : i + n]) == e.long_terms:
                     out.append(e.key)
-                    break
+                    have.add(e.key)
         return out
 
     def _section_tree(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
         """(doc_id, heading path) -> passage indexes, in document order, for every path prefix."""
         tree: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-        for i, p in enumerate(self.passages):
-            tree.setdefault((p.doc_id, p.headings), []).append(i)
-        for doc_id, path in list(tree):
-            for n in range(1, len(path)):
-                tree.setdefault((doc_id, path[:n]), [])
+        for i, (doc_id, headings) in enumerate(self._passage_heads()):
+            for n in range(1, len(headings)):
+                tree.setdefault((doc_id, headings[:n]), [])
+            tree.setdefault((doc_id, headings), []).append(i)
         return tree
+
+    def _passage_heads(self):
+        heads = getattr(self.passages, "heads", None)
+        if heads is not None:
+            return heads()
+        return ((p.doc_id, p.headings) for p in self.passages)
 
     def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Direct subsections of a section, in document order."""
-        kids = [p for (d, p) in self.sections if d == doc_id and len(p) == len(path) + 1 and p[: len(path)] == path]
-        return sorted(kids, key=lambda p: self._first_offset(doc_id, p))
-
-    def _first_offset(self, doc_id: str, path: tuple[str, ...]) -> int:
-        offs = [self.passages[i].start for (d, p), ids in self.sections.items()
-                if d == doc_id and p[: len(path)] == path for i in ids]
-        return min(offs) if offs else 0
+        return list(self._children.get((doc_id, path), ()))
 
     def top_sections(self, limit: int = 6) -> list[str]:
-        """Top-level headings, spread over the documents: topics to suggest."""
+        """Top-level headings, in document order: topics to suggest."""
         seen: dict[str, None] = {}
-        for p in self.passages:
-            if p.headings:
-                seen.setdefault(p.headings[0], None)
+        for (_, path) in self.sections:
+            if len(path) >= 1:
+                seen.setdefault(path[0], None)
+                if len(seen) >= limit:
+                    break
         titles = list(seen) or [d.title for d in self.documents.values()]
         return titles[:limit]
 
