@@ -8,6 +8,7 @@ def main() -> int:
     p.add_argument("--corpus", help="corpus folder (default: the bundled corpus/)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
     p.add_argument("--feedback", metavar="FILE",
                    help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
     args = p.parse_args()
@@ -16,7 +17,7 @@ def main() -> int:
     try:
         from bot.ui import launch
 
-        launch(args.corpus, args.host, args.port, args.feedback)
+        launch(args.corpus, args.host, args.port, args.feedback, args.rebuild)
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import analyze
 from .config import Manifest, Settings
 from .index import CorpusIndex
 from .load import LoadReport, load_corpus
@@ -37,6 +38,7 @@ class ChatBot:
                  problems: Sequence[str] = ()):
         self.manifest = manifest
         self.problems = list(problems)  # documents skipped at load time, "path: problem; skipped"
+        self.saved_index = False  # loaded from `python -m bot index` output
         self.settings: Settings = manifest.settings
         self.documents = list(documents)
         self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words,
@@ -44,10 +46,20 @@ class ChatBot:
         self.responder = Responder(self.index, top_k=self.settings.top_k)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "ChatBot":
-        """Load a corpus folder (default: the bundled ``corpus/``). The default bot is cached."""
+    def load(cls, path: str | Path | None = None, rebuild: bool = False) -> "ChatBot":
+        """Load a corpus folder (default: the bundled ``corpus/``) or an index saved by
+        ``python -m bot index``. A stale saved index is refused unless ``rebuild`` rebuilds it.
+        The default bot is cached."""
         if path is None or Path(path).resolve() == DEFAULT_CORPUS:
             return _default_bot()
+        from . import store
+
+        if store.is_index(path):
+            stale = rebuild and store.stale_reason(store.read_header(path)) is not None
+            manifest, docs, index, problems = store.rebuild(path) if stale else store.load(path)
+            bot = cls(manifest, docs, index=index, problems=problems)
+            bot.saved_index = True
+            return bot
         report = LoadReport()
         manifest, docs = load_corpus(path, report)
         return cls(manifest, docs, problems=report.problems)
@@ -83,6 +95,25 @@ class ChatBot:
 
     def topics(self, limit: int = 4) -> str:
         return join_words(self.index.top_sections(limit))
+
+    def search(self, query: str, k: int = 10) -> list[dict[str, Any]]:
+        """Retrieval only: the top ``k`` passages for a query, as the bot's own retrieval sees it."""
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        text = clean_question(query)[: self.settings.max_question_chars]
+        if not has_words(text):
+            return []
+        q = understand(self.index.speller.correct(text), None, self.index.vocabulary)
+        weights = self.responder.weights(q) if q.kind != "smalltalk" else {}
+        if not weights:
+            weights = {t: 1.0 for t in analyze.terms(text, self.index.vocabulary)}
+        out = []
+        for rank, hit in enumerate(self.index.retriever.search(weights, k), 1):
+            p = self.index.passages[hit.index]
+            doc = self.index.documents[p.doc_id]
+            out.append({"rank": rank, "doc_id": doc.id, "source": doc.source, "title": p.title or doc.title,
+                        "document": doc.title, "passage": p.text, "score": round(hit.score, 4)})
+        return out
 
     def ask(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> Reply:
         """Answer ``question`` (with earlier ``history`` messages for follow-ups)."""

@@ -17,12 +17,13 @@ from .model import Citation, Reply
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
 
-def _bot(corpus: str | None):
+def _bot(corpus: str | None, rebuild: bool = False):
     from .chatbot import ChatBot
 
-    bot = ChatBot.load(corpus)
-    for problem in bot.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    bot = ChatBot.load(corpus, rebuild=rebuild)
+    if not bot.saved_index:  # a saved index reported its skipped files when it was built
+        for problem in bot.problems:
+            print(f"warning: {problem}", file=sys.stderr)
     return bot
 
 
@@ -113,7 +114,7 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    bot = _bot(args.corpus)
+    bot = _bot(args.corpus, args.rebuild)
     if args.question:
         q = " ".join(args.question)
         history = None
@@ -134,8 +135,62 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return _ask_stream(bot, sys.stdin, sys.stdout, args.json)
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    import time
+
+    from . import store
+    from .ingest import progress_bar
+
+    t0 = time.perf_counter()
+    manifest, docs, index, problems = store.build(args.sources, args.out, progress_bar("Reading"))
+    secs = time.perf_counter() - t0
+    print(f"Indexed {len(docs):,} documents as {len(index.passages):,} passages "
+          f"({len(index.vocabulary):,} terms, {len(index.glossary)} acronyms) in {secs:.1f} s -> {args.out}")
+    if problems:
+        print(f"Skipped {len(problems)}:")
+        for p in problems:
+            print(f"  - {p}")
+    print(f"Ask it: python -m bot ask \"...\" --corpus {args.out}")
+    return 0
+
+
+def _search_one(bot: Any, query: str, k: int) -> dict[str, Any]:
+    return {"query": query, "results": bot.search(query, k)}
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    bot = _bot(args.corpus, args.rebuild)
+    if args.k <= 0:
+        print("-k must be positive", file=sys.stderr)
+        return 2
+    if args.query:
+        res = _search_one(bot, " ".join(args.query), args.k)
+        if args.json:
+            print(json.dumps(res, ensure_ascii=False))
+        else:
+            for r in res["results"]:
+                print(f"{r['rank']:>3}. {r['score']:8.3f}  {r['doc_id']}  {r['title']}")
+                print(textwrap.indent(textwrap.shorten(r["passage"], 200), "      "))
+            if not res["results"]:
+                print("(no matching passages)")
+        return 0
+    for lineno, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line) if args.json else line.strip()
+            query = obj if isinstance(obj, str) else obj.get("query", obj.get("question"))
+            if not isinstance(query, str):
+                raise ValueError("needs a 'query' string")
+            out = _search_one(bot, query, args.k)
+        except (ValueError, AttributeError) as exc:
+            out = {"query": None, "results": [], "error": f"line {lineno}: {exc}"}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0
+
+
 def cmd_glossary(args: argparse.Namespace) -> int:
-    bot = _bot(args.corpus)
+    bot = _bot(args.corpus, args.rebuild)
     entries = bot.index.glossary.entries
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
@@ -171,11 +226,24 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("question", nargs="*", help="the question; omit to read one per line from stdin")
     a.add_argument("--json", action="store_true", help="print JSON (JSON Lines for stdin input)")
     a.add_argument("--history", help="earlier messages as a JSON list of {role, content}")
-    a.add_argument("--corpus", help="corpus folder (default: the bundled corpus/)")
+    a.add_argument("--corpus", help="corpus folder or saved index (default: the bundled corpus/)")
+    a.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
     a.set_defaults(func=cmd_ask)
+    ix = sub.add_parser("index", help="read files and folders (.md .txt .html .pdf .jsonl) into a saved index")
+    ix.add_argument("sources", nargs="+", help="files or folders (a folder with corpus.yaml uses its manifest)")
+    ix.add_argument("--out", required=True, help="folder to write the index to")
+    ix.set_defaults(func=cmd_index)
+    se = sub.add_parser("search", help="retrieval only: ranked passages for a query (or JSON Lines on stdin)")
+    se.add_argument("query", nargs="*")
+    se.add_argument("-k", type=int, default=10, help="how many passages (default 10)")
+    se.add_argument("--json", action="store_true")
+    se.add_argument("--corpus", help="corpus folder or saved index")
+    se.add_argument("--rebuild", action="store_true")
+    se.set_defaults(func=cmd_search)
     g = sub.add_parser("glossary", help="acronyms and long forms mined from the corpus")
     g.add_argument("--corpus")
     g.add_argument("--json", action="store_true")
+    g.add_argument("--rebuild", action="store_true")
     g.set_defaults(func=cmd_glossary)
     e = sub.add_parser("eval", help="evaluate on a gold question set")
     e.add_argument("what", choices=["gold", "beir", "wikiqa"],

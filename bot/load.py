@@ -9,7 +9,6 @@ from .config import CorpusError, DocumentEntry, Manifest, Settings, load_manifes
 from .model import Document
 
 MANIFEST = "corpus.yaml"
-TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -36,20 +35,6 @@ def guess_title(text: str, path: Path) -> str:
     if m:
         return m.group(1).strip()
     return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
-
-
-def load_entry(root: Path, entry: DocumentEntry, manifest_path: Path) -> Document:
-    path = (root / entry.path).resolve()
-    if not path.is_file():
-        raise CorpusError(f"{manifest_path}:{entry.line}: document '{entry.path}' not found in {root}")
-    text = read_text(path)
-    return Document(
-        id=entry.id,
-        title=entry.title or guess_title(text, path),
-        source=entry.path,
-        text=text,
-        metadata=dict(entry.metadata),
-    )
 
 
 @dataclass
@@ -79,28 +64,34 @@ def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[M
     if manifest_path.is_file():
         manifest = load_manifest(manifest_path)
     else:
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        from .ingest import SUFFIXES, collect
+
+        files = [f for f, _ in collect([root], LoadReport())]
         if not files:
-            raise CorpusError(f"{root}: no {MANIFEST} and no .md or .txt documents")
+            raise CorpusError(f"{root}: no {MANIFEST} and no documents ({', '.join(sorted(SUFFIXES))})")
         entries = tuple(
             DocumentEntry(str(p.relative_to(root)), str(p.relative_to(root)), None, {}, 0) for p in files
         )
         manifest = Manifest(manifest_path, root.name, "", entries, Settings())
-    docs = []
+    from .ingest import read_file
+
+    docs: list[Document] = []
     limit = manifest.settings.max_document_mb * 1024 * 1024
     for entry in manifest.documents:
+        path = (root / entry.path).resolve()
         try:
-            size = (root / entry.path).stat().st_size if (root / entry.path).is_file() else 0
+            if not path.is_file():
+                raise CorpusError(f"{manifest_path}:{entry.line}: document '{entry.path}' not found in {root}")
+            size = path.stat().st_size
             if size > limit:
-                raise CorpusError(f"{root / entry.path}: {size / 1048576:.1f} MB is over the "
+                raise CorpusError(f"{path}: {size / 1048576:.1f} MB is over the "
                                   f"{manifest.settings.max_document_mb} MB limit (settings.max_document_mb)")
-            doc = load_entry(root, entry, manifest_path)
-            if not doc.text.strip():
-                raise CorpusError(f"{root / entry.path}: the document is empty")
+            docs.extend(read_file(path, entry.path, report, title=entry.title, metadata=entry.metadata,
+                                  doc_id=entry.id))
         except CorpusError as exc:
             report.problems.append(f"{exc}; skipped")
-            continue
-        docs.append(doc)
+        except Exception as exc:  # a parsing library failing on one odd file must not stop the rest
+            report.problems.append(f"{path}: could not be read ({type(exc).__name__}: {exc}); skipped")
     if not docs:
         detail = "; ".join(report.problems[:5])
         raise CorpusError(f"{root}: no readable documents ({detail})")

@@ -21,7 +21,8 @@ from .understand import FRAME_TERMS, LIST_CLASSES, Question
 # A sentence that leans on the one before it ("It uses ...", "This makes ...").
 _DANGLING = re.compile(r"^(It|Its|It's|It’s|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|"
                        r"Both|Also|However|But|And|So|Then|Thus|Therefore|Here|Essentially|Basically)\b")
-_AGENT = re.compile(r"\b(?:by|from)\s+[A-Z][\w-]*|\b[A-Z][\w-]*['’]s\s+[A-Z\w]")
+_AGENT = re.compile(r"\b(?:by|from)\s+[A-Z][\w-]*|\b[A-Z][\w-]*['’]s\s+[A-Z\w]|"
+                    r"\b\w+(?:ed|en|wn|lt|de)\b[^.;]{0,40}?\bby\s+(?:the\s+|its\s+|their\s+)?[a-z]\w+")
 _DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
                        r"several|few|many)(?:\s+to\s+\d+)?\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|"
                        r"years?|decades?)\b|\b(?:daily|weekly|monthly|yearly|annually|hourly)\b", re.I)
@@ -32,7 +33,9 @@ _VAGUE = re.compile(r"\b(?:various|many|several|some|different|countless|numerou
                     r"hundreds of|thousands of|dozens of|lots of|a number of|a range of|other)\s+(?:[\w-]+\s+){0,3}$",
                     re.I)
 _SPECIFY = re.compile(r"^\W*(?:such as|like|including|include|namely|e\.g\.|:)", re.I)
-_TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:January|February|March|April|May|June|July|August|"
+_TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?\b|"
+                   r"\b(?:every|each)\s+(?:day|week|month|year|morning|evening|night|hour)\b|"
+                   r"\b(?:nightly|daily|weekly|monthly|yearly|annually|hourly)\b|\b\d{1,2}:\d\d\b|\b(?:January|February|March|April|May|June|July|August|"
                    r"September|October|November|December)\b|\b(?:last|this|next) (?:year|month|week)\b|"
                    r"\b\d+ (?:years?|months?|weeks?|days?) ago\b|\byesterday\b|\btoday\b")
 _CONTRAST = re.compile(r"\b(while|whereas|unlike|differs?|differences?|in contrast|on the other hand|rather than|"

@@ -25,6 +25,15 @@ class Speller:
         self.words = sorted(w for w in words if w.isalpha() and w not in analyze.STOPWORDS)
         self._lookup = lru_cache(maxsize=4096)(self._closest)
 
+    @classmethod
+    def from_words(cls, words: list[str], vocabulary: frozenset[str]) -> "Speller":
+        """A speller from a saved word list (already filtered and sorted)."""
+        self = cls.__new__(cls)
+        self.vocabulary = vocabulary
+        self.words = list(words)
+        self._lookup = lru_cache(maxsize=4096)(self._closest)
+        return self
+
     def _closest(self, word: str) -> str | None:
         cutoff = CUTOFF if len(word) >= 8 else CUTOFF + 3
         found = process.extractOne(word, self.words, scorer=fuzz.ratio, score_cutoff=cutoff)

@@ -134,7 +134,8 @@ def text_blocks(text: str) -> Iterator[Block]:
 
 
 def blocks_for(doc: Document) -> Iterator[Block]:
-    if doc.source.lower().endswith((".md", ".markdown")):
+    fmt = doc.metadata.get("format") if doc.metadata else None
+    if fmt == "markdown" or (fmt is None and doc.source.lower().endswith((".md", ".markdown"))):
         return markdown_blocks(doc.text)
     return text_blocks(doc.text)
 

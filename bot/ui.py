@@ -190,7 +190,7 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
 
 
 def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-           feedback: str | None = None) -> None:
-    bot = ChatBot.load(corpus)
+           feedback: str | None = None, rebuild: bool = False) -> None:
+    bot = ChatBot.load(corpus, rebuild=rebuild)
     demo = build(bot, feedback)
     demo.launch(server_name=host, server_port=port, ssr_mode=False, show_error=False)

@@ -1,0 +1,145 @@
+"""Bring your own corpus: every format, a broken file, the saved index, staleness, search."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from bot import ChatBot, CorpusError
+from bot import store
+from bot.index import BM25Retriever, LuceneBM25, PostingsBM25
+from mixed_corpus import write_mixed
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    return write_mixed(tmp_path_factory.mktemp("mixed"))
+
+
+@pytest.fixture(scope="module")
+def saved(mixed, tmp_path_factory):
+    out = tmp_path_factory.mktemp("idx") / "index"
+    p = subprocess.run([sys.executable, "-m", "bot", "index", str(mixed), "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "Indexed 6 documents" in p.stdout
+    assert "broken.pdf: cannot read the PDF" in p.stdout and "kb.jsonl:2:" in p.stdout
+    return out
+
+
+def ask(corpus, q):
+    p = subprocess.run([sys.executable, "-m", "bot", "ask", q, "--json", "--corpus", str(corpus)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("q,source,title,needle", [
+    ("how do I rotate the API key?", "api-keys.html", "Rotating API keys", "rotated every 90 days"),
+    ("how long are backups kept?", "notes/backups.md", "Schedule", "30 days"),
+    ("how do I calibrate the widget sensor?", "manual.pdf", "Page 2", "blue dial"),
+    ("what is 2FA", "kb.jsonl#kb2", "Two-factor authentication", "one-time code"),
+    ("who descales the coffee machine?", "notes/office.txt", "office", "facilities"),
+])
+def test_each_format_answers_from_the_saved_index(saved, q, source, title, needle):
+    r = ask(saved, q)
+    assert not r["abstained"], r["answer"]
+    c = r["citations"][0]
+    assert c["source"] == source and c["title"] == title and needle in r["answer"]
+    for quote in c["quotes"]:
+        assert quote in c["passage"]
+
+
+def test_html_keeps_main_content_only(saved):
+    bot = ChatBot.load(saved)
+    html_doc = next(d for d in bot.documents if d.source == "api-keys.html")
+    for furniture in ("Pricing", "Log in", "Copyright", "Cookie", "tracker"):
+        assert furniture not in html_doc.text
+    assert "## How to rotate a key" in html_doc.text
+
+
+def test_saved_index_loads_without_analyzing(saved, monkeypatch):
+    import bot.analyze as analyze
+
+    calls = []
+    real = analyze.terms
+    monkeypatch.setattr(analyze, "terms", lambda *a, **k: calls.append(1) or real(*a, **k))
+    t0 = time.perf_counter()
+    bot = ChatBot.load(saved)
+    assert time.perf_counter() - t0 < 2 and calls == []
+    assert len(bot.index.passages) == 9 and bot.saved_index
+    assert bot.problems and "broken.pdf" in bot.problems[0]
+
+
+def test_written_manifest_and_no_temp_files(saved):
+    names = sorted(os.listdir(saved))
+    assert names == ["bm25.npz", "corpus.yaml", "documents.jsonl.gz", "index.json", "passages.npz", "terms.json.gz"]
+    assert "api-keys.html" in (saved / "corpus.yaml").read_text()
+
+
+def test_stale_index_is_refused_then_rebuilt(mixed, tmp_path):
+    out = tmp_path / "idx"
+    store.build([mixed], out)
+    ChatBot.load(out)
+    new = mixed / "notes" / "new-note.md"
+    new.write_text("# Plants\n\nWater the office plants on Mondays.\n")
+    try:
+        with pytest.raises(CorpusError, match="stale"):
+            ChatBot.load(out)
+        bot = ChatBot.load(out, rebuild=True)
+        assert not bot.ask("when are the office plants watered?").abstained
+    finally:
+        new.unlink()
+
+
+def test_truncated_and_foreign_index_files(mixed, tmp_path):
+    out = tmp_path / "idx"
+    store.build([mixed], out)
+    data = (out / "bm25.npz").read_bytes()
+    (out / "bm25.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorpusError, match="truncated or was changed"):
+        ChatBot.load(out)
+    (out / "index.json").write_text('{"format": "something-else"}')
+    with pytest.raises(CorpusError, match="not an index written by"):
+        ChatBot.load(out)
+    (out / "index.json").write_text("{not json")
+    with pytest.raises(CorpusError, match="not a readable index"):
+        ChatBot.load(out)
+
+
+def test_search_command(saved):
+    p = subprocess.run([sys.executable, "-m", "bot", "search", "restore a backup", "-k", "2", "--json",
+                        "--corpus", str(saved)], capture_output=True, text=True, timeout=60)
+    res = json.loads(p.stdout)["results"]
+    assert [r["rank"] for r in res] == [1, 2] and res[0]["title"] == "Restoring"
+    assert res[0]["doc_id"] == "notes/backups.md" and res[0]["score"] >= res[1]["score"] > 0
+    lines = '{"query": "password reset"}\n{"nope": 1}\n{"query": "widget calibration"}\n'
+    p = subprocess.run([sys.executable, "-m", "bot", "search", "--json", "-k", "1", "--corpus", str(saved)],
+                       input=lines, capture_output=True, text=True, timeout=60)
+    out = [json.loads(x) for x in p.stdout.splitlines()]
+    assert out[0]["results"][0]["title"] == "Password reset"
+    assert "error" in out[1] and out[2]["results"][0]["title"] == "Page 2"
+
+
+def test_nothing_readable(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(b"not a pdf")
+    with pytest.raises(CorpusError, match="nothing to index"):
+        store.build([tmp_path], tmp_path / "out")
+
+
+def test_postings_engine_matches_rank_bm25(second_bot, bot):
+    """The saved/large-corpus engine gives rank_bm25's scores (Lucene IDF) on the same tokens."""
+    for b in (bot, second_bot):
+        small = b.index.retriever
+        arrays = BM25Retriever(small.postings_arrays())
+        assert isinstance(small.engine, LuceneBM25) and isinstance(arrays.engine, PostingsBM25)
+        for q in ("what is a VAE", "generative AI types", "espresso pressure", "cold brew", "LLM hallucinations"):
+            w = b.responder.weights(__import__("bot.understand", fromlist=["x"]).understand(q, None, b.index.vocabulary))
+            if not w:
+                continue
+            s1, s2 = small.engine.get_scores(w), arrays.engine.get_scores(w)
+            assert np.allclose(s1, s2, rtol=1e-5, atol=1e-5)
+            assert [h.index for h in small.search(w, 10)] == [h.index for h in arrays.search(w, 10)]
