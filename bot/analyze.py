@@ -124,5 +124,46 @@ def tokens(text: str, vocabulary: Iterable[str] | None = None) -> list[Token]:
     return out
 
 
+@lru_cache(maxsize=500_000)
+def _word_terms(raw: str) -> tuple[str, ...]:
+    """Index terms of one surface word (the fast path of ``tokens`` without positions)."""
+    if "-" in raw:
+        parts = [p for p in raw.split("-") if p]
+        joined = term_of("".join(parts))
+        out = [joined] if joined else []
+        for part in parts:
+            t = term_of(part)
+            if t and t != joined:
+                out.append(t)
+        return tuple(out)
+    t = term_of(raw)
+    return (t,) if t else ()
+
+
+@lru_cache(maxsize=500_000)
+def _joinable(raw: str) -> str | None:
+    """The folded form of a word that may join its neighbour ("Gen" + "AI"), or None."""
+    if "-" in raw or len(raw) <= 1:
+        return None
+    w = _fold_word(raw)
+    return None if w in STOPWORDS else w
+
+
 def terms(text: str, vocabulary: Iterable[str] | None = None) -> list[str]:
-    return [t.term for t in tokens(text, vocabulary)]
+    """The terms ``tokens`` gives, in the same order, without building Token objects."""
+    ws = WORD.findall(normalize(text))
+    out: list[str] = []
+    if not vocabulary:
+        for raw in ws:
+            out.extend(_word_terms(raw))
+        return out
+    prev = None
+    for raw in ws:
+        out.extend(_word_terms(raw))
+        cur = _joinable(raw)
+        if prev is not None and cur is not None:
+            pair = term_of(prev + cur)
+            if pair and pair in vocabulary:
+                out.append(pair)
+        prev = cur
+    return out

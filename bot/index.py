@@ -294,18 +294,28 @@ class CorpusIndex:
             raise CorpusError("the corpus has no text to index (no words in any document)")
         self.glossary = Glossary.mine(d.text for d in documents)
         # Pass 1: the vocabulary, so pass 2 can join split spellings ("Gen AI" -> "genai").
+        # Above LARGE_CORPUS passages that second pass is skipped (questions still join split words).
+        large = len(self.passages) > LARGE_CORPUS
         vocab: set[str] = set()
+        first_pass: list[list[str]] = []
         for p in self.passages:
-            vocab.update(analyze.terms(" ".join(p.headings)))
-            vocab.update(analyze.terms(p.text))
+            text_terms = analyze.terms(p.text)
+            vocab.update(text_terms)
+            vocab.update(self._heading_terms(p.headings, None))
+            if large:
+                first_pass.append(text_terms)
         vocab.update(e.key for e in self.glossary.entries)
         self.vocabulary = frozenset(vocab)
         self._long_forms = self._index_long_forms()
+        self._heading_cache = {}  # heading terms again, now with glossary keys
         bm25_docs: list[list[str]] = []
-        for p in self.passages:
-            leaf = self._with_keys(analyze.terms(p.headings[-1], vocab)) if p.headings else []
-            path = self._with_keys(analyze.terms(" ".join(p.headings), vocab))
-            text_terms = self._with_keys(analyze.terms(p.text, vocab))
+        joined = None if large else vocab
+        for i, p in enumerate(self.passages):
+            leaf = self._heading_terms(p.headings[-1:], joined) if p.headings else []
+            path = self._heading_terms(p.headings, joined)
+            text_terms = self._with_keys(first_pass[i] if large else analyze.terms(p.text, vocab))
+            if large:
+                first_pass[i] = []
             bm25_docs.append(path + leaf + text_terms)
         self.retriever: Retriever = BM25Retriever.build(bm25_docs, k1=k1, b=b, engine=engine)
         del bm25_docs
@@ -357,6 +367,18 @@ class CorpusIndex:
         for doc_id, p in self.sections:  # dict order is document order
             if p:
                 self._children.setdefault((doc_id, p[:-1]), []).append(p)
+
+    def _heading_terms(self, headings: tuple[str, ...], vocab) -> list[str]:
+        """Terms of a heading path (cached: many passages share one)."""
+        from . import analyze
+
+        cache = self.__dict__.setdefault("_heading_cache", {})
+        key = (headings, vocab is not None)
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = self._with_keys(analyze.terms(" ".join(headings), vocab)) \
+                if getattr(self, "_long_forms", None) is not None else analyze.terms(" ".join(headings), vocab)
+        return list(got)
 
     def _index_long_forms(self) -> dict[str, list]:
         by_first: dict[str, list] = {}

@@ -25,3 +25,12 @@ def test_normalization_folds_quotes_dashes_and_invisible_marks():
 def test_vocabulary_joins_split_spellings():
     assert "genai" in terms("Gen AI", vocabulary={"genai"})
     assert "genai" not in terms("Gen AI")
+
+
+def test_fast_terms_equal_tokens(bot):
+    from bot.analyze import tokens
+
+    vocab = bot.index.vocabulary
+    for p in list(bot.index.passages) + [type("P", (), {"text": "Gen AI, DALL-E's text-to-image e.g. VAEs"})()]:
+        assert terms(p.text) == [t.term for t in tokens(p.text)]
+        assert terms(p.text, vocab) == [t.term for t in tokens(p.text, vocab)]
