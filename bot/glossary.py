@@ -99,10 +99,12 @@ class Glossary:
     def __init__(self, entries: Iterable[Entry] = ()):
         self.entries: list[Entry] = []
         self.by_key: dict[str, Entry] = {}
+        self.by_first: dict[str, list[Entry]] = {}  # long forms by their first term
         for e in entries:
             if e.key not in self.by_key:
                 self.by_key[e.key] = e
                 self.entries.append(e)
+                self.by_first.setdefault(e.long_terms[0], []).append(e)
 
     @classmethod
     def mine(cls, texts: Iterable[str]) -> "Glossary":
@@ -123,9 +125,16 @@ class Glossary:
         """
         have = set(terms)
         out = []
-        for e in self.entries:
-            if e.key in have or all(t in have for t in e.long_terms):
-                out.append((e.key, e.long_terms))
+        seen = set()
+        for t in terms:
+            for e in [self.by_key[t]] if t in self.by_key else []:
+                if e.key not in seen:
+                    seen.add(e.key)
+                    out.append((e.key, e.long_terms))
+            for e in self.by_first.get(t, ()):
+                if e.key not in seen and all(x in have for x in e.long_terms):
+                    seen.add(e.key)
+                    out.append((e.key, e.long_terms))
         return out
 
     def __len__(self) -> int:

@@ -381,10 +381,7 @@ class CorpusIndex:
         return list(got)
 
     def _index_long_forms(self) -> dict[str, list]:
-        by_first: dict[str, list] = {}
-        for e in self.glossary.entries:
-            by_first.setdefault(e.long_terms[0], []).append(e)
-        return by_first
+        return self.glossary.by_first
 
     def _with_keys(self, terms: list[str]) -> list[str]:
         """Add a glossary key wherever its long form appears as a run ("variat autoencod" -> "vae")."""
@@ -421,6 +418,12 @@ class CorpusIndex:
 
     def top_sections(self, limit: int = 6) -> list[str]:
         """Top-level headings, in document order: topics to suggest."""
+        cache = self.__dict__.setdefault("_topics_cache", {})
+        if limit not in cache:
+            cache[limit] = self._top_sections(limit)
+        return list(cache[limit])
+
+    def _top_sections(self, limit: int) -> list[str]:
         seen: dict[str, None] = {}
         for (_, path) in self.sections:
             if len(path) >= 1:

@@ -140,8 +140,10 @@ class Responder:
         question names the whole long form ("large language models" is supported by "LLMs")."""
         have = set(self.index.passage_terms[pi])
         asked = set(terms)
-        for e in self.index.glossary.entries:
-            if e.key in have and set(e.long_terms) <= asked:
+        by_key = self.index.glossary.by_key
+        for key in have & by_key.keys():
+            e = by_key[key]
+            if set(e.long_terms) <= asked:
                 have.update(e.long_terms)
         return have
 
@@ -237,7 +239,7 @@ class Responder:
         best = 0.0
         for terms in self.index.sentence_terms[pi]:
             have = set(terms) | path
-            have |= self._expand(have) if any(e.key in have for e in self.index.glossary.entries) else set()
+            have |= self._expand(have)
             best = max(best, sum(w for t, w in weight.items() if t in have) / total)
         return best
 
@@ -451,10 +453,11 @@ class Responder:
         return "\n".join(lines) if len(lines) > 2 else None
 
     def _expand(self, terms: set[str]) -> set[str]:
-        out = set()
-        for e in self.index.glossary.entries:
-            if e.key in terms:
-                out.update(e.long_terms)
+        """Long-form terms of the acronyms among ``terms``."""
+        out: set[str] = set()
+        by_key = self.index.glossary.by_key
+        for key in terms & by_key.keys():
+            out.update(by_key[key].long_terms)
         return out
 
     # ---- comparisons ---------------------------------------------------------------------

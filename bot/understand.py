@@ -212,7 +212,7 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
     for name, pattern in SMALLTALK:
         if pattern.match(s):
             return Question(text, "smalltalk", smalltalk=name)
-    vocab = set(vocabulary) if vocabulary is not None else None
+    vocab = vocabulary if vocabulary is None or isinstance(vocabulary, (set, frozenset)) else set(vocabulary)
     prev = previous_questions(history, max_turns) if _depth == 0 else []
     about = _FOLLOW_ABOUT.match(s)
     if about and prev:
