@@ -2,7 +2,7 @@
 
 Steps: Unicode NFKC, fold curly quotes and dashes, drop zero-width marks, split into words
 (hyphenated words kept whole *and* split into parts), drop English stopwords and possessive
-'s, fold plural acronyms ("VAEs" -> "vae"), lower-case, Snowball-stem.
+'s, fold plural acronyms ("GPUs" -> "gpu"), lower-case, Snowball-stem.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\
 # A word: letters/digits, optionally joined by single hyphens or apostrophes ("text-to-image").
 WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 _VOWEL = re.compile(r"[aeiouy]")
-_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Za-z0-9]*[A-Z0-9]s")  # VAEs, LLMs, NeRFs, GPUs
+_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Za-z0-9]*[A-Z0-9]s")  # GPUs, APIs, URLs, PhDs
 
 # English stopwords (the usual IR list: function words and auxiliaries).
 STOPWORDS = frozenset("""
@@ -95,7 +95,7 @@ def tokens(text: str, vocabulary: Iterable[str] | None = None) -> list[Token]:
 
     A hyphenated word gives its joined form ("texttoimag") and its parts ("text", "imag").
     With a ``vocabulary``, two adjacent words whose joined form is a known term also give
-    that term, so "Gen AI" matches "GenAI" when the corpus uses both.
+    that term, so "Dev Ops" matches "DevOps" when the corpus uses both.
     """
     vocab = vocabulary if vocabulary is not None else ()
     out: list[Token] = []

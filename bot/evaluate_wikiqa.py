@@ -89,23 +89,31 @@ def run(questions: list[WikiQuestion]) -> list[dict[str, Any]]:
     return results
 
 
+def average_precision(labels: list[int]) -> tuple[float, float] | None:
+    """(AP, reciprocal rank) of a ranked list of 0/1 labels; None unless it mixes both."""
+    n_pos = sum(labels)
+    if not 0 < n_pos < len(labels):
+        return None
+    hits, precs = 0, []
+    for i, lab in enumerate(labels, 1):
+        if lab:
+            hits += 1
+            precs.append(hits / i)
+    return sum(precs) / n_pos, 1.0 / (labels.index(1) + 1)
+
+
 def metrics(questions: list[WikiQuestion], results: list[dict[str, Any]]) -> dict[str, float]:
     aps, rrs = [], []
     correct_triggers = triggers = answerable = 0
     for wq, res in zip(questions, results):
         labels = {sid: lab for sid, _, lab in wq.sentences}
         ranked = [labels[sid] for sid, _ in res["ranking"]]
-        n_pos = sum(ranked)
-        if n_pos:
+        if sum(ranked):
             answerable += 1
-        if 0 < n_pos < len(ranked):
-            hits, precs = 0, []
-            for i, lab in enumerate(ranked, 1):
-                if lab:
-                    hits += 1
-                    precs.append(hits / i)
-            aps.append(sum(precs) / n_pos)
-            rrs.append(1.0 / (ranked.index(1) + 1))
+        ap_rr = average_precision(ranked)
+        if ap_rr:
+            aps.append(ap_rr[0])
+            rrs.append(ap_rr[1])
         if not res["abstained"]:
             triggers += 1
             if ranked and ranked[0] == 1:
@@ -135,16 +143,10 @@ def authors_runs(tsv: Path) -> list[tuple[str, dict[str, float]]]:
             continue
         aps, rrs = [], []
         for rows in per_q.values():
-            labels = [lab for _, lab in sorted(rows, key=lambda x: -x[0])]
-            n = sum(labels)
-            if 0 < n < len(labels):
-                hits, precs = 0, []
-                for i, lab in enumerate(labels, 1):
-                    if lab:
-                        hits += 1
-                        precs.append(hits / i)
-                aps.append(sum(precs) / n)
-                rrs.append(1 / (labels.index(1) + 1))
+            ap_rr = average_precision([lab for _, lab in sorted(rows, key=lambda x: -x[0])])
+            if ap_rr:
+                aps.append(ap_rr[0])
+                rrs.append(ap_rr[1])
         if aps:
             name = rank.name.split(".")[1]
             out.append((f"{name} (authors' {split} run, scored here)", {"MAP": sum(aps) / len(aps),

@@ -1,4 +1,4 @@
-"""Mine acronyms and their long forms from corpus text ("Variational Autoencoders (VAE)").
+"""Mine acronyms and their long forms from corpus text ("total dissolved solids (TDS)").
 
 Uses the Schwartz & Hearst (2003) algorithm: a short form in parentheses is matched, letter by
 letter from the end, against the words just before it; the first letter must start a word.
@@ -17,9 +17,9 @@ _CLAUSE_BREAK = re.compile(r"[.;:!?()\[\]]|,\s")
 
 @dataclass(frozen=True)
 class Entry:
-    short: str  # as written: "VAE", "Gen AI"
-    long: str  # as written: "Variational Autoencoders"
-    key: str  # index term of the short form with spaces removed: "vae", "genai"
+    short: str  # as written: "TDS", "Dev Ops"
+    long: str  # as written: "total dissolved solids"
+    key: str  # index term of the short form with spaces removed: "tds", "devop"
     long_terms: tuple[str, ...]  # index terms of the long form
 
     def to_dict(self) -> dict[str, object]:

@@ -293,7 +293,7 @@ class CorpusIndex:
         if not self.passages:
             raise CorpusError("the corpus has no text to index (no words in any document)")
         self.glossary = Glossary.mine(d.text for d in documents)
-        # Pass 1: the vocabulary, so pass 2 can join split spellings ("Gen AI" -> "genai").
+        # Pass 1: the vocabulary, so pass 2 can join split spellings ("Dev Ops" -> "devop").
         # Above LARGE_CORPUS passages that second pass is skipped (questions still join split words).
         large = len(self.passages) > LARGE_CORPUS
         vocab: set[str] = set()
@@ -384,7 +384,7 @@ class CorpusIndex:
         return self.glossary.by_first
 
     def _with_keys(self, terms: list[str]) -> list[str]:
-        """Add a glossary key wherever its long form appears as a run ("variat autoencod" -> "vae")."""
+        """Add a glossary key wherever its long form appears as a run ("total dissolv solid" -> "tds")."""
         if not self._long_forms:
             return terms
         out = list(terms)

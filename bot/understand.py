@@ -143,7 +143,7 @@ def question_kind(s: str) -> str:
     if _YESNO.match(s):
         return "yesno"
     if len(s.split()) <= 4 and not re.match(r"^(what|which|where|whom?|why|how)\b", s):
-        return "definition"  # a bare term: "VAE?"
+        return "definition"  # a bare term: "TDS?"
     return "other"
 
 
@@ -156,7 +156,7 @@ def _frame_set(kind: str) -> frozenset[str]:
 
 
 def _split_tokens(toks: Sequence[Token], kind: str) -> tuple[tuple[Token, ...], tuple[Token, ...]]:
-    # "Gen AI" also gave "genai": the joined term stands for both words
+    # "Dev Ops" also gave "devop": the joined term stands for both words
     joined = {(t.position - 1, t.position) for t in toks if " " in t.surface}
     parts = {p for pair in joined for p in pair}
     toks = [t for t in toks if " " in t.surface or t.position not in parts]
@@ -216,7 +216,7 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
     prev = previous_questions(history, max_turns) if _depth == 0 else []
     about = _FOLLOW_ABOUT.match(s)
     if about and prev:
-        # "what about Sora?" -> ask the previous question's kind about the new subject
+        # "what about the French press?" -> ask the previous question's kind about the new subject
         subject = about.group("x") or about.group("y")
         before = understand(prev[0], None, vocab, max_turns, _depth + 1)
         toks = analyze.tokens(subject, vocab)

@@ -11,6 +11,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import bot.respond as R  # noqa: E402
+from grid import combos  # noqa: E402
 from bot import ChatBot  # noqa: E402
 from bot.evaluate import evaluate, load_gold  # noqa: E402
 from second_corpus import write_second_corpus  # noqa: E402
@@ -20,11 +21,7 @@ def main() -> None:
     second = write_second_corpus(Path(tempfile.mkdtemp()) / "second")
     sets = [("article", ChatBot.load(), load_gold(HERE / "article.yaml")[1]),
             ("second", ChatBot.load(second), load_gold(HERE / "second.yaml")[1])]
-    grid = [(a.split("=")[0], [float(v) for v in a.split("=")[1].split(",")]) for a in sys.argv[1:]]
-    combos = [[]]
-    for name, values in grid:
-        combos = [c + [(name, v)] for c in combos for v in values]
-    for combo in combos:
+    for combo in combos(sys.argv[1:]):
         for name, v in combo:
             setattr(R, name, v)
         row = []

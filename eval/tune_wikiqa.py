@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bot.respond as R  # noqa: E402
+from grid import combos  # noqa: E402
 from bot.evaluate_wikiqa import WikiQuestion, metrics, read_tsv, run  # noqa: E402
 
 
@@ -30,12 +31,7 @@ def main(folder: str) -> None:
     folder = Path(folder)
     sets = {"train": read_train(folder), "dev": read_tsv(folder / "WikiQA-dev.tsv")}
     # arguments: NAME=v1,v2,... for module settings of bot.respond, e.g. PASSAGE_SUPPORT=1,0.8,0.6
-    grid = [(a.split("=")[0], [float(v) for v in a.split("=")[1].split(",")]) for a in sys.argv[2:]]
-    grid = grid or [("PASSAGE_SUPPORT", [1.0, 0.9, 0.8, 0.7, 0.6])]
-    combos = [[]]
-    for name, values in grid:
-        combos = [c + [(name, v)] for c in combos for v in values]
-    for combo in combos:
+    for combo in combos(sys.argv[2:], [("PASSAGE_SUPPORT", [1.0, 0.9, 0.8, 0.7, 0.6])]):
         for name, v in combo:
             setattr(R, name, v)
         row = []
