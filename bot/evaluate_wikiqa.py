@@ -81,7 +81,7 @@ def run(questions: list[WikiQuestion]) -> list[dict[str, Any]]:
         text = index.speller.correct(wq.question)
         q = understand(text, None, index.vocabulary)
         weights = responder.weights(q)
-        scores = responder.sentence_scores(pi, weights, q.focus_terms)
+        scores = responder.sentence_scores(pi, weights, q.focus_terms, q.kind)
         abstained = q.kind == "smalltalk" or not responder.supports(q, pi)
         ranking = sorted(zip((sid for sid, _, _ in wq.sentences), scores), key=lambda x: -x[1])
         results.append({"qid": wq.qid, "ranking": [[sid, round(sc, 4)] for sid, sc in ranking],

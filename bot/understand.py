@@ -45,6 +45,7 @@ _FRAME_WORDS = {
     "when": "when year date released release launched launch introduced created happen happened",
     "how": "work works working function functions operate operates",
     "duration": "long often take takes took time",
+    "where": "where located locate place country city situated find found",
     "quantity": "many much number amount",
     "why": "problem problems issue issues important importance matter matters reason reasons cause "
            "causes concern concerns bad good useful",
@@ -130,6 +131,8 @@ def question_kind(s: str) -> str:
         return "definition" if re.match(r"^who (is|are|was|were)\b", s) else "who"
     if re.match(r"^(when|what year|in what year|what date|since when|how long ago)\b", s):
         return "when"
+    if re.match(r"^where\b|^in (what|which) (country|city|state|place|region)\b", s):
+        return "where"
     if re.match(r"^how (long|often)\b", s):
         return "duration"
     if re.match(r"^how (many|much)\b", s):
