@@ -78,3 +78,17 @@ def test_bulleted_section_answers_with_items(bot):
 def test_light_verbs_pick_the_sentence(bot):
     r = bot.ask("What are NeRFs used for?")
     assert "architecture and robotics" in r.answer
+
+
+def test_where_needs_a_place_and_when_prefers_the_dated_sentence(tmp_path):
+    (tmp_path / "f.md").write_text(
+        "# Factory\n\n## Site\n\nThe factory makes bicycles. The factory is located in Leeds, near the canal.\n\n"
+        "## Office\n\nThe office handles orders for the factory.\n\n"
+        "## History\n\nThe factory grew quickly. The factory opened in 1998 with ten workers.\n")
+    b = ChatBot.load(tmp_path)
+    r = b.ask("Where is the factory?")
+    assert not r.abstained and "Leeds" in r.answer
+    r = b.ask("Where is the office?")
+    assert r.abstained and "do not say where" in r.answer
+    r = b.ask("When did the factory open?")
+    assert r.answer.startswith("The factory opened in 1998")
