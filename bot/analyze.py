@@ -149,9 +149,12 @@ def _joinable(raw: str) -> str | None:
     return None if w in STOPWORDS else w
 
 
-def terms(text: str, vocabulary: Iterable[str] | None = None) -> list[str]:
-    """The terms ``tokens`` gives, in the same order, without building Token objects."""
+def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str] | None = None) -> list[str]:
+    """The terms ``tokens`` gives, in the same order, without building Token objects.
+    With ``words_out``, the text's surface words are added to that set too."""
     ws = WORD.findall(normalize(text))
+    if words_out is not None:
+        words_out.update(ws)
     out: list[str] = []
     if not vocabulary:
         for raw in ws:

@@ -82,6 +82,9 @@ _ALIAS = re.compile(
     r"|(?P<short2>[A-Z][\w-]*)[ \t]+\((?:short[ \t]+for|stands[ \t]+for|i\.e\.)[ \t]+(?P<long2>[^()\n]{3,80})\)")
 
 
+_ALIAS_HINT = re.compile(r"known[ \t]+as|\((?:short[ \t]+for|stands[ \t]+for|i\.e\.)")
+
+
 def find_aliases(text: str) -> Iterable[tuple[str, str]]:
     """(short, long) pairs written as "Long Name, better known as SHORT" and similar."""
     for m in _ALIAS.finditer(text):
@@ -111,7 +114,10 @@ class Glossary:
         entries = []
         for text in texts:
             norm = analyze.normalize(text)
-            for short, long in [*find_pairs(norm), *find_aliases(norm)]:
+            pairs = list(find_pairs(norm)) if "(" in norm else []
+            if _ALIAS_HINT.search(norm):
+                pairs += find_aliases(norm)
+            for short, long in pairs:
                 key = analyze.term_of("".join(analyze.words(short)))
                 long_terms = tuple(analyze.terms(long))
                 if key and long_terms and key not in long_terms:

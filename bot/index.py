@@ -121,14 +121,14 @@ class PostingsBM25:
         cols: list[np.ndarray] = []
         counts: list[np.ndarray] = []
         lengths = np.zeros(len(docs), dtype=np.int32)
+        from collections import Counter
+
         for i, terms in enumerate(docs):
             lengths[i] = len(terms)
-            freq: dict[int, int] = {}
-            for t in terms:
-                tid = term_id.setdefault(t, len(term_id))
-                freq[tid] = freq.get(tid, 0) + 1
+            freq = Counter(terms)
             if freq:
-                rows.append(np.fromiter(freq.keys(), dtype=np.int32, count=len(freq)))
+                rows.append(np.fromiter((term_id.setdefault(t, len(term_id)) for t in freq), dtype=np.int32,
+                                        count=len(freq)))
                 counts.append(np.fromiter(freq.values(), dtype=np.int32, count=len(freq)))
                 cols.append(np.full(len(freq), i, dtype=np.int32))
         tid_arr = np.concatenate(rows) if rows else np.zeros(0, np.int32)
@@ -297,9 +297,10 @@ class CorpusIndex:
         # Above LARGE_CORPUS passages that second pass is skipped (questions still join split words).
         large = len(self.passages) > LARGE_CORPUS
         vocab: set[str] = set()
+        surface: set[str] = set()
         first_pass: list[list[str]] = []
         for p in self.passages:
-            text_terms = analyze.terms(p.text)
+            text_terms = analyze.terms(p.text, words_out=surface)
             vocab.update(text_terms)
             vocab.update(self._heading_terms(p.headings, None))
             if large:
@@ -307,6 +308,8 @@ class CorpusIndex:
         vocab.update(e.key for e in self.glossary.entries)
         self.vocabulary = frozenset(vocab)
         self._long_forms = self._index_long_forms()
+        for headings, _ in self._heading_cache:
+            surface.update(analyze.words(" ".join(headings)))
         self._heading_cache = {}  # heading terms again, now with glossary keys
         bm25_docs: list[list[str]] = []
         joined = None if large else vocab
@@ -321,7 +324,7 @@ class CorpusIndex:
         del bm25_docs
         from .spelling import Speller
 
-        self.speller = Speller((w for d in documents for w in analyze.words(d.text)), self.vocabulary)
+        self.speller = Speller(surface, self.vocabulary)
         self._finish()
 
     @classmethod
@@ -387,14 +390,22 @@ class CorpusIndex:
         """Add a glossary key wherever its long form appears as a run ("total dissolv solid" -> "tds")."""
         if not self._long_forms:
             return terms
+        firsts = self._long_forms.keys() & set(terms)
+        if not firsts:
+            return terms
         out = list(terms)
         have = set(terms)
-        for i, t in enumerate(terms):
-            for e in self._long_forms.get(t, ()):
-                n = len(e.long_terms)
-                if e.key not in have and tuple(terms[i : i + n]) == e.long_terms:
-                    out.append(e.key)
-                    have.add(e.key)
+        for t in firsts:
+            i = terms.index(t)
+            while True:
+                for e in self._long_forms[t]:
+                    if e.key not in have and tuple(terms[i : i + len(e.long_terms)]) == e.long_terms:
+                        out.append(e.key)
+                        have.add(e.key)
+                try:
+                    i = terms.index(t, i + 1)
+                except ValueError:
+                    break
         return out
 
     def _section_tree(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:

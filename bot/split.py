@@ -15,6 +15,7 @@ from .model import Document, Passage, Sentence
 
 _MD = MarkdownIt("commonmark")
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
+_PARAGRAPH = re.compile(r"(?:[^\S\n]*\S[^\n]*(?:\n|\Z))+")
 _TRAILING_HASHES = re.compile(r"\s+#+\s*$")
 
 # Words that end with a period without ending a sentence. "etc." ends one when a capital follows.
@@ -129,8 +130,10 @@ def markdown_blocks(text: str) -> Iterator[Block]:
 
 def text_blocks(text: str) -> Iterator[Block]:
     """Blank-line separated paragraphs of a plain-text document (no headings)."""
-    for m in re.finditer(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", text, re.DOTALL):
-        yield Block(m.start(), m.end(), (), False)
+    for m in _PARAGRAPH.finditer(text):  # runs of non-blank lines
+        seg = m.group(0)
+        lead = len(seg) - len(seg.lstrip())
+        yield Block(m.start() + lead, m.start() + len(seg.rstrip()), (), False)
 
 
 def blocks_for(doc: Document) -> Iterator[Block]:
