@@ -7,6 +7,7 @@ keeps IDF positive with Lucene's ``log(1 + (N - n + 0.5) / (n + 0.5))``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Mapping, NamedTuple, Protocol, Sequence
 
@@ -14,6 +15,7 @@ import numpy as np
 from rank_bm25 import BM25
 
 
+_PAGE_HEADING = re.compile(r"Page \d+$")
 LARGE_CORPUS = 50_000  # passages; above it rank_bm25's dict per passage costs too much memory
 
 
@@ -437,7 +439,7 @@ class CorpusIndex:
     def _top_sections(self, limit: int) -> list[str]:
         seen: dict[str, None] = {}
         for (_, path) in self.sections:
-            if len(path) >= 1:
+            if len(path) >= 1 and not _PAGE_HEADING.match(path[0]):  # a PDF's "Page N" is no topic
                 seen.setdefault(path[0], None)
                 if len(seen) >= limit:
                     break

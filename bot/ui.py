@@ -91,10 +91,13 @@ class FeedbackLog:
 
 
 def example_questions(bot: ChatBot) -> list[str]:
+    """The corpus's own examples, else questions made from its headings, acronyms and titles."""
     if bot.manifest.examples:
         return list(bot.manifest.examples)[:6]
-    out = [f"What is {e.short}?" for e in bot.index.glossary.entries[:1]]
-    out += [h if h.endswith("?") else f"Tell me about {h}" for h in bot.index.top_sections(2)]
+    out = [h for h in bot.index.top_sections(6) if h.endswith("?")][:2]
+    out += [f"What is {e.short}?" for e in bot.index.glossary.entries[:1]]
+    out += [f"Tell me about {h}" for h in bot.index.top_sections(6) if not h.endswith("?")][: 3 - len(out)]
+    out += [f"Tell me about {d.title}" for d in bot.documents[: max(0, 3 - len(out))]]
     out.append("What is the weather like today?")  # never in a corpus: shows how the bot declines
     return out
 
@@ -103,7 +106,7 @@ def corpus_markdown(bot: ChatBot) -> str:
     lines = []
     for d in bot.documents:
         meta = ", ".join(page_escape(str(d.metadata[k])) for k in ("author", "published", "origin") if d.metadata.get(k))
-        lines.append(f"- *{page_escape(d.title)}*" + (f" — {meta}" if meta else "") + f" (`{page_escape(d.source)}`)")
+        lines.append(f"- *{page_escape(d.title)}*" + (f" — {meta}" if meta else "") + f" ({page_escape(d.source)})")
     shown = lines[:20]
     if len(lines) > 20:
         shown.append(f"- … and {len(lines) - 20} more")
