@@ -132,8 +132,9 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
 
 
 def ingest(paths: Iterable[str | Path], report: LoadReport,
-           progress: Callable[[Iterable], Iterable] | None = None) -> list[Document]:
-    """Documents from files and folders; problems go to ``report``."""
+           progress: Callable[[Iterable], Iterable] | None = None, max_mb: int = 20) -> list[Document]:
+    """Documents from files and folders; problems go to ``report``. Files over ``max_mb``
+    megabytes are skipped with a warning."""
     files = collect(paths, report)
     docs: list[Document] = []
     seen: set[str] = set()
@@ -143,6 +144,10 @@ def ingest(paths: Iterable[str | Path], report: LoadReport,
             source = str(f)
         seen.add(source)
         try:
+            size = f.stat().st_size
+            if size > max_mb * 1024 * 1024:
+                raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
+                                  "(settings.max_document_mb)")
             docs.extend(read_file(f, source, report))
         except CorpusError as exc:
             report.problems.append(f"{exc}; skipped")

@@ -287,7 +287,7 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None):
     if len(inputs) == 1 and (Path(inputs[0]) / "corpus.yaml").is_file():
         manifest, docs = load_corpus(inputs[0], report)
     else:
-        docs = ingest(inputs, report, progress)
+        docs = ingest(inputs, report, progress, max_mb=Settings().max_document_mb)
         if not docs:
             raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
         first = Path(inputs[0]).resolve()

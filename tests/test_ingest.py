@@ -143,3 +143,11 @@ def test_postings_engine_matches_rank_bm25(second_bot, bot):
             s1, s2 = small.engine.get_scores(w), arrays.engine.get_scores(w)
             assert np.allclose(s1, s2, rtol=1e-5, atol=1e-5)
             assert [h.index for h in small.search(w, 10)] == [h.index for h in arrays.search(w, 10)]
+
+
+def test_fifty_megabyte_file_is_skipped_not_fatal(tmp_path):
+    (tmp_path / "big.txt").write_bytes(b"lorem ipsum dolor sit amet " * 2_000_000)  # 54 MB
+    (tmp_path / "ok.md").write_text("# Ok\n\nThe fire exit is behind the kitchen.\n")
+    _, docs, _, problems = store.build([tmp_path], tmp_path / "out")
+    assert [d.source for d in docs] == ["ok.md"]
+    assert "over the 20 MB limit" in problems[0]
