@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple, Protocol, Sequence
+from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence
 
 import numpy as np
 from rank_bm25 import BM25
@@ -117,16 +117,17 @@ class PostingsBM25:
         self._norm = (k1 * (1.0 - b + b * doc_len / (avgdl or 1.0))).astype(np.float32)
 
     @classmethod
-    def from_terms(cls, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "PostingsBM25":
+    def from_terms(cls, docs: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "PostingsBM25":
+        """Build from each passage's terms; ``docs`` may be a generator, read once."""
         term_id: dict[str, int] = {}
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         counts: list[np.ndarray] = []
-        lengths = np.zeros(len(docs), dtype=np.int32)
+        length_list: list[int] = []
         from collections import Counter
 
         for i, terms in enumerate(docs):
-            lengths[i] = len(terms)
+            length_list.append(len(terms))
             freq = Counter(terms)
             if freq:
                 rows.append(np.fromiter((term_id.setdefault(t, len(term_id)) for t in freq), dtype=np.int32,
@@ -136,6 +137,7 @@ class PostingsBM25:
         tid_arr = np.concatenate(rows) if rows else np.zeros(0, np.int32)
         doc_arr = np.concatenate(cols) if cols else np.zeros(0, np.int32)
         tf_arr = np.concatenate(counts) if counts else np.zeros(0, np.int32)
+        lengths = np.asarray(length_list, dtype=np.int32)
         order = np.argsort(tid_arr, kind="stable")
         ptr = np.zeros(len(term_id) + 1, dtype=np.int64)
         np.cumsum(np.bincount(tid_arr, minlength=len(term_id)), out=ptr[1:])
@@ -199,13 +201,15 @@ class BM25Retriever:
     engine: "LuceneBM25 | PostingsBM25"
 
     @classmethod
-    def build(cls, passage_terms: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75,
-              engine: str = "auto") -> "BM25Retriever":
+    def build(cls, passage_terms: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75,
+              engine: str = "auto", count: int | None = None) -> "BM25Retriever":
         """rank_bm25 (``engine="rank-bm25"``) for small corpora, postings arrays above
-        LARGE_CORPUS passages or when asked (``engine="postings"``): the same scores either way."""
-        if engine == "postings" or (engine == "auto" and len(passage_terms) > LARGE_CORPUS):
+        LARGE_CORPUS passages or when asked (``engine="postings"``): the same scores either way.
+        The postings path reads ``passage_terms`` once, so it may be a generator."""
+        n = count if count is not None else len(passage_terms)  # type: ignore[arg-type]
+        if engine == "postings" or (engine == "auto" and n > LARGE_CORPUS):
             return cls(PostingsBM25.from_terms(passage_terms, k1=k1, b=b))
-        return cls(LuceneBM25(passage_terms, k1=k1, b=b))
+        return cls(LuceneBM25(list(passage_terms), k1=k1, b=b))
 
     def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
         if k <= 0:
@@ -313,17 +317,20 @@ class CorpusIndex:
         for headings, _ in self._heading_cache:
             surface.update(analyze.words(" ".join(headings)))
         self._heading_cache = {}  # heading terms again, now with glossary keys
-        bm25_docs: list[list[str]] = []
         joined = None if large else vocab
-        for i, p in enumerate(self.passages):
-            leaf = self._heading_terms(p.headings[-1:], joined) if p.headings else []
-            path = self._heading_terms(p.headings, joined)
-            text_terms = self._with_keys(first_pass[i] if large else analyze.terms(p.text, vocab))
-            if large:
-                first_pass[i] = []
-            bm25_docs.append(path + leaf + text_terms)
-        self.retriever: Retriever = BM25Retriever.build(bm25_docs, k1=k1, b=b, engine=engine)
-        del bm25_docs
+
+        def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
+            for i, p in enumerate(self.passages):
+                leaf = self._heading_terms(p.headings[-1:], joined) if p.headings else []
+                path = self._heading_terms(p.headings, joined)
+                text_terms = self._with_keys(first_pass[i] if large else analyze.terms(p.text, vocab))
+                if large:
+                    first_pass[i] = []
+                yield path + leaf + text_terms
+
+        use = engine if engine != "auto" else ("postings" if large else "rank-bm25")
+        self.retriever: Retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=use,
+                                                        count=len(self.passages))
         from .spelling import Speller
 
         self.speller = Speller(surface, self.vocabulary)
