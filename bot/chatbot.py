@@ -133,8 +133,7 @@ class ChatBot:
         if q.kind == "smalltalk":
             return Reply(fill("smalltalk", q.smalltalk, corpus=self.describe_corpus(), topics=self.topics()),
                          False, [], kind="smalltalk")
-        reply = self.responder.respond(q)
-        return reply
+        return self.responder.respond(q)
 
 
 @lru_cache(maxsize=1)

@@ -56,9 +56,9 @@ def load_gold(path: str | Path) -> tuple[Path | None, list[GoldItem]]:
     return ((path.parent / corpus).resolve() if corpus else None), items
 
 
-def grounded(bot: Any, reply: Any) -> bool:
-    """Every quote is verbatim in its passage and in the source document (whitespace folded)."""
-    docs = {d.source: fold_ws(d.text) for d in bot.documents}
+def grounded(docs: dict[str, str], reply: Any) -> bool:
+    """Every quote is verbatim in its passage and in the source document (``docs``: source ->
+    whitespace-folded text)."""
     for c in reply.citations:
         passage = fold_ws(c.passage)
         for q in c.quotes:
@@ -70,6 +70,7 @@ def grounded(bot: Any, reply: Any) -> bool:
 
 def evaluate(bot: Any, items: list[GoldItem]) -> dict[str, Any]:
     rows = []
+    docs = {d.source: fold_ws(d.text) for d in bot.documents}
     for it in items:
         history = []
         for h in it.history:
@@ -79,7 +80,7 @@ def evaluate(bot: Any, items: list[GoldItem]) -> dict[str, Any]:
         first = r.citations[0].title if r.citations else ""
         answer_l = r.answer.replace("\\", "").lower()
         row: dict[str, Any] = {"q": it.q, "category": it.category, "abstained": r.abstained,
-                               "first_citation": first, "grounded": grounded(bot, r)}
+                               "first_citation": first, "grounded": grounded(docs, r)}
         if it.smalltalk:
             row["correct"] = (not r.abstained) and not r.citations
         elif it.abstain:

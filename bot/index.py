@@ -71,6 +71,12 @@ class LuceneBM25(BM25):
             for t, (ids, tfs) in postings.items()
         }
 
+    def term_idf(self, term: str) -> float:
+        return self.idf.get(term, 0.0)
+
+    def term_df(self, term: str) -> int:
+        return self.df.get(term, 0)
+
     def _calc_idf(self, nd: Mapping[str, int]) -> None:
         n = self.corpus_size
         self.df = dict(nd)
@@ -165,33 +171,13 @@ class PostingsBM25:
                 tfs + self._norm[ids])
         return scores
 
-    @property
-    def idf(self) -> dict[str, float]:  # for compatibility with LuceneBM25's attribute
-        return _IdfView(self)
+    def term_idf(self, term: str) -> float:
+        i = self.term_id.get(term)
+        return 0.0 if i is None else float(self.idf_arr[i])
 
-    @property
-    def df(self) -> dict[str, int]:
-        return _DfView(self)
-
-
-class _IdfView(dict):
-    def __init__(self, engine: PostingsBM25):
-        super().__init__()
-        self.e = engine
-
-    def get(self, term, default=0.0):  # type: ignore[override]
-        i = self.e.term_id.get(term)
-        return default if i is None else float(self.e.idf_arr[i])
-
-
-class _DfView(dict):
-    def __init__(self, engine: PostingsBM25):
-        super().__init__()
-        self.e = engine
-
-    def get(self, term, default=0):  # type: ignore[override]
-        i = self.e.term_id.get(term)
-        return default if i is None else int(self.e.term_ptr[i + 1] - self.e.term_ptr[i])
+    def term_df(self, term: str) -> int:
+        i = self.term_id.get(term)
+        return 0 if i is None else int(self.term_ptr[i + 1] - self.term_ptr[i])
 
 
 @dataclass
@@ -225,13 +211,13 @@ class BM25Retriever:
         return [Hit(i, float(scores[i])) for i in order]
 
     def idf(self, term: str) -> float:
-        return self.engine.idf.get(term, 0.0)
+        return self.engine.term_idf(term)
 
     def score(self, query: Mapping[str, float], index: int) -> float:
         return float(self.engine.get_scores(query)[index])
 
     def document_frequency(self, term: str) -> int:
-        return self.engine.df.get(term, 0)
+        return self.engine.term_df(term)
 
     def postings_arrays(self) -> PostingsBM25:
         """The index as postings arrays (for saving), whichever engine built it."""

@@ -145,11 +145,9 @@ def blocks_for(doc: Document) -> Iterator[Block]:
 
 def _sentences_of(doc: Document, block: Block) -> list[Sentence]:
     piece = doc.text[block.start : block.end]
-    if block.bullet:  # a list item is one unit, however many sentences it holds
-        return [s for s in split_sentences(piece, block.start, True)] if len(piece.split()) > 60 else [
-            Sentence(piece, block.start, block.end, True)
-        ]
-    return split_sentences(piece, block.start)
+    if block.bullet and len(piece.split()) <= 60:  # a list item is one unit unless it is long
+        return [Sentence(piece, block.start, block.end, True)]
+    return split_sentences(piece, block.start, block.bullet)
 
 
 def _words(sentences: Iterable[Sentence]) -> int:

@@ -151,11 +151,8 @@ def question_kind(s: str) -> str:
 
 
 def _frame_set(kind: str) -> frozenset[str]:
-    extra = {"definition": "common", "yesno": "common", "other": "common"}
-    base = FRAME_TERMS["common"]
-    if kind in FRAME_TERMS:
-        return base | FRAME_TERMS[kind]
-    return base if extra.get(kind) else base
+    """Frame words of every question plus those of its kind."""
+    return FRAME_TERMS["common"] | FRAME_TERMS.get(kind, frozenset())
 
 
 def _split_tokens(toks: Sequence[Token], kind: str) -> tuple[tuple[Token, ...], tuple[Token, ...]]:
