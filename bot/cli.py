@@ -47,9 +47,12 @@ def mark_quotes(c: Citation, tty: bool) -> str:
 
 
 def _unescape(md: str) -> str:
-    """Answer Markdown shown as plain text: drop the backslash escapes."""
+    """Answer Markdown shown as plain text: drop our emphasis marks, then the backslash escapes
+    (corpus text keeps its own asterisks: they are escaped)."""
     import re
 
+    md = re.sub(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*", r"\1", md)  # **heading** -> heading
+    md = re.sub(r"(?<!\\)\*(.+?)(?<!\\)\*", r'"\1"', md)  # *word* -> "word"
     return re.sub(r"\\([\\`*_\[\]<>&|~#!{}])", r"\1", md)
 
 

@@ -73,3 +73,10 @@ def test_corpus_errors_are_clear(tmp_path):
 def test_glossary_command():
     d = json.loads(run("glossary", "--json").stdout)
     assert {"short": "VAE", "long": "Variational Autoencoders"} in d
+
+
+def test_readable_abstention_is_plain_text():
+    p = run("ask", "What is the boiling point of water?")
+    assert p.returncode == 0
+    assert 'anything about "boiling point of water"' in p.stdout and "*" not in p.stdout
+    assert "Sources:" not in p.stdout
