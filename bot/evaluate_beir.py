@@ -105,8 +105,8 @@ def main_beir(args: Any) -> int:
     run = run_queries(corpus, queries, qids, **params)
     metrics = score(run, qrels)
     elapsed = time.perf_counter() - t0
-    name = Path(args.path).resolve().name.lower()
-    name = "scifact" if "scifact" in str(Path(args.path).resolve()).lower() else name
+    folder = Path(args.path).resolve()
+    name = "scifact" if "scifact" in str(folder).lower() else folder.name.lower()
     if args.json:
         print(json.dumps({"dataset": name, "split": args.split, "documents": len(corpus), "queries": len(qids),
                           "settings": params, "metrics": metrics, "seconds": round(elapsed, 1)}))

@@ -343,11 +343,10 @@ class CorpusIndex:
         P = self.passages
 
         def leaf(i: int) -> frozenset[str]:
-            p = P[i]
-            return frozenset(self._with_keys(analyze.terms(p.headings[-1], vocab))) if p.headings else frozenset()
+            return self.heading_terms_of(P[i].headings[-1:]) if P[i].headings else frozenset()
 
         def path(i: int) -> frozenset[str]:
-            return frozenset(self._with_keys(analyze.terms(" ".join(P[i].headings), vocab)))
+            return self.heading_terms_of(P[i].headings)
 
         def sentences(i: int) -> list[frozenset[str]]:
             return [frozenset(self._with_keys(analyze.terms(s.text, vocab))) for s in P[i].sentences]
@@ -377,6 +376,14 @@ class CorpusIndex:
             got = cache[key] = self._with_keys(analyze.terms(" ".join(headings), vocab)) \
                 if getattr(self, "_long_forms", None) is not None else analyze.terms(" ".join(headings), vocab)
         return list(got)
+
+    def heading_terms_of(self, headings: tuple[str, ...]) -> frozenset[str]:
+        """Terms of a heading path as the index sees them (joined spellings, glossary keys), cached."""
+        cache = self.__dict__.setdefault("_heading_sets", {})
+        got = cache.get(headings)
+        if got is None:
+            got = cache[headings] = frozenset(self._heading_terms(headings, self.vocabulary))
+        return got
 
     def _index_long_forms(self) -> dict[str, list]:
         return self.glossary.by_first

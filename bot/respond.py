@@ -13,7 +13,6 @@ from typing import Iterable, Sequence
 
 import yaml
 
-from .analyze import Token
 from .index import CorpusIndex, Hit
 from .model import Citation, Reply
 from .understand import FRAME_TERMS, LIST_CLASSES, Question
@@ -413,8 +412,7 @@ class Responder:
     def _list(self, q: Question, hits: Sequence[Hit], weights: dict[str, float], cites: _Cites) -> str | None:
         focus = q.focus_terms
         idf = self.index.retriever.idf
-        from . import analyze
-
+        heading_terms = self.index.heading_terms_of
         frame = {t.term for t in q.frame}
         best: tuple[float, str, tuple[str, ...]] | None = None
         for h in hits:
@@ -424,11 +422,10 @@ class Responder:
                 kids = self.index.children(p.doc_id, path)
                 if len(kids) < 2:
                     continue
-                head_terms = set(analyze.terms(path[-1], self.index.vocabulary))
-                head_terms |= {e.key for e in self.index.glossary.entries if set(e.long_terms) <= head_terms}
-                kid_terms = set().union(*(analyze.terms(k[-1], self.index.vocabulary) for k in kids))
-                covered = head_terms | self._expand(head_terms) | kid_terms
-                if [t for t in focus if t not in covered] or not (set(focus) & (head_terms | self._expand(head_terms))):
+                head_terms = heading_terms(path[-1:])
+                named = head_terms | self._expand(head_terms)
+                covered = named.union(*(heading_terms(k[-1:]) for k in kids))
+                if [t for t in focus if t not in covered] or not set(focus) & named:
                     continue
                 value = h.score + sum(w * idf(t) for t, w in weights.items() if t in head_terms)
                 for cls in LIST_CLASSES:  # "kinds of X" finds "Types of X"; "examples" finds "Examples"
