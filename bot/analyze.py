@@ -46,6 +46,8 @@ _stemmer = snowballstemmer.stemmer("english")
 
 def normalize(text: str) -> str:
     """NFKC, fold typographic quotes/dashes/spaces, drop invisible marks (not lower-cased)."""
+    if text.isascii():  # NFKC leaves ASCII alone; the only ASCII fold is the backtick
+        return text.replace("`", "'") if "`" in text else text
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text).translate(_FOLD))
 
 

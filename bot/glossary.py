@@ -96,6 +96,15 @@ def find_aliases(text: str) -> Iterable[tuple[str, str]]:
             yield short, long
 
 
+def pairs_in(text: str) -> list[tuple[str, str]]:
+    """Every (short, long) pair written in one text, in order."""
+    norm = analyze.normalize(text)
+    pairs = list(find_pairs(norm)) if "(" in norm else []
+    if _ALIAS_HINT.search(norm):
+        pairs += find_aliases(norm)
+    return pairs
+
+
 class Glossary:
     """Acronym <-> long-form entries, looked up by index terms."""
 
@@ -111,17 +120,21 @@ class Glossary:
 
     @classmethod
     def mine(cls, texts: Iterable[str]) -> "Glossary":
+        return cls.from_pairs(pair for text in texts for pair in pairs_in(text))
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "Glossary":
+        """Entries from (short, long) pairs in corpus order; a repeated pair is analyzed once."""
         entries = []
-        for text in texts:
-            norm = analyze.normalize(text)
-            pairs = list(find_pairs(norm)) if "(" in norm else []
-            if _ALIAS_HINT.search(norm):
-                pairs += find_aliases(norm)
-            for short, long in pairs:
-                key = analyze.term_of("".join(analyze.words(short)))
-                long_terms = tuple(analyze.terms(long))
-                if key and long_terms and key not in long_terms:
-                    entries.append(Entry(short, long, key, long_terms))
+        seen: set[tuple[str, str]] = set()
+        for short, long in pairs:
+            if (short, long) in seen:
+                continue
+            seen.add((short, long))
+            key = analyze.term_of("".join(analyze.words(short)))
+            long_terms = tuple(analyze.terms(long))
+            if key and long_terms and key not in long_terms:
+                entries.append(Entry(short, long, key, long_terms))
         return cls(entries)
 
     def expansions(self, terms: list[str]) -> list[tuple[str, tuple[str, ...]]]:

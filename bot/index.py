@@ -392,23 +392,22 @@ class CorpusIndex:
         """Add a glossary key wherever its long form appears as a run ("total dissolv solid" -> "tds")."""
         if not self._long_forms:
             return terms
-        firsts = self._long_forms.keys() & set(terms)
-        if not firsts:
-            return terms
-        out = list(terms)
-        have = set(terms)
-        for t in firsts:
-            i = terms.index(t)
-            while True:
-                for e in self._long_forms[t]:
-                    if e.key not in have and tuple(terms[i : i + len(e.long_terms)]) == e.long_terms:
-                        out.append(e.key)
-                        have.add(e.key)
-                try:
-                    i = terms.index(t, i + 1)
-                except ValueError:
-                    break
-        return out
+        long_forms = self._long_forms
+        out: list[str] | None = None
+        have: set[str] = set()
+        for i, t in enumerate(terms):
+            entries = long_forms.get(t)
+            if entries is None:
+                continue
+            for e in entries:
+                if e.key not in have and tuple(terms[i : i + len(e.long_terms)]) == e.long_terms:
+                    if out is None:
+                        out, have = list(terms), set(terms)
+                        if e.key in have:
+                            continue
+                    out.append(e.key)
+                    have.add(e.key)
+        return terms if out is None else out
 
     def _section_tree(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
         """(doc_id, heading path) -> passage indexes, in document order, for every path prefix."""

@@ -81,8 +81,9 @@ def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
     return "\n".join(pages), title
 
 
-def jsonl_documents(path: Path, source: str, report: LoadReport) -> Iterator[Document]:
-    """BEIR-style lines {"_id", "title", "text"}; a bad line is reported and skipped."""
+def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float = 20) -> Iterator[Document]:
+    """BEIR-style lines {"_id", "title", "text"}; a bad line is reported and skipped. The size limit
+    applies to each line's document, not to the file (a knowledge base export can be gigabytes)."""
     with path.open(encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -98,18 +99,22 @@ def jsonl_documents(path: Path, source: str, report: LoadReport) -> Iterator[Doc
             if not text.strip():
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
                 continue
+            if len(text) > max_mb * 1024 * 1024:
+                report.problems.append(f"{path}:{lineno}: document '{doc_id}' is over the {max_mb} MB limit "
+                                       "(settings.max_document_mb); skipped")
+                continue
             title = str(obj.get("title") or "").strip() or doc_id
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
                            metadata={"format": "text"})
 
 
 def read_file(path: Path, source: str, report: LoadReport, title: str | None = None,
-              metadata: dict | None = None, doc_id: str | None = None) -> list[Document]:
+              metadata: dict | None = None, doc_id: str | None = None, max_mb: float = 20) -> list[Document]:
     """Documents in one file (several for JSON Lines). Raises CorpusError for an unreadable file."""
     kind = SUFFIXES.get(path.suffix.lower())
     meta = dict(metadata or {})
     if kind == "jsonl":
-        docs = list(jsonl_documents(path, source, report))
+        docs = list(jsonl_documents(path, source, report, max_mb))
         if not docs:
             raise CorpusError(f"{path}: no documents in the JSON Lines file")
         return docs
@@ -145,10 +150,10 @@ def ingest(paths: Iterable[str | Path], report: LoadReport,
         seen.add(source)
         try:
             size = f.stat().st_size
-            if size > max_mb * 1024 * 1024:
+            if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
                 raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
                                   "(settings.max_document_mb)")
-            docs.extend(read_file(f, source, report))
+            docs.extend(read_file(f, source, report, max_mb=max_mb))
         except CorpusError as exc:
             report.problems.append(f"{exc}; skipped")
         except Exception as exc:  # a library failing on one odd file must not stop the rest

@@ -83,11 +83,11 @@ def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[M
             if not path.is_file():
                 raise CorpusError(f"{manifest_path}:{entry.line}: document '{entry.path}' not found in {root}")
             size = path.stat().st_size
-            if size > limit:
+            if size > limit and path.suffix.lower() != ".jsonl":  # JSON Lines: checked per document
                 raise CorpusError(f"{path}: {size / 1048576:.1f} MB is over the "
                                   f"{manifest.settings.max_document_mb} MB limit (settings.max_document_mb)")
             docs.extend(read_file(path, entry.path, report, title=entry.title, metadata=entry.metadata,
-                                  doc_id=entry.id))
+                                  doc_id=entry.id, max_mb=manifest.settings.max_document_mb))
         except CorpusError as exc:
             report.problems.append(f"{exc}; skipped")
         except Exception as exc:  # a parsing library failing on one odd file must not stop the rest

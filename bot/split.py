@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from markdown_it import MarkdownIt
 
@@ -38,21 +38,25 @@ class Block:
     bullet: bool
 
 
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+_NEWLINE = re.compile(r"\n")
+
+
 def split_sentences(text: str, offset: int = 0, bullet: bool = False) -> list[Sentence]:
     """Split a paragraph into sentences with absolute offsets (``offset`` + index in ``text``)."""
     out: list[Sentence] = []
     begin = 0
     for m in _BOUNDARY.finditer(text):
         end = m.end()
-        rest = text[end:].lstrip()
-        if not rest:
+        nm = _NEXT_CHAR.match(text, end)
+        if nm is None:
             break
-        nxt = rest[0]
+        nxt = nm.group(1)
         if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([*-•"):
             continue  # "e.g. the", "3.5 million", lower-case continuation
         if text[m.start()] == ".":
-            word = _WORD_BEFORE.search(text[begin : m.start()])
-            if word:
+            word = _WORD_BEFORE.search(text, max(begin, m.start() - 40), m.start())
+            if word and (word.start() > max(begin, m.start() - 40) or word.start() == begin):
                 w = word.group(1).lower().rstrip(".")
                 if w in _ABBREVIATIONS and w not in _SOFT_ABBREVIATIONS:
                     continue
@@ -76,9 +80,7 @@ def _sentence(text: str, start: int, end: int, offset: int, bullet: bool) -> Ite
 
 def _line_starts(text: str) -> list[int]:
     starts = [0]
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            starts.append(i + 1)
+    starts.extend(m.end() for m in _NEWLINE.finditer(text))
     starts.append(len(text))
     return starts
 
@@ -150,10 +152,6 @@ def _sentences_of(doc: Document, block: Block) -> list[Sentence]:
     return split_sentences(piece, block.start, block.bullet)
 
 
-def _words(sentences: Iterable[Sentence]) -> int:
-    return sum(len(s.text.split()) for s in sentences)
-
-
 def split_document(doc: Document, max_words: int = 120, first_id: int = 0) -> list[Passage]:
     """Cut a document into passages: never across sections, at sentence boundaries.
 
@@ -179,16 +177,19 @@ def split_document(doc: Document, max_words: int = 120, first_id: int = 0) -> li
 
     for headings, paragraphs in sections:
         chunk: list[Sentence] = []
+        words = 0  # words in chunk
         first = True
         for para in paragraphs:
-            if chunk and _words(chunk) + _words(para) > max_words:
+            counts = [len(sent.text.split()) for sent in para]
+            if chunk and words + sum(counts) > max_words:
                 emit(headings, chunk, first)
-                chunk, first = [], False
-            for sent in para:
-                if chunk and _words(chunk) + len(sent.text.split()) > max_words:
+                chunk, words, first = [], 0, False
+            for sent, n in zip(para, counts):
+                if chunk and words + n > max_words:
                     emit(headings, chunk, first)
-                    chunk, first = [], False
+                    chunk, words, first = [], 0, False
                 chunk.append(sent)
+                words += n
         if chunk:
             emit(headings, chunk, first)
     return passages

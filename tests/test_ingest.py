@@ -151,3 +151,19 @@ def test_fifty_megabyte_file_is_skipped_not_fatal(tmp_path):
     _, docs, _, problems = store.build([tmp_path], tmp_path / "out")
     assert [d.source for d in docs] == ["ok.md"]
     assert "over the 20 MB limit" in problems[0]
+
+
+def test_large_json_lines_file_is_indexed_with_the_limit_per_document(tmp_path):
+    """A knowledge-base export is one big .jsonl: the size limit applies to each of its documents."""
+    from bot.ingest import ingest
+    from bot.load import LoadReport
+
+    lines = [json.dumps({"_id": f"kb{i}", "title": f"Article {i}", "text": f"Rotate key {i} from the console."})
+             for i in range(3000)]
+    lines.insert(7, json.dumps({"_id": "huge", "title": "Huge", "text": "word " * 40_000}))  # ~200 KB
+    (tmp_path / "kb.jsonl").write_text("\n".join(lines) + "\n")
+    assert (tmp_path / "kb.jsonl").stat().st_size > 0.1 * 2**20
+    report = LoadReport()
+    docs = ingest([tmp_path], report, max_mb=0.1)
+    assert len(docs) == 3000 and all("huge" not in d.id for d in docs)
+    assert len(report.problems) == 1 and "kb.jsonl:8: document 'huge' is over the 0.1 MB limit" in report.problems[0]
