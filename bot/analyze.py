@@ -151,24 +151,63 @@ def _joinable(raw: str) -> str | None:
     return None if w in STOPWORDS else w
 
 
+_WORD_TERMS: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
+_WORD_TERMS_GET = _WORD_TERMS.get
+NEW_WORDS: list[str] = []  # surface words as first seen by ``terms`` (the index builder collects them)
+
+
+def reset_word_cache() -> None:
+    """Forget cached words, so ``take_new_words`` reports every word met from now on."""
+    _WORD_TERMS.clear()
+    NEW_WORDS.clear()
+
+
+def take_new_words() -> list[str]:
+    """Surface words ``terms`` met for the first time since the last call (a builder's word list
+    for the speller, without collecting every word of every passage)."""
+    out = NEW_WORDS[:]
+    NEW_WORDS.clear()
+    return out
+
+
 def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str] | None = None) -> list[str]:
     """The terms ``tokens`` gives, in the same order, without building Token objects.
     With ``words_out``, the text's surface words are added to that set too."""
     ws = WORD.findall(normalize(text))
     if words_out is not None:
         words_out.update(ws)
-    out: list[str] = []
-    if not vocabulary:
+    per_word = list(map(_WORD_TERMS_GET, ws))  # each word's terms as one space-separated string
+    if None in per_word:  # words not seen before: analyze and cache them
+        if len(_WORD_TERMS) > 2_000_000:
+            _WORD_TERMS.clear()
         for raw in ws:
-            out.extend(_word_terms(raw))
-        return out
-    prev = None
-    for raw in ws:
-        out.extend(_word_terms(raw))
-        cur = _joinable(raw)
-        if prev is not None and cur is not None:
-            pair = term_of(prev + cur)
-            if pair and pair in vocabulary:
-                out.append(pair)
-        prev = cur
+            if raw not in _WORD_TERMS:
+                _WORD_TERMS[raw] = " ".join(_word_terms(raw))
+                NEW_WORDS.append(raw)
+        per_word = list(map(_WORD_TERMS_GET, ws))
+    if not vocabulary or len(ws) < 2:
+        return " ".join(per_word).split()
+    if not isinstance(vocabulary, (set, frozenset)):
+        vocabulary = set(vocabulary)
+    joinable = list(map(_joinable, ws))
+    pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
+    found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
+    if not found:
+        return " ".join(per_word).split()
+    at = sorted(i for pair in found for i, p in enumerate(pairs) if p == pair)
+    out: list[str] = []
+    last = 0
+    for i in at:  # the pair of words i and i + 1 follows the terms of word i + 1
+        out.extend(" ".join(per_word[last : i + 2]).split())
+        out.append(pairs[i])  # type: ignore[arg-type]
+        last = i + 2
+    out.extend(" ".join(per_word[last:]).split())
     return out
+
+
+@lru_cache(maxsize=500_000)
+def _pair_term(prev: str | None, cur: str | None) -> str | None:
+    """The term of two adjacent joinable words written as one ("gen" + "ai" -> "genai")."""
+    if prev is None or cur is None:
+        return None
+    return term_of(prev + cur) or None

@@ -40,7 +40,8 @@ class ChatBot:
         self.problems = list(problems)  # documents skipped at load time, "path: problem; skipped"
         self.saved_index = False  # loaded from `python -m bot index` output
         self.settings: Settings = manifest.settings
-        self.documents = list(documents)
+        # a saved index's documents are a lazy sequence: keep it (a million documents load on demand)
+        self.documents = documents if isinstance(documents, Sequence) else list(documents)
         self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words,
                                           k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self.responder = Responder(self.index, top_k=self.settings.top_k)

@@ -145,10 +145,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .ingest import progress_bar
 
     t0 = time.perf_counter()
-    manifest, docs, index, problems = store.build(args.sources, args.out, progress_bar("Reading"))
+    manifest, docs, index, problems = store.build(args.sources, args.out, progress_bar("Reading"),
+                                                  engine=args.engine, workers=args.workers,
+                                                  index_progress=progress_bar("Indexing", "doc"))
     secs = time.perf_counter() - t0
+    engine = store.read_header(args.out).get("engine")
     print(f"Indexed {len(docs):,} documents as {len(index.passages):,} passages "
-          f"({len(index.vocabulary):,} terms, {len(index.glossary)} acronyms) in {secs:.1f} s -> {args.out}")
+          f"({len(index.vocabulary):,} terms, {len(index.glossary)} acronyms, {engine} engine) in {secs:.1f} s "
+          f"-> {args.out}")
     if problems:
         print(f"Skipped {len(problems)}:")
         for p in problems:
@@ -235,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="read files and folders (.md .txt .html .pdf .jsonl) into a saved index")
     ix.add_argument("sources", nargs="+", help="files or folders (a folder with corpus.yaml uses its manifest)")
     ix.add_argument("--out", required=True, help="folder to write the index to")
+    ix.add_argument("--engine", choices=["auto", "postings", "tantivy"], default="auto",
+                    help="retrieval engine: postings (exact rank-bm25 scores, in memory) or tantivy (large "
+                         "corpora, built in parallel); auto picks tantivy above 50,000 passages")
+    ix.add_argument("--workers", type=int, default=None,
+                    help="worker processes for the tantivy build (default: one per CPU core)")
     ix.set_defaults(func=cmd_index)
     se = sub.add_parser("search", help="retrieval only: ranked passages for a query (or JSON Lines on stdin)")
     se.add_argument("query", nargs="*")

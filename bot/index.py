@@ -6,6 +6,7 @@ keeps IDF positive with Lucene's ``log(1 + (N - n + 0.5) / (n + 0.5))``.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -76,6 +77,10 @@ class LuceneBM25(BM25):
 
     def term_df(self, term: str) -> int:
         return self.df.get(term, 0)
+
+    def common_terms(self, fraction: float) -> set[str]:
+        limit = fraction * self.corpus_size
+        return {t for t, n in self.df.items() if n > limit}
 
     def _calc_idf(self, nd: Mapping[str, int]) -> None:
         n = self.corpus_size
@@ -179,6 +184,9 @@ class PostingsBM25:
         i = self.term_id.get(term)
         return 0 if i is None else int(self.term_ptr[i + 1] - self.term_ptr[i])
 
+    def common_terms(self, fraction: float) -> set[str]:
+        return {self.vocab[i] for i in np.flatnonzero(np.diff(self.term_ptr) > fraction * self.corpus_size)}
+
 
 @dataclass
 class BM25Retriever:
@@ -219,6 +227,10 @@ class BM25Retriever:
     def document_frequency(self, term: str) -> int:
         return self.engine.term_df(term)
 
+    def common_terms(self, fraction: float) -> set[str]:
+        """Terms found in more than ``fraction`` of the passages."""
+        return self.engine.common_terms(fraction)
+
     def postings_arrays(self) -> PostingsBM25:
         """The index as postings arrays (for saving), whichever engine built it."""
         if isinstance(self.engine, PostingsBM25):
@@ -235,6 +247,94 @@ class BM25Retriever:
     @property
     def size(self) -> int:
         return self.engine.corpus_size
+
+
+class TantivyRetriever:
+    """The large-corpus engine: a tantivy index (Rust, memory-mapped, block-max WAND top-k) over
+    the same analyzed terms, fed through a whitespace tokenizer. tantivy fixes k1 = 1.2, b = 0.75
+    and rounds passage lengths to one byte, so scores differ slightly from rank_bm25's; IDF,
+    document frequencies and ``score`` of one passage come from our own term statistics."""
+
+    FIELD = "body"
+
+    def __init__(self, path: str, vocab: Sequence[str], df: np.ndarray, doc_len: np.ndarray,
+                 k1: float = 1.2, b: float = 0.75):
+        import tantivy
+
+        self._tv = tantivy
+        self.path = str(path)
+        self._index = tantivy.Index.open(self.path)
+        register_tokenizer(self._index)
+        self._searcher = self._index.searcher()
+        self._schema = self._index.schema
+        self.k1, self.b = k1, b
+        self.vocab = vocab
+        self.term_id = {t: i for i, t in enumerate(vocab)}
+        self.df = np.asarray(df, dtype=np.int64)
+        self.doc_len = np.asarray(doc_len, dtype=np.int32)
+        self.corpus_size = int(len(self.doc_len))
+        n = self.corpus_size
+        self.idf_arr = np.log1p((n - self.df + 0.5) / (self.df + 0.5))
+        self.avgdl = float(self.doc_len.mean()) if n else 1.0
+        self.terms_of = None  # passage index -> its terms (set by CorpusIndex, for ``score``)
+
+    def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        Q, should = self._tv.Query, self._tv.Occur.Should
+        clauses = [(should, Q.boost_query(Q.term_query(self._schema, self.FIELD, t), float(w)))
+                   for t, w in query.items() if w > 0 and t in self.term_id]
+        if not clauses:
+            return []
+        hits = self._searcher.search(Q.boolean_query(clauses), k, count=False).hits
+        ids = self._searcher.fast_field_values("id", [a for _, a in hits])
+        found = sorted(((-float(sc), int(i)) for (sc, _), i in zip(hits, ids) if sc > 0))
+        return [Hit(i, -sc) for sc, i in found]
+
+    def idf(self, term: str) -> float:
+        i = self.term_id.get(term)
+        return 0.0 if i is None else float(self.idf_arr[i])
+
+    def document_frequency(self, term: str) -> int:
+        i = self.term_id.get(term)
+        return 0 if i is None else int(self.df[i])
+
+    def common_terms(self, fraction: float) -> set[str]:
+        return {self.vocab[i] for i in np.flatnonzero(self.df > fraction * self.corpus_size)}
+
+    def score(self, query: Mapping[str, float], index: int) -> float:
+        if self.terms_of is None:
+            return 0.0
+        terms = self.terms_of(index)
+        counts = _count(terms)
+        norm = self.k1 * (1.0 - self.b + self.b * len(terms) / (self.avgdl or 1.0))
+        total = 0.0
+        for t, w in query.items():
+            tf = counts.get(t)
+            if tf and w > 0:
+                total += w * self.idf(t) * tf * (self.k1 + 1.0) / (tf + norm)
+        return total
+
+    @property
+    def size(self) -> int:
+        return self.corpus_size
+
+
+def register_tokenizer(index) -> None:
+    """Our terms arrive analyzed and space-separated: split on whitespace only (no lower-casing,
+    no length limit, unlike tantivy's default tokenizer)."""
+    import tantivy
+
+    index.register_tokenizer("ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+
+
+def tantivy_schema():
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("id", stored=False, indexed=False, fast=True)
+    sb.add_text_field(TantivyRetriever.FIELD, stored=False, tokenizer_name="ws", index_option="freq")
+    return sb.build()
 
 
 class LazyTerms(Sequence):
@@ -307,12 +407,9 @@ class CorpusIndex:
 
         def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
             for i, p in enumerate(self.passages):
-                leaf = self._heading_terms(p.headings[-1:], joined) if p.headings else []
-                path = self._heading_terms(p.headings, joined)
-                text_terms = self._with_keys(first_pass[i] if large else analyze.terms(p.text, vocab))
+                yield self.bm25_terms(p, joined, first_pass[i] if large else analyze.terms(p.text, vocab))
                 if large:
                     first_pass[i] = []
-                yield path + leaf + text_terms
 
         use = engine if engine != "auto" else ("postings" if large else "rank-bm25")
         self.retriever: Retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=use,
@@ -323,17 +420,43 @@ class CorpusIndex:
         self._finish()
 
     @classmethod
-    def assemble(cls, documents, passages, glossary, vocabulary, retriever, speller) -> "CorpusIndex":
-        """An index from parts already computed (a saved index): no text is analyzed here."""
+    def assemble(cls, documents, passages, glossary, vocabulary, retriever, speller,
+                 stored_terms: Sequence[list[str]] | None = None) -> "CorpusIndex":
+        """An index from parts already computed (a saved index): no text is analyzed here.
+        ``documents`` may be a lazy store with a ``by_id`` mapping; ``stored_terms`` gives each
+        passage's indexed terms (a large index keeps them, so answering never re-analyzes)."""
         self = cls.__new__(cls)
-        self.documents = {d.id: d for d in documents}
+        self._stored_terms = stored_terms
+        by_id = getattr(documents, "by_id", None)
+        self.documents = by_id if by_id is not None else {d.id: d for d in documents}
         self.passages = passages
         self.glossary = glossary
         self.vocabulary = frozenset(vocabulary)
         self.retriever = retriever
         self.speller = speller
         self._finish()
+        if hasattr(retriever, "terms_of"):  # an engine that scores one passage from its terms
+            retriever.terms_of = stored_terms.__getitem__ if stored_terms is not None else \
+                (lambda i: self.bm25_terms(self.passages[i]))
         return self
+
+    @classmethod
+    def analyzer(cls, glossary) -> "CorpusIndex":
+        """A bare index that only analyzes passages (``bm25_terms``) with a known glossary:
+        what the parallel builder's workers use."""
+        self = cls.__new__(cls)
+        self.glossary = glossary
+        self._long_forms = glossary.by_first
+        return self
+
+    def bm25_terms(self, p: "Passage", joined=None, text_terms: list[str] | None = None) -> list[str]:
+        """What the retriever indexes for a passage: heading path, leaf heading again (a heading
+        match counts twice), and the text's terms with glossary keys."""
+        leaf = self._heading_terms(p.headings[-1:], joined) if p.headings else []
+        path = self._heading_terms(p.headings, joined)
+        from . import analyze
+
+        return path + leaf + self._with_keys(text_terms if text_terms is not None else analyze.terms(p.text, joined))
 
     def _finish(self) -> None:
         from . import analyze
@@ -351,7 +474,11 @@ class CorpusIndex:
         def sentences(i: int) -> list[frozenset[str]]:
             return [frozenset(self._with_keys(analyze.terms(s.text, vocab))) for s in P[i].sentences]
 
+        stored = getattr(self, "_stored_terms", None)
+
         def whole(i: int) -> frozenset[str]:
+            if stored is not None:  # what the engine indexed: text (without joined pairs) + headings + keys
+                return frozenset(stored[i])
             return frozenset(self._with_keys(analyze.terms(P[i].text, vocab))) | self.path_terms[i]
 
         self.heading_terms: Sequence[frozenset[str]] = LazyTerms(n, leaf)  # leaf heading
@@ -359,11 +486,20 @@ class CorpusIndex:
         self.sentence_terms: Sequence[list[frozenset[str]]] = LazyTerms(n, sentences)
         self.passage_terms: Sequence[frozenset[str]] = LazyTerms(n, whole)  # text + headings + glossary keys
         self._long_forms = self._index_long_forms()
-        self.sections = self._section_tree()
+        self._sections: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
         self._children: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
-        for doc_id, p in self.sections:  # dict order is document order
-            if p:
-                self._children.setdefault((doc_id, p[:-1]), []).append(p)
+
+    @property
+    def sections(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """(doc_id, heading path) -> passage indexes; built on first use (a loaded index of a
+        million passages starts without it)."""
+        if self._sections is None:
+            tree = self._section_tree()
+            for doc_id, p in tree:  # dict order is document order
+                if p:
+                    self._children.setdefault((doc_id, p[:-1]), []).append(p)
+            self._sections = tree
+        return self._sections
 
     def _heading_terms(self, headings: tuple[str, ...], vocab) -> list[str]:
         """Terms of a heading path (cached: many passages share one)."""
@@ -393,21 +529,30 @@ class CorpusIndex:
         if not self._long_forms:
             return terms
         long_forms = self._long_forms
-        out: list[str] | None = None
-        have: set[str] = set()
-        for i, t in enumerate(terms):
-            entries = long_forms.get(t)
-            if entries is None:
+        have = set(terms)
+        firsts = long_forms.keys() & have
+        if not firsts:
+            return terms
+        # only entries whose every long-form word is present need the (slower) check for a run
+        candidates = [e for f in firsts for e in long_forms[f] if e.key not in have and have.issuperset(e.long_terms)]
+        if not candidates:
+            return terms
+        out = list(terms)
+        for e in candidates:
+            if e.key in have:  # another long form of the same short form matched already
                 continue
-            for e in entries:
-                if e.key not in have and tuple(terms[i : i + len(e.long_terms)]) == e.long_terms:
-                    if out is None:
-                        out, have = list(terms), set(terms)
-                        if e.key in have:
-                            continue
+            run, n = e.long_terms, len(e.long_terms)
+            i = terms.index(run[0])
+            while True:
+                if tuple(terms[i : i + n]) == run:
                     out.append(e.key)
                     have.add(e.key)
-        return terms if out is None else out
+                    break
+                try:
+                    i = terms.index(run[0], i + 1)
+                except ValueError:
+                    break
+        return out
 
     def _section_tree(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
         """(doc_id, heading path) -> passage indexes, in document order, for every path prefix."""
@@ -426,6 +571,7 @@ class CorpusIndex:
 
     def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Direct subsections of a section, in document order."""
+        _ = self.sections  # built with the children map on first use
         return list(self._children.get((doc_id, path), ()))
 
     def top_sections(self, limit: int = 6) -> list[str]:
@@ -437,12 +583,13 @@ class CorpusIndex:
 
     def _top_sections(self, limit: int) -> list[str]:
         seen: dict[str, None] = {}
-        for (_, path) in self.sections:
+        paths = getattr(self.passages, "distinct_paths", None)  # a saved index: no scan in Python
+        for path in (paths() if paths else (h for _, h in self._passage_heads())):
             if len(path) >= 1 and not _PAGE_HEADING.match(path[0]):  # a PDF's "Page N" is no topic
                 seen.setdefault(path[0], None)
                 if len(seen) >= limit:
                     break
-        titles = list(seen) or [d.title for d in self.documents.values()]
+        titles = list(seen) or [d.title for d in itertools.islice(self.documents.values(), limit)]
         return titles[:limit]
 
 

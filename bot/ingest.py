@@ -161,10 +161,10 @@ def ingest(paths: Iterable[str | Path], report: LoadReport,
     return docs
 
 
-def progress_bar(desc: str):
+def progress_bar(desc: str, unit: str = "file"):
     """tqdm on a terminal, nothing otherwise."""
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    return lambda items: tqdm(items, desc=desc, unit="file", file=sys.stderr)
+    return lambda items: tqdm(items, desc=desc, unit=unit, file=sys.stderr)

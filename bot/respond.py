@@ -138,8 +138,12 @@ class Responder:
             raise ValueError(f"top_k must be positive, got {top_k}")
         self.index = index
         self.top_k = top_k
-        n = index.retriever.size
-        self._common = {t for t in index.vocabulary if index.retriever.document_frequency(t) > COMMON_DF * n}
+        common = getattr(index.retriever, "common_terms", None)
+        if common is not None:
+            self._common = common(COMMON_DF)
+        else:
+            n = index.retriever.size
+            self._common = {t for t in index.vocabulary if index.retriever.document_frequency(t) > COMMON_DF * n}
 
     # ---- support -------------------------------------------------------------------------
     def _have(self, pi: int, terms: Sequence[str]) -> set[str]:
@@ -519,12 +523,18 @@ class Responder:
         return "\n".join(lines)
 
     # ---- abstaining ----------------------------------------------------------------------
-    def _surface(self, q: Question, terms: Iterable[str]) -> list[str]:
-        wanted = set(terms)
+    def _surface(self, q: Question, terms: Iterable[str], but_not: Iterable[str] = ()) -> list[str]:
+        """The question's words for ``terms``; a word that also gives a term of ``but_not`` (a
+        hyphenated word, one part found and the whole not) is left out."""
+        wanted, unwanted = set(terms), set(but_not)
         seen: dict[str, None] = {}
         for t in (*q.focus, *q.context):
             if t.term in wanted:
                 seen.setdefault(t.surface, None)
+        if unwanted:
+            for t in (*q.focus, *q.context):
+                if t.term in unwanted:
+                    seen.pop(t.surface, None)
         return list(seen)
 
     def _phrase(self, q: Question) -> str:
@@ -544,9 +554,11 @@ class Responder:
         known = [t for t in focus if t not in unknown]
         if not known or len(unknown) * 2 > len(focus):
             text = fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
-        elif unknown:
-            text = fill("abstain", "partly_unknown", found=join_words(self._surface(q, known)),
+        elif unknown and self._surface(q, known, but_not=unknown):
+            text = fill("abstain", "partly_unknown", found=join_words(self._surface(q, known, but_not=unknown)),
                         missing=join_words(self._surface(q, unknown)))
+        elif unknown:  # the known terms are parts of an unknown word ("alpha-synuclein"): say the word
+            text = fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
         elif q.kind in ("who", "when", "where", "duration", "quantity") and any(not self.missing(h.index, focus) for h in hits):
             text = fill("abstain", q.kind, found=join_words(self._surface(q, focus)))
         elif q.extra.get("which") and any(not self.missing(h.index, focus) for h in hits):
@@ -555,7 +567,8 @@ class Responder:
             best = hits[0].index if hits else None
             miss = self.missing(best, focus) if best is not None else list(focus)
             found = [t for t in focus if t not in miss] or known
-            text = fill("abstain", "not_together", found=join_words(self._surface(q, found)),
+            text = fill("abstain", "not_together", found=join_words(self._surface(q, found, but_not=miss) or
+                                                                      self._surface(q, found)),
                         missing=join_words(self._surface(q, miss or focus)))
         return self._abstain(text)
 

@@ -1,10 +1,13 @@
 """Save and load a built index, so ``ask``, ``search`` and the page start without analyzing text.
 
-An index folder holds ``index.json`` (format marker, settings, a fingerprint of the sources and
-the size and SHA-256 of every other file), the documents, passage offsets, the BM25 postings,
-the vocabulary, the glossary and the spelling word list. Every file is written to a temporary
-name and renamed into place, ``index.json`` last, so a crash never leaves a half-written index
-that looks whole; a truncated, edited or foreign file is detected on load.
+An index folder holds ``index.json`` (format marker, settings, engine, a fingerprint of the
+sources and the size and SHA-256 of every other file), the document texts (one file read through
+a memory map, so loading a million passages reads none of it), document metadata, passage
+offsets, the BM25 engine (postings arrays, or a tantivy folder for large corpora), the
+vocabulary, the glossary and the spelling word list. Every file is written to a temporary name
+and renamed into place, ``index.json`` last, so a crash never leaves a half-written index that
+looks whole; a truncated, edited or foreign file is detected on load (files over 64 MB are
+checked by size and a hash of their first and last 4 MB, to keep loading fast).
 """
 from __future__ import annotations
 
@@ -12,21 +15,25 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import mmap
 import os
+import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .config import CorpusError, Manifest, Settings
 from .glossary import Entry, Glossary
-from .index import BM25Retriever, CorpusIndex, PostingsBM25
+from .index import LARGE_CORPUS, BM25Retriever, CorpusIndex, PostingsBM25, TantivyRetriever
 from .model import Document, Passage, Sentence
 from .spelling import Speller
 
 FORMAT = "grounded-bot-index"
-VERSION = 1
+VERSION = 2
+BIG_FILE = 64 * 2**20  # above this, a file is checked by size and a hash of its two ends
+SAMPLE = 4 * 2**20
 ANALYZER = "nfkc-fold/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
 INDEX_JSON = "index.json"
 
@@ -59,6 +66,20 @@ def fingerprint(files: Iterable[Path], settings: dict[str, Any]) -> str:
 
 
 # ---- writing --------------------------------------------------------------------------------
+def _checksum_file(path: Path) -> dict[str, Any]:
+    size = path.stat().st_size
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        if size <= BIG_FILE:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            return {"size": size, "sha256": h.hexdigest()}
+        h.update(f.read(SAMPLE))
+        f.seek(size - SAMPLE)
+        h.update(f.read(SAMPLE))
+        return {"size": size, "sha256_ends": h.hexdigest()}
+
+
 def _atomic_write(path: Path, data: bytes) -> dict[str, Any]:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as f:
@@ -66,7 +87,7 @@ def _atomic_write(path: Path, data: bytes) -> dict[str, Any]:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return _checksum_file(path)
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
@@ -77,24 +98,51 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
-         inputs: Sequence[str], problems: Sequence[str] = ()) -> Path:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    settings = dataclasses.asdict(manifest.settings)
-    doc_pos = {d.id: i for i, d in enumerate(documents)}
-    files: dict[str, Any] = {}
-    docs_blob = "".join(json.dumps({"id": d.id, "title": d.title, "source": d.source,
-                                    "metadata": dict(d.metadata), "text": d.text}, ensure_ascii=False) + "\n"
-                        for d in documents)
-    files["documents.jsonl.gz"] = _atomic_write(out / "documents.jsonl.gz",
-                                                gzip.compress(docs_blob.encode("utf-8"), 6))
-    heads: dict[tuple[str, ...], int] = {}
-    P = index.passages
-    n = len(P)
+def meta_line(d: Document) -> bytes:
+    return (json.dumps({"id": d.id, "title": d.title, "source": d.source, "metadata": dict(d.metadata)},
+                       ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class DocumentWriter:
+    """Writes documents one at a time: texts to ``texts.bin`` (UTF-8, back to back), metadata to
+    ``documents.jsonl``, and their byte offsets to ``documents.npz``."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self._tmp = {name: out / f".{name}.tmp-{os.getpid()}" for name in ("texts.bin", "documents.jsonl")}
+        self._texts = open(self._tmp["texts.bin"], "wb")
+        self._meta = open(self._tmp["documents.jsonl"], "wb")
+        self.text_off, self.meta_off = [0], [0]
+
+    def add(self, d: Document, meta: bytes | None = None) -> None:
+        text = d.text.encode("utf-8")
+        meta = meta if meta is not None else meta_line(d)
+        self._texts.write(text)
+        self._meta.write(meta)
+        self.text_off.append(self.text_off[-1] + len(text))
+        self.meta_off.append(self.meta_off[-1] + len(meta))
+
+    def close(self) -> dict[str, Any]:
+        files = {}
+        for f in (self._texts, self._meta):
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        for name, tmp in self._tmp.items():
+            os.replace(tmp, self.out / name)
+            files[name] = _checksum_file(self.out / name)
+        files["documents.npz"] = _atomic_write(self.out / "documents.npz", _npz_bytes(
+            text_off=np.asarray(self.text_off, np.int64), meta_off=np.asarray(self.meta_off, np.int64)))
+        return files
+
+
+def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
+                   heads: dict[tuple[str, ...], int]) -> dict[str, np.ndarray]:
+    """Offsets of passages and their sentences (heading paths numbered in ``heads``)."""
+    n = len(passages)
     doc = np.zeros(n, np.int32)
-    start = np.zeros(n, np.int64)
-    end = np.zeros(n, np.int64)
+    start = np.zeros(n, np.int32)
+    end = np.zeros(n, np.int32)
     first = np.zeros(n, np.bool_)
     path_id = np.zeros(n, np.int32)
     sent_ptr = np.zeros(n + 1, np.int64)
@@ -102,7 +150,7 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     s_end: list[int] = []
     s_bullet: list[bool] = []
     for i in range(n):
-        p = P[i]
+        p = passages[i]
         doc[i], start[i], end[i], first[i] = doc_pos[p.doc_id], p.start, p.end, p.section_first
         path_id[i] = heads.setdefault(p.headings, len(heads))
         for s in p.sentences:
@@ -110,34 +158,68 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
             s_end.append(s.end)
             s_bullet.append(s.bullet)
         sent_ptr[i + 1] = len(s_start)
-    files["passages.npz"] = _atomic_write(out / "passages.npz", _npz_bytes(
-        doc=doc, start=start, end=end, first=first, path=path_id, sent_ptr=sent_ptr,
-        sent_start=np.asarray(s_start, np.int64), sent_end=np.asarray(s_end, np.int64),
-        sent_bullet=np.asarray(s_bullet, np.bool_)))
+    return dict(doc=doc, start=start, end=end, first=first, path=path_id, sent_ptr=sent_ptr,
+                sent_start=np.asarray(s_start, np.int32), sent_end=np.asarray(s_end, np.int32),
+                sent_bullet=np.asarray(s_bullet, np.bool_))
+
+
+def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: dict[str, Any], engine: str,
+                 documents: int, passages: int, problems: Sequence[str]) -> None:
+    settings = dataclasses.asdict(manifest.settings)
+    inputs = [str(Path(i).resolve()) for i in inputs]
+    header = {
+        "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
+        "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
+        "fingerprint": fingerprint(source_files(inputs), settings), "documents": documents, "passages": passages,
+        "problems": list(problems), "files": files,
+    }
+    _atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def terms_blob(heads: dict[tuple[str, ...], int], vocab: Sequence[str], glossary: Glossary,
+               words: Sequence[str]) -> bytes:
+    meta_json = {
+        "headings": [list(h) for h in heads],
+        "vocab": list(vocab),
+        "glossary": [{"short": e.short, "long": e.long, "key": e.key, "long_terms": list(e.long_terms)}
+                     for e in glossary.entries],
+        "words": list(words),
+    }
+    return gzip.compress(json.dumps(meta_json, ensure_ascii=False).encode(), 1)
+
+
+def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
+         inputs: Sequence[str], problems: Sequence[str] = ()) -> Path:
+    """Save an index built in memory (the postings engine)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    writer = DocumentWriter(out)
+    for d in documents:
+        writer.add(d)
+    files = writer.close()
+    heads: dict[tuple[str, ...], int] = {}
+    doc_pos = {d.id: i for i, d in enumerate(documents)}
+    files["passages.npz"] = _atomic_write(out / "passages.npz",
+                                          _npz_bytes(**passage_arrays(index.passages, doc_pos, heads)))
     engine = index.retriever.postings_arrays()
     files["bm25.npz"] = _atomic_write(out / "bm25.npz", _npz_bytes(
         term_ptr=engine.term_ptr, doc_ids=engine.doc_ids, tfs=engine.tfs.astype(np.float32),
         doc_len=np.asarray(engine.doc_len, np.int32), params=np.asarray([engine.k1, engine.b], np.float64)))
-    meta_json = {
-        "headings": [list(h) for h in heads],
-        "vocab": engine.vocab,
-        "glossary": [{"short": e.short, "long": e.long, "key": e.key, "long_terms": list(e.long_terms)}
-                     for e in index.glossary.entries],
-        "words": index.speller.words,
-    }
     files["terms.json.gz"] = _atomic_write(out / "terms.json.gz",
-                                           gzip.compress(json.dumps(meta_json, ensure_ascii=False).encode(), 6))
-    inputs = [str(Path(i).resolve()) for i in inputs]
-    srcs = source_files(inputs)
-    header = {
-        "format": FORMAT, "version": VERSION, "analyzer": ANALYZER,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
-        "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
-        "fingerprint": fingerprint(srcs, settings), "documents": len(documents), "passages": n,
-        "problems": list(problems), "files": files,
-    }
-    _atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
+                                           terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
+    _remove_stale_files(out, files)
+    write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems)
     return out
+
+
+def _remove_stale_files(out: Path, files: dict[str, Any]) -> None:
+    """Drop what an earlier build with another engine or format left behind."""
+    if not any(f.startswith("tantivy/") for f in files):
+        shutil.rmtree(out / "tantivy", ignore_errors=True)
+    for old in ("documents.jsonl.gz", "terms.txt"):  # format 1's documents; a tantivy index's terms
+        if old not in files:
+            (out / old).unlink(missing_ok=True)
 
 
 def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document]) -> None:
@@ -160,11 +242,85 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
 
 
 # ---- reading --------------------------------------------------------------------------------
+class DocumentStore(Sequence):
+    """Documents read on demand: texts through a memory map of ``texts.bin``, metadata by offset
+    from ``documents.jsonl``. ``by_id`` looks documents up by id."""
+
+    def __init__(self, folder: Path, text_off: np.ndarray, meta_off: np.ndarray):
+        self.text_off, self.meta_off = text_off, meta_off
+        self._texts = _map(folder / "texts.bin")
+        self._meta = _map(folder / "documents.jsonl")
+        self._cache: dict[int, Document] = {}
+        self._pos: dict[str, int] = {}
+        self._all_ids = False
+        self.by_id = _ById(self)
+
+    def __len__(self) -> int:
+        return len(self.text_off) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        got = self._cache.get(i)
+        if got is None:
+            o = json.loads(self._meta[int(self.meta_off[i]):int(self.meta_off[i + 1])])
+            text = self._texts[int(self.text_off[i]):int(self.text_off[i + 1])].decode("utf-8")
+            got = Document(o["id"], o["title"], o["source"], text, o.get("metadata") or {})
+            if len(self._cache) > 20_000:
+                self._cache.clear()
+            self._cache[i] = got
+            self._pos[got.id] = i
+        return got
+
+    def note(self, doc_id: str, i: int) -> None:
+        self._pos[doc_id] = i
+
+    def position(self, doc_id: str) -> int:
+        i = self._pos.get(doc_id)
+        if i is None and not self._all_ids:  # an id never reached through a passage: read them all once
+            for j in range(len(self)):
+                o = json.loads(self._meta[int(self.meta_off[j]):int(self.meta_off[j + 1])])
+                self._pos.setdefault(o["id"], j)
+            self._all_ids = True
+            i = self._pos.get(doc_id)
+        if i is None:
+            raise KeyError(doc_id)
+        return i
+
+
+class _ById(Mapping):
+    def __init__(self, store: DocumentStore):
+        self._store = store
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self._store[self._store.position(doc_id)]
+
+    def __iter__(self):
+        return (d.id for d in self._store)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def values(self):  # type: ignore[override]
+        return iter(self._store)
+
+
+def _map(path: Path):
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
 class PassageStore(Sequence):
     """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
     until they are read)."""
 
-    def __init__(self, docs: list[Document], heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
+    def __init__(self, docs: Sequence[Document], heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
         self.docs, self.head_paths, self.a = docs, heads, arrays
         self._cache: dict[int, Passage] = {}
 
@@ -180,7 +336,10 @@ class PassageStore(Sequence):
         if got is not None:
             return got
         a = self.a
-        d = self.docs[int(a["doc"][i])]
+        pos = int(a["doc"][i])
+        d = self.docs[pos]
+        if isinstance(self.docs, DocumentStore):
+            self.docs.note(d.id, pos)
         lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
         sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
                       for s, e, b in zip(a["sent_start"][lo:hi], a["sent_end"][lo:hi], a["sent_bullet"][lo:hi]))
@@ -193,21 +352,49 @@ class PassageStore(Sequence):
         return p
 
     def heads(self):
-        ids = [d.id for d in self.docs]
-        return ((ids[int(d)], self.head_paths[int(h)]) for d, h in zip(self.a["doc"], self.a["path"]))
+        def doc_id(pos: int, _memo={}) -> str:
+            if pos not in _memo:
+                _memo.clear()
+                _memo[pos] = self.docs[pos].id
+            return _memo[pos]
+
+        return ((doc_id(int(d)), self.head_paths[int(h)]) for d, h in zip(self.a["doc"], self.a["path"]))
+
+    def distinct_paths(self):
+        """Heading paths in order of first appearance (numpy: no loop over passages)."""
+        ids, first = np.unique(self.a["path"], return_index=True)
+        return (self.head_paths[int(ids[j])] for j in np.argsort(first, kind="stable"))
 
 
-def _read_checked(folder: Path, name: str, info: dict[str, Any]) -> bytes:
+class StoredTerms(Sequence):
+    """Each passage's indexed terms (heading path, leaf heading, text with glossary keys), one line
+    per passage of ``terms.txt``, read through a memory map."""
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        self._map, self._off = _map(path), offsets
+
+    def __len__(self) -> int:
+        return len(self._off) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._map[int(self._off[i]):int(self._off[i + 1])].decode("utf-8").split()
+
+
+def _check(folder: Path, name: str, info: dict[str, Any]) -> Path:
     path = folder / name
     try:
-        data = path.read_bytes()
+        got = _checksum_file(path)
     except OSError as exc:
         raise CorpusError(f"{path}: index file missing or unreadable ({exc.strerror or exc}); "
                           "rebuild it with `python -m bot index`") from None
-    if len(data) != info.get("size") or hashlib.sha256(data).hexdigest() != info.get("sha256"):
+    if got != {k: info.get(k) for k in got}:
         raise CorpusError(f"{path}: index file is truncated or was changed after indexing; "
                           "rebuild it with `python -m bot index`")
-    return data
+    return path
+
+
+def _read_checked(folder: Path, name: str, info: dict[str, Any]) -> bytes:
+    return _check(folder, name, info).read_bytes()
 
 
 def read_header(folder: str | Path) -> dict[str, Any]:
@@ -245,24 +432,38 @@ def load(folder: str | Path, check_stale: bool = True):
             raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with `python -m bot index "
                               f"{' '.join(header.get('inputs') or [])} --out {folder}` or pass --rebuild")
     files = header.get("files") or {}
+    engine_name = header.get("engine")
     try:
-        docs_raw = gzip.decompress(_read_checked(folder, "documents.jsonl.gz", files["documents.jsonl.gz"]))
-        docs = [Document(o["id"], o["title"], o["source"], o["text"], o.get("metadata") or {})
-                for o in map(json.loads, docs_raw.decode("utf-8").splitlines())]
         import io
 
+        for name in ("texts.bin", "documents.jsonl"):
+            _check(folder, name, files[name])
+        dz = np.load(io.BytesIO(_read_checked(folder, "documents.npz", files["documents.npz"])), allow_pickle=False)
+        docs = DocumentStore(folder, dz["text_off"], dz["meta_off"])
         pz = np.load(io.BytesIO(_read_checked(folder, "passages.npz", files["passages.npz"])), allow_pickle=False)
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
         bz = np.load(io.BytesIO(_read_checked(folder, "bm25.npz", files["bm25.npz"])), allow_pickle=False)
         meta = json.loads(gzip.decompress(_read_checked(folder, "terms.json.gz", files["terms.json.gz"])))
         k1, b = (float(x) for x in bz["params"])
-        engine = PostingsBM25(meta["vocab"], bz["term_ptr"], bz["doc_ids"], bz["tfs"], bz["doc_len"], k1, b)
+        stored_terms = None
+        if engine_name == "tantivy":
+            for name, info in files.items():
+                if name.startswith("tantivy/"):
+                    _check(folder, name, info)
+            engine = TantivyRetriever(str(folder / "tantivy"), meta["vocab"], bz["df"], bz["doc_len"], k1, b)
+            _check(folder, "terms.txt", files["terms.txt"])
+            stored_terms = StoredTerms(folder / "terms.txt", pz["terms_off"])
+        elif engine_name == "postings":
+            engine = BM25Retriever(PostingsBM25(meta["vocab"], bz["term_ptr"], bz["doc_ids"], bz["tfs"],
+                                                bz["doc_len"], k1, b))
+        else:
+            raise ValueError(f"unknown engine {engine_name!r}")
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
         heads = [tuple(h) for h in meta["headings"]]
     except CorpusError:
         raise
-    except (KeyError, ValueError, TypeError, OSError, EOFError, json.JSONDecodeError) as exc:
+    except Exception as exc:  # numpy, zlib, json and tantivy each raise their own kinds on a damaged file
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           "rebuild it with `python -m bot index`") from None
     settings_dict = {k: v for k, v in (header.get("settings") or {}).items() if k in Settings.__dataclass_fields__}
@@ -270,14 +471,18 @@ def load(folder: str | Path, check_stale: bool = True):
     manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
                         (), settings, tuple(header.get("examples") or ()))
     passages = PassageStore(docs, heads, arrays)
-    speller = Speller.from_words(meta["words"], frozenset(meta["vocab"]))
-    index = CorpusIndex.assemble(docs, passages, glossary, meta["vocab"], BM25Retriever(engine), speller)
+    vocabulary = frozenset(meta["vocab"])
+    speller = Speller.from_words(meta["words"], vocabulary)
+    index = CorpusIndex.assemble(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])
 
 
-def build(inputs: Sequence[str | Path], out: str | Path, progress=None):
+def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: str = "auto",
+          workers: int | None = None, index_progress=None):
     """Read the inputs (files, folders, or a corpus folder with corpus.yaml), index and save them.
 
+    ``engine``: "postings" (built in memory; exact rank_bm25 scores), "tantivy" (built in
+    parallel, streamed; for large corpora) or "auto" (tantivy above LARGE_CORPUS passages).
     Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
     from .ingest import ingest
     from .load import LoadReport, load_corpus
@@ -294,13 +499,29 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None):
         manifest = Manifest(Path(out) / "corpus.yaml", first.name if first.is_dir() else first.stem, "", (),
                             Settings())
     s = manifest.settings
+    if engine == "auto":
+        engine = "tantivy" if estimated_passages(docs, s.passage_max_words) > LARGE_CORPUS else "postings"
+    if engine == "tantivy":
+        from .build import build_large
+
+        build_large(docs, Path(out), manifest, inputs, report.problems, progress=index_progress, workers=workers)
+        write_manifest(Path(out), manifest, docs)
+        manifest, docs, index, problems = load(out, check_stale=False)
+        return manifest, docs, index, problems
+    if engine != "postings":
+        raise ValueError(f"unknown engine {engine!r} (auto, postings or tantivy)")
     index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b)
     save(out, manifest, docs, index, inputs, report.problems)
     write_manifest(Path(out), manifest, docs)
     return manifest, docs, index, report.problems
 
 
+def estimated_passages(docs: Sequence[Document], max_words: int) -> float:
+    """About how many passages the documents make (six characters a word, passages 90% full)."""
+    return sum(len(d.text) for d in docs) / 6 / (0.9 * max_words)
+
+
 def rebuild(folder: str | Path):
     header = read_header(folder)
-    build(header.get("inputs") or [], folder)
+    build(header.get("inputs") or [], folder, engine=header.get("engine") or "auto")
     return load(folder)

@@ -6,6 +6,7 @@ but still renders it, so an ``<img>`` in a question or passage would otherwise s
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from .model import Citation, Reply  # noqa: E402
 from .respond import md_escape  # noqa: E402
 from .understand import message_text  # noqa: E402
 
+GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
 CONCURRENCY = 16  # answering takes milliseconds and shares no state between conversations
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{6,}\d(?!\w)")
@@ -103,14 +105,14 @@ def example_questions(bot: ChatBot) -> list[str]:
 
 
 def corpus_markdown(bot: ChatBot) -> str:
-    lines = []
-    for d in bot.documents:
+    shown = []
+    for d in itertools.islice(bot.documents, 20):  # a saved index may hold a million documents
         meta = ", ".join(page_escape(str(d.metadata[k])) for k in ("author", "published", "origin") if d.metadata.get(k))
-        lines.append(f"- *{page_escape(d.title)}*" + (f" — {meta}" if meta else "") + f" ({page_escape(d.source)})")
-    shown = lines[:20]
-    if len(lines) > 20:
-        shown.append(f"- … and {len(lines) - 20} more")
-    text = f"**Sources loaded** ({len(lines)} document{'s' if len(lines) != 1 else ''}):\n\n" + "\n".join(shown)
+        shown.append(f"- *{page_escape(d.title)}*" + (f" — {meta}" if meta else "") + f" ({page_escape(d.source)})")
+    total = len(bot.documents)
+    if total > 20:
+        shown.append(f"- … and {total - 20:,} more")
+    text = f"**Sources loaded** ({total:,} document{'s' if total != 1 else ''}):\n\n" + "\n".join(shown)
     if bot.problems:
         text += f"\n\n**Skipped {len(bot.problems)} file(s):**\n\n" + "\n".join(
             f"- {page_escape(p)}" for p in bot.problems[:20])
@@ -122,7 +124,9 @@ def glossary_markdown(bot: ChatBot) -> str:
     if not entries:
         return "No acronyms were found in these sources."
     rows = ["| short form | long form |", "|---|---|"]
-    rows += [f"| {page_escape(e.short)} | {page_escape(e.long)} |" for e in entries]
+    rows += [f"| {page_escape(e.short)} | {page_escape(e.long)} |" for e in entries[:GLOSSARY_ROWS]]
+    if len(entries) > GLOSSARY_ROWS:
+        rows.append(f"| … | and {len(entries) - GLOSSARY_ROWS:,} more (`python -m bot glossary` lists them all) |")
     return "\n".join(rows)
 
 

@@ -92,3 +92,12 @@ def test_where_needs_a_place_and_when_prefers_the_dated_sentence(tmp_path):
     assert r.abstained and "do not say where" in r.answer
     r = b.ask("When did the factory open?")
     assert r.answer.startswith("The factory opened in 1998")
+
+
+def test_abstention_never_names_a_word_as_both_found_and_missing(bot):
+    """A hyphenated word gives several terms ("text-to-speech": "texttospeech", "text", "speech");
+    when the parts are found and the whole is not, the word is named once, as missing."""
+    reply = bot.ask("Is the text-to-speech model open source?")
+    assert reply.abstained
+    found, _, missing = reply.answer.partition("but not")
+    assert "text-to-speech" in missing and "text-to-speech" not in found
