@@ -486,20 +486,8 @@ class CorpusIndex:
         self.sentence_terms: Sequence[list[frozenset[str]]] = LazyTerms(n, sentences)
         self.passage_terms: Sequence[frozenset[str]] = LazyTerms(n, whole)  # text + headings + glossary keys
         self._long_forms = self._index_long_forms()
-        self._sections: dict[tuple[str, tuple[str, ...]], list[int]] | None = None
-        self._children: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
-
-    @property
-    def sections(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
-        """(doc_id, heading path) -> passage indexes; built on first use (a loaded index of a
-        million passages starts without it)."""
-        if self._sections is None:
-            tree = self._section_tree()
-            for doc_id, p in tree:  # dict order is document order
-                if p:
-                    self._children.setdefault((doc_id, p[:-1]), []).append(p)
-            self._sections = tree
-        return self._sections
+        self._doc_trees: dict[str, tuple[dict, dict]] = {}
+        self._doc_passages: dict[str, list[int]] | None = None
 
     def _heading_terms(self, headings: tuple[str, ...], vocab) -> list[str]:
         """Terms of a heading path (cached: many passages share one)."""
@@ -554,25 +542,43 @@ class CorpusIndex:
                     break
         return out
 
-    def _section_tree(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
-        """(doc_id, heading path) -> passage indexes, in document order, for every path prefix."""
-        tree: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-        for i, (doc_id, headings) in enumerate(self._passage_heads()):
-            for n in range(1, len(headings)):
-                tree.setdefault((doc_id, headings[:n]), [])
-            tree.setdefault((doc_id, headings), []).append(i)
-        return tree
-
-    def _passage_heads(self):
-        heads = getattr(self.passages, "heads", None)
-        if heads is not None:
-            return heads()
-        return ((p.doc_id, p.headings) for p in self.passages)
+    def section(self, doc_id: str, path: tuple[str, ...]) -> list[int]:
+        """Passage indexes of one section of a document (heading path), in document order."""
+        return list(self._doc_tree(doc_id)[0].get(path, ()))
 
     def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Direct subsections of a section, in document order."""
-        _ = self.sections  # built with the children map on first use
-        return list(self._children.get((doc_id, path), ()))
+        return list(self._doc_tree(doc_id)[1].get(path, ()))
+
+    def _doc_tree(self, doc_id: str) -> tuple[dict, dict]:
+        """A document's sections (heading path -> passages, every prefix present) and subsections,
+        built when first asked for: a loaded index of a million passages never builds them all."""
+        got = self._doc_trees.get(doc_id)
+        if got is None:
+            tree: dict[tuple[str, ...], list[int]] = {}
+            for i, headings in self._heads_of(doc_id):
+                for n in range(1, len(headings)):
+                    tree.setdefault(headings[:n], [])
+                tree.setdefault(headings, []).append(i)
+            kids: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+            for path in tree:  # dict order is document order
+                if path:
+                    kids.setdefault(path[:-1], []).append(path)
+            if len(self._doc_trees) > 10_000:
+                self._doc_trees.clear()
+            got = self._doc_trees[doc_id] = (tree, kids)
+        return got
+
+    def _heads_of(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(passage index, heading path) of a document's passages."""
+        of_doc = getattr(self.passages, "heads_of_document", None)
+        if of_doc is not None:  # a saved index: a slice of its arrays
+            return of_doc(doc_id)
+        if self._doc_passages is None:
+            self._doc_passages = {}
+            for i, p in enumerate(self.passages):
+                self._doc_passages.setdefault(p.doc_id, []).append(i)
+        return [(i, self.passages[i].headings) for i in self._doc_passages.get(doc_id, ())]
 
     def top_sections(self, limit: int = 6) -> list[str]:
         """Top-level headings, in document order: topics to suggest."""
@@ -584,7 +590,7 @@ class CorpusIndex:
     def _top_sections(self, limit: int) -> list[str]:
         seen: dict[str, None] = {}
         paths = getattr(self.passages, "distinct_paths", None)  # a saved index: no scan in Python
-        for path in (paths() if paths else (h for _, h in self._passage_heads())):
+        for path in (paths() if paths else (p.headings for p in self.passages)):
             if len(path) >= 1 and not _PAGE_HEADING.match(path[0]):  # a PDF's "Page N" is no topic
                 seen.setdefault(path[0], None)
                 if len(seen) >= limit:

@@ -389,7 +389,7 @@ class Responder:
         p = self.index.passages[pi]
         about_section = set(focus) <= self.index.heading_terms[pi] and q.kind in ("how", "definition", "list")
         if about_section and not any(s.bullet for s in p.sentences):
-            for other in self.index.sections.get((p.doc_id, p.headings), []):
+            for other in self.index.section(p.doc_id, p.headings):
                 if any(s.bullet for s in self.index.passages[other].sentences):
                     pi, p = other, self.index.passages[other]
                     break
@@ -409,8 +409,7 @@ class Responder:
         p = self.index.passages[pi]
         if p.section_first or not set(focus) <= self.index.heading_terms[pi]:
             return pi
-        first = self.index.sections.get((p.doc_id, p.headings), [pi])[0]
-        return first
+        return (self.index.section(p.doc_id, p.headings) or [pi])[0]
 
     # ---- lists ---------------------------------------------------------------------------
     def _list(self, q: Question, hits: Sequence[Hit], weights: dict[str, float], cites: _Cites) -> str | None:
@@ -458,7 +457,7 @@ class Responder:
             return None
         lines = [fill("answer", "list_intro", heading=md_escape(path[-1]))]
         for kid in self.index.children(doc_id, path)[:10]:
-            ids = self.index.sections.get((doc_id, kid)) or []
+            ids = self.index.section(doc_id, kid)
             if not ids:
                 continue
             pi = ids[0]

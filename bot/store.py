@@ -351,14 +351,12 @@ class PassageStore(Sequence):
         self._cache[i] = p
         return p
 
-    def heads(self):
-        def doc_id(pos: int, _memo={}) -> str:
-            if pos not in _memo:
-                _memo.clear()
-                _memo[pos] = self.docs[pos].id
-            return _memo[pos]
-
-        return ((doc_id(int(d)), self.head_paths[int(h)]) for d, h in zip(self.a["doc"], self.a["path"]))
+    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(passage index, heading path) of one document's passages: they are contiguous."""
+        pos = self.docs.position(doc_id) if isinstance(self.docs, DocumentStore) else \
+            next(i for i, d in enumerate(self.docs) if d.id == doc_id)
+        lo, hi = np.searchsorted(self.a["doc"], [pos, pos + 1])
+        return [(i, self.head_paths[int(self.a["path"][i])]) for i in range(int(lo), int(hi))]
 
     def distinct_paths(self):
         """Heading paths in order of first appearance (numpy: no loop over passages)."""
