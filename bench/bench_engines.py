@@ -15,7 +15,8 @@ those terms:
 - rank-bm25: rank_bm25 with Lucene IDF (the product's small-corpus engine, in memory only)
 - postings:  numpy postings arrays (the product's saved index up to 50,000 passages)
 - tantivy:   Rust, memory-mapped, block-max WAND (the product's engine above 50,000 passages)
-- bm25s:     if installed (numpy backend), another common choice
+- bm25s:     if installed (numpy backend), another common choice; unweighted queries
+- rank-bm25-rs: if installed, the Rust port of rank_bm25 (BM25Okapi IDF); unweighted queries
 
 and is plugged into the product's loaded index, so "answer" is the full ChatBot.ask path
 (understanding, retrieval, sentence selection, template). Printed per engine: build time from
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import math
 import random
@@ -41,7 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "eval-data" / "scifact" / "beir"
-ENGINES = ["rank-bm25", "postings", "tantivy", "bm25s"]
+ENGINES = ["rank-bm25", "postings", "tantivy", "bm25s", "rank-bm25-rs"]
+OPTIONAL = {"bm25s": "bm25s", "rank-bm25-rs": "rank_bm25_rs"}  # peers measured when installed
 PASSAGES_PER_DOC = 2.29  # perturbed SciFact abstracts cut by the product's splitter (measured at 50k)
 
 
@@ -153,6 +156,19 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         t1 = time.perf_counter()
         r = TantivyRetriever(str(path), vocab, bz["df"], bz["doc_len"])
         return r, secs, dir_mb(path), time.perf_counter() - t1
+    if engine == "rank-bm25-rs":  # Rust port of rank_bm25 (BM25Okapi's IDF; unweighted queries)
+        import rank_bm25_rs
+
+        model = rank_bm25_rs.BM25Okapi(list(read_terms(terms)))
+        secs = time.perf_counter() - t0
+
+        class RsRetriever:  # retrieval only: get_scores + argpartition (its get_top_n sorts everything)
+            def search(self, query, k):
+                scores = np.asarray(model.get_scores(list(query)))
+                top = np.argpartition(-scores, k)[:k]
+                return [Hit(int(i), float(scores[i])) for i in sorted(top, key=lambda i: -scores[i]) if scores[i] > 0]
+
+        return RsRetriever(), secs, None, None
     if engine == "bm25s":
         import bm25s
 
@@ -291,6 +307,10 @@ def main() -> int:
             product = subprocess_json(f"product|{index_dir}", args.queries)
             rows = []
             for engine in args.engines.split(","):
+                if engine in OPTIONAL and importlib.util.find_spec(OPTIONAL[engine]) is None:
+                    print(f"{engine}: not installed, not measured (pip install {engine} to include it)",
+                          file=sys.stderr)
+                    continue
                 ework = work / engine
                 ework.mkdir()
                 got = subprocess_json(f"engine|{engine}|{terms}|{index_dir}|{ework}", args.queries)

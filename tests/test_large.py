@@ -171,3 +171,13 @@ def test_tantivy_index_stale_rebuild_and_damage(mixed, tmp_path):
     store.build([mixed], out, engine="postings")
     assert not (out / "tantivy").exists() and not (out / "terms.txt").exists()
     assert isinstance(ChatBot.load(out).index.retriever, BM25Retriever)
+
+
+def test_tantivy_says_it_ignores_bm25_settings(tmp_path):
+    (tmp_path / "guide.md").write_text("# Guide\n\nThe fire exit is behind the kitchen.\n")
+    (tmp_path / "corpus.yaml").write_text("name: Guide\ndocuments:\n  - path: guide.md\nsettings:\n  bm25_k1: 1.5\n")
+    p = subprocess.run([sys.executable, "-m", "bot", "index", str(tmp_path), "--out", str(tmp_path / "idx"),
+                        "--engine", "tantivy"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "Note: the tantivy engine fixes k1 = 1.2 and b = 0.75; settings bm25_k1 = 1.5" in p.stdout
+    assert "Skipped" not in p.stdout
