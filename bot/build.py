@@ -120,7 +120,20 @@ def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs:
     """Write a complete index folder (tantivy engine) for ``docs`` to ``out``. Each passage's
     indexed terms are kept too (``terms.txt``, one passage per line, read through a memory map):
     answering checks a passage's terms without analyzing its text again, and benchmarks feed
-    other engines the very same tokens."""
+    other engines the very same tokens. A failed or interrupted build leaves no temporary files
+    (and an earlier index in ``out`` as it was)."""
+    try:
+        _build_large(docs, out, manifest, inputs, problems, progress, workers)
+    except BaseException:
+        for leftover in out.glob(f".*.tmp-{os.getpid()}"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _build_large(docs, out, manifest, inputs, problems, progress, workers) -> None:
     import tantivy
 
     global _DOCS, _GLOSSARY, _MAX_WORDS

@@ -181,3 +181,16 @@ def test_tantivy_says_it_ignores_bm25_settings(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "Note: the tantivy engine fixes k1 = 1.2 and b = 0.75; settings bm25_k1 = 1.5" in p.stdout
     assert "Skipped" not in p.stdout
+
+
+def test_failed_large_build_leaves_no_temporary_files_and_keeps_the_old_index(mixed, tmp_path):
+    out = tmp_path / "idx"
+    store.build([mixed], out, engine="tantivy")
+    before = sorted(p.name for p in out.iterdir())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "dots.txt").write_text("... !!! ??? ---\n")  # readable, but not one word to index
+    with pytest.raises(CorpusError, match="no text to index"):
+        store.build([empty], out, engine="tantivy")
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert "90 days" in ChatBot.load(out).ask("how often are API keys rotated?").answer
