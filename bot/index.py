@@ -375,6 +375,7 @@ class CorpusIndex:
 
         if not documents:
             raise CorpusError("a corpus needs at least one document")
+        self._stored_terms = None  # built in memory: passages are analyzed when first needed
         self.documents = {d.id: d for d in documents}
         self.passages: Sequence[Passage] = list(passages or [])
         if passages is None:
@@ -474,7 +475,7 @@ class CorpusIndex:
         def sentences(i: int) -> list[frozenset[str]]:
             return [frozenset(self._with_keys(analyze.terms(s.text, vocab))) for s in P[i].sentences]
 
-        stored = getattr(self, "_stored_terms", None)
+        stored = self._stored_terms
 
         def whole(i: int) -> frozenset[str]:
             if stored is not None:  # what the engine indexed: text (without joined pairs) + headings + keys

@@ -276,9 +276,6 @@ class DocumentStore(Sequence):
             self._pos[got.id] = i
         return got
 
-    def note(self, doc_id: str, i: int) -> None:
-        self._pos[doc_id] = i
-
     def position(self, doc_id: str) -> int:
         i = self._pos.get(doc_id)
         if i is None and not self._all_ids:  # an id never reached through a passage: read them all once
@@ -320,7 +317,7 @@ class PassageStore(Sequence):
     """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
     until they are read)."""
 
-    def __init__(self, docs: Sequence[Document], heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
+    def __init__(self, docs: DocumentStore, heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
         self.docs, self.head_paths, self.a = docs, heads, arrays
         self._cache: dict[int, Passage] = {}
 
@@ -337,9 +334,7 @@ class PassageStore(Sequence):
             return got
         a = self.a
         pos = int(a["doc"][i])
-        d = self.docs[pos]
-        if isinstance(self.docs, DocumentStore):
-            self.docs.note(d.id, pos)
+        d = self.docs[pos]  # the store notes its id, so lookups by id stay cheap
         lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
         sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
                       for s, e, b in zip(a["sent_start"][lo:hi], a["sent_end"][lo:hi], a["sent_bullet"][lo:hi]))
@@ -353,8 +348,7 @@ class PassageStore(Sequence):
 
     def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
         """(passage index, heading path) of one document's passages: they are contiguous."""
-        pos = self.docs.position(doc_id) if isinstance(self.docs, DocumentStore) else \
-            next(i for i, d in enumerate(self.docs) if d.id == doc_id)
+        pos = self.docs.position(doc_id)
         lo, hi = np.searchsorted(self.a["doc"], [pos, pos + 1])
         return [(i, self.head_paths[int(self.a["path"][i])]) for i in range(int(lo), int(hi))]
 
