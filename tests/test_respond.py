@@ -11,6 +11,13 @@ def test_typo_tolerance(bot, second_bot):
     assert not r.abstained and "Espresso" in r.citations[0].title
     # short or unknown-but-far words are never "corrected" into an answer
     assert bot.ask("What is the boiling point of water?").abstained
+    # nor are names and acronyms (capitals past the first letter), however close a corpus word
+    from bot.spelling import Speller
+
+    speller = Speller(["lambda", "transformer", "protocol"], frozenset({"lambda", "transform", "protocol"}))
+    assert speller.correct("When was LaMDA released?") == "When was LaMDA released?"
+    assert speller.correct("the PROTOCOL and the protocl") == "the PROTOCOL and the protocol"
+    assert speller.correct("Lamda transfomer") == "lambda transformer"
 
 
 def test_alias_glossary(bot):
