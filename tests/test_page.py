@@ -275,3 +275,49 @@ def test_like_records_feedback_only_when_enabled(browser, tmp_path):
         page.close()
     finally:
         demo.close()
+
+
+@pytest.mark.browser
+def test_app_serves_a_saved_index(page, tmp_path):
+    """`python app.py --corpus DIR` on an index written by `python -m bot index` (tantivy engine):
+    the page lists the indexed documents and answers from them, with the cited passage."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from mixed_corpus import write_mixed
+
+    docs = write_mixed(tmp_path / "docs")
+    index = tmp_path / "index"
+    subprocess.run([sys.executable, "-m", "bot", "index", str(docs), "--out", str(index), "--engine", "tantivy"],
+                   check=True, capture_output=True, timeout=120, cwd=ROOT)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "app.py", "--corpus", str(index), "--port", str(port)], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                assert app.poll() is None, app.stderr.read()
+                time.sleep(0.25)
+        page.goto(url)
+        expect(page.locator("#corpus")).to_contain_text("6 documents")
+        expect(page.locator("#corpus")).to_contain_text("api-keys.html")
+        ask(page, "how do I rotate the API key?")
+        expect(page.get_by_test_id("bot").first).to_contain_text("[1]")
+        page.get_by_text("Sources (", exact=False).first.click()
+        page.wait_for_timeout(600)
+        expect(page.locator("#chat mark").first).to_be_visible()
+        assert "rotated every 90 days" in page.locator("#chat").inner_text()
+    finally:
+        app.terminate()
+        app.wait(timeout=20)
