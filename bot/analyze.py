@@ -207,7 +207,7 @@ def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str
 
 @lru_cache(maxsize=500_000)
 def _pair_term(prev: str | None, cur: str | None) -> str | None:
-    """The term of two adjacent joinable words written as one ("gen" + "ai" -> "genai")."""
+    """The term of two adjacent joinable words written as one ("dev" + "ops" -> "devop")."""
     if prev is None or cur is None:
         return None
     return term_of(prev + cur) or None

@@ -75,7 +75,7 @@ def find_pairs(text: str) -> Iterable[tuple[str, str]]:
         yield short, long
 
 
-# "Generative Pre-trained Transformer, better known as GPT", "GPT (short for ...)", "X, also known as Y"
+# "Total Dissolved Solids, better known as TDS", "TDS (short for ...)", "X, also known as Y"
 _ALIAS = re.compile(
     r"(?P<long>(?:[A-Z][\w-]*[ \t]+){1,6}?[A-Z]?[\w-]+),?[ \t]+(?:better|also|commonly|often)[ \t]+known[ \t]+as[ \t]+"
     r"(?P<short>[A-Z][\w-]*(?:[ \t][A-Z][\w-]*)?)"

@@ -1,7 +1,7 @@
 """Typo tolerance: map a question word the corpus never uses to a close corpus word.
 
 Only words of five letters or more that are not stopwords, and not written with capitals past
-their first letter (names and acronyms: "LaMDA" is not a typo of "lambda"), are corrected, and
+their first letter (names and acronyms: "McKay" is not a typo of "mckey"), are corrected, and
 only to a corpus word at least 85% similar (rapidfuzz's normalized Indel ratio), so
 "transfomer" finds "transformer" but "water" never becomes "later".
 """
@@ -49,7 +49,7 @@ class Speller:
             term = analyze.term_of(word)
             if term is None or term in self.vocabulary or len(low) < MIN_LENGTH or not low.isalpha():
                 return word
-            if any(c.isupper() for c in word[1:]):  # "LaMDA", "GPT", "iPhone": a name, not a typo
+            if any(c.isupper() for c in word[1:]):  # "McKay", "NASA", "iPhone": a name, not a typo
                 return word
             return self._lookup(low) or word
 
