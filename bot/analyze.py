@@ -153,12 +153,22 @@ def _joinable(raw: str) -> str | None:
 
 _WORD_TERMS: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
 _WORD_TERMS_GET = _WORD_TERMS.get
-NEW_WORDS: list[str] = []  # surface words as first seen by ``terms`` (the index builder collects them)
+NEW_WORDS: list[str] = []  # surface words as first seen by ``terms``, while an index builder records
+_recording = False
 
 
 def reset_word_cache() -> None:
-    """Forget cached words, so ``take_new_words`` reports every word met from now on."""
+    """Forget cached words and record new ones from now on, so ``take_new_words`` reports every
+    word met (an index builder's call; otherwise nothing is recorded and nothing grows)."""
+    global _recording
     _WORD_TERMS.clear()
+    NEW_WORDS.clear()
+    _recording = True
+
+
+def stop_recording_words() -> None:
+    global _recording
+    _recording = False
     NEW_WORDS.clear()
 
 
@@ -183,7 +193,8 @@ def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str
         for raw in ws:
             if raw not in _WORD_TERMS:
                 _WORD_TERMS[raw] = " ".join(_word_terms(raw))
-                NEW_WORDS.append(raw)
+                if _recording:
+                    NEW_WORDS.append(raw)
         per_word = list(map(_WORD_TERMS_GET, ws))
     if not vocabulary or len(ws) < 2:
         return " ".join(per_word).split()

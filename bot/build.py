@@ -208,6 +208,9 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers) -> No
         del searcher, tv, counts
     finally:
         _DOCS, _GLOSSARY = (), None
+        from . import analyze
+
+        analyze.stop_recording_words()
     if next_id == 0:
         from .config import CorpusError
 
