@@ -1,4 +1,4 @@
-"""Serve the chat page: python app.py [--corpus DIR] [--host 127.0.0.1] [--port 7860]."""
+"""Serve the chat page: python app.py [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--strictness S]."""
 import argparse
 import sys
 
@@ -11,13 +11,17 @@ def main() -> int:
     p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
     p.add_argument("--feedback", metavar="FILE",
                    help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
+    p.add_argument("--strictness", type=float, default=None,
+                   help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     args = p.parse_args()
+    if args.strictness is not None and not 0.0 <= args.strictness <= 1.0:
+        p.error(f"--strictness must be between 0 and 1, got {args.strictness}")
     from bot.config import CorpusError
 
     try:
         from bot.ui import launch
 
-        launch(args.corpus, args.host, args.port, args.feedback, args.rebuild)
+        launch(args.corpus, args.host, args.port, args.feedback, args.rebuild, args.strictness)
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

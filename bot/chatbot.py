@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 from . import analyze
 from .config import Manifest, Settings
+from .decide import DecisionSettings
 from .index import CorpusIndex
 from .load import LoadReport, load_corpus
 from .model import Document, Reply
 from .respond import Responder, fill, join_words, md_escape
-from .understand import message_text, understand
+from .understand import Question, message_text, understand
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
 
 
 def clean_question(text: Any) -> str:
@@ -44,26 +46,40 @@ class ChatBot:
         self.documents = documents if isinstance(documents, Sequence) else list(documents)
         self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words,
                                           k1=self.settings.bm25_k1, b=self.settings.bm25_b)
-        self.responder = Responder(self.index, top_k=self.settings.top_k)
+        self.responder = Responder(self.index, top_k=self.settings.top_k,
+                                   decision=DecisionSettings(strictness=self.settings.strictness))
 
     @classmethod
-    def load(cls, path: str | Path | None = None, rebuild: bool = False) -> "ChatBot":
+    def load(cls, path: str | Path | None = None, rebuild: bool = False,
+             strictness: float | None = None) -> "ChatBot":
         """Load a corpus folder (default: the bundled ``corpus/``) or an index saved by
         ``python -m bot index``. A stale saved index is refused unless ``rebuild`` rebuilds it.
-        The default bot is cached."""
+        ``strictness`` (0..1) overrides the corpus's setting. The default bot is cached."""
+        if strictness is not None and not (0.0 <= strictness <= 1.0):
+            raise ValueError(f"strictness must be between 0 and 1, got {strictness}")
         if path is None or Path(path).resolve() == DEFAULT_CORPUS:
-            return _default_bot()
+            base = _default_bot()
+            if strictness is None or strictness == base.settings.strictness:
+                return base
+            return base.with_strictness(strictness)
         from . import store
 
         if store.is_index(path):
             stale = rebuild and store.stale_reason(store.read_header(path)) is not None
             manifest, docs, index, problems = store.rebuild(path) if stale else store.load(path)
-            bot = cls(manifest, docs, index=index, problems=problems)
+            bot = cls(_with_strictness(manifest, strictness), docs, index=index, problems=problems)
             bot.saved_index = True
             return bot
         report = LoadReport()
         manifest, docs = load_corpus(path, report)
-        return cls(manifest, docs, problems=report.problems)
+        return cls(_with_strictness(manifest, strictness), docs, problems=report.problems)
+
+    def with_strictness(self, strictness: float) -> "ChatBot":
+        """The same corpus and index answering at another strictness (nothing is re-read)."""
+        bot = ChatBot(_with_strictness(self.manifest, strictness), self.documents, index=self.index,
+                      problems=self.problems)
+        bot.saved_index = self.saved_index
+        return bot
 
     def _bounded_history(self, history: Any) -> list[dict[str, Any]] | None:
         """The most recent well-formed messages, within the turn and character caps of the config."""
@@ -99,8 +115,9 @@ class ChatBot:
 
     def search(self, query: str, k: int = 10) -> list[dict[str, Any]]:
         """Retrieval only: the top ``k`` passages for a query, as the bot's own retrieval sees it."""
-        if k <= 0:
-            raise ValueError(f"k must be positive, got {k}")
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+            raise ValueError(f"k must be a positive whole number, got {k!r}")
+        k = min(k, max(self.index.retriever.size, 1))  # never more than there are passages
         text = clean_question(query)[: self.settings.max_question_chars]
         if not has_words(text):
             return []
@@ -116,8 +133,9 @@ class ChatBot:
                         "document": doc.title, "passage": p.text, "score": round(hit.score, 4)})
         return out
 
-    def ask(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> Reply:
-        """Answer ``question`` (with earlier ``history`` messages for follow-ups)."""
+    def question(self, question: Any, history: Sequence[dict[str, Any]] | None = None) -> Question | Reply:
+        """The question pipeline (clean -> correct typos -> understand, with the history): a
+        :class:`Question` for the responder, or the finished :class:`Reply` for bad input."""
         raw = question if isinstance(question, str) else ""
         limit = self.settings.max_question_chars
         if len(raw) > limit:
@@ -130,11 +148,23 @@ class ChatBot:
             return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
         safe_history = self._bounded_history(history)
         text = self.index.speller.correct(text)
-        q = understand(text, safe_history, self.index.vocabulary, self.settings.max_history_turns)
+        return understand(text, safe_history, self.index.vocabulary, self.settings.max_history_turns)
+
+    def ask(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> Reply:
+        """Answer ``question`` (with earlier ``history`` messages for follow-ups)."""
+        q = self.question(question, history)
+        if isinstance(q, Reply):
+            return q
         if q.kind == "smalltalk":
             return Reply(fill("smalltalk", q.smalltalk, corpus=self.describe_corpus(), topics=self.topics()),
                          False, [], kind="smalltalk")
         return self.responder.respond(q)
+
+
+def _with_strictness(manifest: Manifest, strictness: float | None) -> Manifest:
+    if strictness is None:
+        return manifest
+    return replace(manifest, settings=replace(manifest.settings, strictness=float(strictness)))
 
 
 @lru_cache(maxsize=1)

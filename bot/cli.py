@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from typing import Any, Iterable, TextIO
@@ -15,12 +16,13 @@ from .config import CorpusError
 from .model import Citation, Reply
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _bot(corpus: str | None, rebuild: bool = False):
+def _bot(corpus: str | None, rebuild: bool = False, strictness: float | None = None):
     from .chatbot import ChatBot
 
-    bot = ChatBot.load(corpus, rebuild=rebuild)
+    bot = ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
     if not bot.saved_index:  # a saved index reported its skipped files when it was built
         for problem in bot.problems:
             print(f"warning: {problem}", file=sys.stderr)
@@ -58,9 +60,13 @@ def _unescape(md: str) -> str:
 
 def format_reply(reply: Reply, tty: bool = False, width: int = 100) -> str:
     lines = []
+    if reply.support == "closest":
+        tag = "NOT A CONFIRMED ANSWER: the closest passages, for you to judge."
+        lines += [f"{_BOLD}{tag}{_RESET}" if tty else tag, ""]
     for para in _unescape(reply.answer).split("\n"):
         lines.append(textwrap.fill(para, width, subsequent_indent="  " if para.startswith("- ") else ""))
     if reply.citations:
+        lines += ["", f"Support: {reply.support} (confidence {reply.confidence:.0%})"]
         lines += ["", "Sources:"]
         for c in reply.citations:
             lines.append(f"[{c.id}] {c.title}")
@@ -76,6 +82,10 @@ def _parse_line(line: str, lineno: int) -> tuple[str | None, Any, str | None]:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return None, None, f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return None, None, f"line {lineno}: JSON nested too deeply"
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        return None, None, f"line {lineno}: unreadable JSON value ({str(exc)[:80]})"
     if isinstance(obj, str):
         return obj, None, None
     if not isinstance(obj, dict):
@@ -89,6 +99,11 @@ def _parse_line(line: str, lineno: int) -> tuple[str | None, Any, str | None]:
     return q, history, None
 
 
+def _printable(text: str) -> str:
+    """Text that can be written as UTF-8: lone surrogates (from JSON escapes) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+
+
 def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
     bad = 0
     for lineno, line in enumerate(stream, 1):
@@ -100,12 +115,21 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
             q, history, err = line.rstrip("\n"), None, None
         if err is not None:
             bad += 1
-            obj = {"question": None, "answer": f"Skipped {err}.", "abstained": True, "citations": [],
-                   "error": err}
+            obj = {"question": None, "answer": f"Skipped {err}.", "abstained": True, "support": "none",
+                   "confidence": 0.0, "citations": [], "error": err}
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
             out.flush()
             continue
-        reply = bot.ask(q, history)
+        try:
+            reply = bot.ask(q, history)
+        except RecursionError:
+            bad += 1
+            err = f"line {lineno}: history nested too deeply"
+            out.write(json.dumps({"question": _printable(q), "answer": f"Skipped {err}.", "abstained": True,
+                                  "support": "none", "confidence": 0.0, "citations": [], "error": err}) + "\n")
+            out.flush()
+            continue
+        q = _printable(q)
         if as_json:
             out.write(json.dumps(reply.to_dict(q), ensure_ascii=False) + "\n")
         else:
@@ -117,7 +141,7 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    bot = _bot(args.corpus, args.rebuild)
+    bot = _bot(args.corpus, args.rebuild, args.strictness)
     if args.question:
         q = " ".join(args.question)
         history = None
@@ -127,7 +151,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             except json.JSONDecodeError as exc:
                 print(f"--history is not valid JSON: {exc.msg}", file=sys.stderr)
                 return 2
+            except (RecursionError, ValueError):
+                print("--history is not usable JSON (nested too deeply or a value too large)", file=sys.stderr)
+                return 2
         reply = bot.ask(q, history)
+        q = _printable(q)
         if args.json:
             print(json.dumps(reply.to_dict(q), ensure_ascii=False, indent=None))
         else:
@@ -165,14 +193,17 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_K = 1000
+
+
 def _search_one(bot: Any, query: str, k: int) -> dict[str, Any]:
-    return {"query": query, "results": bot.search(query, k)}
+    return {"query": _printable(query), "results": bot.search(query, k)}
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     bot = _bot(args.corpus, args.rebuild)
-    if args.k <= 0:
-        print("-k must be positive", file=sys.stderr)
+    if not 1 <= args.k <= MAX_K:
+        print(f"-k must be between 1 and {MAX_K}, got {args.k}", file=sys.stderr)
         return 2
     if args.query:
         res = _search_one(bot, " ".join(args.query), args.k)
@@ -194,8 +225,10 @@ def cmd_search(args: argparse.Namespace) -> int:
             if not isinstance(query, str):
                 raise ValueError("needs a 'query' string")
             out = _search_one(bot, query, args.k)
+        except RecursionError:
+            out = {"query": None, "results": [], "error": f"line {lineno}: JSON nested too deeply"}
         except (ValueError, AttributeError) as exc:
-            out = {"query": None, "results": [], "error": f"line {lineno}: {exc}"}
+            out = {"query": None, "results": [], "error": f"line {lineno}: {str(exc)[:200]}"}
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0
 
@@ -226,8 +259,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from . import evaluate_wikiqa
 
         return evaluate_wikiqa.main_wikiqa(args)
+    if args.what == "squad":
+        from . import evaluate_squad
+
+        return evaluate_squad.main_squad(args)
     print(f"unknown evaluation '{args.what}'", file=sys.stderr)
     return 2
+
+
+def _unit_float(text: str) -> float:
+    """argparse type: a finite number between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--history", help="earlier messages as a JSON list of {role, content}")
     a.add_argument("--corpus", help="corpus folder or saved index (default: the bundled corpus/)")
     a.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
+    a.add_argument("--strictness", type=_unit_float, default=None,
+                   help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     a.set_defaults(func=cmd_ask)
     ix = sub.add_parser("index", help="read files and folders (.md .txt .html .pdf .jsonl) into a saved index")
     ix.add_argument("sources", nargs="+", help="files or folders (a folder with corpus.yaml uses its manifest)")
@@ -262,10 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rebuild", action="store_true")
     g.set_defaults(func=cmd_glossary)
     e = sub.add_parser("eval", help="evaluate on a gold question set")
-    e.add_argument("what", choices=["gold", "beir", "wikiqa"],
+    e.add_argument("what", choices=["gold", "beir", "wikiqa", "squad"],
                    help="gold: a gold question set; beir: BM25 retrieval on a BEIR folder; "
-                        "wikiqa: sentence selection and abstention on a WikiQA TSV")
-    e.add_argument("path", help="gold set YAML, BEIR folder, or WikiQA TSV file")
+                        "wikiqa: sentence selection and abstention on a WikiQA TSV; "
+                        "squad: answer / closest / none on a SQuAD 2.0 JSON file, each article its own corpus")
+    e.add_argument("path", help="gold set YAML, BEIR folder, WikiQA TSV or SQuAD 2.0 JSON file")
+    e.add_argument("--strictness", type=_unit_float, default=None,
+                   help="squad, gold: 0..1, how sure the bot must be to answer (default 0.5)")
     e.add_argument("--corpus", help="gold: corpus folder")
     e.add_argument("--json", action="store_true")
     e.add_argument("--split", default="test", help="beir: qrels split (default test)")
@@ -273,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k1", type=float, default=1.5, help="beir: BM25 k1 (default 1.5)")
     e.add_argument("--b", type=float, default=0.6, help="beir: BM25 b (default 0.6)")
     e.add_argument("--title-weight", type=int, default=2, help="beir: times the title is counted (default 2)")
-    e.add_argument("--out", help="wikiqa: write one JSON line per question here")
+    e.add_argument("--out", help="wikiqa, squad: write one JSON line per question here")
     e.set_defaults(func=cmd_eval)
     return p
 

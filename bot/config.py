@@ -6,6 +6,7 @@ number of every value (schema libraries such as pydantic lose it) and keeps the 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ class Settings:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     feedback: bool = False
+    # 0 = answer whenever the closest passage is at all likely to hold the answer, 1 = only when
+    # nearly certain; 0.5 is the operating point measured in README ("How strict it is").
+    strictness: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ _SETTING_TYPES: dict[str, tuple[type, int | None]] = {
     "feedback": (bool, None),
     "bm25_k1": (float, 0),
     "bm25_b": (float, 0),
+    "strictness": (float, 0),
 }
 _DOC_KEYS = {"path", "id", "title", "author", "published", "origin", "url", "license", "tags"}
 
@@ -156,10 +161,12 @@ def load_manifest(path: str | Path) -> Manifest:
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a number")
             if kind is bool and not isinstance(value, bool):
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be true or false")
+            if kind is float and not math.isfinite(value):
+                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a finite number")
             if minimum is not None and value < minimum:
                 raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be at least {minimum}")
-            if key == "bm25_b" and value > 1:
-                raise CorpusError(f"{_where(path, vnode)}: settings.bm25_b must be between 0 and 1")
+            if key in ("bm25_b", "strictness") and value > 1:
+                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be between 0 and 1")
             given[key] = float(value) if kind is float else value
         settings = Settings(**given)
     examples: list[str] = []

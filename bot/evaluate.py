@@ -82,8 +82,8 @@ def evaluate(bot: Any, items: list[GoldItem]) -> dict[str, Any]:
                                "first_citation": first, "grounded": grounded(docs, r)}
         if it.smalltalk:
             row["correct"] = (not r.abstained) and not r.citations
-        elif it.abstain:
-            row["correct"] = r.abstained and not r.citations
+        elif it.abstain:  # "closest" (the nearest passages, not claimed as an answer) or "none"
+            row["correct"] = r.abstained
         else:
             hit = (it.section is None or it.section.lower() in first.lower()) and bool(r.citations)
             row["hit"] = hit
@@ -126,7 +126,7 @@ def main_gold(args: Any) -> int:
     from .chatbot import ChatBot
 
     corpus, items = load_gold(args.path)
-    bot = ChatBot.load(args.corpus or corpus)
+    bot = ChatBot.load(args.corpus or corpus, strictness=getattr(args, "strictness", None))
     result = evaluate(bot, items)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))

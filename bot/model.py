@@ -71,18 +71,42 @@ class Citation:
         }
 
 
+SUPPORT_LEVELS = ("answer", "closest", "none")
+
+
 @dataclass(frozen=True)
 class Reply:
     """What ``ChatBot.ask`` returns.
 
-    ``kind`` tells front ends why the bot answered as it did: ``answer``, ``abstain``
-    (sources do not support an answer), ``smalltalk`` or ``invalid`` (bad input).
+    ``support`` says how far the sources back the reply: ``answer`` (quoted sentences that answer
+    the question), ``closest`` (the sources do not clearly answer; the closest passages are quoted,
+    never presented as an answer) or ``none`` (nothing relevant, no citations). ``abstained`` is
+    true exactly when no answer is claimed (``closest`` or ``none``). ``confidence`` is the
+    calibrated probability that the reply answers the question.
+    ``kind`` tells front ends why the bot answered as it did: ``answer``, ``closest``, ``abstain``
+    (nothing relevant), ``smalltalk`` or ``invalid`` (bad input).
     """
 
     answer: str
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
     kind: str = "answer"
+    support: str = ""
+    confidence: float = -1.0
+
+    def __post_init__(self) -> None:
+        support = self.support or ("none" if self.abstained else "answer")
+        if support not in SUPPORT_LEVELS:
+            raise ValueError(f"support must be one of {SUPPORT_LEVELS}, got {support!r}")
+        if (support != "answer") != self.abstained:
+            raise ValueError(f"abstained={self.abstained} contradicts support={support!r}")
+        if support == "none" and self.citations:
+            raise ValueError("a reply with support 'none' has no citations")
+        object.__setattr__(self, "support", support)
+        conf = self.confidence
+        if conf < 0:
+            conf = 0.0 if self.abstained else 1.0
+        object.__setattr__(self, "confidence", min(1.0, max(0.0, float(conf))))
 
     def to_dict(self, question: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -90,5 +114,7 @@ class Reply:
             out["question"] = question
         out["answer"] = self.answer
         out["abstained"] = self.abstained
+        out["support"] = self.support
+        out["confidence"] = round(self.confidence, 3)
         out["citations"] = [c.to_dict() for c in self.citations]
         return out

@@ -5,6 +5,7 @@ answer that does not come from the corpus is the fixed framing in ``templates.ya
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,8 +13,15 @@ from importlib import resources
 from typing import Iterable, Sequence
 
 import yaml
+from rapidfuzz import fuzz as rf_fuzz
+from rapidfuzz import process as rf_process
 
+from .analyze import STOPWORDS
+from .analyze import terms as analyze_terms
+from .analyze import words as analyze_words
+from .decide import Decider, DecisionSettings, LogisticModel, kind_features
 from .index import CorpusIndex, Hit
+from .paraphrase import WordCloseness, shared_closeness
 from .model import Citation, Reply
 from .understand import FRAME_TERMS, LIST_CLASSES, Question
 
@@ -29,8 +37,8 @@ _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(?:one|two|three|four|five|six|seve
                      r"twenty|thirty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
                      r"dozen|dozens|single|both)\b", re.I)
 _VAGUE = re.compile(r"\b(?:various|many|several|some|different|countless|numerous|all|multiple|certain|"
-                    r"hundreds of|thousands of|dozens of|lots of|a number of|a range of|other)\s+(?:[\w-]+\s+){0,3}$",
-                    re.I)
+                    r"hundreds of|thousands of|dozens of|lots of|a number of|a range of|other)\s+(?:[\w-]+\s+){0,3}$|"
+                    r"\b(?:new|entirely new|brand new|unique|specific|such)\s+$", re.I)
 _SPECIFY = re.compile(r"^\W*(?:such as|like|including|include|namely|e\.g\.|:)", re.I)
 _TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?\b|"
                    r"\b(?:every|each)\s+(?:day|week|month|year|morning|evening|night|hour)\b|"
@@ -61,7 +69,12 @@ POSITION_PRIOR = 1e-3  # far below any term weight: only breaks ties
 # "where" needs a place: a capitalized name after a preposition of place ("in Paris", "near the Alps").
 _PLACE = re.compile(r"\b(?:in|at|near|on|from|across|throughout|between|north|south|east|west|located|"
                     r"borders?)\s+(?:the\s+|northern\s+|southern\s+|eastern\s+|western\s+|central\s+)?[A-Z][a-z]")
-_EVIDENCE = {"who": _AGENT, "when": _TIME, "duration": _DURATION, "quantity": _NUMBER, "where": _PLACE}
+# "money" needs an amount of money: a currency sign or name next to a number, or "free".
+_MONEY = re.compile(r"[$€£¥₹]\s?\d|\b\d[\d,.]*\s?(?:k|m|bn|million|billion)?\s?(?:dollars?|euros?|pounds?|cents?|"
+                    r"pence|yen|yuan|rupees?|francs?|USD|EUR|GBP|JPY|CHF)\b|\b(?:USD|EUR|GBP)\s?\d|\bfree of charge\b|"
+                    r"\bfor free\b|\bcosts? nothing\b", re.I)
+_EVIDENCE = {"who": _AGENT, "when": _TIME, "duration": _DURATION, "quantity": _NUMBER, "where": _PLACE,
+             "money": _MONEY}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!{}])")
 # A focus term found in over COMMON_DF of all passages (a corpus's main subject, e.g. "AI" in an
 # article about AI) may be left implied by a passage that has the question's rarer terms. Chosen on
@@ -132,12 +145,21 @@ class _Cites:
         return out
 
 
+_WHAT_IS = re.compile(r"^\W*(?:what|who)(?:\s+is|\s+are|\s+was|\s+were|['’]s|['’]re)\s", re.I)
+_COPULA = re.compile(r"\b(?:is|are|was|were|means|refers? to|stands? for|describes?)\b")
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
+
+
 class Responder:
-    def __init__(self, index: CorpusIndex, top_k: int = 5):
+    def __init__(self, index: CorpusIndex, top_k: int = 5, decision: DecisionSettings | None = None,
+                 model: LogisticModel | None = None, closeness: WordCloseness | None = None):
         if top_k <= 0:
             raise ValueError(f"top_k must be positive, got {top_k}")
         self.index = index
         self.top_k = top_k
+        self.decider = Decider(decision, model)
+        self.closeness = closeness or shared_closeness()
         common = getattr(index.retriever, "common_terms", None)
         if common is not None:
             self._common = common(COMMON_DF)
@@ -191,18 +213,152 @@ class Responder:
         hits = self.index.retriever.search(weights, self.top_k * 2)
         scores = {h.index: h.score for h in hits}
         cites = _Cites(self.index, scores, weights)
-        if q.kind == "comparison" and len(q.sides) == 2:
-            body = self._comparison(q, hits, weights, cites)
-            if body:
-                return Reply(body, False, cites.citations())
-        if q.kind == "list":
-            body = self._list(q, hits, weights, cites)
-            if body:
-                return Reply(body, False, cites.citations())
-        chosen = self._choose(q, hits, focus)
-        if chosen is None:
+        assessment = self.assess(q, hits, weights)
+        if assessment is None:
             return self._abstain_for(q, hits, focus)
-        return Reply(self._single(q, chosen, weights, cites), False, cites.citations())
+        chosen, features = assessment
+        decision = self.decider.decide(features)
+        # Comparisons and lists are answered from the section tree when it names every side or
+        # item (rules measured on the gold sets); their confidence is at least the answer threshold.
+        shaped = None
+        if q.kind == "comparison" and len(q.sides) == 2:
+            shaped = self._comparison(q, hits, weights, cites)
+        elif q.kind == "list":
+            shaped = self._list(q, hits, weights, cites)
+        if shaped:
+            confidence = max(decision.confidence, self.decider.settings.answer_threshold)
+            return Reply(shaped, False, cites.citations(), confidence=confidence)
+        cites = _Cites(self.index, scores, weights)
+        if decision.support == "answer":
+            return Reply(self._single(q, chosen, weights, cites), False, cites.citations(),
+                         confidence=decision.confidence)
+        if decision.support == "closest":
+            return self._closest(q, chosen, hits, weights, cites, bool(features["rule_support"]),
+                                 decision.confidence)
+        return self._abstain_for(q, hits, focus, decision.confidence)
+
+    def assess(self, q: Question, hits: Sequence[Hit], weights: dict[str, float]) -> tuple[Hit, dict[str, float]] | None:
+        """The best candidate passage for ``q`` and the decision's features for it (None: no hits)."""
+        focus = q.focus_terms
+        if not focus or not hits:
+            return None
+        chosen = self._choose(q, hits, focus)
+        rule_ok = chosen is not None
+        if chosen is None:
+            chosen = self._choose(q, hits, focus, require_support=False)
+        if chosen is None:
+            return None
+        return chosen, self.features(q, chosen, hits, weights, rule_ok)
+
+    def features(self, q: Question, hit: Hit, hits: Sequence[Hit], weights: dict[str, float],
+                 rule_ok: bool) -> dict[str, float]:
+        """What the answer decision sees of a candidate (see ``decide.FEATURES``)."""
+        focus = q.focus_terms
+        pi = hit.index
+        idf = self.index.retriever.idf
+        fw = self._focus_weights(focus)
+        total = sum(fw.values()) or 1.0
+        unseen = max(fw.values()) if fw else 1.0
+        rarest = math.log(1.0 + (self.index.retriever.size + 0.5) / 0.5)
+        miss = self.missing(pi, focus)
+        quotes = self._span(pi, weights, focus, q.kind, soft=[t.term for t in q.soft])
+        sents = self.index.passages[pi].sentences
+        span_idx = [i for i, s in enumerate(sents) if s.text in quotes]
+        span_terms: set[str] = set(self.index.path_terms[pi])
+        for i in span_idx:
+            span_terms |= set(self.index.sentence_terms[pi][i])
+        span_terms |= self._expand(span_terms)
+        span_cov = sum(w for t, w in fw.items() if t in span_terms) / total
+        have = self._have(pi, focus)
+        fuzzy = 1.0
+        if miss:
+            pool = list(have)
+            fuzzy = sum((rf_process.extractOne(t, pool, scorer=rf_fuzz.ratio) or (None, 0.0))[1] / 100.0
+                        for t in miss) / len(miss) if pool else 0.0
+        evidence = _EVIDENCE.get(q.kind)
+        in_span = bool(evidence is not None and any(evidence.search(x) for x in quotes))
+        best_possible = sum(w * (idf(t) or unseen) for t, w in weights.items()) * 2.2 or 1.0
+        others = [h.score for h in hits if h.index != pi]
+        top_other = max(others) if others else 0.0
+        margin = (hit.score - top_other) / hit.score if hit.score > 0 else -1.0
+        heading = self.index.heading_terms[pi]
+        asked = {t.term for t in (*q.focus, *q.context, *q.soft, *q.frame)}
+        content = [t for i in span_idx for t in self.index.sentence_terms[pi][i]]
+        novelty = sum(1 for t in content if t not in asked) / len(content) if content else 0.0
+        q_neg = bool(_NEGATION.search(q.text))
+        s_neg = any(_NEGATION.search(x) for x in quotes)
+        rank = next((i for i, h in enumerate(hits) if h.index == pi), len(hits))
+        vocab = self.index.vocabulary
+        gone = [t for t in focus if t not in span_terms]
+        gone_known = [t for t in gone if t in vocab]
+        best_sentence = max((sum(w for t, w in fw.items() if t in set(self.index.sentence_terms[pi][i])) / total
+                             for i in span_idx), default=0.0)
+        span_text = " ".join(quotes)
+        numbers = [n for n in _DIGITS.findall(q.text) if n not in span_text]
+        names = [t for t in q.focus if t.position > 0 and t.surface[:1].isupper()]
+        names_gone = [t for t in names if t.term not in span_terms]
+        defines = 1.0 if q.kind == "definition" and self.defines(focus, pi, quotes) else 0.0
+        # how close each missing focus word is to a word of the quoted span ("photos" ~ "images")
+        gone_surface = [t.surface for t in (*q.focus, *q.context) if t.term in set(gone)]
+        span_words = [w for w in analyze_words(" ".join(quotes)) if w.lower() not in STOPWORDS and len(w) > 1]
+        close = self.closeness.closeness(gone_surface, span_words) if gone_surface else []
+        out = {
+            "rule_support": 1.0 if rule_ok else 0.0,
+            "coverage": self.coverage(pi, focus),
+            "sentence_support": self.sentence_support(pi, focus),
+            "span_coverage": span_cov,
+            "missing_idf": max((fw[t] for t in miss), default=0.0) / rarest,
+            "missing_share": len(miss) / len(focus),
+            "unknown_share": sum(1 for t in focus if t not in self.index.vocabulary) / len(focus),
+            "fuzzy_missing": fuzzy,
+            "n_focus": math.log1p(len(focus)),
+            "evidence_needed": 1.0 if evidence is not None else 0.0,
+            "evidence_in_span": 1.0 if in_span else 0.0,
+            "score_norm": min(1.0, hit.score / best_possible),
+            "margin": max(-1.0, min(1.0, margin)),
+            "heading_share": sum(1 for t in focus if t in heading) / len(focus),
+            "novelty": novelty,
+            "negation_mismatch": 1.0 if q_neg != s_neg else 0.0,
+            "rank": math.log1p(rank),
+            "span_words": math.log1p(sum(len(x.split()) for x in quotes)),
+            "span_missing_known": sum(fw[t] for t in gone_known) / total,
+            "span_missing_known_idf": max((fw[t] for t in gone_known), default=0.0) / rarest,
+            "span_best_sentence": best_sentence,
+            "number_missing": 1.0 if numbers else 0.0,
+            "names_missing": len(names_gone) / len(names) if names else 0.0,
+            "span_coverage_sq": span_cov * span_cov,
+            "rule_and_span": (1.0 if rule_ok else 0.0) * span_cov,
+            "definition_match": defines,
+            "paraphrase_mean": sum(close) / len(close) if close else 1.0,
+            "paraphrase_min": min(close) if close else 1.0,
+            "type_ok": 1.0 if self.type_ok(q, pi, focus) and self.shape_ok(q, defines) else 0.0,
+        }
+        out.update(kind_features(q.kind))
+        return out
+
+    def _closest(self, q: Question, hit: Hit, hits: Sequence[Hit], weights: dict[str, float], cites: _Cites,
+                 rule_ok: bool, confidence: float) -> Reply:
+        """Not a confirmed answer: one sentence saying so, then the closest passages quoted (the
+        candidate and the next best passage that holds as much of the focus, if any)."""
+        focus = q.focus_terms
+        why = self._why_not(q, hits, focus) if not rule_ok else None
+        lines = [fill("closest", "intro", why=why or fill("closest", "unclear"))]
+        picked = [hit.index]
+        floor = self.coverage(hit.index, focus)
+        for h in hits:
+            if len(picked) >= 2:
+                break
+            if h.index not in picked and self.coverage(h.index, focus) >= min(floor, self.decider.settings.closest_coverage):
+                picked.append(h.index)
+        for pi in picked:
+            quotes = self._span(pi, weights, focus, q.kind, max_sentences=2, soft=[t.term for t in q.soft])
+            cite = cites.mark(pi, quotes)
+            p = self.index.passages[pi]
+            heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
+            lines.append(fill("closest", "quote", heading=md_escape(heading), quote=md_escape(" ".join(quotes)),
+                              cite=cite))
+        return Reply("\n".join(lines), True, cites.citations(), kind="closest", support="closest",
+                     confidence=confidence)
 
     # ---- choosing ------------------------------------------------------------------------
     def supports(self, q: Question, pi: int, focus: Sequence[str] | None = None) -> bool:
@@ -219,12 +375,48 @@ class Responder:
             return False
         if q.kind == "yesno" and len(self.missing(pi, focus)) * 2 > len(focus):
             return False
+        if not self.type_ok(q, pi, focus):
+            return False
+        if SENTENCE_SUPPORT > 0 and self.sentence_support(pi, focus) < SENTENCE_SUPPORT:
+            return False
+        return True
+
+    def defines(self, focus: Sequence[str], pi: int, quotes: Sequence[str]) -> bool:
+        """The passage is about the focus: its heading path names all of it, or a quote has it as
+        its subject (before "is / are / means / refers to ...", or among its first six words)."""
+        path = self.index.path_terms[pi]
+        if set(focus) <= path | self._expand(set(path)):
+            return True
+        by_key = self.index.glossary.by_key
+        for t in focus:  # an acronym whose long form a quote spells out: "natural language processing (NLP)"
+            e = by_key.get(t)
+            if e is not None and any(e.long.lower() in x.lower() for x in quotes):
+                return True
+        for x in quotes:
+            m = _COPULA.search(x)
+            # the subject: the words before "is / are / means ...", or the sentence's first six words
+            head = x[: m.start()] if m else " ".join(x.split()[:6])
+            subject = set(analyze_terms(head, self.index.vocabulary)) | path
+            if set(focus) <= subject | self._expand(subject):
+                return True
+        return False
+
+    @staticmethod
+    def shape_ok(q: Question, defines: float) -> bool:
+        """A short "What is X?" needs a passage that is about X (``defines``); a request to
+        produce something ("give me a recipe for ...") cannot be met by quoting."""
+        if q.extra.get("request"):
+            return False
+        short = len(q.focus_terms) <= 2 and not q.followup and not q.soft and _WHAT_IS.match(q.text)
+        return not (q.kind == "definition" and short and not defines)
+
+    def type_ok(self, q: Question, pi: int, focus: Sequence[str]) -> bool:
+        """The passage holds the kind of fact asked for: a time for "when", an agent for "who",
+        a place, a duration, a number; "which X" needs X named, not "various X"."""
         pattern = _EVIDENCE.get(q.kind)
         if pattern is not None and not self._evidence(pi, focus, pattern):
             return False
         if q.extra.get("which") and self._unspecified(pi, q.extra["which"]):
-            return False
-        if SENTENCE_SUPPORT > 0 and self.sentence_support(pi, focus) < SENTENCE_SUPPORT:
             return False
         return True
 
@@ -254,10 +446,13 @@ class Responder:
             best = max(best, sum(w for t, w in weight.items() if t in have) / total)
         return best
 
-    def _choose(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> Hit | None:
+    def _choose(self, q: Question, hits: Sequence[Hit], focus: Sequence[str],
+                require_support: bool = True) -> Hit | None:
+        """The best passage among ``hits``: among those that support the question, or (when
+        ``require_support`` is false) among all, weighed by how much of the focus they hold."""
         best: tuple[float, Hit] | None = None
         for h in hits:
-            if not self.supports(q, h.index, focus):
+            if require_support and not self.supports(q, h.index, focus):
                 continue
             heading = self.index.heading_terms[h.index]
             in_heading = sum(1 for t in focus if t in heading) / len(focus)
@@ -267,6 +462,8 @@ class Responder:
             p = self.index.passages[h.index]
             bonus = 1.0 + 0.5 * in_heading + (0.15 if p.section_first else 0.0)
             value = h.score * bonus
+            if not require_support:
+                value *= 0.25 + self.coverage(h.index, focus)
             if best is None or value > best[0]:
                 best = (value, h)
         return best[1] if best else None
@@ -547,30 +744,37 @@ class Responder:
         lo, hi = min(t.position for t in toks), max(t.position for t in toks)
         return " ".join(ws[lo : hi + 1])[:120]
 
-    def _abstain_for(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> Reply:
+    def _why_not(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> str:
+        """One sentence on what the sources lack for ``q``."""
         vocab = self.index.vocabulary
         unknown = [t for t in focus if t not in vocab and t not in self._expand(set(focus))]
         known = [t for t in focus if t not in unknown]
         if not known or len(unknown) * 2 > len(focus):
-            text = fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
-        elif unknown and self._surface(q, known, but_not=unknown):
-            text = fill("abstain", "partly_unknown", found=join_words(self._surface(q, known, but_not=unknown)),
+            return fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
+        if unknown and self._surface(q, known, but_not=unknown):
+            return fill("abstain", "partly_unknown", found=join_words(self._surface(q, known, but_not=unknown)),
                         missing=join_words(self._surface(q, unknown)))
-        elif unknown:  # the known terms are parts of an unknown word ("alpha-synuclein"): say the word
-            text = fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
-        elif q.kind in ("who", "when", "where", "duration", "quantity") and any(not self.missing(h.index, focus) for h in hits):
-            text = fill("abstain", q.kind, found=join_words(self._surface(q, focus)))
-        elif q.extra.get("which") and any(not self.missing(h.index, focus) for h in hits):
-            text = fill("abstain", "which", found=join_words(self._surface(q, focus)))
-        else:
-            best = hits[0].index if hits else None
-            miss = self.missing(best, focus) if best is not None else list(focus)
-            found = [t for t in focus if t not in miss] or known
-            text = fill("abstain", "not_together", found=join_words(self._surface(q, found, but_not=miss) or
-                                                                      self._surface(q, found)),
-                        missing=join_words(self._surface(q, miss or focus)))
-        return self._abstain(text)
+        if unknown:  # the known terms are parts of an unknown word ("alpha-synuclein"): say the word
+            return fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
+        if q.kind in ("who", "when", "where", "duration", "quantity", "money") and any(not self.missing(h.index, focus) for h in hits):
+            return fill("abstain", q.kind, found=join_words(self._surface(q, focus)))
+        if q.extra.get("which") and any(not self.missing(h.index, focus) for h in hits):
+            return fill("abstain", "which", found=join_words(self._surface(q, focus)))
+        if q.extra.get("request"):
+            return fill("abstain", "request", found=join_words(self._surface(q, known)))
+        best = hits[0].index if hits else None
+        miss = self.missing(best, focus) if best is not None else list(focus)
+        if not miss:
+            return fill("closest", "unclear")
+        found = [t for t in focus if t not in miss] or known
+        return fill("abstain", "not_together", found=join_words(self._surface(q, found, but_not=miss) or
+                                                                  self._surface(q, found)),
+                    missing=join_words(self._surface(q, miss or focus)))
 
-    def _abstain(self, text: str) -> Reply:
+    def _abstain_for(self, q: Question, hits: Sequence[Hit], focus: Sequence[str], confidence: float = 0.0) -> Reply:
+        return self._abstain(self._why_not(q, hits, focus), confidence)
+
+    def _abstain(self, text: str, confidence: float = 0.0) -> Reply:
         topics = join_words(self.index.top_sections(4))
-        return Reply(text + " " + fill("abstain", "topics", topics=topics), True, [], kind="abstain")
+        return Reply(text + " " + fill("abstain", "topics", topics=topics), True, [], kind="abstain",
+                     support="none", confidence=confidence)

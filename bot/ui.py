@@ -62,7 +62,10 @@ def sources_markdown(citations: list[Citation]) -> str:
 def reply_messages(reply: Reply) -> list[dict[str, Any]]:
     """Chat messages for a reply: the answer, then a collapsed "Sources" panel when it cites."""
     answer = reply.answer
-    if reply.abstained and reply.kind == "abstain":
+    if reply.support == "closest":
+        answer = "🔶 **Not a confirmed answer.** The sources may not answer this; judge the closest passages " \
+                 f"yourself (confidence {reply.confidence:.0%}).\n\n" + answer
+    elif reply.abstained and reply.kind == "abstain":
         answer = "**Not covered by the sources.** " + answer
     out: list[dict[str, Any]] = [{"role": "assistant", "content": answer}]
     if reply.citations:
@@ -161,7 +164,7 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
         log.record(question, answer if answer else str(idx), data.liked)
 
     def api_chat(message: str, history: list[dict] | None = None) -> dict:
-        """Answer a question from the sources: {question, answer, abstained, citations}."""
+        """Answer a question from the sources: {question, answer, abstained, support, confidence, citations}."""
         return bot.ask(message, history or []).to_dict(message)
 
     with gr.Blocks(title="Grounded answers") as demo:
@@ -197,7 +200,7 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
 
 
 def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-           feedback: str | None = None, rebuild: bool = False) -> None:
-    bot = ChatBot.load(corpus, rebuild=rebuild)
+           feedback: str | None = None, rebuild: bool = False, strictness: float | None = None) -> None:
+    bot = ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
     demo = build(bot, feedback)
     demo.launch(server_name=host, server_port=port, ssr_mode=False, show_error=False)

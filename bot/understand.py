@@ -47,6 +47,7 @@ _FRAME_WORDS = {
     "duration": "long often take takes took time",
     "where": "where located locate place country city situated find found",
     "quantity": "many much number amount",
+    "money": "price prices cost costs much expensive cheap pay paid fee fees charge charges spend",
     "why": "problem problems issue issues important importance matter matters reason reasons cause "
            "causes concern concerns bad good useful",
 }
@@ -76,6 +77,17 @@ _DEFINITION = re.compile(
     r"^(what|who)(\s+is|\s+are|\s+was|\s+were|'s|'re)\s+(an?\s+|the\s+)?(?P<x>.+)$|"
     r"^(define|explain|describe|tell me (more )?about|what about|meaning of|definition of)\s+(?P<y>.+)$|"
     r"^what (does|do|is meant by)\s+(?P<z>.+?)(\s+(mean|stand for|refer to))?$")
+# A request to produce something new ("give me a recipe", "write a poem"): quoting cannot do it.
+# Requests for what the sources hold (examples, a list, a summary, an explanation) are questions.
+_REQUEST = re.compile(
+    r"^(?:please |can you |could you |would you )?(?:give|write|generate|create|compose|draw|make|produce|"
+    r"invent|design|cook|build|plan|translate|code)(?: me| us)?\s+(?!(?:an?\s+|some\s+|the\s+|more\s+)?"
+    r"(?:examples?|list|overview|summary|definition|explanation|description|comparison|types?|kinds?|"
+    r"details?|information|info|idea|sense|difference|reasons?)\b)(?:an?|some|the|me|my)\b")
+# A question about what something costs: "how much is X", "what is the price of X", "how expensive".
+_MONEY_Q = re.compile(r"^(?:what(?:'s| is| are| was| were)? (?:the )?(?:price|cost|fee)s? (?:of|for)\b|"
+                      r"how much (?:does|do|did|is|are|was|were) .+ (?:cost|charge)\b|how (?:expensive|cheap)\b|"
+                      r"how much (?:money|does it cost)\b)")
 _FOLLOW_ABOUT = re.compile(r"^(and |so )?(what|how) about\s+(?P<x>.+)$|^and\s+(?P<y>.+)$")
 _WHICH = re.compile(r"^which ((?:[\w-]+ ){0,2}?[\w-]+s)\b|"
                     r"^what ((?:[\w-]+ ){0,2}?[\w-]+s) (?:do|does|did|can|could|are|were|will|would|have|has)\b")
@@ -135,6 +147,8 @@ def question_kind(s: str) -> str:
         return "where"
     if re.match(r"^how (long|often)\b", s):
         return "duration"
+    if _MONEY_Q.search(s):
+        return "money"
     if re.match(r"^how (many|much)\b", s):
         return "quantity"
     if re.match(r"^why\b", s):
@@ -243,7 +257,9 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
             if kind == "definition" and not focus:
                 kind = "how" if re.match(r"^(how|why)\b", s) else before.kind
     focus, soft = _soften(focus)
-    extra = {}
+    extra: dict[str, Any] = {}
+    if _REQUEST.match(s):
+        extra["request"] = True
     which = _WHICH.match(s)
     if which and kind not in ("who", "comparison"):
         # "Which cooking techniques ...?" asks for named items, not that some exist

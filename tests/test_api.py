@@ -23,6 +23,7 @@ def assert_grounded(bot, reply):
 def test_what_is_a_vae(bot):
     r = bot.ask("what is a VAE")
     assert isinstance(r, Reply) and not r.abstained
+    assert r.support == "answer" and 0.5 < r.confidence <= 1.0
     assert "[1]" in r.answer
     c = r.citations[0]
     assert c.id == 1 and c.source == "llm-vs-genai.md"
@@ -35,14 +36,48 @@ def test_what_is_a_vae(bot):
 
 def test_boiling_point_abstains(bot):
     r = bot.ask("What is the boiling point of water?")
-    assert r.abstained and r.citations == []
+    assert r.abstained and r.citations == [] and r.support == "none"
     assert "boiling" in r.answer and "water" in r.answer
+    assert r.confidence < 0.2
 
 
 def test_near_miss_says_what_sources_mention(bot):
+    """LaMDA is covered, its release date is not: the closest passage, never claimed as an answer."""
     r = bot.ask("When was LaMDA released?")
-    assert r.abstained and not r.citations
-    assert "LaMDA" in r.answer
+    assert r.abstained and r.support == "closest"
+    assert r.answer.startswith("The sources mention *LaMDA*, but do not say when.")
+    assert "not a confirmed answer" in r.answer
+    assert r.citations and "LaMDA" in r.citations[0].title
+    assert r.confidence < 0.32  # below the default answer threshold
+    assert_grounded(bot, r)
+
+
+@pytest.mark.parametrize("q", ["Give me a recipe for shepherd's pie", "What is the meaning of life?",
+                               "Which laws regulate AI training data?", "How long does it take to train a GAN?"])
+def test_questions_the_article_does_not_answer_are_not_answered(bot, q):
+    r = bot.ask(q)
+    assert r.abstained and r.support in ("closest", "none")
+    assert_grounded(bot, r)
+
+
+def test_support_levels_follow_the_contract(bot):
+    for q in ("what is a VAE", "When was LaMDA released?", "What is the boiling point of water?", "hello", ""):
+        r = bot.ask(q)
+        assert r.support in ("answer", "closest", "none")
+        assert r.abstained == (r.support != "answer")
+        assert 0.0 <= r.confidence <= 1.0
+        if r.support == "none":
+            assert r.citations == []
+
+
+def test_strictness_moves_the_operating_point(bot):
+    strict, loose = ChatBot.load(strictness=1.0), ChatBot.load(strictness=0.0)
+    assert strict.ask("what is a VAE").support == "closest"  # nothing is certain at strictness 1
+    assert loose.ask("When was LaMDA released?").support != "answer"  # a missing date is never an answer
+    assert loose.ask("What is the boiling point of water?").support == "none"
+    assert bot.ask("what is a VAE").support == "answer"  # the cached default bot is unchanged
+    with pytest.raises(ValueError):
+        ChatBot.load(strictness=1.5)
 
 
 @pytest.mark.parametrize("q", ["hello", "thanks", "what can you do?"])
@@ -94,7 +129,8 @@ def test_followup_with_history(bot):
 
 def test_to_dict_matches_cli_contract(bot):
     d = bot.ask("what is a VAE").to_dict("what is a VAE")
-    assert list(d) == ["question", "answer", "abstained", "citations"]
+    assert list(d) == ["question", "answer", "abstained", "support", "confidence", "citations"]
+    assert d["support"] == "answer" and isinstance(d["confidence"], float)
     assert list(d["citations"][0]) == ["id", "source", "title", "passage", "quotes", "score"]
 
 

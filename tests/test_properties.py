@@ -30,7 +30,10 @@ HISTORIES = st.one_of(st.none(), st.lists(MESSAGE, max_size=30), ANY_TEXT, st.in
 def check_contract(bot: ChatBot, reply: Reply) -> None:
     assert isinstance(reply, Reply)
     assert isinstance(reply.answer, str) and reply.answer.strip()
-    if reply.abstained:
+    assert reply.support in ("answer", "closest", "none")
+    assert reply.abstained == (reply.support != "answer")
+    assert 0.0 <= reply.confidence <= 1.0
+    if reply.support == "none":
         assert reply.citations == []
     docs = {d.source: WS.sub(" ", d.text) for d in bot.documents}
     for c in reply.citations:

@@ -1,0 +1,142 @@
+"""The answer decision: given what the responder found, answer, show the closest passage, or
+say nothing relevant was found, and how likely the reply is to answer the question.
+
+A small logistic model over features of the question and its best candidate passage (coverage
+of the question's terms by IDF, words missing and how close they are to the passage's words,
+the kind of fact asked for, score margins, heading matches, ...) gives the probability that
+quoting the candidate answers the question. It is trained by ``eval/train_decision.py`` on data
+nobody on the team wrote (see that script) and stored in ``decision_model.json`` next to this
+file: a few dozen numbers that load in well under a millisecond.
+
+Thresholds live in one frozen :class:`DecisionSettings` passed to the constructor; tuning
+scripts pass other values, they never patch this module.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Mapping, Sequence
+
+SUPPORT_ANSWER, SUPPORT_CLOSEST, SUPPORT_NONE = "answer", "closest", "none"
+
+# Question kinds with a one-hot feature each (others count as "other").
+KINDS = ("definition", "who", "when", "where", "duration", "quantity", "how", "why", "yesno", "list",
+         "comparison", "other")  # "money" questions count as "quantity"
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """Operating point of the decision.
+
+    ``strictness`` (0..1) moves the confidence an answer needs: the threshold is
+    ``answer_at_half`` at strictness 0.5 and moves linearly to ``loosest`` at 0 and ``strictest``
+    at 1. ``closest_coverage`` is the IDF-weighted share of the question's focus the closest
+    passage must hold for a "closest" reply; below it the reply is "none" (nothing relevant).
+    """
+
+    strictness: float = 0.5
+    loosest: float = 0.05
+    answer_at_half: float = 0.29
+    strictest: float = 0.9
+    closest_coverage: float = 0.25
+
+    def __post_init__(self) -> None:
+        for name in ("strictness", "loosest", "answer_at_half", "strictest", "closest_coverage"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+        if not self.loosest <= self.answer_at_half <= self.strictest:
+            raise ValueError("thresholds must satisfy loosest <= answer_at_half <= strictest")
+
+    @property
+    def answer_threshold(self) -> float:
+        s = self.strictness
+        if s <= 0.5:
+            return self.loosest + (self.answer_at_half - self.loosest) * (s / 0.5)
+        return self.answer_at_half + (self.strictest - self.answer_at_half) * ((s - 0.5) / 0.5)
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """``p = sigmoid(bias + sum(w_i * (x_i - mean_i) / scale_i))`` over named features."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    trained_on: str = ""
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.bias
+        for name, m, s, w in zip(self.names, self.mean, self.scale, self.weights):
+            z += w * (float(features.get(name, 0.0)) - m) / s
+        if z < -30:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def to_dict(self) -> dict:
+        return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
+                "weights": list(self.weights), "bias": self.bias, "trained_on": self.trained_on}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "LogisticModel":
+        names = tuple(str(n) for n in data["names"])
+        model = cls(names, tuple(float(x) for x in data["mean"]), tuple(float(x) or 1.0 for x in data["scale"]),
+                    tuple(float(x) for x in data["weights"]), float(data["bias"]), str(data.get("trained_on", "")))
+        if not len(model.mean) == len(model.scale) == len(model.weights) == len(names):
+            raise ValueError("decision model: names, mean, scale and weights differ in length")
+        return model
+
+
+@lru_cache(maxsize=1)
+def bundled_model() -> LogisticModel:
+    """The model shipped with the package (``decision_model.json``)."""
+    text = resources.files(__package__).joinpath("decision_model.json").read_text("utf-8")
+    return LogisticModel.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class Decision:
+    support: str
+    confidence: float
+
+
+class Decider:
+    """Turns a candidate's features into a support level and a confidence."""
+
+    def __init__(self, settings: DecisionSettings | None = None, model: LogisticModel | None = None):
+        self.settings = settings or DecisionSettings()
+        self.model = model or bundled_model()
+
+    def decide(self, features: Mapping[str, float]) -> Decision:
+        p = self.model.probability(features)
+        relevant = (features.get("coverage", 0.0) >= self.settings.closest_coverage
+                    and features.get("unknown_share", 0.0) <= 0.5)
+        if not relevant:  # far from everything in the sources: nothing to show, at any strictness
+            return Decision(SUPPORT_NONE, p)
+        if features.get("type_ok", 1.0) < 1.0:
+            # The passage lacks the kind of fact asked for (no time for "when", no agent for
+            # "who", ...): the quote cannot be the answer, however close.
+            p = min(p, self.settings.answer_threshold * 0.5)
+        if p >= self.settings.answer_threshold:
+            return Decision(SUPPORT_ANSWER, p)
+        return Decision(SUPPORT_CLOSEST, p)
+
+
+def kind_features(kind: str) -> dict[str, float]:
+    kind = "quantity" if kind == "money" else kind if kind in KINDS else "other"
+    return {f"kind_{k}": 1.0 if k == kind else 0.0 for k in KINDS}
+
+
+FEATURES: Sequence[str] = (
+    "rule_support", "coverage", "sentence_support", "span_coverage", "missing_idf", "missing_share",
+    "unknown_share", "fuzzy_missing", "n_focus", "evidence_needed", "evidence_in_span", "score_norm",
+    "margin", "heading_share", "novelty", "negation_mismatch", "rank", "span_words",
+    "span_missing_known", "span_missing_known_idf", "span_best_sentence", "number_missing", "names_missing",
+    "span_coverage_sq", "rule_and_span", "definition_match", "type_ok", "paraphrase_mean", "paraphrase_min",
+    *(f"kind_{k}" for k in KINDS),
+)

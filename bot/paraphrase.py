@@ -1,0 +1,64 @@
+"""How close a question's missing words are to a passage's words: "photos" to "images", "five"
+to "5", "price" to nothing in a passage about brewing time.
+
+Static word embeddings from WordLlama (its 16 MB of weights ship inside the wheel, so nothing is
+downloaded; loading takes about 0.3 s and happens on the first question that needs it). Each
+word's vector is computed once per process and kept in a bounded cache owned by the object.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+_CACHE_WORDS = 200_000  # vectors of 256 floats: about 200 MB at most, far less in practice
+
+
+class WordCloseness:
+    """Cosine similarity between single words, from WordLlama's bundled static embeddings."""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                import wordllama
+                from wordllama import WordLlama
+
+                # The package's own lookup of its bundled tokenizer file fails without a cache_dir
+                # pointing at the package folder; downloads are disabled, so this never goes online.
+                self._model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+        return self._model
+
+    def vectors(self, words: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``words`` (lower-cased), one row each."""
+        todo = [w for w in dict.fromkeys(w.lower() for w in words) if w not in self._vectors]
+        if todo:
+            emb = self._load().embed(todo, norm=True)
+            if len(self._vectors) + len(todo) > _CACHE_WORDS:
+                self._vectors.clear()
+            for w, v in zip(todo, emb):
+                self._vectors[w] = np.asarray(v, dtype=np.float32)
+        return np.stack([self._vectors[w.lower()] for w in words]) if words else np.zeros((0, 256), np.float32)
+
+    def closeness(self, missing: Iterable[str], present: Iterable[str]) -> list[float]:
+        """For each missing word, its highest similarity to any present word (0 when none)."""
+        missing, present = list(missing), list(dict.fromkeys(present))
+        if not missing:
+            return []
+        if not present:
+            return [0.0] * len(missing)
+        sims = self.vectors(missing) @ self.vectors(present).T
+        return [max(0.0, float(x)) for x in sims.max(axis=1)]
+
+
+@lru_cache(maxsize=1)
+def shared_closeness() -> WordCloseness:
+    """One instance per process, so every bot shares the model and the word vectors."""
+    return WordCloseness()
