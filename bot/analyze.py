@@ -74,14 +74,36 @@ def _fold_word(raw: str) -> str:
     if _ACRONYM_PLURAL.fullmatch(raw) and "-" not in raw:
         raw = raw[:-1]
     w = raw.lower().replace("'", "")
+    if not w.isascii():
+        w = fold_accents(w)
     if len(w) >= 4 and w.endswith("s") and not _VOWEL.search(w[:-1]):
         w = w[:-1]  # a lower-cased plural acronym: "llms" -> "llm"
     return w
 
 
+def fold_accents(word: str) -> str:
+    """Drop accents from Latin letters ("hervé" -> "herve", "naïve" -> "naive"); other scripts,
+    whose marks change the letter itself (Japanese dakuten, Devanagari vowel signs), keep them."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", word):
+        if unicodedata.combining(ch) and out and "a" <= out[-1] <= "z":
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+# Number words are indexed as digits, so "five types" finds "5 types" and the other way round.
+# ("one" is left out: far more often a pronoun, "which one", than a count.)
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split()) if w not in ("zero", "one")}
+
+
 def term_of(word: str) -> str | None:
     """The index term of one plain word, or None for a stopword."""
     w = _fold_word(word)
+    if w in NUMBER_WORDS:
+        return NUMBER_WORDS[w]
     if not w or w in STOPWORDS or (len(w) == 1 and w.isalpha()):
         return None
     return stem(w)

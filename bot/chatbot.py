@@ -1,6 +1,7 @@
 """The one entry point every front end calls: ``ChatBot.load(...).ask(question, history)``."""
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import replace
@@ -21,11 +22,24 @@ DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
 
 
+_SCRIPT = re.compile(r"<(script|style)\b[^>]{0,500}>.*?(?:</\1\s*>|$)", re.I | re.S)
+_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]{0,500})?/?>|<!--.*?-->", re.S)
+
+
+def strip_markup(text: str) -> str:
+    """A question pasted with HTML: drop scripts and styles with their content, then the tags
+    ("<b>what</b> is a <script>x()</script> VAE" -> "what is a VAE"); entities are decoded."""
+    if "<" not in text and "&" not in text:
+        return text
+    text = _TAG.sub(" ", _SCRIPT.sub(" ", text))
+    return html.unescape(text) if "&" in text else text
+
+
 def clean_question(text: Any) -> str:
-    """Drop control characters and fold whitespace; anything not a string counts as empty."""
+    """Drop markup and control characters and fold whitespace; anything not a string counts as empty."""
     if not isinstance(text, str):
         return ""
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", strip_markup(_CONTROL.sub(" ", text)))
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -158,6 +172,8 @@ class ChatBot:
         if q.kind == "smalltalk":
             return Reply(fill("smalltalk", q.smalltalk, corpus=self.describe_corpus(), topics=self.topics()),
                          False, [], kind="smalltalk")
+        if q.kind == "meta":
+            return self.responder.about_sources(q.extra["meta"], self.documents, self.manifest.description)
         return self.responder.respond(q)
 
 

@@ -2,7 +2,8 @@
 
 Each question's candidate sentences become one passage (headed by the page title) of an index
 built from the whole file, and are ranked by the chat responder's own sentence scorer; the
-question is abstained on exactly when the chat responder would decline to answer from it.
+question is abstained on exactly when the chat's answer decision (``Responder.features`` and
+``Decider``) would not answer from it.
 Metrics as in the WikiQA paper: MAP and MRR over questions with at least one correct and one
 wrong candidate; answer triggering precision / recall / F1 over all questions.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import CorpusError
-from .index import CorpusIndex
+from .index import CorpusIndex, Hit
 from .model import Document, Passage, Sentence
 from .respond import Responder
 from .understand import understand
@@ -82,7 +83,11 @@ def run(questions: list[WikiQuestion]) -> list[dict[str, Any]]:
         q = understand(text, None, index.vocabulary)
         weights = responder.weights(q)
         scores = responder.sentence_scores(pi, weights, q.focus_terms, q.kind)
-        abstained = q.kind == "smalltalk" or not responder.supports(q, pi)
+        abstained = q.kind == "smalltalk" or not q.focus_terms
+        if not abstained:  # the chat's own answer decision on this question's passage
+            hit = Hit(pi, index.retriever.score(weights, pi))
+            features = responder.features(q, hit, [hit], weights, responder.supports(q, pi))
+            abstained = responder.decider.decide(features).support != "answer"
         ranking = sorted(zip((sid for sid, _, _ in wq.sentences), scores), key=lambda x: -x[1])
         results.append({"qid": wq.qid, "ranking": [[sid, round(sc, 4)] for sid, sc in ranking],
                         "abstained": abstained})

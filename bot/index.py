@@ -547,6 +547,10 @@ class CorpusIndex:
         """Passage indexes of one section of a document (heading path), in document order."""
         return list(self._doc_tree(doc_id)[0].get(path, ()))
 
+    def document_passages(self, doc_id: str) -> list[int]:
+        """Passage indexes of one document, in document order."""
+        return [i for i, _ in self._heads_of(doc_id)]
+
     def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Direct subsections of a section, in document order."""
         return list(self._doc_tree(doc_id)[1].get(path, ()))

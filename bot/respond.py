@@ -5,6 +5,7 @@ answer that does not come from the corpus is the fixed framing in ``templates.ya
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from .analyze import words as analyze_words
 from .decide import Decider, DecisionSettings, LogisticModel, kind_features
 from .index import CorpusIndex, Hit
 from .paraphrase import WordCloseness, shared_closeness
-from .model import Citation, Reply
+from .model import Citation, Document, Reply
 from .understand import FRAME_TERMS, LIST_CLASSES, Question
 
 # A sentence that leans on the one before it ("It uses ...", "This makes ...").
@@ -44,7 +45,15 @@ _TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|
                    r"\b(?:every|each)\s+(?:day|week|month|year|morning|evening|night|hour)\b|"
                    r"\b(?:nightly|daily|weekly|monthly|yearly|annually|hourly)\b|\b\d{1,2}:\d\d\b|\b(?:January|February|March|April|May|June|July|August|"
                    r"September|October|November|December)\b|\b(?:last|this|next) (?:year|month|week)\b|"
-                   r"\b\d+ (?:years?|months?|weeks?|days?) ago\b|\byesterday\b|\btoday\b")
+                   r"\b\d+ (?:years?|months?|weeks?|days?) ago\b|\byesterday\b|\btoday\b|"
+                   # relative times and frequencies: "after ninety minutes", "within 30 days", "twice a week"
+                   r"(?i:\b(?:after|within|before|in|until|by|every|each|over|for)\s+(?:about\s+|around\s+|roughly\s+|"
+                   r"up to\s+|at least\s+)?(?:\d+(?:[.,]\d+)?|an?|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                   r"twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|several|a few)(?:[\s-]+\w+)?\s+"
+                   r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b|"
+                   r"\b(?:once|twice|\w+ times) (?:a|an|per|every) (?:second|minute|hour|day|week|month|year)\b|"
+                   r"\b(?:at|by) (?:dawn|dusk|night|noon|midnight|sunrise|sunset)\b|"
+                   r"\bin the (?:morning|afternoon|evening)\b|\b(?:before|after) (?:each|every) \w+\b)")
 _CONTRAST = re.compile(r"\b(while|whereas|unlike|differs?|differences?|in contrast|on the other hand|rather than|"
                        r"instead of|compared (to|with)|versus)\b", re.I)
 # Abstention thresholds. A passage supports an answer when it holds PASSAGE_SUPPORT of the focus
@@ -65,6 +74,7 @@ SENTENCE_SUPPORT = 0.5
 #   1.0: 0.645 / 0.326   1.5: 0.660 / 0.334   2: 0.664 / 0.336   3: 0.670 / 0.338
 #   5: 0.673 / 0.340 (chosen: the plateau starts)   10: 0.676 / 0.341; gold sets unchanged throughout.
 EVIDENCE_BOOST = 5.0
+MAX_LISTED_DOCUMENTS = 8  # questions about the sources list at most this many documents
 POSITION_PRIOR = 1e-3  # far below any term weight: only breaks ties
 # "where" needs a place: a capitalized name after a preposition of place ("in Paris", "near the Alps").
 _PLACE = re.compile(r"\b(?:in|at|near|on|from|across|throughout|between|north|south|east|west|located|"
@@ -145,7 +155,8 @@ class _Cites:
         return out
 
 
-_WHAT_IS = re.compile(r"^\W*(?:what|who)(?:\s+is|\s+are|\s+was|\s+were|['’]s|['’]re)\s", re.I)
+_WHAT_IS = re.compile(r"^\W*(?:what|who)(?:\s+is|\s+are|\s+was|\s+were|['’]s|['’]re|s)\s", re.I)
+_TRAILING_PREPOSITIONS = frozenset("on for with in of to by from about at into like as".split())
 _COPULA = re.compile(r"\b(?:is|are|was|were|means|refers? to|stands? for|describes?)\b")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
@@ -210,6 +221,10 @@ class Responder:
             name = "followup" if q.followup or any(t.surface.lower() in ("it", "they", "this", "that") for t in q.frame) else "no_focus"
             return self._abstain(fill("abstain", name, question=md_escape(q.text[:200])))
         weights = self.weights(q)
+        if q.extra.get("expand"):
+            expanded = self._long_form(q, weights)
+            if expanded is not None:
+                return expanded
         hits = self.index.retriever.search(weights, self.top_k * 2)
         scores = {h.index: h.score for h in hits}
         cites = _Cites(self.index, scores, weights)
@@ -360,6 +375,69 @@ class Responder:
         return Reply("\n".join(lines), True, cites.citations(), kind="closest", support="closest",
                      confidence=confidence)
 
+    def _long_form(self, q: Question, weights: dict[str, float]) -> Reply | None:
+        """ "What does X stand for?": the glossary's long form of X, quoted where the sources
+        spell it out (the sentence, or the opening of the section whose heading does)."""
+        asked = set(analyze_terms(str(q.extra["expand"]), self.index.vocabulary))
+        entry = next((self.index.glossary.by_key[t] for t in asked if t in self.index.glossary.by_key), None)
+        if entry is None:
+            return None
+        look = {entry.key: 1.0, **{t: 0.5 for t in entry.long_terms}}
+        long_l = entry.long.lower()
+        for h in self.index.retriever.search(look, self.top_k * 2):
+            p = self.index.passages[h.index]
+            cites = _Cites(self.index, {h.index: h.score}, look)
+            spelled = [s.text for s in p.sentences if long_l in s.text.lower()]
+            if spelled:
+                quote = spelled[:1]
+            elif any(long_l in x.lower() for x in p.headings) and p.sentences:
+                quote = [p.sentences[0].text]
+            else:
+                continue
+            text = fill("answer", "expand", short=md_escape(entry.short), long=md_escape(entry.long),
+                        quote=md_escape(" ".join(quote)), cite=cites.mark(h.index, quote))
+            return Reply(text, False, cites.citations(), confidence=0.95)
+        return None
+
+    # ---- questions about the sources themselves ------------------------------------------
+    def about_sources(self, what: str, documents: Sequence[Document], description: str = "") -> Reply:
+        """Author, date, the list of documents, or what they are about: from the manifest and the
+        documents' metadata, each document cited by its opening sentence."""
+        shown = list(itertools.islice(documents, MAX_LISTED_DOCUMENTS))
+        cites = _Cites(self.index, {}, {})
+        lines: list[str] = []
+        known = 0
+        for d in shown:
+            ids = self.index.document_passages(d.id)
+            if not ids or not self.index.passages[ids[0]].sentences:
+                continue
+            pi = ids[0]
+            opening = self.index.passages[pi].sentences[0].text
+            title = md_escape(d.title)
+            author, date = (str(d.metadata.get(k) or "") for k in ("author", "published"))
+            if what == "author" and author:
+                known += 1
+                lines.append(fill("meta", "author", title=title, author=md_escape(author), cite=cites.mark(pi, [opening])))
+            elif what == "published" and date:
+                known += 1
+                lines.append(fill("meta", "published", title=title, date=md_escape(date), cite=cites.mark(pi, [opening])))
+            elif what in ("documents", "about"):
+                known += 1
+                credit = ", ".join(md_escape(x) for x in (author, date) if x)
+                lines.append(fill("meta", "document", title=title, credit=f" ({credit})" if credit else "",
+                                  quote=md_escape(opening), cite=cites.mark(pi, [opening])))
+        if not known:
+            return self._abstain(fill("meta", "no_" + what) if what in ("author", "published") else
+                                 fill("meta", "no_documents"))
+        if len(documents) > len(shown):
+            lines.append(fill("meta", "more", count=f"{len(documents) - len(shown):,}"))
+        if what in ("documents", "about"):
+            intro = fill("meta", "documents_intro", count=f"{len(documents):,}")
+            if what == "about" and description:
+                intro = fill("meta", "about_intro", description=md_escape(description)) + " " + intro
+            lines.insert(0, intro)
+        return Reply("\n".join(lines), False, cites.citations(), confidence=1.0)
+
     # ---- choosing ------------------------------------------------------------------------
     def supports(self, q: Question, pi: int, focus: Sequence[str] | None = None) -> bool:
         """The abstention decision for one passage: does it support an answer to ``q``?
@@ -407,7 +485,10 @@ class Responder:
         produce something ("give me a recipe for ...") cannot be met by quoting."""
         if q.extra.get("request"):
             return False
-        short = len(q.focus_terms) <= 2 and not q.followup and not q.soft and _WHAT_IS.match(q.text)
+        m = _WHAT_IS.match(q.text)
+        rest = analyze_words(q.text[m.end():]) if m else []
+        short = (m is not None and len(q.focus_terms) <= 2 and not q.followup and not q.soft and len(rest) <= 5
+                 and bool(rest) and rest[-1].lower() not in _TRAILING_PREPOSITIONS)
         return not (q.kind == "definition" and short and not defines)
 
     def type_ok(self, q: Question, pi: int, focus: Sequence[str]) -> bool:

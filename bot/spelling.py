@@ -2,8 +2,11 @@
 
 Only words of five letters or more that are not stopwords, and not written with capitals past
 their first letter (names and acronyms: "McKay" is not a typo of "mckey"), are corrected, and
-only to a corpus word at least 85% similar (rapidfuzz's normalized Indel ratio), so
-"transfomer" finds "transformer" but "water" never becomes "later".
+only to a corpus word at least 85% similar (rapidfuzz's normalized Indel ratio), or one swap of
+neighbouring letters away (Damerau-Levenshtein distance 1, same letters: "netwrok" -> "network"),
+so "transfomer" finds "transformer" but "water" never becomes "later". The first word of a
+question may also be a misspelt question word ("wat", "hwo", "whats"): within one edit of
+exactly one of them, it is replaced by it.
 """
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from functools import lru_cache
 from typing import Iterable
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from . import analyze
 
 MIN_LENGTH = 5
 CUTOFF = 85.0
+QUESTION_WORDS = ("what", "who", "whom", "whose", "when", "where", "which", "why", "how")
 
 
 class Speller:
@@ -38,7 +43,18 @@ class Speller:
     def _closest(self, word: str) -> str | None:
         cutoff = CUTOFF if len(word) >= 8 else CUTOFF + 3
         found = process.extractOne(word, self.words, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return found[0] if found else None
+        if found:
+            return found[0]
+        # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
+        letters = sorted(word)
+        near = [w for w, _, _ in process.extract(word, self.words, scorer=DamerauLevenshtein.distance,
+                                                 score_cutoff=1, limit=5) if sorted(w) == letters]
+        return near[0] if len(near) == 1 else None
+
+    @staticmethod
+    def _question_word(word: str) -> str | None:
+        near = [q for q in QUESTION_WORDS if DamerauLevenshtein.distance(word, q) <= 1]
+        return near[0] if len(near) == 1 and word not in near else None
 
     def correct(self, text: str) -> str:
         """The question with unknown long words replaced by their closest corpus word."""
@@ -46,6 +62,10 @@ class Speller:
         def fix(m: re.Match[str]) -> str:
             word = m.group(0)
             low = word.lower()
+            if m.start() == first and low not in analyze.STOPWORDS and low.isalpha():
+                q = self._question_word(low)
+                if q is not None and analyze.term_of(word) not in self.vocabulary:
+                    return q.capitalize() if word[:1].isupper() else q
             term = analyze.term_of(word)
             if term is None or term in self.vocabulary or len(low) < MIN_LENGTH or not low.isalpha():
                 return word
@@ -53,4 +73,7 @@ class Speller:
                 return word
             return self._lookup(low) or word
 
-        return analyze.WORD.sub(fix, analyze.normalize(text))
+        text = analyze.normalize(text)
+        start = analyze.WORD.search(text)
+        first = start.start() if start else -1
+        return analyze.WORD.sub(fix, text)

@@ -34,7 +34,7 @@ FORMAT = "grounded-bot-index"
 VERSION = 2
 BIG_FILE = 64 * 2**20  # above this, a file is checked by size and a hash of its two ends
 SAMPLE = 4 * 2**20
-ANALYZER = "nfkc-fold/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
+ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
 INDEX_JSON = "index.json"
 
 

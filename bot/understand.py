@@ -74,7 +74,7 @@ _LIST = re.compile(r"\b(types|kinds|sorts|examples|list|categories|varieties)\b|
                    r"^(what|which) are (the|its|their|some) \w+s\b|"
                    r"^(what|which) (\w+ )?\w+s (do|does|did|can|could|are|were|will|would)\b")
 _DEFINITION = re.compile(
-    r"^(what|who)(\s+is|\s+are|\s+was|\s+were|'s|'re)\s+(an?\s+|the\s+)?(?P<x>.+)$|"
+    r"^(what|who)(\s+is|\s+are|\s+was|\s+were|'s|'re|s)\s+(an?\s+|the\s+)?(?P<x>.+)$|"
     r"^(define|explain|describe|tell me (more )?about|what about|meaning of|definition of)\s+(?P<y>.+)$|"
     r"^what (does|do|is meant by)\s+(?P<z>.+?)(\s+(mean|stand for|refer to))?$")
 # A request to produce something new ("give me a recipe", "write a poem"): quoting cannot do it.
@@ -84,6 +84,24 @@ _REQUEST = re.compile(
     r"invent|design|cook|build|plan|translate|code)(?: me| us)?\s+(?!(?:an?\s+|some\s+|the\s+|more\s+)?"
     r"(?:examples?|list|overview|summary|definition|explanation|description|comparison|types?|kinds?|"
     r"details?|information|info|idea|sense|difference|reasons?)\b)(?:an?|some|the|me|my)\b")
+# Questions about the sources themselves, answered from the manifest and document metadata.
+_DOC = r"(?:article|articles|document|documents|text|texts|source|sources|post|paper|papers|report|page|book|corpus)"
+META = (
+    ("author", re.compile(rf"^who (?:wrote|authored|is the author of|are the authors of|is the writer of|"
+                          rf"published) (?:(?:this|these|the|your) )?(?:{_DOC}|it|them)$|"
+                          rf"^who is (?:the|its) author$|^who are (?:the|its|their) authors$")),
+    ("published", re.compile(rf"^when (?:was|were) (?:(?:this|these|the|your) {_DOC}|it|they) "
+                             rf"(?:published|written|posted|updated)$|"
+                             rf"^(?:what is the )?(?:publication|published) date(?: of (?:this|the) {_DOC})?$")),
+    ("documents", re.compile(rf"^(?:which|what) {_DOC} (?:do you have|are (?:there|loaded|available)|"
+                             rf"do you (?:use|know|cover|answer from))$|^what are (?:your|the) sources$|"
+                             rf"^(?:list|show)(?: me)? (?:your|the) {_DOC}$")),
+    ("about", re.compile(rf"^what (?:is|are) (?:this|these|the|your) {_DOC} about$")),
+)
+# "What does X stand for?", "what is X short for", "what is the full form of X": the glossary's long form.
+_EXPAND = re.compile(r"^what (?:does|do) (?P<a>.+?) (?:stand for|abbreviate)$|^what (?:is|are) (?P<b>.+?) short for$|"
+                     r"^what (?:is|are) the (?:full|long) (?:form|name)s? (?:of|for) (?P<c>.+)$|"
+                     r"^(?:expand|spell out) (?P<d>.+)$")
 # A question about what something costs: "how much is X", "what is the price of X", "how expensive".
 _MONEY_Q = re.compile(r"^(?:what(?:'s| is| are| was| were)? (?:the )?(?:price|cost|fee)s? (?:of|for)\b|"
                       r"how much (?:does|do|did|is|are|was|were) .+ (?:cost|charge)\b|how (?:expensive|cheap)\b|"
@@ -104,7 +122,7 @@ class Question:
     """What the responder needs to know about a question."""
 
     text: str  # the cleaned question as asked
-    kind: str  # smalltalk, definition, list, comparison, who, when, how, yesno, other
+    kind: str  # smalltalk, meta, definition, list, comparison, who, when, how, yesno, money, other
     smalltalk: str = ""  # greeting, thanks, bye, capabilities
     focus: tuple[Token, ...] = ()  # subject terms the answer must be about
     soft: tuple[Token, ...] = ()  # light verbs ("used", "make"): rank sentences, not required
@@ -226,6 +244,9 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
     for name, pattern in SMALLTALK:
         if pattern.match(s):
             return Question(text, "smalltalk", smalltalk=name)
+    for name, pattern in META:
+        if pattern.match(s):
+            return Question(text, "meta", extra={"meta": name})
     vocab = vocabulary if vocabulary is None or isinstance(vocabulary, (set, frozenset)) else set(vocabulary)
     prev = previous_questions(history, max_turns) if _depth == 0 else []
     about = _FOLLOW_ABOUT.match(s)
@@ -258,6 +279,10 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
                 kind = "how" if re.match(r"^(how|why)\b", s) else before.kind
     focus, soft = _soften(focus)
     extra: dict[str, Any] = {}
+    expand = _EXPAND.match(s)
+    if expand:
+        extra["expand"] = next(g for g in expand.groups() if g)
+        kind = "definition"
     if _REQUEST.match(s):
         extra["request"] = True
     which = _WHICH.match(s)
