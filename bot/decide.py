@@ -92,6 +92,34 @@ class LogisticModel:
         return model
 
 
+def fit_logistic(names: Sequence[str], rows: Sequence[tuple[Mapping[str, float], int, float]], l2: float,
+                 iters: int = 50, trained_on: str = "") -> LogisticModel:
+    """Weighted L2-regularized logistic regression (Newton's method) on standardized features.
+    ``rows``: (features, label 0/1, weight). Used by ``eval/train_decision.py``."""
+    import numpy as np
+
+    x = np.array([[float(r[0].get(n, 0.0)) for n in names] for r in rows], dtype=float)
+    y = np.array([r[1] for r in rows], dtype=float)
+    w = np.array([r[2] for r in rows], dtype=float)
+    mean = np.average(x, axis=0, weights=w)
+    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    beta = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], float(l2))
+    reg[0] = 0.0  # the intercept is not shrunk
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(z @ beta)))
+        grad = z.T @ (w * (p - y)) + reg * beta
+        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(reg) + 1e-9 * np.eye(z.shape[1])
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return LogisticModel(tuple(names), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
+                         tuple(float(v) for v in beta[1:]), float(beta[0]), trained_on)
+
+
 @lru_cache(maxsize=1)
 def bundled_model() -> LogisticModel:
     """The model shipped with the package (``decision_model.json``)."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.chatbot import ChatBot
-from bot.decide import FEATURES, LogisticModel
+from bot.decide import FEATURES, LogisticModel, fit_logistic
 from bot.evaluate import load_gold
 from bot.evaluate_squad import quotes_gold, read_squad, write_corpus
 from bot.respond import _Cites
@@ -107,48 +107,22 @@ def gold_rows(weight: float):
     return rows
 
 
-def matrix(rows):
-    x = np.array([[r[0][name] for name in FEATURES] for r in rows], dtype=float)
+def log_loss(model: LogisticModel, rows) -> float:
+    p = np.array([model.probability(r[0]) for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
-    w = np.array([r[2] for r in rows], dtype=float)
-    return x, y, w
-
-
-def fit(x, y, w, l2: float, iters: int = 50):
-    """Weighted L2-regularized logistic regression by Newton's method on standardized features."""
-    mean = np.average(x, axis=0, weights=w)
-    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
-    scale[scale < 1e-9] = 1.0
-    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
-    beta = np.zeros(z.shape[1])
-    reg = np.full(z.shape[1], l2)
-    reg[0] = 0.0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(z @ beta)))
-        grad = z.T @ (w * (p - y)) + reg * beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(reg)
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return mean, scale, beta
-
-
-def log_loss(model_arrays, x, y) -> float:
-    mean, scale, beta = model_arrays
-    p = 1 / (1 + np.exp(-(beta[0] + ((x - mean) / scale) @ beta[1:])))
     eps = 1e-9
     return float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
 
 
-def choose_l2(x, y, w, groups, grid=(1, 10, 30, 100, 300, 1000, 3000)) -> float:
+def choose_l2(rows, groups, grid=(1, 10, 30, 100, 300, 1000, 3000)) -> float:
     """Leave one training article out: the L2 strength with the lowest mean held-out log loss."""
     best = None
     for l2 in grid:
         losses = []
         for g in sorted(set(groups)):
-            out = groups == g
-            losses.append(log_loss(fit(x[~out], y[~out], w[~out], l2), x[out], y[out]))
+            train = [r for r, gr in zip(rows, groups) if gr != g]
+            held = [r for r, gr in zip(rows, groups) if gr == g]
+            losses.append(log_loss(fit_logistic(FEATURES, train, l2), held))
         loss = float(np.mean(losses))
         print(f"  l2={l2:<6} leave-one-article-out log loss {loss:.4f}")
         if best is None or loss < best[0]:
@@ -184,22 +158,17 @@ def main(argv=None) -> int:
     per_article = len(train_rows) / max(len(train), 1)
     gold = gold_rows(1.0)
     gold = [(f, y, per_article / max(len(gold), 1)) for f, y, _ in gold]
-    x, y, w = matrix(train_rows + gold + crossed)
-    groups_arr = np.array(groups + [-1] * (len(gold) + len(crossed)))  # always trained on
     if args.l2 is None:
-        sx, sy, sw = x[: len(train_rows)], y[: len(train_rows)], w[: len(train_rows)]
-        args.l2 = choose_l2(sx, sy, sw, groups_arr[: len(train_rows)])
-    mean, scale, beta = fit(x, y, w, args.l2)
-    model = LogisticModel(tuple(FEATURES), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
-                          tuple(float(v) for v in beta[1:]), float(beta[0]),
-                          trained_on="eval/train_decision.py: open SQuAD 2.0 half, articles 1-5 "
+        args.l2 = choose_l2(train_rows, groups)
+    model = fit_logistic(FEATURES, train_rows + gold + crossed, args.l2,
+                         trained_on="eval/train_decision.py: open SQuAD 2.0 half, articles 1-5 "
                                      f"({', '.join(a.title for a in train)}) + eval/article.yaml + off-topic questions "
                                      f"crossed between those articles; l2={args.l2}")
     report("train: SQuAD articles 1-5", model, train_rows)
     report("train: article gold set", model, gold)
     report("train: off-topic (crossed)", model, crossed)
     report("held out: SQuAD articles 6-8", model, held_rows)
-    for name, wt in sorted(zip(FEATURES, beta[1:]), key=lambda t: -abs(t[1])):
+    for name, wt in sorted(zip(model.names, model.weights), key=lambda t: -abs(t[1])):
         print(f"  {name:22} {wt:+.3f}")
     Path(args.out).write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -114,3 +114,27 @@ def test_nothing_readable_is_an_error(tmp_path):
     (tmp_path / "corpus.yaml").write_text("documents: [empty.md]\n")
     with pytest.raises(CorpusError, match="no readable documents"):
         load_corpus(tmp_path)
+
+
+def test_strictness_setting(tmp_path):
+    from bot import ChatBot
+    from bot.config import load_manifest
+
+    (tmp_path / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    (tmp_path / "corpus.yaml").write_text("documents: [a.md]\nsettings:\n  strictness: 0.9\n")
+    assert load_manifest(tmp_path / "corpus.yaml").settings.strictness == 0.9
+    bot = ChatBot.load(tmp_path)
+    assert bot.responder.decider.settings.strictness == 0.9
+    assert ChatBot.load(tmp_path, strictness=0.1).responder.decider.settings.strictness == 0.1
+    for bad, needle in (("1.5", "between 0 and 1"), (".nan", "finite"), ("'high'", "must be a number")):
+        (tmp_path / "corpus.yaml").write_text(f"documents: [a.md]\nsettings:\n  strictness: {bad}\n")
+        with pytest.raises(CorpusError, match=f"corpus.yaml:3: .*{needle}"):
+            load_manifest(tmp_path / "corpus.yaml")
+
+
+def test_bm25_settings_refuse_nan_and_infinity(tmp_path):
+    (tmp_path / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    for key, bad in (("bm25_k1", ".nan"), ("bm25_k1", ".inf"), ("bm25_b", ".nan")):
+        (tmp_path / "corpus.yaml").write_text(f"documents: [a.md]\nsettings:\n  {key}: {bad}\n")
+        with pytest.raises(CorpusError, match=f"corpus.yaml:3: settings.{key} must be a finite number"):
+            load_manifest(tmp_path / "corpus.yaml")

@@ -1,0 +1,82 @@
+"""The answer decision: its settings, the bundled model, strictness, and the fitting code."""
+import json
+import math
+import random
+import time
+
+import pytest
+
+from bot.decide import (FEATURES, Decider, DecisionSettings, LogisticModel, bundled_model, fit_logistic,
+                        kind_features)
+
+
+def test_settings_validate_and_map_strictness_monotonically():
+    with pytest.raises(ValueError):
+        DecisionSettings(strictness=1.5)
+    with pytest.raises(ValueError):
+        DecisionSettings(strictness=math.nan)
+    with pytest.raises(ValueError):
+        DecisionSettings(loosest=0.6, answer_at_half=0.3)
+    thresholds = [DecisionSettings(strictness=s / 10).answer_threshold for s in range(11)]
+    assert thresholds == sorted(thresholds) and len(set(thresholds)) == 11
+    d = DecisionSettings()
+    assert DecisionSettings(strictness=0).answer_threshold == pytest.approx(d.loosest)
+    assert DecisionSettings(strictness=1).answer_threshold == pytest.approx(d.strictest)
+    assert d.answer_threshold == pytest.approx(d.answer_at_half)
+
+
+def test_bundled_model_loads_fast_and_names_every_feature():
+    bundled_model.cache_clear()
+    start = time.perf_counter()
+    model = bundled_model()
+    assert time.perf_counter() - start < 0.05
+    assert list(model.names) == list(FEATURES)
+    assert "SQuAD" in model.trained_on
+    assert all(math.isfinite(w) for w in model.weights)
+
+
+def test_model_round_trips_and_rejects_mismatched_lengths():
+    m = LogisticModel(("a", "b"), (0.0, 1.0), (1.0, 2.0), (0.5, -0.5), 0.1, "test")
+    assert LogisticModel.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+    bad = m.to_dict()
+    bad["weights"] = [1.0]
+    with pytest.raises(ValueError):
+        LogisticModel.from_dict(bad)
+
+
+def _features(**over):
+    f = {name: 0.0 for name in FEATURES}
+    f.update(kind_features("other"))
+    f.update(coverage=1.0, type_ok=1.0)
+    f.update(over)
+    return f
+
+
+def test_decider_levels():
+    always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)  # p = 0.993 whatever the features
+    never = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), -5.0)
+    assert Decider(model=always).decide(_features()).support == "answer"
+    assert Decider(model=never).decide(_features()).support == "closest"
+    # far from everything: nothing to show, however sure the model is
+    assert Decider(model=always).decide(_features(coverage=0.1)).support == "none"
+    assert Decider(model=always).decide(_features(unknown_share=0.75)).support == "none"
+    # the passage lacks the kind of fact asked for: never an answer
+    assert Decider(model=always).decide(_features(type_ok=0.0)).support == "closest"
+    strict = Decider(DecisionSettings(strictness=1.0), model=always)
+    assert strict.decide(_features()).support == "answer"  # 0.993 >= 0.9
+    d = Decider(model=never).decide(_features())
+    assert 0.0 <= d.confidence < 0.01
+
+
+def test_fit_logistic_recovers_a_known_rule():
+    rng = random.Random(0)
+    rows = []
+    for _ in range(2000):
+        x = rng.uniform(-2, 2)
+        p = 1 / (1 + math.exp(-(3 * x - 1)))
+        rows.append(({"x": x, "noise": rng.uniform(-1, 1)}, int(rng.random() < p), 1.0))
+    m = fit_logistic(("x", "noise"), rows, l2=0.1)
+    slope = m.weights[0] / m.scale[0]
+    assert 2.5 < slope < 3.5
+    assert abs(m.weights[1]) < 0.2
+    assert m.probability({"x": 2, "noise": 0}) > 0.9 > 0.1 > m.probability({"x": -2, "noise": 0})

@@ -1,0 +1,88 @@
+"""Questions as people type them (issue: answer the questions people actually ask), on the
+article and on corpora the tests write: typos, accents, markup, number words, questions about the
+sources, acronyms to expand, relative times, prices and requests."""
+import pytest
+
+from bot import ChatBot
+from test_api import assert_grounded
+
+
+@pytest.mark.parametrize("q,title", [
+    ("wat is a vae", "Variational Autoencoders (VAE)"),
+    ("whats a generative adversarial netwrok", "Generative adversarial networks (GAN)"),
+    ("<b>what</b> is a <script>x()</script> VAE", "Variational Autoencoders (VAE)"),
+])
+def test_typos_and_markup(bot, q, title):
+    r = bot.ask(q)
+    assert r.support == "answer", r.answer
+    assert title in r.citations[0].title
+    assert "script" not in r.answer
+    assert_grounded(bot, r)
+
+
+def test_number_words_match_digits(bot):
+    r = bot.ask("What are the five types of generative AI?")
+    assert r.support == "answer" and len(r.citations) == 5
+    assert "5 types of generative AI" in r.answer
+
+
+def test_questions_about_the_sources(bot):
+    r = bot.ask("Who wrote this article?")
+    assert r.support == "answer" and "Monika Karlović" in r.answer and r.citations
+    assert r.citations[0].source == "llm-vs-genai.md"
+    assert "2024-03-28" in bot.ask("When was it published?").answer
+    r = bot.ask("Which documents do you have?")
+    assert "Understanding large language models vs. generative AI" in r.answer
+    assert_grounded(bot, r)
+
+
+def test_what_does_it_stand_for_quotes_the_long_form(bot):
+    r = bot.ask("What does NeRF stand for?")
+    assert r.support == "answer"
+    assert r.answer.startswith("**NeRF** stands for **Neural radiance fields**")
+    assert "Neural radiance fields (NeRF)" in r.citations[0].title
+    assert_grounded(bot, r)
+    assert bot.ask("what does XYZ stand for?").support == "none"
+
+
+def test_same_mechanisms_on_the_second_corpus(second_bot):
+    r = second_bot.ask("What does TDS stand for?")
+    assert r.support == "answer" and "total dissolved solids" in r.answer
+    r = second_bot.ask("who is the author?")
+    assert "Test Author" in r.answer
+    r = second_bot.ask("What is the price of a French press?")
+    assert r.support != "answer" and "do not say what it costs" in r.answer
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory):
+    root = tmp_path_factory.mktemp("manual")
+    (root / "heater.md").write_text(
+        "# Heater manual\n\n## Safety\n\nThe heater shuts off after ninety minutes. "
+        "Invoices are due within thirty days. The filter is cleaned twice a week.\n\n"
+        "## Credits\n\nThe heater was designed by Hervé Lemaître in Lyon.\n", encoding="utf-8")
+    return ChatBot.load(root)
+
+
+@pytest.mark.parametrize("q,quote", [
+    ("When does the heater shut off?", "after ninety minutes"),
+    ("When are invoices due?", "within thirty days"),
+    ("how often is the filter cleaned?", "twice a week"),
+])
+def test_relative_times_answer_when_questions(manual, q, quote):
+    r = manual.ask(q)
+    assert r.support == "answer", r.answer
+    assert quote in r.citations[0].quotes[0]
+
+
+def test_accents_are_folded(manual):
+    r = manual.ask("Who designed the heater? Was it Herve Lemaitre?")
+    assert any("Hervé" in q for c in r.citations for q in c.quotes)
+    assert manual.ask("who is herve lemaitre").citations
+
+
+def test_a_request_to_produce_something_is_not_answered(bot, manual):
+    for b, q in ((bot, "Give me a recipe for shepherd's pie"), (manual, "Write me a poem about the heater")):
+        r = b.ask(q)
+        assert r.support != "answer"
+    assert bot.ask("Give me some examples of LLMs").support == "answer"  # asks for what the sources hold
