@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import analyze
+from . import analyze, indexer, store
 from .config import Manifest, Settings
 from .decide import DecisionSettings
 from .index import CorpusIndex
@@ -76,11 +76,9 @@ class ChatBot:
             if strictness is None or strictness == base.settings.strictness:
                 return base
             return base.with_strictness(strictness)
-        from . import store
-
         if store.is_index(path):
             stale = rebuild and store.stale_reason(store.read_header(path)) is not None
-            manifest, docs, index, problems = store.rebuild(path) if stale else store.load(path)
+            manifest, docs, index, problems = indexer.rebuild(path) if stale else store.load(path)
             bot = cls(_with_strictness(manifest, strictness), docs, index=index, problems=problems)
             bot.saved_index = True
             return bot

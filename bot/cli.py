@@ -169,11 +169,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     import time
 
-    from . import store
+    from . import indexer, store
     from .ingest import progress_bar
 
     t0 = time.perf_counter()
-    manifest, docs, index, problems = store.build(args.sources, args.out, progress_bar("Reading"),
+    manifest, docs, index, problems = indexer.build(args.sources, args.out, progress_bar("Reading"),
                                                   engine=args.engine, workers=args.workers,
                                                   index_progress=progress_bar("Indexing", "doc"))
     secs = time.perf_counter() - t0

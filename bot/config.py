@@ -32,6 +32,7 @@ class Settings:
     # 0 = answer whenever the closest passage is at all likely to hold the answer, 1 = only when
     # nearly certain; 0.5 is the operating point measured in README ("How strict it is").
     strictness: float = 0.5
+    allow_outside_paths: bool = False  # may the manifest list documents outside its own folder?
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ _SETTING_TYPES: dict[str, tuple[type, int | None]] = {
     "bm25_k1": (float, 0),
     "bm25_b": (float, 0),
     "strictness": (float, 0),
+    "allow_outside_paths": (bool, None),
 }
 _DOC_KEYS = {"path", "id", "title", "author", "published", "origin", "url", "license", "tags"}
 

@@ -40,7 +40,7 @@ class DecisionSettings:
     strictness: float = 0.5
     loosest: float = 0.05
     answer_at_half: float = 0.29
-    strictest: float = 0.9
+    strictest: float = 0.8
     closest_coverage: float = 0.25
 
     def __post_init__(self) -> None:

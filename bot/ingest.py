@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .config import CorpusError
-from .load import LoadReport, guess_title, read_text
+from .readers import LoadReport, guess_title, read_text
 from .model import Document
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",

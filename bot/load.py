@@ -1,50 +1,14 @@
 """Load the documents a corpus manifest lists (or, without a manifest, every .md/.txt file)."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CorpusError, DocumentEntry, Manifest, Settings, load_manifest
+from .ingest import SUFFIXES, collect, read_file
 from .model import Document
+from .readers import LoadReport, guess_title, read_text  # noqa: F401  (re-exported)
 
 MANIFEST = "corpus.yaml"
-_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
-
-
-def read_text(path: Path) -> str:
-    """Read a text document as UTF-8 with normalized newlines; CorpusError if it is not text."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CorpusError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if b"\x00" in raw[:8192]:
-        raise CorpusError(f"{path}: looks like a binary file, not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CorpusError(f"{path}:{line}: not valid UTF-8 text (byte {exc.start})") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def guess_title(text: str, path: Path) -> str:
-    m = _H1.search(text)
-    if m:
-        return m.group(1).strip()
-    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
-
-
-@dataclass
-class LoadReport:
-    """What loading skipped, one line per file ("path: problem"), for summaries and warnings."""
-
-    problems: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.problems)
 
 
 def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[Manifest, list[Document]]:
@@ -64,8 +28,6 @@ def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[M
     if manifest_path.is_file():
         manifest = load_manifest(manifest_path)
     else:
-        from .ingest import SUFFIXES, collect
-
         files = [f for f, _ in collect([root], LoadReport())]
         if not files:
             raise CorpusError(f"{root}: no {MANIFEST} and no documents ({', '.join(sorted(SUFFIXES))})")
@@ -73,13 +35,17 @@ def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[M
             DocumentEntry(str(p.relative_to(root)), str(p.relative_to(root)), None, {}, 0) for p in files
         )
         manifest = Manifest(manifest_path, root.name, "", entries, Settings())
-    from .ingest import read_file
 
     docs: list[Document] = []
     limit = manifest.settings.max_document_mb * 1024 * 1024
+    inside = root.resolve()
     for entry in manifest.documents:
         path = (root / entry.path).resolve()
         try:
+            if not manifest.settings.allow_outside_paths and not path.is_relative_to(inside):
+                # said before looking at the file, so the message never tells whether it exists
+                raise CorpusError(f"{manifest_path}:{entry.line}: document '{entry.path}' is outside the corpus "
+                                  f"folder (set allow_outside_paths: true in settings to allow it)")
             if not path.is_file():
                 raise CorpusError(f"{manifest_path}:{entry.line}: document '{entry.path}' not found in {root}")
             size = path.stat().st_size

@@ -26,8 +26,10 @@ import numpy as np
 
 from .config import CorpusError, Manifest, Settings
 from .glossary import Entry, Glossary
+from .ingest import collect
 from .index import LARGE_CORPUS, BM25Retriever, CorpusIndex, PostingsBM25, TantivyRetriever
 from .model import Document, Passage, Sentence
+from .readers import LoadReport
 from .spelling import Speller
 
 FORMAT = "grounded-bot-index"
@@ -44,9 +46,6 @@ def is_index(path: str | Path) -> bool:
 
 # ---- sources and fingerprint ----------------------------------------------------------------
 def source_files(inputs: Sequence[str]) -> list[Path]:
-    from .ingest import collect
-    from .load import LoadReport
-
     files = [f.resolve() for f, _ in collect(inputs, LoadReport())]
     for raw in inputs:  # a corpus folder's manifest matters too
         m = Path(raw) / "corpus.yaml"
@@ -222,6 +221,18 @@ def _remove_stale_files(out: Path, files: dict[str, Any]) -> None:
             (out / old).unlink(missing_ok=True)
 
 
+def _plain(value: Any) -> Any:
+    """A metadata value as a built-in type YAML can write (a PDF library's str subclass is not)."""
+    if value is None:
+        return None
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
 def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document]) -> None:
     """A corpus.yaml beside the index listing what was indexed (titles can be edited, then re-index)."""
     import yaml
@@ -232,8 +243,9 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
     for d in documents:
         src = d.source.split("#")[0]
         if src not in seen:
-            entry: dict[str, Any] = {"path": src, "title": d.title if "#" not in d.source else None}
-            entry.update({k: v for k, v in d.metadata.items() if k != "format"})
+            entry: dict[str, Any] = {"path": src, "title": str(d.title) if "#" not in d.source else None}
+            # plain types only: a PDF library's str subclass would make PyYAML fail (RepresenterError)
+            entry.update({str(k): _plain(v) for k, v in d.metadata.items() if k != "format"})
             seen[src] = {k: v for k, v in entry.items() if v is not None}
     body = {"name": manifest.name, "documents": list(seen.values()),
             "settings": dataclasses.asdict(manifest.settings)}
@@ -467,53 +479,3 @@ def load(folder: str | Path, check_stale: bool = True):
     speller = Speller.from_words(meta["words"], vocabulary)
     index = CorpusIndex.assemble(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])
-
-
-def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: str = "auto",
-          workers: int | None = None, index_progress=None):
-    """Read the inputs (files, folders, or a corpus folder with corpus.yaml), index and save them.
-
-    ``engine``: "postings" (built in memory; exact rank_bm25 scores), "tantivy" (built in
-    parallel, streamed; for large corpora) or "auto" (tantivy above LARGE_CORPUS passages).
-    Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
-    from .ingest import ingest
-    from .load import LoadReport, load_corpus
-
-    report = LoadReport()
-    inputs = [str(i) for i in inputs]
-    if len(inputs) == 1 and (Path(inputs[0]) / "corpus.yaml").is_file():
-        manifest, docs = load_corpus(inputs[0], report)
-    else:
-        docs = ingest(inputs, report, progress, max_mb=Settings().max_document_mb)
-        if not docs:
-            raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
-        first = Path(inputs[0]).resolve()
-        manifest = Manifest(Path(out) / "corpus.yaml", first.name if first.is_dir() else first.stem, "", (),
-                            Settings())
-    s = manifest.settings
-    if engine == "auto":
-        engine = "tantivy" if estimated_passages(docs, s.passage_max_words) > LARGE_CORPUS else "postings"
-    if engine == "tantivy":
-        from .build import build_large
-
-        build_large(docs, Path(out), manifest, inputs, report.problems, progress=index_progress, workers=workers)
-        write_manifest(Path(out), manifest, docs)
-        manifest, docs, index, problems = load(out, check_stale=False)
-        return manifest, docs, index, problems
-    if engine != "postings":
-        raise ValueError(f"unknown engine {engine!r} (auto, postings or tantivy)")
-    index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b)
-    save(out, manifest, docs, index, inputs, report.problems)
-    write_manifest(Path(out), manifest, docs)
-    return manifest, docs, index, report.problems
-
-
-def estimated_passages(docs: Sequence[Document], max_words: int) -> float:
-    """About how many passages the documents make (six characters a word, passages 90% full)."""
-    return sum(len(d.text) for d in docs) / 6 / (0.9 * max_words)
-
-
-def rebuild(folder: str | Path):
-    header = read_header(folder)
-    build(header.get("inputs") or [], folder, engine=header.get("engine") or "auto")
-    return load(folder)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot import ChatBot, CorpusError
-from bot import store
+from bot import indexer, store
 from bot.index import BM25Retriever, LuceneBM25, PostingsBM25
 from mixed_corpus import write_mixed
 
@@ -83,7 +83,7 @@ def test_written_manifest_and_no_temp_files(saved):
 
 def test_stale_index_is_refused_then_rebuilt(mixed, tmp_path):
     out = tmp_path / "idx"
-    store.build([mixed], out)
+    indexer.build([mixed], out)
     ChatBot.load(out)
     new = mixed / "notes" / "new-note.md"
     new.write_text("# Plants\n\nWater the office plants on Mondays.\n")
@@ -98,7 +98,7 @@ def test_stale_index_is_refused_then_rebuilt(mixed, tmp_path):
 
 def test_truncated_and_foreign_index_files(mixed, tmp_path):
     out = tmp_path / "idx"
-    store.build([mixed], out)
+    indexer.build([mixed], out)
     data = (out / "bm25.npz").read_bytes()
     (out / "bm25.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(CorpusError, match="truncated or was changed"):
@@ -128,7 +128,7 @@ def test_search_command(saved):
 def test_nothing_readable(tmp_path):
     (tmp_path / "a.pdf").write_bytes(b"not a pdf")
     with pytest.raises(CorpusError, match="nothing to index"):
-        store.build([tmp_path], tmp_path / "out")
+        indexer.build([tmp_path], tmp_path / "out")
 
 
 def test_postings_engine_matches_rank_bm25(second_bot, bot):
@@ -149,7 +149,7 @@ def test_postings_engine_matches_rank_bm25(second_bot, bot):
 def test_fifty_megabyte_file_is_skipped_not_fatal(tmp_path):
     (tmp_path / "big.txt").write_bytes(b"lorem ipsum dolor sit amet " * 2_000_000)  # 54 MB
     (tmp_path / "ok.md").write_text("# Ok\n\nThe fire exit is behind the kitchen.\n")
-    _, docs, _, problems = store.build([tmp_path], tmp_path / "out")
+    _, docs, _, problems = indexer.build([tmp_path], tmp_path / "out")
     assert [d.source for d in docs] == ["ok.md"]
     assert "over the 20 MB limit" in problems[0]
 

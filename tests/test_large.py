@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import ChatBot, CorpusError, build, store
+from bot import ChatBot, CorpusError, build, indexer, store
 from bot.evaluate import evaluate, load_gold
 from bot.index import BM25Retriever, LuceneBM25, TantivyRetriever
 from mixed_corpus import write_mixed
@@ -43,7 +43,7 @@ def scifact_jsonl(tmp_path_factory) -> Path:
 def scifact_index(scifact_jsonl, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setattr(build, "CHUNK_DOCS", 150)  # many chunks: the forked workers really run
     out = tmp_path_factory.mktemp("sf") / "index"
-    store.build([scifact_jsonl], out, engine="tantivy", workers=2)
+    indexer.build([scifact_jsonl], out, engine="tantivy", workers=2)
     return out
 
 
@@ -58,7 +58,7 @@ def test_gold_sets_hold_on_the_tantivy_engine(tmp_path, second_dir):
     """Both gold sets, indexed with the large-corpus build, keep the quality floors."""
     for corpus, gold in ((ROOT / "corpus", "article.yaml"), (second_dir, "second.yaml")):
         out = tmp_path / gold
-        store.build([corpus], out, engine="tantivy")
+        indexer.build([corpus], out, engine="tantivy")
         bot = ChatBot.load(out)
         assert isinstance(bot.index.retriever, TantivyRetriever)
         _, items = load_gold(EVAL / gold)
@@ -95,7 +95,7 @@ def test_rankings_match_rank_bm25_on_the_same_tokens(scifact_index):
 
 def test_parallel_build_equals_single_process(scifact_jsonl, scifact_index, tmp_path):
     one = tmp_path / "one"
-    store.build([scifact_jsonl], one, engine="tantivy", workers=1)
+    indexer.build([scifact_jsonl], one, engine="tantivy", workers=1)
     for name in ("terms.txt", "texts.bin", "documents.jsonl"):
         assert (one / name).read_bytes() == (scifact_index / name).read_bytes(), name
     a, b = np.load(one / "passages.npz"), np.load(scifact_index / "passages.npz")
@@ -148,7 +148,7 @@ def test_cli_index_ask_search_with_tantivy(mixed, tmp_path):
 
 def test_tantivy_index_stale_rebuild_and_damage(mixed, tmp_path):
     out = tmp_path / "idx"
-    store.build([mixed], out, engine="tantivy")
+    indexer.build([mixed], out, engine="tantivy")
     extra = mixed / "new-note.md"
     extra.write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
     try:
@@ -168,7 +168,7 @@ def test_tantivy_index_stale_rebuild_and_damage(mixed, tmp_path):
     with pytest.raises(CorpusError, match="truncated or was changed"):
         ChatBot.load(out)
     # switching engines leaves nothing of the other behind
-    store.build([mixed], out, engine="postings")
+    indexer.build([mixed], out, engine="postings")
     assert not (out / "tantivy").exists() and not (out / "terms.txt").exists()
     assert isinstance(ChatBot.load(out).index.retriever, BM25Retriever)
 
@@ -185,12 +185,12 @@ def test_tantivy_says_it_ignores_bm25_settings(tmp_path):
 
 def test_failed_large_build_leaves_no_temporary_files_and_keeps_the_old_index(mixed, tmp_path):
     out = tmp_path / "idx"
-    store.build([mixed], out, engine="tantivy")
+    indexer.build([mixed], out, engine="tantivy")
     before = sorted(p.name for p in out.iterdir())
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "dots.txt").write_text("... !!! ??? ---\n")  # readable, but not one word to index
     with pytest.raises(CorpusError, match="no text to index"):
-        store.build([empty], out, engine="tantivy")
+        indexer.build([empty], out, engine="tantivy")
     assert sorted(p.name for p in out.iterdir()) == before
     assert "90 days" in ChatBot.load(out).ask("how often are API keys rotated?").answer

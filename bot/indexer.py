@@ -1,0 +1,61 @@
+"""Read sources and build a saved index: the small exact engine in memory, or the large one
+(``build.build_large``) in parallel worker processes. ``store`` reads and writes the index files."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from . import store
+from .build import build_large
+from .config import CorpusError, Manifest, Settings
+from .index import LARGE_CORPUS, CorpusIndex
+from .ingest import ingest
+from .load import load_corpus
+from .model import Document
+from .readers import LoadReport
+
+
+def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: str = "auto",
+          workers: int | None = None, index_progress=None):
+    """Read the inputs (files, folders, or a corpus folder with corpus.yaml), index and save them.
+
+    ``engine``: "postings" (built in memory; exact rank_bm25 scores), "tantivy" (built in
+    parallel, streamed; for large corpora) or "auto" (tantivy above LARGE_CORPUS passages).
+    Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
+    report = LoadReport()
+    inputs = [str(i) for i in inputs]
+    if len(inputs) == 1 and (Path(inputs[0]) / "corpus.yaml").is_file():
+        manifest, docs = load_corpus(inputs[0], report)
+    else:
+        docs = ingest(inputs, report, progress, max_mb=Settings().max_document_mb)
+        if not docs:
+            raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
+        first = Path(inputs[0]).resolve()
+        manifest = Manifest(Path(out) / "corpus.yaml", first.name if first.is_dir() else first.stem, "", (),
+                            Settings())
+    s = manifest.settings
+    if engine == "auto":
+        engine = "tantivy" if estimated_passages(docs, s.passage_max_words) > LARGE_CORPUS else "postings"
+    if engine == "tantivy":
+        build_large(docs, Path(out), manifest, inputs, report.problems, progress=index_progress, workers=workers)
+        store.write_manifest(Path(out), manifest, docs)
+        manifest, docs, index, problems = store.load(out, check_stale=False)
+        return manifest, docs, index, problems
+    if engine != "postings":
+        raise ValueError(f"unknown engine {engine!r} (auto, postings or tantivy)")
+    index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b)
+    store.save(out, manifest, docs, index, inputs, report.problems)
+    store.write_manifest(Path(out), manifest, docs)
+    return manifest, docs, index, report.problems
+
+
+def estimated_passages(docs: Sequence[Document], max_words: int) -> float:
+    """About how many passages the documents make (six characters a word, passages 90% full)."""
+    return sum(len(d.text) for d in docs) / 6 / (0.9 * max_words)
+
+
+def rebuild(folder: str | Path):
+    """Build a saved index again from the sources it records, with the same engine."""
+    header = store.read_header(folder)
+    build(header.get("inputs") or [], folder, engine=header.get("engine") or "auto")
+    return store.load(folder)
