@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import replace
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,7 +19,18 @@ from .model import Document, Reply
 from .respond import Responder, fill, join_words, md_escape
 from .understand import Question, message_text, understand
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+def _default_corpus() -> Path:
+    """The bundled corpus: the ``bot.corpus`` package data of an install, else the checkout's corpus/."""
+    try:
+        found = Path(str(resources.files("bot.corpus")))
+        if (found / "corpus.yaml").is_file():
+            return found.resolve()
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "corpus"
+
+
+DEFAULT_CORPUS = _default_corpus()
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
 
 

@@ -77,3 +77,31 @@ def test_only_the_page_imports_gradio():
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert ("gradio" in names) == (f.stem == "ui"), f.name
+
+
+def test_wheel_ships_the_default_corpus_and_the_model(tmp_path):
+    """A non-editable install (pip install ., pipx) must answer from any folder: the article, its
+    manifest, the templates and the decision model are package data."""
+    import subprocess
+    import sys
+    import zipfile
+
+    root = BOT.parent
+    p = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"bot/corpus/corpus.yaml", "bot/corpus/llm-vs-genai.md", "bot/templates.yaml",
+            "bot/decision_model.json"} <= names
+
+
+def test_default_corpus_is_found_from_another_folder(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "bot", "ask", "what is a VAE", "--json"], capture_output=True,
+                       text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "Variational Autoencoders (VAE)" in json.loads(p.stdout)["citations"][0]["title"]
