@@ -22,12 +22,17 @@ import gradio as gr  # noqa: E402
 from .chatbot import ChatBot  # noqa: E402
 from .model import Citation, Reply  # noqa: E402
 from .respond import md_escape  # noqa: E402
-from .understand import message_text  # noqa: E402
+from .web import Guard, echo, make_app  # noqa: E402
 
 GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
 CONCURRENCY = 16  # answering takes milliseconds and shares no state between conversations
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{6,}\d(?!\w)")
+SESSIONS = 1000  # conversations kept in memory (Gradio's default is 10,000); the oldest go first
+FEEDBACK_CHARS = 4000  # at most this much of a question or an answer is recorded
+# Bounded repetitions keep both patterns linear in the text's length (an unbounded run of word
+# characters before "@" made the e-mail pattern quadratic: 40k characters took 15 s).
+_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+_PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{6,30}\d(?!\w)")
+_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
 
 
 def page_escape(text: str) -> str:
@@ -75,6 +80,7 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
 
 
 def redact(text: str) -> str:
+    """E-mail addresses and phone numbers replaced, in time linear in the text's length."""
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 
@@ -85,14 +91,62 @@ class FeedbackLog:
         self.path = path
         self._lock = threading.Lock()
 
-    def record(self, question: str, answer: str, liked: Any) -> None:
+    def record(self, question: str, answer: str, liked: bool) -> None:
         if self.path is None:
             return
-        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": liked,
-               "question": redact(question), "answer": redact(answer)}
+        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": bool(liked),
+               "question": redact(question[:FEEDBACK_CHARS]), "answer": redact(answer[:FEEDBACK_CHARS])}
+        line = json.dumps(row, ensure_ascii=False)
+        for raw, escaped in _LINE_BREAKERS.items():  # readers that split lines on these break records
+            line = line.replace(raw, escaped)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.write(line + "\n")
+
+
+class Conversation:
+    """One browser tab's conversation, kept on the server. Questions sent while an answer is
+    pending wait in ``pending`` and are answered in order; nothing is lost or overwritten."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[dict[str, Any]] = []  # what the chat shows
+        self.history: list[dict[str, str]] = []  # what the bot reads for follow-ups
+        self.turns: list[tuple[str, str]] = []  # (question, answer) per exchange, for feedback
+        self.turn_of: list[int | None] = []  # display message -> its exchange
+        self.pending: list[str] = []
+
+    def __deepcopy__(self, memo: dict) -> "Conversation":  # gr.State copies its initial value
+        return Conversation()
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The chat as shown now: answered exchanges, then questions waiting for their answer."""
+        out = list(self.messages)
+        for q in list(self.pending):
+            out.append({"role": "user", "content": page_escape(echo(q))})
+        if self.pending:
+            out.append({"role": "assistant", "content": "*Searching the sources…*"})
+        return out
+
+    def answer_pending(self, bot: ChatBot) -> None:
+        with self.lock:
+            while self.pending:
+                question = self.pending.pop(0)
+                reply = bot.ask(question, self.history)
+                turn = len(self.turns)
+                self.turns.append((question, reply.answer))
+                shown = [{"role": "user", "content": page_escape(echo(question))}] + reply_messages(reply)
+                self.messages.extend(shown)
+                self.turn_of.extend([turn] * len(shown))
+                if reply.kind != "invalid":  # a refused question (too long, empty) is not kept
+                    self.history += [{"role": "user", "content": question},
+                                     {"role": "assistant", "content": reply.answer}]
+                turns = bot.settings.max_history_turns
+                self.history = self.history[-2 * turns:] if turns else []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages, self.history, self.turns, self.turn_of, self.pending = [], [], [], [], []
 
 
 def example_questions(bot: ChatBot) -> list[str]:
@@ -139,35 +193,38 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
     if feedback_path is None and bot.settings.feedback:
         feedback_path = Path("feedback") / "feedback.jsonl"
     log = FeedbackLog(Path(feedback_path) if feedback_path else None)
+    limit = bot.settings.max_question_chars
 
-    def converse(message: str, chat: list, history: list) -> tuple[str, list, list]:
-        message = message if isinstance(message, str) else ""
-        if not message.strip():
-            return "", chat, history
-        reply = bot.ask(message, history)
-        chat = list(chat or []) + [{"role": "user", "content": page_escape(message)}] + reply_messages(reply)
-        history = list(history or []) + [{"role": "user", "content": message},
-                                         {"role": "assistant", "content": reply.answer}]
-        return "", chat, history
+    def send(message: Any, conv: Conversation) -> tuple[str, list, Conversation]:
+        """Shows the question at once (no queue); the answer follows in ``answer``."""
+        if isinstance(message, str) and message.strip():
+            conv.pending.append(message if len(message) <= limit else message[: limit + 1])
+        return "", conv.shown(), conv
 
-    def on_like(history: list, data: gr.LikeData) -> None:
+    def answer(conv: Conversation) -> tuple[list, Conversation]:
+        conv.answer_pending(bot)
+        return conv.shown(), conv
+
+    def clear(conv: Conversation) -> tuple[list, Conversation]:
+        conv.reset()
+        return [], conv
+
+    def on_like(conv: Conversation, data: gr.LikeData) -> None:
+        """Records the liked answer and its own question, as the server has them."""
         if log.path is None:
             return
-        idx = data.index if isinstance(data.index, int) else data.index[0]
-        value = data.value
-        answer = message_text(value if isinstance(value, dict) else {"content": value})
-        question = ""
-        # the user turn that preceded the liked assistant message
-        users = [m for m in history if isinstance(m, dict) and m.get("role") == "user"]
-        if users:
-            question = message_text(users[-1])
-        log.record(question, answer if answer else str(idx), data.liked)
+        idx = data.index if isinstance(data.index, int) else (data.index or [None])[0]
+        if not isinstance(idx, int) or not 0 <= idx < len(conv.turn_of) or conv.turn_of[idx] is None:
+            return
+        question, reply_text = conv.turns[conv.turn_of[idx]]
+        log.record(question, reply_text, data.liked is True)
 
     def api_chat(message: str, history: list[dict] | None = None) -> dict:
         """Answer a question from the sources: {question, answer, abstained, support, confidence, citations}."""
-        return bot.ask(message, history or []).to_dict(message)
+        message = message if isinstance(message, str) else ""
+        return bot.ask(message, history if isinstance(history, list) else []).to_dict(echo(message))
 
-    with gr.Blocks(title="Grounded answers") as demo:
+    with gr.Blocks(title="Grounded answers", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# Grounded answers\n"
             "I answer **only from the sources listed below**, quoting them word for word with numbered "
@@ -178,29 +235,48 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
             gr.Markdown(glossary_markdown(bot))
         chat = gr.Chatbot(elem_id="chat", height=520, sanitize_html=True, allow_tags=False,
                           feedback_options=("Like", "Dislike"), label="Chat")
-        history = gr.State([])
+        conv = gr.State(Conversation)
         with gr.Row():
             box = gr.Textbox(placeholder="Ask a question about the sources…", show_label=False, scale=8,
-                             elem_id="question", max_length=bot.settings.max_question_chars * 2)
-            send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                             elem_id="question", max_length=limit + 1)
+            ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
         gr.Markdown("**Try:**")
         with gr.Row(elem_id="examples"):
             buttons = [gr.Button(q, size="sm") for q in example_questions(bot)]
-        clear = gr.Button("New conversation", size="sm", elem_id="clear")
+        clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
 
-        box.submit(converse, [box, chat, history], [box, chat, history], api_visibility="private")
-        send.click(converse, [box, chat, history], [box, chat, history], api_visibility="private")
-        for b in buttons:
-            b.click(converse, [b, chat, history], [box, chat, history], api_visibility="private")
-        clear.click(lambda: ([], []), None, [chat, history], api_visibility="private")
-        chat.like(on_like, [history], None, api_visibility="private")
+        for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
+            trigger(send, [source, conv], [box, chat, conv], queue=False, api_visibility="private").then(
+                answer, [conv], [chat, conv], api_visibility="private")
+        clear_button.click(clear, [conv], [chat, conv], queue=False, api_visibility="private")
+        chat.clear(clear, [conv], [chat, conv], queue=False, api_visibility="private")  # the chat's trash icon
+        chat.like(on_like, [conv], None, api_visibility="private")
         gr.api(api_chat, api_name="chat")
     demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.state_session_capacity = SESSIONS
     return demo
+
+
+def create(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -> Guard:
+    """The whole server as one ASGI app: the JSON API and the page, behind the request guard."""
+    bot = bot or ChatBot.load()
+    return serve_app(bot, build(bot, feedback_path))
+
+
+def serve_app(bot: ChatBot, demo: gr.Blocks) -> Guard:
+    app = make_app(bot)
+    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=False, max_file_size="1kb",
+                              footer_links=["api"])
+    demo.state_session_capacity = SESSIONS
+    return Guard(app)
 
 
 def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
            feedback: str | None = None, rebuild: bool = False, strictness: float | None = None) -> None:
+    import uvicorn
+
     bot = ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
-    demo = build(bot, feedback)
-    demo.launch(server_name=host, server_port=port, ssr_mode=False, show_error=False)
+    app = create(bot, feedback)
+    print(f"Serving the chat on http://{host}:{port}/ (JSON API: /api/ask, documentation: /docs)", flush=True)
+    # open page connections must not hold a shutdown (Ctrl-C, SIGTERM) for long
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
