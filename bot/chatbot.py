@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import analyze, indexer, store
-from .config import Manifest, Settings
+from .config import CorpusError, Manifest, Settings
 from .decide import DecisionSettings
 from .index import CorpusIndex
 from .load import LoadReport, load_corpus
@@ -94,6 +94,9 @@ class ChatBot:
             bot = cls(_with_strictness(manifest, strictness), docs, index=index, problems=problems)
             bot.saved_index = True
             return bot
+        if store.looks_like_index(path):
+            raise CorpusError(f"{path}: a saved index whose index.json is missing or unreadable; rebuild it "
+                              f"with `python -m bot index SOURCES --out {path}`")
         report = LoadReport()
         manifest, docs = load_corpus(path, report)
         return cls(_with_strictness(manifest, strictness), docs, problems=report.problems)

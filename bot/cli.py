@@ -17,6 +17,17 @@ from .model import Citation, Reply
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def term(text: Any, one_line: bool = False) -> str:
+    """Text from a corpus, a file name or a question, safe to print on a terminal: control
+    characters (ESC, OSC, CSI, C1, bidirectional overrides) shown as escapes, never sent raw;
+    ``one_line`` escapes line breaks too (a file name with a newline cannot forge an extra line)."""
+    pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                       _SURROGATE.sub("\ufffd", str(text)))
 
 
 def _bot(corpus: str | None, rebuild: bool = False, strictness: float | None = None):
@@ -25,15 +36,15 @@ def _bot(corpus: str | None, rebuild: bool = False, strictness: float | None = N
     bot = ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
     if not bot.saved_index:  # a saved index reported its skipped files when it was built
         for problem in bot.problems:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {term(problem, one_line=True)}", file=sys.stderr)
     return bot
 
 
 def mark_quotes(c: Citation, tty: bool) -> str:
     """The passage with each quoted sentence marked (bold on a terminal, «…» otherwise)."""
-    text = c.passage
+    text = term(c.passage)
     spans = []
-    for q in c.quotes:
+    for q in (term(x) for x in c.quotes):
         i = text.find(q)
         if i >= 0:
             spans.append((i, i + len(q)))
@@ -63,15 +74,15 @@ def format_reply(reply: Reply, tty: bool = False, width: int = 100) -> str:
     if reply.support == "closest":
         tag = "NOT A CONFIRMED ANSWER: the closest passages, for you to judge."
         lines += [f"{_BOLD}{tag}{_RESET}" if tty else tag, ""]
-    for para in _unescape(reply.answer).split("\n"):
+    for para in term(_unescape(reply.answer)).split("\n"):
         lines.append(textwrap.fill(para, width, subsequent_indent="  " if para.startswith("- ") else ""))
     if reply.citations:
         lines += ["", f"Support: {reply.support} (confidence {reply.confidence:.0%})"]
         lines += ["", "Sources:"]
         for c in reply.citations:
-            lines.append(f"[{c.id}] {c.title}")
-            credit = ", ".join(x for x in (c.author, c.published) if x)
-            lines.append(f"    {c.doc_title}" + (f" ({credit})" if credit else "") + f" - {c.source}")
+            lines.append(f"[{c.id}] {term(c.title, True)}")
+            credit = ", ".join(term(x, True) for x in (c.author, c.published) if x)
+            lines.append(f"    {term(c.doc_title, True)}" + (f" ({credit})" if credit else "") + f" - {term(c.source, True)}")
             lines.append(textwrap.fill(mark_quotes(c, tty), width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)
 
@@ -133,7 +144,7 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
         if as_json:
             out.write(json.dumps(reply.to_dict(q), ensure_ascii=False) + "\n")
         else:
-            out.write(f"> {q}\n{format_reply(reply)}\n\n")
+            out.write(f"> {term(q, True)}\n{format_reply(reply)}\n\n")
         out.flush()
     if bad:
         print(f"{bad} input line(s) skipped (see their 'error' field).", file=sys.stderr)
@@ -188,7 +199,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if problems:
         print(f"Skipped {len(problems)}:")
         for p in problems:
-            print(f"  - {p}")
+            print(f"  - {term(p, one_line=True)}")
     print(f"Ask it: python -m bot ask \"...\" --corpus {args.out}")
     return 0
 
@@ -211,8 +222,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(json.dumps(res, ensure_ascii=False))
         else:
             for r in res["results"]:
-                print(f"{r['rank']:>3}. {r['score']:8.3f}  {r['doc_id']}  {r['title']}")
-                print(textwrap.indent(textwrap.shorten(r["passage"], 200), "      "))
+                print(f"{r['rank']:>3}. {r['score']:8.3f}  {term(r['doc_id'], True)}  {term(r['title'], True)}")
+                print(textwrap.indent(textwrap.shorten(term(r["passage"], True), 200), "      "))
             if not res["results"]:
                 print("(no matching passages)")
         return 0
@@ -240,7 +251,7 @@ def cmd_glossary(args: argparse.Namespace) -> int:
         print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
     else:
         for e in entries:
-            print(f"{e.short:12} {e.long}")
+            print(f"{term(e.short, True):12} {term(e.long, True)}")
         if not entries:
             print("(no acronyms found in this corpus)")
     return 0
@@ -336,7 +347,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     try:
         return args.func(args)
     except CorpusError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {term(exc, one_line=True)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

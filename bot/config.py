@@ -9,7 +9,7 @@ import datetime as _dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -75,10 +75,19 @@ def _where(path: Path, node: yaml.Node) -> str:
     return f"{path}:{node.start_mark.line + 1}"
 
 
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_VALUE_CHARS = 10_000  # a title, an author, a path: never longer
+
+
 def _scalar(path: Path, node: yaml.Node, what: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise CorpusError(f"{_where(path, node)}: {what} must be a single value, not a list or mapping")
-    value = yaml.safe_load(yaml.serialize(node))
+    if len(node.value) > MAX_VALUE_CHARS:
+        raise CorpusError(f"{_where(path, node)}: {what} is {len(node.value):,} characters long "
+                          f"(at most {MAX_VALUE_CHARS:,})")
+    # built from the node itself: re-serializing each value made 2,000 aliases of one large value
+    # take minutes to load
+    value = yaml.constructor.SafeConstructor().construct_object(node)
     if isinstance(value, (_dt.date, _dt.datetime)):
         value = value.isoformat()
     return value
@@ -96,10 +105,37 @@ def _mapping(path: Path, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Nod
     return out
 
 
+def settings_from(values: dict[str, Any], where: Callable[[str], str]) -> Settings:
+    """Validated Settings from plain values (a manifest's or a saved index's); ``where(key)``
+    names the file (and line) of a value for the error message."""
+    given: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in _SETTING_TYPES:
+            raise CorpusError(f"{where(key)}: unknown setting '{key}'")
+        kind, minimum = _SETTING_TYPES[key]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise CorpusError(f"{where(key)}: settings.{key} must be a whole number")
+        if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise CorpusError(f"{where(key)}: settings.{key} must be a number")
+        if kind is bool and not isinstance(value, bool):
+            raise CorpusError(f"{where(key)}: settings.{key} must be true or false")
+        if kind is float and not math.isfinite(value):
+            raise CorpusError(f"{where(key)}: settings.{key} must be a finite number")
+        if minimum is not None and value < minimum:
+            raise CorpusError(f"{where(key)}: settings.{key} must be at least {minimum}")
+        if key in ("bm25_b", "strictness") and value > 1:
+            raise CorpusError(f"{where(key)}: settings.{key} must be between 0 and 1")
+        given[key] = float(value) if kind is float else value
+    return Settings(**given)
+
+
 def load_manifest(path: str | Path) -> Manifest:
     """Parse and validate ``path``; raise CorpusError with ``file:line: problem`` on failure."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise CorpusError(f"{path}: the manifest is over {MAX_MANIFEST_BYTES // 1024:,} KB; "
+                              "list documents, not their text")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CorpusError(f"{path}: manifest not found") from None
@@ -151,26 +187,14 @@ def load_manifest(path: str | Path) -> Manifest:
     settings = Settings()
     if "settings" in top:
         given = {}
+        where: dict[str, str] = {}
         for key, (knode, vnode) in _mapping(path, top["settings"][1], "settings").items():
             if key not in _SETTING_TYPES:
                 known = ", ".join(sorted(_SETTING_TYPES))
                 raise CorpusError(f"{_where(path, knode)}: unknown setting '{key}' (known: {known})")
-            kind, minimum = _SETTING_TYPES[key]
-            value = _scalar(path, vnode, f"settings.{key}")
-            if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a whole number")
-            if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a number")
-            if kind is bool and not isinstance(value, bool):
-                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be true or false")
-            if kind is float and not math.isfinite(value):
-                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be a finite number")
-            if minimum is not None and value < minimum:
-                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be at least {minimum}")
-            if key in ("bm25_b", "strictness") and value > 1:
-                raise CorpusError(f"{_where(path, vnode)}: settings.{key} must be between 0 and 1")
-            given[key] = float(value) if kind is float else value
-        settings = Settings(**given)
+            given[key] = _scalar(path, vnode, f"settings.{key}")
+            where[key] = _where(path, vnode)
+        settings = settings_from(given, lambda key: where[key])
     examples: list[str] = []
     if "examples" in top:
         enode = top["examples"][1]

@@ -2,6 +2,7 @@
 (``build.build_large``) in parallel worker processes. ``store`` reads and writes the index files."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +23,7 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: 
     ``engine``: "postings" (built in memory; exact rank_bm25 scores), "tantivy" (built in
     parallel, streamed; for large corpora) or "auto" (tantivy above LARGE_CORPUS passages).
     Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
+    check_out(Path(out))
     report = LoadReport()
     inputs = [str(i) for i in inputs]
     if len(inputs) == 1 and (Path(inputs[0]) / "corpus.yaml").is_file():
@@ -47,6 +49,17 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: 
     store.save(out, manifest, docs, index, inputs, report.problems)
     store.write_manifest(Path(out), manifest, docs)
     return manifest, docs, index, report.problems
+
+
+def check_out(out: Path) -> None:
+    """--out must be (or become) a folder: not a file, not under a file, and writable."""
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            raise CorpusError(f"{out}: --out must be a folder, but {p} is a file")
+        if p.exists():
+            if not os.access(p, os.W_OK):
+                raise CorpusError(f"{out}: cannot write there ({p} is not writable)")
+            break
 
 
 def estimated_passages(docs: Sequence[Document], max_words: int) -> float:

@@ -21,6 +21,9 @@ SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html":
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv"}
 
 
+SAVED_INDEX_MARKERS = ("index.json", "texts.bin")  # files every saved index folder holds
+
+
 def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, Path]]:
     """(file, root) pairs for every supported file under ``paths``, in a stable order."""
     out: list[tuple[Path, Path]] = []
@@ -32,10 +35,22 @@ def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path,
             else:
                 report.problems.append(f"{path}: unsupported file type '{path.suffix}'; skipped")
         elif path.is_dir():
+            saved: dict[Path, bool] = {}
+
+            def in_saved_index(folder: Path) -> bool:  # an index written inside the sources (--out docs/idx)
+                while folder != path and folder.is_relative_to(path):
+                    if folder not in saved:
+                        saved[folder] = all((folder / m).is_file() for m in SAVED_INDEX_MARKERS)
+                    if saved[folder]:
+                        return True
+                    folder = folder.parent
+                return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
+
             for f in sorted(path.rglob("*")):
                 if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
                     continue
-                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != "corpus.yaml":
+                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != "corpus.yaml" \
+                        and not in_saved_index(f.parent):
                     out.append((f, path))
         else:
             report.problems.append(f"{path}: not found; skipped")
@@ -67,13 +82,15 @@ def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
-            raise CorpusError(f"{path}: the PDF is encrypted")
+            raise CorpusError(f"{path}: the PDF is encrypted (save an unprotected copy to index it)")
         pages = []
         for n, page in enumerate(reader.pages, 1):
             text = (page.extract_text() or "").strip()
             if text:
                 pages.append(f"## Page {n}\n\n{text}\n")
-        title = (reader.metadata.title if reader.metadata else None) or None
+        title = str(reader.metadata.title) if reader.metadata and reader.metadata.title else None
+    except CorpusError:
+        raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise CorpusError(f"{path}: cannot read the PDF ({exc})") from None
     if not pages:
@@ -92,18 +109,27 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 obj = json.loads(line)
                 if not isinstance(obj, dict):
                     raise ValueError("not an object")
-                doc_id, text = str(obj["_id"]), str(obj.get("text") or "")
-            except (ValueError, KeyError) as exc:
-                report.problems.append(f"{path}:{lineno}: not a BEIR line with '_id' and 'text' ({exc}); skipped")
+                doc_id, text, title = obj["_id"], obj.get("text") or "", obj.get("title") or ""
+                if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+                    raise ValueError("'_id' must be a string or a whole number")
+                if not isinstance(text, str) or not isinstance(title, str):
+                    raise ValueError("'text' and 'title' must be strings")
+                doc_id = str(doc_id)
+            except (ValueError, KeyError, RecursionError) as exc:
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+                report.problems.append(f"{path}:{lineno}: not a BEIR line with '_id' and 'text' ({reason}); skipped")
                 continue
             if not text.strip():
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
+                continue
+            if "\x00" in text:
+                report.problems.append(f"{path}:{lineno}: document '{doc_id}' holds NUL bytes (binary data); skipped")
                 continue
             if len(text) > max_mb * 1024 * 1024:
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' is over the {max_mb} MB limit "
                                        "(settings.max_document_mb); skipped")
                 continue
-            title = str(obj.get("title") or "").strip() or doc_id
+            title = title.strip() or doc_id
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
                            metadata={"format": "text"})
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .config import CorpusError, Manifest, Settings
+from .config import CorpusError, Manifest, Settings, settings_from
 from .glossary import Entry, Glossary
 from .ingest import collect
 from .index import LARGE_CORPUS, BM25Retriever, CorpusIndex, PostingsBM25, TantivyRetriever
@@ -42,6 +42,12 @@ INDEX_JSON = "index.json"
 
 def is_index(path: str | Path) -> bool:
     return (Path(path) / INDEX_JSON).is_file()
+
+
+def looks_like_index(path: str | Path) -> bool:
+    """Index files without their index.json (deleted, or an interrupted first build)."""
+    folder = Path(path)
+    return folder.is_dir() and any((folder / name).exists() for name in ("texts.bin", "passages.npz", "bm25.npz"))
 
 
 # ---- sources and fingerprint ----------------------------------------------------------------
@@ -412,7 +418,37 @@ def read_header(folder: str | Path) -> dict[str, Any]:
     if header.get("version") != VERSION or header.get("analyzer") != ANALYZER:
         raise CorpusError(f"{folder}: index written by another version (format {header.get('version')}); "
                           "rebuild it with `python -m bot index`")
+    _check_header(folder / INDEX_JSON, header)
     return header
+
+
+def _check_header(path: Path, header: dict[str, Any]) -> None:
+    """Every field of index.json has the type the loader relies on (an edited header must give a
+    clear message, not a traceback)."""
+
+    def bad(field: str, wanted: str) -> CorpusError:
+        return CorpusError(f"{path}: '{field}' must be {wanted}; rebuild the index with `python -m bot index`")
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+    if header.get("engine") not in ("postings", "tantivy"):
+        raise bad("engine", '"postings" or "tantivy"')
+    if not strings(header.get("inputs")):
+        raise bad("inputs", "a list of paths")
+    for field in ("problems", "examples"):
+        if field in header and not strings(header[field]):
+            raise bad(field, "a list of strings")
+    for field in ("name", "description", "fingerprint"):
+        if header.get(field) is not None and not isinstance(header[field], str):
+            raise bad(field, "a string")
+    files = header.get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        raise bad("files", "a mapping of file names to sizes and checksums")
+    settings = header.get("settings")
+    if not isinstance(settings, dict):
+        raise bad("settings", "a mapping")
+    settings_from({k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}, lambda key: str(path))
 
 
 def stale_reason(header: dict[str, Any]) -> str | None:
@@ -471,7 +507,7 @@ def load(folder: str | Path, check_stale: bool = True):
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           "rebuild it with `python -m bot index`") from None
     settings_dict = {k: v for k, v in (header.get("settings") or {}).items() if k in Settings.__dataclass_fields__}
-    settings = Settings(**settings_dict)
+    settings = settings_from(settings_dict, lambda key: str(folder / INDEX_JSON))
     manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
                         (), settings, tuple(header.get("examples") or ()))
     passages = PassageStore(docs, heads, arrays)

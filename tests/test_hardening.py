@@ -80,3 +80,114 @@ def test_search_api_clamps_k(bot):
     assert 1 <= len(bot.search("vae", 5_000_000_000)) <= len(bot.index.passages)
     with pytest.raises(ValueError):
         bot.search("vae", 1e23)  # type: ignore[arg-type]
+
+
+def test_terminal_output_never_carries_control_sequences(tmp_path):
+    (tmp_path / "a.md").write_text("# Esc\n\nWidgets are \x1b]0;pwned\x07blue \x1b[31mred\x1b[0m and \x9b2J here.\n",
+                                   encoding="utf-8")
+    bad = tmp_path / "b\nSkipped 9: fake.md"
+    bad.write_bytes(b"\x00binary")
+    for args in (["ask", "what are widgets", "--corpus", str(tmp_path)],
+                 ["search", "widgets", "--corpus", str(tmp_path)],
+                 ["index", str(tmp_path), "--out", str(tmp_path.parent / (tmp_path.name + "-idx"))]):
+        p = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        for stream in (p.stdout, p.stderr):
+            assert "\x1b" not in stream and "\x9b" not in stream and "\x07" not in stream
+            assert "\nSkipped 9: fake.md" not in stream  # a file name cannot forge a line
+    p = subprocess.run([sys.executable, "-m", "bot", "ask", "what are widgets", "--corpus", str(tmp_path), "--json"],
+                       capture_output=True, text=True, timeout=60)
+    import json
+
+    assert "\x1b]0;pwned" in json.loads(p.stdout)["citations"][0]["quotes"][0]  # JSON keeps the text verbatim
+
+
+def test_jsonl_lines_with_non_string_fields_are_refused(tmp_path):
+    import json
+
+    (tmp_path / "kb.jsonl").write_text("\n".join([
+        json.dumps({"_id": "ok", "title": "Widgets", "text": "Widgets are blue."}),
+        json.dumps({"_id": {"a": 1}, "text": "Gadgets are red."}),
+        json.dumps({"_id": "t", "text": ["not", "a", "string"]}),
+        json.dumps({"_id": "n", "text": "Sprockets are green.\x00\x01"}),
+    ]) + "\n", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    assert [d.id for d in bot.documents] == ["kb.jsonl#ok"]
+    assert sum(":2:" in p or ":3:" in p or ":4:" in p for p in bot.problems) == 3
+
+
+def test_encrypted_pdf_message_names_the_file_once(tmp_path):
+    from pypdf import PdfReader, PdfWriter
+
+    plain = tmp_path / "plain.pdf"
+    make_pdf(plain, ["Secret plans."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt("pw")
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "locked.pdf", "wb") as f:
+        writer.write(f)
+    (src / "ok.md").write_text("# Ok\n\nWidgets are blue.\n")
+    problems = ChatBot.load(src).problems
+    assert len(problems) == 1 and "encrypted" in problems[0] and problems[0].count("locked.pdf") == 1
+
+
+def test_manifest_aliases_and_huge_values_load_fast_or_are_refused(tmp_path):
+    import time
+
+    (tmp_path / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    lines = ["name: &v " + "y" * 5000, "documents:"] + [f"  - {{path: a.md, id: d{i}, title: *v}}" for i in range(2000)]
+    (tmp_path / "corpus.yaml").write_text("\n".join(lines) + "\n")
+    start = time.perf_counter()
+    assert len(load_manifest(tmp_path / "corpus.yaml").documents) == 2000
+    assert time.perf_counter() - start < 5
+    lines = ["name: &big " + "x" * 200_000, "documents:"] + ["  - {path: a.md, title: *big}"]
+    (tmp_path / "corpus.yaml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match="corpus.yaml:1: .*200,000 characters"):
+        load_manifest(tmp_path / "corpus.yaml")
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("settings", {"top_k": "5"}, "whole number"), ("settings", {"max_question_chars": None}, "whole number"),
+    ("settings", {"bm25_k1": float("nan")}, "finite"), ("inputs", [123], "'inputs'"), ("engine", "x", "'engine'"),
+    ("files", [], "'files'"), ("problems", "oops", "'problems'"),
+])
+def test_edited_index_header_gets_a_clear_message(tmp_path, field, value, needle):
+    import json
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    out = tmp_path / "idx"
+    indexer.build([src], out)
+    header = json.loads((out / "index.json").read_text())
+    header[field] = value
+    (out / "index.json").write_text(json.dumps(header))
+    with pytest.raises(CorpusError, match=needle):
+        ChatBot.load(out)
+
+
+def test_deleted_index_json_is_named(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    out = tmp_path / "idx"
+    indexer.build([src], out)
+    (out / "index.json").unlink()
+    with pytest.raises(CorpusError, match="index.json is missing"):
+        ChatBot.load(out)
+
+
+def test_out_must_be_a_folder_and_is_never_ingested(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out in (afile, afile / "sub"):
+        p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(out)], capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 2 and "is a file" in p.stderr and "Traceback" not in p.stderr
+    indexer.build([src], src / "idx")
+    _, docs, _, _ = indexer.build([src], src / "idx")  # again: its own files are not sources
+    assert [d.source for d in docs] == ["a.md"]
