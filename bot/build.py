@@ -116,14 +116,15 @@ def _run(func, ranges, workers: int):
 
 
 def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs: Sequence[str],
-                problems: Sequence[str], progress=None, workers: int | None = None) -> None:
+                problems: Sequence[str], progress=None, workers: int | None = None,
+                snap: "store.Snapshot | None" = None) -> None:
     """Write a complete index folder (tantivy engine) for ``docs`` to ``out``. Each passage's
     indexed terms are kept too (``terms.txt``, one passage per line, read through a memory map):
     answering checks a passage's terms without analyzing its text again, and benchmarks feed
     other engines the very same tokens. A failed or interrupted build leaves no temporary files
     (and an earlier index in ``out`` as it was)."""
     try:
-        _build_large(docs, out, manifest, inputs, problems, progress, workers)
+        _build_large(docs, out, manifest, inputs, problems, progress, workers, snap)
     except BaseException:
         for leftover in out.glob(f".*.tmp-{os.getpid()}"):
             if leftover.is_dir():
@@ -133,7 +134,7 @@ def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs:
         raise
 
 
-def _build_large(docs, out, manifest, inputs, problems, progress, workers) -> None:
+def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=None) -> None:
     import tantivy
 
     global _DOCS, _GLOSSARY, _MAX_WORDS
@@ -241,4 +242,4 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers) -> No
         if f.is_file() and not f.name.startswith(".tantivy-"):  # lock files come and go
             files[f"tantivy/{f.name}"] = store._checksum_file(f)
     store._remove_stale_files(out, files)
-    store.write_header(out, manifest, inputs, files, "tantivy", len(docs), next_id, problems)
+    store.write_header(out, manifest, inputs, files, "tantivy", len(docs), next_id, problems, snap)

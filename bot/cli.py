@@ -352,3 +352,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        what = f"; the index at {term(args.out, True)} is as it was" if getattr(args, "command", "") == "index" else ""
+        print(f"interrupted{what}", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error:{term(where, True)}: {exc.strerror or exc}", file=sys.stderr)
+        return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -23,9 +24,13 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: 
     ``engine``: "postings" (built in memory; exact rank_bm25 scores), "tantivy" (built in
     parallel, streamed; for large corpora) or "auto" (tantivy above LARGE_CORPUS passages).
     Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
-    check_out(Path(out))
-    report = LoadReport()
+    out = Path(out)
+    check_out(out)
+    store.recover(out)
+    store.remove_leftovers(out)
     inputs = [str(i) for i in inputs]
+    snap = store.snapshot(store.source_files(inputs))  # before reading: edits made meanwhile make it stale
+    report = LoadReport()
     if len(inputs) == 1 and (Path(inputs[0]) / "corpus.yaml").is_file():
         manifest, docs = load_corpus(inputs[0], report)
     else:
@@ -33,21 +38,27 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: 
         if not docs:
             raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
         first = Path(inputs[0]).resolve()
-        manifest = Manifest(Path(out) / "corpus.yaml", first.name if first.is_dir() else first.stem, "", (),
-                            Settings())
+        manifest = Manifest(out / "corpus.yaml", first.name if first.is_dir() else first.stem, "", (), Settings())
     s = manifest.settings
     if engine == "auto":
         engine = "tantivy" if estimated_passages(docs, s.passage_max_words) > LARGE_CORPUS else "postings"
-    if engine == "tantivy":
-        build_large(docs, Path(out), manifest, inputs, report.problems, progress=index_progress, workers=workers)
-        store.write_manifest(Path(out), manifest, docs)
-        manifest, docs, index, problems = store.load(out, check_stale=False)
-        return manifest, docs, index, problems
-    if engine != "postings":
+    if engine not in ("postings", "tantivy"):
         raise ValueError(f"unknown engine {engine!r} (auto, postings or tantivy)")
-    index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b)
-    store.save(out, manifest, docs, index, inputs, report.problems)
-    store.write_manifest(Path(out), manifest, docs)
+    stage = store.staging_dir(out)
+    try:
+        if engine == "tantivy":
+            build_large(docs, stage, manifest, inputs, report.problems, progress=index_progress, workers=workers,
+                        snap=snap)
+        else:
+            index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b)
+            store.save(stage, manifest, docs, index, inputs, report.problems, snap)
+        store.write_manifest(stage, manifest, docs)
+        store.swap_into(stage, out)
+    except BaseException:  # failed or interrupted (Ctrl-C): the earlier index at `out` is untouched
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if engine == "tantivy":
+        return store.load(out, check_stale=False)
     return manifest, docs, index, report.problems
 
 

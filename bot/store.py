@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .config import CorpusError, Manifest, Settings, settings_from
+from .config import CorpusError, Manifest, Settings, load_manifest, settings_from
 from .glossary import Entry, Glossary
 from .ingest import collect
 from .index import LARGE_CORPUS, BM25Retriever, CorpusIndex, PostingsBM25, TantivyRetriever
@@ -52,22 +52,101 @@ def looks_like_index(path: str | Path) -> bool:
 
 # ---- sources and fingerprint ----------------------------------------------------------------
 def source_files(inputs: Sequence[str]) -> list[Path]:
+    """Every file a build reads: files under the inputs, a corpus folder's manifest, and the
+    documents that manifest lists (also those outside the folder, where it allows them)."""
     files = [f.resolve() for f, _ in collect(inputs, LoadReport())]
-    for raw in inputs:  # a corpus folder's manifest matters too
+    for raw in inputs:
         m = Path(raw) / "corpus.yaml"
         if m.is_file():
             files.append(m.resolve())
+            try:
+                listed = load_manifest(m).documents
+            except CorpusError:
+                listed = ()
+            files.extend((Path(raw) / e.path).resolve() for e in listed if (Path(raw) / e.path).is_file())
     return sorted(set(files))
 
 
-def fingerprint(files: Iterable[Path], settings: dict[str, Any]) -> str:
-    h = hashlib.sha256()
+Snapshot = list[tuple[str, int, int]]
+
+
+def snapshot(files: Iterable[Path]) -> Snapshot:
+    """(path, size, modification time) of each file, taken before a build reads them: a file
+    edited while the build runs then makes the index stale instead of being recorded as current."""
+    out: Snapshot = []
     for f in files:
-        st = f.stat()
-        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def fingerprint(files: Iterable[Path] | Snapshot, settings: dict[str, Any]) -> str:
+    snap = files if isinstance(files, list) and (not files or isinstance(files[0], tuple)) else snapshot(files)
+    h = hashlib.sha256()
+    for name, size, mtime in snap:
+        h.update(f"{name}\0{size}\0{mtime}\n".encode())
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(ANALYZER.encode())
     return h.hexdigest()
+
+
+# ---- building into a fresh folder, then one swap -----------------------------------------
+def staging_dir(out: Path) -> Path:
+    """A fresh folder beside ``out`` to build into (the earlier index stays untouched meanwhile)."""
+    stage = out.parent / f".{out.name}.new-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    if (out / "corpus.yaml").is_file():  # a corpus.yaml the user edited beside the index is kept
+        shutil.copy2(out / "corpus.yaml", stage / "corpus.yaml")
+    return stage
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False if the
+    system cannot."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, str(a).encode(), at_fdcwd, str(b).encode(), rename_exchange) == 0
+
+
+def swap_into(stage: Path, out: Path) -> None:
+    """Make the finished ``stage`` folder the index at ``out``: a reader sees the old index or the
+    new one, never a mix of both."""
+    if not out.exists():
+        os.rename(stage, out)
+        return
+    if _exchange(stage, out):  # stage now holds the old index
+        shutil.rmtree(stage, ignore_errors=True)
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    os.rename(out, old)
+    os.rename(stage, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(out: Path) -> None:
+    """An index folder lost between the two renames of ``swap_into``'s fallback: put the old back."""
+    if out.exists():
+        return
+    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        if (old / INDEX_JSON).is_file():
+            os.rename(old, out)
+            return
+
+
+def remove_leftovers(out: Path) -> None:
+    """Staging folders of builds that were killed before they finished."""
+    for left in out.parent.glob(f".{out.name}.new-*"):
+        shutil.rmtree(left, ignore_errors=True)
 
 
 # ---- writing --------------------------------------------------------------------------------
@@ -169,14 +248,15 @@ def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
 
 
 def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: dict[str, Any], engine: str,
-                 documents: int, passages: int, problems: Sequence[str]) -> None:
+                 documents: int, passages: int, problems: Sequence[str], snap: Snapshot | None = None) -> None:
     settings = dataclasses.asdict(manifest.settings)
     inputs = [str(Path(i).resolve()) for i in inputs]
+    snap = snap if snap is not None else snapshot(source_files(inputs))
     header = {
         "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
         "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
-        "fingerprint": fingerprint(source_files(inputs), settings), "documents": documents, "passages": passages,
+        "fingerprint": fingerprint(snap, settings), "documents": documents, "passages": passages,
         "problems": list(problems), "files": files,
     }
     _atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -195,7 +275,7 @@ def terms_blob(heads: dict[tuple[str, ...], int], vocab: Sequence[str], glossary
 
 
 def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
-         inputs: Sequence[str], problems: Sequence[str] = ()) -> Path:
+         inputs: Sequence[str], problems: Sequence[str] = (), snap: Snapshot | None = None) -> Path:
     """Save an index built in memory (the postings engine)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -214,7 +294,7 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     files["terms.json.gz"] = _atomic_write(out / "terms.json.gz",
                                            terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
     _remove_stale_files(out, files)
-    write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems)
+    write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems, snap)
     return out
 
 

@@ -191,3 +191,104 @@ def test_out_must_be_a_folder_and_is_never_ingested(tmp_path):
     indexer.build([src], src / "idx")
     _, docs, _, _ = indexer.build([src], src / "idx")  # again: its own files are not sources
     assert [d.source for d in docs] == ["a.md"]
+
+
+def _small_corpus(root, n=3, word="blue"):
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (root / f"d{i}.md").write_text(f"# Doc {i}\n\nWidget {i} is {word}.\n")
+    return root
+
+
+def test_interrupted_index_build_leaves_the_earlier_index(tmp_path, monkeypatch):
+    from bot import store
+
+    src = _small_corpus(tmp_path / "src")
+    out = tmp_path / "idx"
+    indexer.build([src], out)
+    before = sorted(p.name for p in out.iterdir())
+    (src / "d0.md").write_text("# Doc 0\n\nWidget 0 is green.\n")
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "write_manifest", interrupted)  # Ctrl-C during the final writes
+    with pytest.raises(KeyboardInterrupt):
+        indexer.build([src], out)
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert not list(tmp_path.glob(".idx.*"))  # no staging folder left behind
+    r = ChatBot.load(out, rebuild=True).ask("what colour is widget 0?")  # stale -> rebuilt, answers anew
+    assert any("green" in q for c in r.citations for q in c.quotes)
+
+
+def test_killed_index_build_never_leaves_a_broken_index(tmp_path):
+    import signal
+    import time
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(400):
+        (src / f"d{i}.md").write_text(f"# Doc {i}\n\n" + f"Widget {i} is blue and sprocket {i} is red. " * 40 + "\n")
+    out = tmp_path / "idx"
+    indexer.build([src], out)
+    for delay in (0.6, 1.2, 1.8):
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(src), "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        bot = ChatBot.load(out)  # the old index or the new one, whichever the kill left
+        assert bot.ask("what colour is widget 7?").citations
+    p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(out)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert not list(tmp_path.glob(".idx.*"))  # leftovers of killed builds are cleaned by the next one
+
+
+def test_ctrl_c_during_index_prints_one_line(tmp_path):
+    import signal
+    import time
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4000):
+        (src / f"d{i}.md").write_text(f"# Doc {i}\n\n" + f"Widget {i} is blue. " * 60 + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(src), "--out", str(tmp_path / "idx")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the interrupt")
+    assert proc.returncode == 130 and "Traceback" not in err and "interrupted" in err
+
+
+def test_source_edited_during_the_build_makes_the_index_stale(tmp_path, monkeypatch):
+    from bot import store
+
+    src = _small_corpus(tmp_path / "src")
+    real = indexer.ingest
+
+    def ingest_then_edit(*a, **k):
+        docs = real(*a, **k)
+        (src / "d1.md").write_text("# Doc 1\n\nWidget 1 is now purple, edited while indexing.\n")
+        return docs
+
+    monkeypatch.setattr(indexer, "ingest", ingest_then_edit)
+    indexer.build([src], tmp_path / "idx")
+    assert store.stale_reason(store.read_header(tmp_path / "idx")) is not None
+
+
+def test_manifest_documents_outside_the_folder_are_fingerprinted(tmp_path):
+    from bot import store
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (tmp_path / "outside.md").write_text("# Out\n\nGadgets are red.\n")
+    (corpus / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    (corpus / "corpus.yaml").write_text("documents:\n  - a.md\n  - ../outside.md\nsettings:\n  allow_outside_paths: true\n")
+    indexer.build([corpus], tmp_path / "idx")
+    assert store.stale_reason(store.read_header(tmp_path / "idx")) is None
+    (tmp_path / "outside.md").write_text("# Out\n\nGadgets are now yellow.\n")
+    assert store.stale_reason(store.read_header(tmp_path / "idx")) is not None
