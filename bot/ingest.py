@@ -8,6 +8,7 @@ citations name the page.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -57,16 +58,118 @@ def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path,
     return out
 
 
+# Page furniture that is never a passage: navigation, headers and footers, cookie and consent
+# banners, menus, sidebars, sharing and newsletter boxes.
+_BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template",
+                     "iframe", "svg", "button", "select", "dialog")
+_BOILERPLATE_NAMES = re.compile(r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|breadcrumbs?|cookies?|consent|gdpr|"
+                                r"banner|footer|header|sidebar|social|share|sharing|newsletter|subscribe|signup|"
+                                r"advert|ads?|promo|popup|modal|skip-link)(?:$|[\s_-])", re.I)
+_BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td",
+               "th", "thead", "tbody", "blockquote", "pre", "figure", "figcaption", "caption", "br", "hr",
+               "h1", "h2", "h3", "h4", "h5", "h6", "body", "center", "address", "details", "summary"}
+_WS = re.compile(r"\s+")
+
+
+def _clean_dom(html: str):
+    """The page's DOM without boilerplate (by tag, role, id and class), or None if unparsable."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, TypeError, lxml.etree.ParserError):
+        return None
+    drop = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            drop.append(el)  # comments, processing instructions
+            continue
+        role = (el.get("role") or "").lower()
+        names = f"{el.get('id') or ''} {el.get('class') or ''}"
+        if (el.tag in _BOILERPLATE_TAGS or role in ("navigation", "banner", "contentinfo", "complementary",
+                                                    "search", "dialog")
+                or (el.tag not in ("html", "body", "main", "article") and _BOILERPLATE_NAMES.search(names))):
+            drop.append(el)
+    for el in drop:
+        parent = el.getparent()
+        if parent is not None:
+            tail = el.tail
+            parent.remove(el)
+            if tail and tail.strip():  # keep the text that followed the removed element
+                prev = parent[-1] if len(parent) else None
+                if prev is not None:
+                    prev.tail = (prev.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+    return root
+
+
+def _dom_markdown(root) -> str:
+    """Markdown blocks from a cleaned DOM: h1-h6 as headings, every block element its own paragraph
+    (list items as "- " items), inline text joined."""
+    blocks: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        text = _WS.sub(" ", "".join(run)).strip()
+        run.clear()
+        if text:
+            blocks.append(text)
+
+    def walk(el) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            flush()
+            text = _WS.sub(" ", el.text_content()).strip()
+            if text:
+                blocks.append("#" * int(tag[1]) + " " + text)
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            flush()
+            if tag == "li":
+                run.append("- ")
+        if el.text:
+            run.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                run.append(child.tail)
+        if block:
+            flush()
+
+    body = root.find("body")
+    walk(body if body is not None else root)
+    flush()
+    return "\n\n".join(b for b in blocks if b.strip("- "))
+
+
 def html_to_markdown(html: str, path: Path) -> tuple[str, str | None]:
-    """Main content of an HTML page as Markdown (headings kept), and its title."""
+    """Main content of an HTML page as Markdown with its headings, and its title.
+
+    Boilerplate (navigation, headers, footers, cookie banners, menus) is removed first; trafilatura
+    then extracts the main text. Where it loses the page's h1-h6 headings (pages without semantic
+    markup), the cleaned page is converted block by block instead, so headings become the
+    passages' heading path and nothing is glued onto a first sentence."""
     import trafilatura
 
-    text = trafilatura.extract(html, output_format="markdown", include_formatting=True, include_links=False,
-                               include_images=False, include_comments=False, favor_recall=True)
-    if not text or not text.strip():
-        raise CorpusError(f"{path}: no main text found in the HTML")
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
+    root = _clean_dom(html)
+    cleaned = html
+    n_headings = 0
+    if root is not None:
+        import lxml.html
+
+        n_headings = sum(1 for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6") if el.text_content().strip())
+        cleaned = lxml.html.tostring(root, encoding="unicode")
+    text = trafilatura.extract(cleaned, output_format="markdown", include_formatting=True, include_links=False,
+                               include_images=False, include_comments=False, favor_recall=True) or ""
+    kept = sum(1 for line in text.splitlines() if line.lstrip().startswith("#"))
+    if root is not None and (not text.strip() or (n_headings >= 1 and kept < (n_headings + 1) // 2)):
+        text = _dom_markdown(root)
+    if not text.strip():
+        raise CorpusError(f"{path}: no main text found in the HTML")
     return text.strip() + "\n", title
 
 
@@ -87,7 +190,7 @@ def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
         for n, page in enumerate(reader.pages, 1):
             text = (page.extract_text() or "").strip()
             if text:
-                pages.append(f"## Page {n}\n\n{text}\n")
+                pages.append(f"## Page {n}\n\n{_pdf_headings(text)}\n")
         title = str(reader.metadata.title) if reader.metadata and reader.metadata.title else None
     except CorpusError:
         raise
@@ -96,6 +199,26 @@ def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
     if not pages:
         raise CorpusError(f"{path}: the PDF has no extractable text (scanned images?)")
     return "\n".join(pages), title
+
+
+_PDF_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][^.!?;:,]{0,80}$")
+
+
+def _pdf_headings(text: str) -> str:
+    """A PDF page's text with its heading lines marked as Markdown headings: a short line (eight
+    words or fewer, capitalized, no closing punctuation) followed by a line that starts a sentence.
+    Otherwise the heading would be glued onto the first sentence of the paragraph below it."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        nxt = next((x.strip() for x in lines[i + 1:] if x.strip()), "")
+        if (stripped and len(stripped.split()) <= 8 and _PDF_HEADING.match(stripped) and nxt[:1].isupper()
+                and not stripped.endswith(("-", "–"))):
+            out.append(f"\n### {stripped}\n")
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float = 20) -> Iterator[Document]:

@@ -16,7 +16,7 @@ class Document:
     metadata: Mapping[str, Any] = field(default_factory=dict)  # author, published, origin, ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     """A sentence (or list item) with its character span in the document text."""
 
@@ -26,7 +26,7 @@ class Sentence:
     bullet: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A retrievable unit: part of one section, with its heading path and offsets.
 

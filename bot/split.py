@@ -90,10 +90,50 @@ def markdown_blocks(text: str) -> Iterator[Block]:
 
     A lone top-level ``# Title`` is the document title, not part of heading paths.
     """
-    tokens = _MD.parse(text)
-    lines = _line_starts(text)
-    h1_count = sum(1 for t in tokens if t.type == "heading_open" and t.tag == "h1")
+    events: list[tuple] = []  # (0, level, title) for a heading, (1, start, end, bullet) for a block
+    for offset, chunk in _chunks(text):
+        events.extend(_events(chunk, offset, _MD.parse(chunk)))  # one piece's tokens at a time
+    h1_count = sum(1 for e in events if e[0] == 0 and e[1] == 1)
     stack: list[tuple[int, str]] = []
+    for e in events:
+        if e[0] == 0:
+            _, level, title = e
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            if not (level == 1 and h1_count == 1):
+                stack.append((level, title))
+        else:
+            yield Block(e[1], e[2], tuple(h for _, h in stack), e[3])
+
+
+# Large Markdown documents are parsed in pieces cut at blank lines outside code fences: the token
+# list of a whole 12 MB file of short paragraphs took about 0.8 GB at once.
+CHUNK_CHARS = 1_000_000
+_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.M)
+
+
+def _chunks(text: str, size: int | None = None) -> Iterator[tuple[int, str]]:
+    size = size or CHUNK_CHARS
+    pos, n = 0, len(text)
+    while pos < n:
+        end = n if n - pos <= size else text.rfind("\n\n", pos + size // 2, pos + size)
+        if end <= pos:
+            end = text.find("\n\n", pos + size)
+            end = n if end < 0 else end
+        while end < n and len(_FENCE.findall(text, pos, end)) % 2:  # inside a fence: cut after it
+            close = _FENCE.search(text, end)
+            nxt = text.find("\n\n", close.end()) if close else -1
+            end = n if nxt < 0 else nxt
+        if end < n:
+            end += 2
+        yield pos, text[pos:end]
+        pos = end
+
+
+def _events(text: str, offset: int, tokens: list) -> list[tuple]:
+    """The headings and blocks of one parsed piece, in order, as small tuples (the tokens go)."""
+    lines = _line_starts(text)
+    out: list[tuple] = []
     depth_list = 0
     skip_until_close: str | None = None
     for i, tok in enumerate(tokens):
@@ -106,12 +146,7 @@ def markdown_blocks(text: str) -> Iterator[Block]:
         elif tok.type in ("bullet_list_close", "ordered_list_close"):
             depth_list -= 1
         elif tok.type == "heading_open":
-            level = int(tok.tag[1])
-            title = _TRAILING_HASHES.sub("", tokens[i + 1].content).strip()
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            if not (level == 1 and h1_count == 1):
-                stack.append((level, title))
+            out.append((0, int(tok.tag[1]), _TRAILING_HASHES.sub("", tokens[i + 1].content).strip()))
             skip_until_close = "heading_close"
         elif tok.map and tok.type in ("paragraph_open", "html_block", "code_block", "fence"):
             a, b = tok.map
@@ -125,9 +160,10 @@ def markdown_blocks(text: str) -> Iterator[Block]:
             lead = len(seg) - len(seg.lstrip())
             trail = len(seg) - len(seg.rstrip())
             if seg.strip():
-                yield Block(start + lead, end - trail, tuple(h for _, h in stack), bullet)
+                out.append((1, offset + start + lead, offset + end - trail, bullet))
             if tok.type == "paragraph_open":
                 skip_until_close = "paragraph_close"
+    return out
 
 
 def text_blocks(text: str) -> Iterator[Block]:

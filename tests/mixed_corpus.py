@@ -17,11 +17,13 @@ HTML = """<!doctype html><html><head><title>API key rotation</title><script>wind
 
 
 def make_pdf(path: Path, pages: list[str]) -> None:
-    """A small valid PDF with one line of text per page (no PDF library needed to write it)."""
+    """A small valid PDF with a line of text per page, or several split by "\\n" (no PDF library
+    needed to write it)."""
     objs = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
-    for text in pages:
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    for text in pages:  # a "\n" in a page's text starts a new line
+        shown = " 0 -16 Td ".join(f"({line}) Tj" for line in text.split("\n"))
+        stream = f"BT /F1 12 Tf 72 720 Td {shown} ET".encode()
         objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
         content_id = len(objs)
         objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "

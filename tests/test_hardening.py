@@ -292,3 +292,33 @@ def test_manifest_documents_outside_the_folder_are_fingerprinted(tmp_path):
     assert store.stale_reason(store.read_header(tmp_path / "idx")) is None
     (tmp_path / "outside.md").write_text("# Out\n\nGadgets are now yellow.\n")
     assert store.stale_reason(store.read_header(tmp_path / "idx")) is not None
+
+
+def test_html_boilerplate_is_dropped_and_headings_become_the_heading_path(tmp_path):
+    (tmp_path / "bikes.html").write_text("""<html><head><title>Orbitrail Bikes</title></head><body>
+<div class="top"><ul class="menu"><li><a href="/">Home</a></li><li><a href="/shop">Shop</a></li></ul></div>
+<nav>Home | Shop | Login | Cart</nav>
+<div id="cookie-consent">We use cookies. Accept all?</div>
+<div class="content"><h1>Orbitrail Bikes</h1>
+<h3>Tyre pressure</h3>
+Orbitrail bikes run best at 50 psi on the road. Lower the pressure to 35 psi on gravel.
+<h3>Chain care</h3>
+<div>Clean the chain every 200 kilometres. Use a dry lubricant in summer.</div></div>
+<div class="footer">Copyright 2024 Orbitrail Ltd. Privacy | Terms</div></body></html>""", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    text = bot.documents[0].text
+    for junk in ("Home", "Login", "cookies", "Copyright", "Privacy"):
+        assert junk not in text
+    assert [p.headings[-1] for p in bot.index.passages] == ["Tyre pressure", "Chain care"]
+    r = bot.ask("what tyre pressure on gravel?")
+    assert r.citations[0].title.endswith("Tyre pressure")
+    assert r.citations[0].quotes == ["Lower the pressure to 35 psi on gravel."]
+
+
+def test_pdf_headings_are_not_glued_to_the_first_sentence(tmp_path):
+    make_pdf(tmp_path / "handbook.pdf", ["Leave policy\nStaff may take 25 days of leave each year.\n"
+                                         "Remote work\nStaff may work from home on Fridays."])
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("when may staff work from home?")
+    assert r.citations[0].quotes[0] == "Staff may work from home on Fridays."
+    assert r.citations[0].title.endswith("Page 1 > Remote work")
