@@ -21,6 +21,18 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u20
 _CONTROL_OR_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
+
+
+def jsonl(obj: Any) -> str:
+    """One JSON line: UTF-8 kept readable, but the characters that line-splitting readers
+    (Python's str.splitlines, JavaScript) take for line ends are escaped."""
+    line = json.dumps(obj, ensure_ascii=False)
+    for raw, escaped in _LINE_BREAKERS.items():
+        line = line.replace(raw, escaped)
+    return line
+
+
 def term(text: Any, one_line: bool = False) -> str:
     """Text from a corpus, a file name or a question, safe to print on a terminal: control
     characters (ESC, OSC, CSI, C1, bidirectional overrides) shown as escapes, never sent raw;
@@ -128,7 +140,7 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
             bad += 1
             obj = {"question": None, "answer": f"Skipped {err}.", "abstained": True, "support": "none",
                    "confidence": 0.0, "citations": [], "error": err}
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.write(jsonl(obj) + "\n")
             out.flush()
             continue
         try:
@@ -142,7 +154,7 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
             continue
         q = _printable(q)
         if as_json:
-            out.write(json.dumps(reply.to_dict(q), ensure_ascii=False) + "\n")
+            out.write(jsonl(reply.to_dict(q)) + "\n")
         else:
             out.write(f"> {term(q, True)}\n{format_reply(reply)}\n\n")
         out.flush()
@@ -168,7 +180,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         reply = bot.ask(q, history)
         q = _printable(q)
         if args.json:
-            print(json.dumps(reply.to_dict(q), ensure_ascii=False, indent=None))
+            print(jsonl(reply.to_dict(q)))
         else:
             print(format_reply(reply, tty=sys.stdout.isatty()))
         return 0
@@ -219,7 +231,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.query:
         res = _search_one(bot, " ".join(args.query), args.k)
         if args.json:
-            print(json.dumps(res, ensure_ascii=False))
+            print(jsonl(res))
         else:
             for r in res["results"]:
                 print(f"{r['rank']:>3}. {r['score']:8.3f}  {term(r['doc_id'], True)}  {term(r['title'], True)}")
@@ -240,7 +252,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             out = {"query": None, "results": [], "error": f"line {lineno}: JSON nested too deeply"}
         except (ValueError, AttributeError) as exc:
             out = {"query": None, "results": [], "error": f"line {lineno}: {str(exc)[:200]}"}
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        print(jsonl(out), flush=True)
     return 0
 
 
@@ -248,7 +260,7 @@ def cmd_glossary(args: argparse.Namespace) -> int:
     bot = _bot(args.corpus, args.rebuild)
     entries = bot.index.glossary.entries
     if args.json:
-        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
+        print(jsonl([e.to_dict() for e in entries]))
     else:
         for e in entries:
             print(f"{term(e.short, True):12} {term(e.long, True)}")

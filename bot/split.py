@@ -92,7 +92,7 @@ def markdown_blocks(text: str) -> Iterator[Block]:
     """
     events: list[tuple] = []  # (0, level, title) for a heading, (1, start, end, bullet) for a block
     for offset, chunk in _chunks(text):
-        events.extend(_events(chunk, offset, _MD.parse(chunk)))  # one piece's tokens at a time
+        events.extend(_events(chunk, offset, _MD.parse(_shallow_quotes(chunk))))  # one piece's tokens at a time
     h1_count = sum(1 for e in events if e[0] == 0 and e[1] == 1)
     stack: list[tuple[int, str]] = []
     for e in events:
@@ -104,6 +104,17 @@ def markdown_blocks(text: str) -> Iterator[Block]:
                 stack.append((level, title))
         else:
             yield Block(e[1], e[2], tuple(h for _, h in stack), e[3])
+
+
+# markdown-it stops at 20 levels of nesting and silently drops what is deeper; quote markers past
+# the tenth are read as spaces (same length, so every offset still points into the real text).
+_DEEP_QUOTE = re.compile(r"^((?:[ \t]*>){10})((?:[ \t]*>)+)", re.M)
+
+
+def _shallow_quotes(text: str) -> str:
+    if ">" not in text:
+        return text
+    return _DEEP_QUOTE.sub(lambda m: m.group(1) + m.group(2).replace(">", " "), text)
 
 
 # Large Markdown documents are parsed in pieces cut at blank lines outside code fences: the token

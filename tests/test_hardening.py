@@ -322,3 +322,11 @@ def test_pdf_headings_are_not_glued_to_the_first_sentence(tmp_path):
     r = bot.ask("when may staff work from home?")
     assert r.citations[0].quotes[0] == "Staff may work from home on Fridays."
     assert r.citations[0].title.endswith("Page 1 > Remote work")
+
+
+def test_deeply_nested_quotes_keep_their_text(tmp_path):
+    (tmp_path / "a.md").write_text("# Nest\n\n" + "> " * 25 + "Widgets are blue and deeply quoted.\n\n"
+                                   "Gadgets are red.\n", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    assert any("deeply quoted" in p.text for p in bot.index.passages)
+    assert bot.search("deeply quoted widgets", 1)

@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis): whatever people type or put in documents, ask() keeps its contract."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -71,3 +72,32 @@ def test_any_document_text_indexes_and_answers(tmp_path_factory, body, question)
     words = re.findall(r"[^\W_]{3,}", body)
     if words:
         check_contract(bot, bot.ask(f"what is {words[0]}?"))
+
+
+JSON_LINES = st.one_of(
+    st.text(max_size=200),
+    st.builds(lambda n: "[" * n + "]" * n, st.integers(0, 5000)),
+    st.builds(lambda n: '{"question": ' + "9" * n + "}", st.integers(1, 6000)),
+    st.builds(lambda q: '{"question": "' + q + '"}', st.sampled_from(["\\ud805", "\\udfff x", "\\u0000", "a\\u2028b"])),
+    st.builds(lambda q, h: json.dumps({"question": q, "history": h}), st.text(max_size=50),
+              st.one_of(st.none(), st.integers(), st.text(max_size=20), st.lists(st.text(max_size=10), max_size=3))),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(JSON_LINES, min_size=1, max_size=6))
+def test_jsonl_batch_answers_every_line(bot, lines):
+    """Whatever a JSON Lines batch holds, each non-blank line gets exactly one JSON reply."""
+    import io
+
+    from bot.cli import _ask_stream
+
+    text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines) + "\n"
+    out = io.StringIO()
+    assert _ask_stream(bot, io.StringIO(text), out, True) == 0
+    replies = [json.loads(x) for x in out.getvalue().splitlines()]
+    expected = [x for x in text.split("\n") if x.strip()]
+    assert len(replies) == len(expected)
+    for r in replies:
+        assert r["support"] in ("answer", "closest", "none")
+        out.getvalue().encode("utf-8")  # writable as UTF-8: no lone surrogates
