@@ -59,6 +59,9 @@ class Citation:
     doc_title: str = ""
     author: str = ""
     published: str = ""
+    doc_id: str = ""  # for front ends that open the cited document (not in the JSON contract)
+    start: int = -1  # the passage's character offsets in the document text
+    end: int = -1
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -151,6 +151,7 @@ class _Cites:
                 id=n, source=doc.source, title=p.title or doc.title, passage=p.text,
                 quotes=list(self.quotes[pi]), score=self._score(pi), doc_title=doc.title,
                 author=str(doc.metadata.get("author", "")), published=str(doc.metadata.get("published", "")),
+                doc_id=doc.id, start=p.start, end=p.end,
             ))
         return out
 

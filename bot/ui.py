@@ -12,6 +12,7 @@ import os
 import re
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +56,51 @@ def highlighted_passage(c: Citation) -> str:
     return "".join(out)
 
 
-def sources_markdown(citations: list[Citation]) -> str:
+def document_link(c: Citation) -> str:
+    """The cited document's own page, scrolled to the passage, its quotes highlighted."""
+    marks = []
+    for q in c.quotes:
+        i = c.passage.find(q)
+        if i >= 0 and c.start >= 0:
+            marks.append(f"{c.start + i}-{c.start + i + len(q)}")
+    return (f"/documents/{urllib.parse.quote(c.doc_id, safe='')}/view?start={c.start}&end={c.end}"
+            f"&hl={','.join(marks)}#passage")
+
+
+def sources_markdown(citations: list[Citation], turn: int = 0) -> str:
     blocks = []
     for c in citations:
         credit = ", ".join(page_escape(x) for x in (c.author, c.published) if x)
         doc = f"*{page_escape(c.doc_title)}*" + (f" ({credit})" if credit else "")
-        blocks.append(f"**[{c.id}] {page_escape(c.title)}** — {doc}\n\n{highlighted_passage(c)}")
+        opener = f" · [Open the document]({document_link(c)})" if c.doc_id else ""
+        blocks.append(f'<span id="src-{turn}-{c.id}" class="src-anchor"></span>**[{c.id}] {page_escape(c.title)}** — '
+                      f"{doc}{opener}\n\n{highlighted_passage(c)}")
     return "\n\n---\n\n".join(blocks)
 
 
-def reply_messages(reply: Reply) -> list[dict[str, Any]]:
+_CITE_MARK = re.compile(r"(?<!\\)\[(\d+)\]")
+
+
+def cited_answer(reply: Reply, turn: int = 0) -> str:
+    """The answer with each [n] a focusable citation: hovering or focusing it shows the passage
+    with the quote highlighted; clicking it opens that source below the answer (page script)."""
+    by_id = {c.id: c for c in reply.citations}
+
+    def cite(m: re.Match[str]) -> str:
+        c = by_id.get(int(m.group(1)))
+        if c is None:
+            return m.group(0)
+        label = html.escape(f"Source {c.id}: {c.title}", quote=True)
+        return (f'<span class="cite" tabindex="0" role="button" aria-label="{label}" data-target="src-{turn}-{c.id}">'
+                f'[{c.id}]<span class="cite-pop" role="tooltip"><strong>{page_escape(c.title)}</strong><br>'
+                f"{highlighted_passage(c)}</span></span>")
+
+    return _CITE_MARK.sub(cite, reply.answer)
+
+
+def reply_messages(reply: Reply, turn: int = 0) -> list[dict[str, Any]]:
     """Chat messages for a reply: the answer, then a collapsed "Sources" panel when it cites."""
-    answer = reply.answer
+    answer = cited_answer(reply, turn)
     if reply.support == "closest":
         answer = "🔶 **Not a confirmed answer.** The sources may not answer this; judge the closest passages " \
                  f"yourself (confidence {reply.confidence:.0%}).\n\n" + answer
@@ -74,7 +108,7 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
         answer = "**Not covered by the sources.** " + answer
     out: list[dict[str, Any]] = [{"role": "assistant", "content": answer}]
     if reply.citations:
-        out.append({"role": "assistant", "content": sources_markdown(reply.citations),
+        out.append({"role": "assistant", "content": sources_markdown(reply.citations, turn),
                     "metadata": {"title": f"Sources ({len(reply.citations)})", "status": "done"}})
     return out
 
@@ -135,7 +169,7 @@ class Conversation:
                 reply = bot.ask(question, self.history)
                 turn = len(self.turns)
                 self.turns.append((question, reply.answer))
-                shown = [{"role": "user", "content": page_escape(echo(question))}] + reply_messages(reply)
+                shown = [{"role": "user", "content": page_escape(echo(question))}] + reply_messages(reply, turn)
                 self.messages.extend(shown)
                 self.turn_of.extend([turn] * len(shown))
                 if reply.kind != "invalid":  # a refused question (too long, empty) is not kept
@@ -150,15 +184,111 @@ class Conversation:
 
 
 def example_questions(bot: ChatBot) -> list[str]:
-    """The corpus's own examples, else questions made from its headings, acronyms and titles."""
+    """The corpus's own examples, else natural questions made from its headings and glossary."""
     if bot.manifest.examples:
         return list(bot.manifest.examples)[:6]
-    out = [h for h in bot.index.top_sections(6) if h.endswith("?")][:2]
-    out += [f"What is {e.short}?" for e in bot.index.glossary.entries[:1]]
-    out += [f"Tell me about {h}" for h in bot.index.top_sections(6) if not h.endswith("?")][: 3 - len(out)]
-    out += [f"Tell me about {d.title}" for d in bot.documents[: max(0, 3 - len(out))]]
-    out.append("What is the weather like today?")  # never in a corpus: shows how the bot declines
-    return out
+    out: list[str] = []
+    for h in bot.index.top_sections(8):
+        q = heading_question(h)
+        if q and q not in out:
+            out.append(q)
+        if len(out) >= 3:
+            break
+    out += [f"What does {e.short} stand for?" for e in bot.index.glossary.entries[:1]]
+    if not out:
+        out = [heading_question(d.title) or f"What is {d.title} about?" for d in itertools.islice(bot.documents, 2)]
+    return out[:5]
+
+
+_HOW_TO = re.compile(r"^how to\s+(.+)$", re.I)
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.)\s+")
+
+
+def heading_question(heading: str) -> str | None:
+    """A heading read as the question it answers: "How to rotate a key" -> "How do I rotate a
+    key?", "What is extraction?" as is, "Tyre pressure" -> "What do the sources say about tyre
+    pressure?"; None for page furniture such as "Page 3"."""
+    h = _SECTION_NUMBER.sub("", heading.strip()).strip(" :.")
+    if not h or re.fullmatch(r"page \d+", h, re.I) or len(h) > 80:
+        return None
+    if h.endswith("?"):
+        return h
+    m = _HOW_TO.match(h)
+    if m:
+        return f"How do I {m.group(1)}?"
+    words = h.split()
+    low = h if any(w.isupper() and len(w) > 1 for w in words[:1]) else h[:1].lower() + h[1:]
+    return f"What do the sources say about {low}?"
+
+
+def corpus_phrase(bot: ChatBot) -> str:
+    return f"*{page_escape(bot.documents[0].title)}*" if len(bot.documents) == 1 else \
+        f"the {len(bot.documents):,} documents listed under *Sources loaded*"
+
+
+PAGE_CSS = """
+#chat .cite { color: #1d4ed8; text-decoration: underline; cursor: pointer; position: relative; white-space: nowrap; }
+.dark #chat .cite { color: #93c5fd; }
+#chat .cite:focus { outline: 2px solid #2563eb; outline-offset: 1px; border-radius: 2px; }
+#chat .cite-pop { display: none; position: absolute; left: -2rem; top: 1.5em; z-index: 60; width: min(30rem, 80vw);
+  white-space: normal; text-decoration: none; cursor: auto; padding: .6rem .75rem; border-radius: 6px;
+  font-size: 14px; line-height: 1.45; background: #ffffff; color: #111827; border: 1px solid #6b7280;
+  box-shadow: 0 6px 24px rgba(0,0,0,.25); }
+.dark #chat .cite-pop { background: #1f2937; color: #f3f4f6; border-color: #9ca3af; }
+#chat .cite:hover .cite-pop, #chat .cite:focus .cite-pop, #chat .cite:focus-within .cite-pop { display: block; }
+#chat .cite:hover, #chat .cite:focus, #chat .cite:focus-within { z-index: 70; }
+#chat .message-content:has(.cite:hover), #chat .message-content:has(.cite:focus) { position: relative; z-index: 70; }
+#chat mark { background: #fde047; color: #111827; padding: 0 1px; }
+.dark #chat mark { background: #facc15; color: #111827; }
+#chat .thought-group, #chat .thought-group p, #chat .thought-group .message-content { font-size: 14px; }
+#chat .thought-group p { color: #1f2937; }
+.dark #chat .thought-group p { color: #f3f4f6; }
+#chat .flash { outline: 3px solid #f59e0b; border-radius: 4px; transition: outline-color 1s; }
+#examples button.example { white-space: normal; text-align: left; }
+#intro h1 { margin-bottom: .25rem; }
+"""
+
+# Clicking (or pressing Enter on) a citation opens its answer's Sources panel and scrolls to it.
+PAGE_SCRIPT = """<script>
+(function () {
+  function toggleFor(answer) {
+    const bots = Array.from(document.querySelectorAll('#chat [data-testid="bot"]'));
+    const i = bots.indexOf(answer);
+    for (const m of bots.slice(i + 1, i + 3)) {
+      const walker = document.createTreeWalker(m, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) {
+        if (/^\\s*Sources \\(\\d+\\)\\s*$/.test(walker.currentNode.textContent)) return walker.currentNode.parentElement;
+      }
+    }
+    return null;
+  }
+  function show(id) {
+    const t = document.getElementById(id);
+    if (!t) return false;
+    t.scrollIntoView({block: 'center', behavior: 'smooth'});
+    const box = t.parentElement;
+    box.classList.add('flash');
+    setTimeout(function () { box.classList.remove('flash'); }, 1600);
+    return true;
+  }
+  function open(cite) {
+    const id = cite.getAttribute('data-target');
+    if (show(id)) return;
+    const toggle = toggleFor(cite.closest('[data-testid="bot"]'));
+    if (toggle) toggle.click();
+    let tries = 0;
+    const timer = setInterval(function () { if (show(id) || ++tries > 20) clearInterval(timer); }, 100);
+  }
+  document.addEventListener('click', function (e) {
+    const cite = e.target.closest && e.target.closest('#chat .cite');
+    if (cite && !e.target.closest('.cite-pop')) { e.preventDefault(); open(cite); }
+  });
+  document.addEventListener('keydown', function (e) {
+    const t = e.target;
+    if ((e.key === 'Enter' || e.key === ' ') && t.classList && t.classList.contains('cite')) { e.preventDefault(); open(t); }
+  });
+})();
+</script>"""
 
 
 def corpus_markdown(bot: ChatBot) -> str:
@@ -224,33 +354,39 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
         message = message if isinstance(message, str) else ""
         return bot.ask(message, history if isinstance(history, list) else []).to_dict(echo(message))
 
+    examples = example_questions(bot) or ["What do the sources cover?"]
     with gr.Blocks(title="Grounded answers", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# Grounded answers\n"
-            "I answer **only from the sources listed below**, quoting them word for word with numbered "
-            "citations, and I say so when they do not cover a question.", elem_id="intro")
-        gr.Markdown(corpus_markdown(bot), elem_id="corpus")
-        with gr.Accordion(f"Glossary: {len(bot.index.glossary)} acronyms mined from the sources", open=False,
-                          elem_id="glossary"):
-            gr.Markdown(glossary_markdown(bot))
-        chat = gr.Chatbot(elem_id="chat", height=520, sanitize_html=True, allow_tags=False,
-                          feedback_options=("Like", "Dislike"), label="Chat")
+            f"I answer **only from the sources** ({corpus_phrase(bot)}), quoting them word for word with "
+            "numbered citations, and I say so when they do not cover a question.", elem_id="intro")
+        chat = gr.Chatbot(elem_id="chat", height="min(46vh, 520px)", min_height=220, sanitize_html=True,
+                          allow_tags=False, label="Conversation", show_label=False,
+                          feedback_options=("Like", "Dislike") if log.path else None, buttons=["copy"],
+                          placeholder=f"Ask a question about the sources, for example *{page_escape(examples[0])}*. "
+                                      "Answers quote them, with [1] citations you can hover over or open.")
         conv = gr.State(Conversation)
-        with gr.Row():
-            box = gr.Textbox(placeholder="Ask a question about the sources…", show_label=False, scale=8,
-                             elem_id="question", max_length=limit + 1)
-            ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-        gr.Markdown("**Try:**")
+        with gr.Row(elem_id="ask-row"):
+            box = gr.Textbox(placeholder="Ask a question about the sources…", label="Your question",
+                             show_label=False, scale=8, elem_id="question", max_length=limit + 1, autofocus=True)
+            ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
         with gr.Row(elem_id="examples"):
-            buttons = [gr.Button(q, size="sm") for q in example_questions(bot)]
+            buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
         clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
+        with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
+            gr.Markdown(corpus_markdown(bot), elem_id="corpus")
+        if len(bot.index.glossary):
+            with gr.Accordion(f"Glossary: {len(bot.index.glossary)} acronyms mined from the sources", open=False,
+                              elem_id="glossary"):
+                gr.Markdown(glossary_markdown(bot))
 
         for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
             trigger(send, [source, conv], [box, chat, conv], queue=False, api_visibility="private").then(
                 answer, [conv], [chat, conv], api_visibility="private")
         clear_button.click(clear, [conv], [chat, conv], queue=False, api_visibility="private")
         chat.clear(clear, [conv], [chat, conv], queue=False, api_visibility="private")  # the chat's trash icon
-        chat.like(on_like, [conv], None, api_visibility="private")
+        if log.path:
+            chat.like(on_like, [conv], None, api_visibility="private")
         gr.api(api_chat, api_name="chat")
     demo.queue(default_concurrency_limit=CONCURRENCY)
     demo.state_session_capacity = SESSIONS
@@ -265,8 +401,12 @@ def create(bot: ChatBot | None = None, feedback_path: str | Path | None = None) 
 
 def serve_app(bot: ChatBot, demo: gr.Blocks) -> Guard:
     app = make_app(bot)
+    # system fonts: the default theme's web fonts cannot load offline, and a fallback drew a bold
+    # capital "A" in another typeface
+    theme = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+                                    "sans-serif"], font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=False, max_file_size="1kb",
-                              footer_links=["api"])
+                              footer_links=["api"], theme=theme, css=PAGE_CSS, head=PAGE_SCRIPT)
     demo.state_session_capacity = SESSIONS
     return Guard(app)
 

@@ -7,12 +7,16 @@ FastAPI and Starlette come with Gradio; this module does not import Gradio itsel
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException
+import html
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from .chatbot import ChatBot
@@ -81,7 +85,11 @@ class Guard:
                 started = True
                 kept = [(k, v) for k, v in message.get("headers", [])
                         if not (foreign and k.lower().startswith(b"access-control-allow-"))]
-                message = {**message, "headers": kept + SECURITY_HEADERS}
+                names = {k.lower() for k, _ in kept}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                kept = [(k, v + b"; frame-ancestors 'none'" if k.lower() == b"content-security-policy"
+                         and b"frame-ancestors" not in v else v) for k, v in kept]
+                message = {**message, "headers": kept + extra}
             await send(message)
 
         try:
@@ -184,6 +192,55 @@ class BotsByStrictness:
             return got
 
 
+VIEW_CSS = """
+body { font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 48rem;
+       padding: 1rem 1.25rem 4rem; color: #111827; background: #ffffff; }
+header p { color: #374151; margin-top: -.5rem; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.h { font-weight: 700; } .h1 { font-size: 1.6em; } .h2 { font-size: 1.35em; } .h3 { font-size: 1.15em; }
+.passage { background: #eef2ff; outline: 2px solid #6366f1; border-radius: 3px; scroll-margin-top: 30vh; }
+mark { background: #fde047; color: #111827; }
+@media (prefers-color-scheme: dark) {
+  body { color: #f3f4f6; background: #111827; } header p { color: #d1d5db; }
+  .passage { background: #1e1b4b; outline-color: #a5b4fc; } mark { background: #facc15; color: #111827; }
+}
+"""
+
+
+def render_document(text: str, passage: tuple[int, int] | None, marks: list[tuple[int, int]]) -> str:
+    """The document's text, escaped (shown as text, never as markup), with the cited passage
+    wrapped in ``<span id="passage">`` and the quoted sentences in ``<mark>``."""
+    n = len(text)
+    events: list[tuple[int, int, str]] = []  # (offset, order, markup): closings before openings
+    if passage is not None:
+        a, b = passage
+        events += [(a, 1, '<span id="passage" class="passage">'), (b, 0, "</span>")]
+    for a, b in marks:
+        events += [(a, 2, "<mark>"), (b, 0, "</mark>")]
+    out, pos = [], 0
+    for offset, _, markup in sorted(events):
+        offset = max(pos, min(offset, n))
+        out.append(html.escape(text[pos:offset]))
+        out.append(markup)
+        pos = offset
+    out.append(html.escape(text[pos:]))
+    # Markdown heading lines read as headings (the text itself is never interpreted as markup)
+    return _HEADING_LINE.sub(lambda m: f'<span class="h h{len(m.group(1))}">{m.group(2)}</span>', "".join(out))
+
+
+_HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+([^\n<]+)$", re.M)
+
+
+def _spans(raw: str, n: int) -> list[tuple[int, int]]:
+    """"a-b,c-d" -> [(a, b), (c, d)] within 0..n; anything malformed is ignored."""
+    out = []
+    for part in raw.split(",")[:50]:
+        a, _, b = part.partition("-")
+        if a.isdigit() and b.isdigit() and int(a) < int(b) <= n:
+            out.append((int(a), int(b)))
+    return out
+
+
 def make_app(bot: ChatBot) -> FastAPI:
     """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
     bots = BotsByStrictness(bot)
@@ -205,5 +262,24 @@ def make_app(bot: ChatBot) -> FastAPI:
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
         return {"id": d.id, "title": d.title, "source": d.source,
                 "metadata": {k: str(v) for k, v in d.metadata.items()}, "text": d.text}
+
+    @app.get("/documents/{doc_id:path}/view", response_class=HTMLResponse, include_in_schema=False)
+    def view(doc_id: str, start: int = Query(-1), end: int = Query(-1), hl: str = Query("", max_length=2000)):
+        """The whole cited document, the passage outlined and scrolled to, its quotes highlighted."""
+        try:
+            d = bot.index.documents[doc_id]
+        except (KeyError, IndexError, TypeError):
+            raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
+        n = len(d.text)
+        passage = (start, end) if 0 <= start < end <= n else None
+        credit = ", ".join(html.escape(str(d.metadata[k])) for k in ("author", "published") if d.metadata.get(k))
+        body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                f"<title>{html.escape(d.title)}</title><style>{VIEW_CSS}</style></head><body>"
+                f"<header><h1>{html.escape(d.title)}</h1><p>{credit + ' — ' if credit else ''}"
+                f"{html.escape(d.source)}</p></header>"
+                f"<main class=\"text\">{render_document(d.text, passage, _spans(hl, n))}</main></body></html>")
+        return HTMLResponse(body, headers={"Content-Security-Policy":
+                                           "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"})
 
     return app
