@@ -63,8 +63,9 @@ def document_link(c: Citation) -> str:
         i = c.passage.find(q)
         if i >= 0 and c.start >= 0:
             marks.append(f"{c.start + i}-{c.start + i + len(q)}")
+    anchor = "page" if c.source.split("#")[0].lower().endswith(".pdf") else "passage"  # a PDF: its page image
     return (f"/documents/{urllib.parse.quote(c.doc_id, safe='')}/view?start={c.start}&end={c.end}"
-            f"&hl={','.join(marks)}#passage")
+            f"&hl={','.join(marks)}#{anchor}")
 
 
 def sources_markdown(citations: list[Citation], turn: int = 0) -> str:

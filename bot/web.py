@@ -6,17 +6,17 @@ FastAPI and Starlette come with Gradio; this module does not import Gradio itsel
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-import html
-
 from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from .chatbot import ChatBot
@@ -241,6 +241,77 @@ def _spans(raw: str, n: int) -> list[tuple[int, int]]:
     return out
 
 
+_PAGE_HEADING = re.compile(r"^## Page (\d+)$", re.M)
+PAGE_SCALE = 1.5  # 108 dpi: readable on a laptop screen, about 150 KB a page
+
+
+def pdf_page_of(text: str, offset: int) -> int | None:
+    """The PDF page an offset of an ingested PDF's text lies on ("## Page N" headings mark them)."""
+    page = None
+    for m in _PAGE_HEADING.finditer(text, 0, max(0, offset) + 1):
+        page = int(m.group(1))
+    return page
+
+
+def source_file(bot: ChatBot, doc: Any) -> Path | None:
+    """The PDF file a document was read from, found from what the corpus itself records (its
+    folder, or the sources a saved index was built from); never from a path sent by a client."""
+    rel = str(doc.source).split("#")[0]
+    roots = [bot.manifest.path.parent]
+    if bot.saved_index:
+        from . import store
+
+        try:
+            roots += [Path(i) for i in store.read_header(bot.manifest.path.parent).get("inputs") or []]
+        except Exception:  # an unreadable header: no file to show
+            pass
+    for root in roots:
+        for candidate in (root / rel, root if root.name == rel else None):
+            if candidate is not None and candidate.suffix.lower() == ".pdf" and candidate.is_file():
+                return candidate
+    return None
+
+
+def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
+    """One PDF page as a PNG with the quoted sentences highlighted (pypdfium2 finds their
+    character boxes; a quote is located by its first and last words, as extracted text and the
+    PDF's own text may break lines differently)."""
+    import io
+
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageDraw
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        if not 1 <= page_no <= len(pdf):
+            raise HTTPException(status_code=404, detail="no such page")
+        page = pdf[page_no - 1]
+        width, height = page.get_size()
+        image = page.render(scale=PAGE_SCALE).to_pil().convert("RGBA")
+        text = page.get_textpage()
+        overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+        draw = ImageDraw.Draw(overlay)
+        for quote in quotes:
+            words = quote.split()
+            if not words:
+                continue
+            first = text.search(" ".join(words[:6]), match_case=False).get_next()
+            if first is None:
+                continue
+            last = text.search(" ".join(words[-6:]), match_case=False).get_next() if len(words) > 6 else None
+            start, end = first[0], (last[0] + last[1]) if last and last[0] >= first[0] else first[0] + first[1]
+            for i in range(text.count_rects(start, end - start)):
+                left, bottom, right, top = text.get_rect(i)
+                draw.rectangle([left * PAGE_SCALE - 2, (height - top) * PAGE_SCALE - 2,
+                                right * PAGE_SCALE + 2, (height - bottom) * PAGE_SCALE + 2],
+                               fill=(250, 204, 21, 110), outline=(202, 138, 4, 255), width=2)
+        out = io.BytesIO()
+        Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
+        return out.getvalue()
+    finally:
+        pdf.close()
+
+
 def make_app(bot: ChatBot) -> FastAPI:
     """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
     bots = BotsByStrictness(bot)
@@ -272,14 +343,40 @@ def make_app(bot: ChatBot) -> FastAPI:
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
         n = len(d.text)
         passage = (start, end) if 0 <= start < end <= n else None
+        figure = ""
+        page_no = pdf_page_of(d.text, start) if passage else None
+        if page_no is not None and source_file(bot, d) is not None:
+            src = f"page.png?page={page_no}&hl={html.escape(hl, quote=True)}"
+            figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="Page {page_no} of the PDF, the quoted sentences highlighted" '
+                      f'style="max-width:100%;border:1px solid #9ca3af"><figcaption>Page {page_no}</figcaption>'
+                      f"</figure>")
         credit = ", ".join(html.escape(str(d.metadata[k])) for k in ("author", "published") if d.metadata.get(k))
         body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 f"<title>{html.escape(d.title)}</title><style>{VIEW_CSS}</style></head><body>"
                 f"<header><h1>{html.escape(d.title)}</h1><p>{credit + ' — ' if credit else ''}"
-                f"{html.escape(d.source)}</p></header>"
+                f"{html.escape(d.source)}</p></header>{figure}"
                 f"<main class=\"text\">{render_document(d.text, passage, _spans(hl, n))}</main></body></html>")
-        return HTMLResponse(body, headers={"Content-Security-Policy":
-                                           "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"})
+        return HTMLResponse(body, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                      "img-src 'self'; frame-ancestors 'none'"})
+
+    @app.get("/documents/{doc_id:path}/page.png", include_in_schema=False)
+    def page_image(doc_id: str, page: int = Query(..., ge=1, le=100_000), hl: str = Query("", max_length=2000)):
+        """A cited PDF page as an image, the quoted sentences highlighted on it."""
+        try:
+            d = bot.index.documents[doc_id]
+        except (KeyError, IndexError, TypeError):
+            raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
+        path = source_file(bot, d)
+        if path is None:
+            raise HTTPException(status_code=404, detail="this document has no PDF to show")
+        quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]
+        try:
+            png = render_pdf_page(path, page, quotes)
+        except HTTPException:
+            raise
+        except Exception:  # a PDF changed or damaged since it was indexed
+            raise HTTPException(status_code=404, detail="the PDF page cannot be shown") from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     return app

@@ -682,3 +682,53 @@ def test_first_screen_shows_the_question_box_and_examples(browser, app_url, size
     expect(page.locator("#chat")).to_contain_text("Answers quote them")  # the empty chat says what to ask
     assert box.get_attribute("aria-label") == "Your question" or page.get_by_label("Your question").count()
     page.close()
+
+
+@pytest.fixture(scope="module")
+def mixed_url(tmp_path_factory):
+    import sys as _sys
+
+    from bot import ChatBot, indexer, ui
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from mixed_corpus import write_mixed
+
+    root = tmp_path_factory.mktemp("mixed")
+    docs = write_mixed(root / "docs")
+    indexer.build([docs], root / "index")  # a saved index: the PDF is found from its recorded sources
+    served = launch(ui.create(ChatBot.load(root / "index")))
+    yield served.url
+    served.close()
+
+
+@pytest.mark.browser
+def test_pdf_citation_shows_the_page_with_the_quote_highlighted(page, mixed_url):
+    import io
+
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    page.goto(mixed_url)
+    ask(page, "how do I calibrate the widget sensor?")
+    page.get_by_text(re.compile(r"^Sources \(\d+\)$")).first.click()
+    expect(page.locator("#chat")).to_contain_text("Page 2")  # every PDF citation names its page
+    href = page.get_by_role("link", name="Open the document").first.get_attribute("href")
+    page.goto(mixed_url.rstrip("/") + href)
+    img = page.locator("figure img")
+    expect(img).to_be_visible()
+    expect(page.locator("figcaption")).to_have_text("Page 2")
+    assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+    src = img.get_attribute("src")
+    status, headers, raw = _http(mixed_url.rstrip("/") + href.split("/view")[0] + "/" + src)
+    assert status == 200 and headers["content-type"] == "image/png"
+    import numpy as np
+
+    rgb = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB")).astype(int)
+    yellow = int(((rgb[..., 0] > 200) & (rgb[..., 1] > 170) & (rgb[..., 2] < 140)).sum())
+    assert yellow > 500  # the quoted sentence is highlighted on the page
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"]) / "pdf-page.png"))
+    plain = _http(mixed_url.rstrip("/") + href.split("/view")[0] + "/page.png?page=2")
+    assert plain[0] == 200  # without highlights too
+    assert _http(mixed_url + "documents/manual.pdf/page.png?page=99")[0] == 404
+    assert _http(mixed_url + "documents/notes%2Fbackups.md/page.png?page=1")[0] == 404  # not a PDF
