@@ -732,3 +732,42 @@ def test_pdf_citation_shows_the_page_with_the_quote_highlighted(page, mixed_url)
     assert plain[0] == 200  # without highlights too
     assert _http(mixed_url + "documents/manual.pdf/page.png?page=99")[0] == 404
     assert _http(mixed_url + "documents/notes%2Fbackups.md/page.png?page=1")[0] == 404  # not a PDF
+
+
+@pytest.mark.browser
+def test_clicking_a_citation_opens_its_source(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    ask(page, "what is a GAN")
+    expect(page.locator("#chat .src-anchor")).to_have_count(0)  # the Sources panel starts closed
+    page.locator("#chat .cite").first.click()
+    expect(page.locator("#chat .src-anchor").first).to_be_attached()
+    expect(page.locator("#chat mark:visible").first).to_be_visible()
+
+
+@pytest.mark.browser
+def test_controls_match_the_corpus_and_settings(page, mixed_url):
+    """A user's own corpus: natural example questions, no empty glossary, no like/dislike while
+    feedback is off, a labelled question box."""
+    from playwright.sync_api import expect
+
+    page.goto(mixed_url)
+    expect(page.locator("#question textarea")).to_be_visible()
+    examples = page.locator("#examples button").all_inner_texts()
+    assert examples and all(e.endswith("?") for e in examples)
+    assert not any(e.startswith("Tell me about") or "weather" in e for e in examples)
+    assert page.locator("#glossary").count() == 0
+    assert page.get_by_label("Your question").count() >= 1
+    ask(page, "how do I rotate the API key?")
+    assert page.get_by_label("Like", exact=True).count() == 0
+
+
+def test_example_questions_read_naturally():
+    from bot.ui import heading_question
+
+    assert heading_question("How to rotate a key") == "How do I rotate a key?"
+    assert heading_question("What is extraction?") == "What is extraction?"
+    assert heading_question("Tyre pressure") == "What do the sources say about tyre pressure?"
+    assert heading_question("4. API keys") == "What do the sources say about API keys?"
+    assert heading_question("Page 3") is None
