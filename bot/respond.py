@@ -74,6 +74,7 @@ SENTENCE_SUPPORT = 0.5
 #   1.0: 0.645 / 0.326   1.5: 0.660 / 0.334   2: 0.664 / 0.336   3: 0.670 / 0.338
 #   5: 0.673 / 0.340 (chosen: the plateau starts)   10: 0.676 / 0.341; gold sets unchanged throughout.
 EVIDENCE_BOOST = 5.0
+PARAPHRASE_CLOSE = 0.6  # word-vector similarity from which a missing word counts as said otherwise
 MAX_LISTED_DOCUMENTS = 8  # questions about the sources list at most this many documents
 POSITION_PRIOR = 1e-3  # far below any term weight: only breaks ties
 # "where" needs a place: a capitalized name after a preposition of place ("in Paris", "near the Alps").
@@ -357,7 +358,7 @@ class Responder:
         """Not a confirmed answer: one sentence saying so, then the closest passages quoted (the
         candidate and the next best passage that holds as much of the focus, if any)."""
         focus = q.focus_terms
-        why = self._why_not(q, hits, focus) if not rule_ok else None
+        why = self._why_not(q, hits, focus) if not rule_ok or q.extra.get("request") else None
         lines = [fill("closest", "intro", why=why or fill("closest", "unclear"))]
         picked = [hit.index]
         floor = self.coverage(hit.index, focus)
@@ -829,7 +830,10 @@ class Responder:
     def _why_not(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> str:
         """One sentence on what the sources lack for ``q``."""
         vocab = self.index.vocabulary
+        best = hits[0].index if hits else None
         unknown = [t for t in focus if t not in vocab and t not in self._expand(set(focus))]
+        if unknown and best is not None and len(unknown) * 2 <= len(focus):
+            unknown = [t for t in unknown if not self._paraphrased(q, t, best)]
         known = [t for t in focus if t not in unknown]
         if not known or len(unknown) * 2 > len(focus):
             return fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
@@ -844,14 +848,20 @@ class Responder:
             return fill("abstain", "which", found=join_words(self._surface(q, focus)))
         if q.extra.get("request"):
             return fill("abstain", "request", found=join_words(self._surface(q, known)))
-        best = hits[0].index if hits else None
         miss = self.missing(best, focus) if best is not None else list(focus)
+        if miss and best is not None:  # a word the passage says in other words is not missing ("photos" ~ "images")
+            miss = [t for t in miss if not self._paraphrased(q, t, best)]
         if not miss:
             return fill("closest", "unclear")
         found = [t for t in focus if t not in miss] or known
         return fill("abstain", "not_together", found=join_words(self._surface(q, found, but_not=miss) or
                                                                   self._surface(q, found)),
                     missing=join_words(self._surface(q, miss or focus)))
+
+    def _paraphrased(self, q: Question, term: str, pi: int, at_least: float = PARAPHRASE_CLOSE) -> bool:
+        surfaces = [t.surface for t in (*q.focus, *q.context) if t.term == term]
+        words = [w for w in analyze_words(self.index.passages[pi].text) if w.lower() not in STOPWORDS and len(w) > 1]
+        return bool(surfaces) and max(self.closeness.closeness(surfaces[:1], words), default=0.0) >= at_least
 
     def _abstain_for(self, q: Question, hits: Sequence[Hit], focus: Sequence[str], confidence: float = 0.0) -> Reply:
         return self._abstain(self._why_not(q, hits, focus), confidence)

@@ -86,3 +86,15 @@ def test_a_request_to_produce_something_is_not_answered(bot, manual):
         r = b.ask(q)
         assert r.support != "answer"
     assert bot.ask("Give me some examples of LLMs").support == "answer"  # asks for what the sources hold
+
+
+def test_abstention_does_not_call_a_paraphrased_word_missing(bot):
+    """ "photos" is said as "images" in the NeRF passage: the reply names what is really missing."""
+    r = bot.ask("Which model can build a 3D model from 2D photos?")
+    assert r.support in ("answer", "closest") and "NeRF" in r.citations[0].title
+    assert "not *photos*" not in r.answer and "*photos*" in r.answer.split("but not")[0]
+
+
+def test_request_reply_says_why(bot):
+    r = bot.ask("Give me a recipe for shepherd's pie")
+    assert r.answer.startswith("I can only quote the sources, not write or make something new")
