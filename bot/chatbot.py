@@ -16,7 +16,8 @@ from .decide import DecisionSettings
 from .index import CorpusIndex
 from .load import LoadReport, load_corpus
 from .model import Document, Reply
-from .respond import Responder, fill, join_words, md_escape
+from .render import fill, join_words, md_escape
+from .respond import Responder
 from .understand import Question, message_text, understand
 
 def _default_corpus() -> Path:

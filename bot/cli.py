@@ -14,32 +14,9 @@ from typing import Any, Iterable, TextIO
 
 from .config import CorpusError
 from .model import Citation, Reply
+from .render import jsonl, mark_quotes, printable, term
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_OR_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
-
-
-def jsonl(obj: Any) -> str:
-    """One JSON line: UTF-8 kept readable, but the characters that line-splitting readers
-    (Python's str.splitlines, JavaScript) take for line ends are escaped."""
-    line = json.dumps(obj, ensure_ascii=False)
-    for raw, escaped in _LINE_BREAKERS.items():
-        line = line.replace(raw, escaped)
-    return line
-
-
-def term(text: Any, one_line: bool = False) -> str:
-    """Text from a corpus, a file name or a question, safe to print on a terminal: control
-    characters (ESC, OSC, CSI, C1, bidirectional overrides) shown as escapes, never sent raw;
-    ``one_line`` escapes line breaks too (a file name with a newline cannot forge an extra line)."""
-    pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
-    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                       _SURROGATE.sub("\ufffd", str(text)))
 
 
 def _bot(corpus: str | None, rebuild: bool = False, strictness: float | None = None):
@@ -52,23 +29,10 @@ def _bot(corpus: str | None, rebuild: bool = False, strictness: float | None = N
     return bot
 
 
-def mark_quotes(c: Citation, tty: bool) -> str:
+def quotes_marked(c: Citation, tty: bool) -> str:
     """The passage with each quoted sentence marked (bold on a terminal, «…» otherwise)."""
-    text = term(c.passage)
-    spans = []
-    for q in (term(x) for x in c.quotes):
-        i = text.find(q)
-        if i >= 0:
-            spans.append((i, i + len(q)))
-    out, pos = [], 0
-    for a, b in sorted(spans):
-        if a < pos:
-            continue
-        out.append(text[pos:a])
-        out.append(f"{_BOLD}{text[a:b]}{_RESET}" if tty else f"«{text[a:b]}»")
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
+    return mark_quotes(term(c.passage), [term(q) for q in c.quotes],
+                       (lambda s: f"{_BOLD}{s}{_RESET}") if tty else (lambda s: f"«{s}»"))
 
 
 def _unescape(md: str) -> str:
@@ -95,7 +59,7 @@ def format_reply(reply: Reply, tty: bool = False, width: int = 100) -> str:
             lines.append(f"[{c.id}] {term(c.title, True)}")
             credit = ", ".join(term(x, True) for x in (c.author, c.published) if x)
             lines.append(f"    {term(c.doc_title, True)}" + (f" ({credit})" if credit else "") + f" - {term(c.source, True)}")
-            lines.append(textwrap.fill(mark_quotes(c, tty), width, initial_indent="    ", subsequent_indent="    "))
+            lines.append(textwrap.fill(quotes_marked(c, tty), width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)
 
 
@@ -122,11 +86,6 @@ def _parse_line(line: str, lineno: int) -> tuple[str | None, Any, str | None]:
     return q, history, None
 
 
-def _printable(text: str) -> str:
-    """Text that can be written as UTF-8: lone surrogates (from JSON escapes) become U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
-
-
 def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
     bad = 0
     for lineno, line in enumerate(stream, 1):
@@ -148,11 +107,11 @@ def _ask_stream(bot: Any, stream: TextIO, out: TextIO, as_json: bool) -> int:
         except RecursionError:
             bad += 1
             err = f"line {lineno}: history nested too deeply"
-            out.write(json.dumps({"question": _printable(q), "answer": f"Skipped {err}.", "abstained": True,
+            out.write(jsonl({"question": printable(q), "answer": f"Skipped {err}.", "abstained": True,
                                   "support": "none", "confidence": 0.0, "citations": [], "error": err}) + "\n")
             out.flush()
             continue
-        q = _printable(q)
+        q = printable(q)
         if as_json:
             out.write(jsonl(reply.to_dict(q)) + "\n")
         else:
@@ -178,7 +137,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print("--history is not usable JSON (nested too deeply or a value too large)", file=sys.stderr)
                 return 2
         reply = bot.ask(q, history)
-        q = _printable(q)
+        q = printable(q)
         if args.json:
             print(jsonl(reply.to_dict(q)))
         else:
@@ -220,7 +179,7 @@ MAX_K = 1000
 
 
 def _search_one(bot: Any, query: str, k: int) -> dict[str, Any]:
-    return {"query": _printable(query), "results": bot.search(query, k)}
+    return {"query": printable(query), "results": bot.search(query, k)}
 
 
 def cmd_search(args: argparse.Namespace) -> int:

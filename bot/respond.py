@@ -9,11 +9,8 @@ import itertools
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Iterable, Sequence
 
-import yaml
 from rapidfuzz import fuzz as rf_fuzz
 from rapidfuzz import process as rf_process
 
@@ -23,6 +20,7 @@ from .analyze import words as analyze_words
 from .decide import Decider, DecisionSettings, LogisticModel, kind_features
 from .index import CorpusIndex, Hit
 from .paraphrase import WordCloseness, shared_closeness
+from .render import fill, join_words, md_escape, templates
 from .model import Citation, Document, Reply
 from .understand import FRAME_TERMS, LIST_CLASSES, Question
 
@@ -86,7 +84,6 @@ _MONEY = re.compile(r"[$€£¥₹]\s?\d|\b\d[\d,.]*\s?(?:k|m|bn|million|billion
                     r"\bfor free\b|\bcosts? nothing\b", re.I)
 _EVIDENCE = {"who": _AGENT, "when": _TIME, "duration": _DURATION, "quantity": _NUMBER, "where": _PLACE,
              "money": _MONEY}
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!{}])")
 # A focus term found in over COMMON_DF of all passages (a corpus's main subject, e.g. "AI" in an
 # article about AI) may be left implied by a passage that has the question's rarer terms. Chosen on
 # the gold sets (answers correct / abstention recall / false abstentions, article | second corpus):
@@ -94,27 +91,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!{}])")
 #   0.4-0.5 and never (1.01): 98.0% / 97.3% / 2.0% | 100% / 100% / 0%
 # 0.3 is the strictest value with the fewest false abstentions.
 COMMON_DF = 0.3
-
-
-def md_escape(text: str) -> str:
-    """Escape text for Markdown so it shows literally (HTML and Markdown syntax alike)."""
-    return _MD_SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
-
-
-@lru_cache(maxsize=None)
-def templates() -> dict:
-    return yaml.safe_load(resources.files(__package__).joinpath("templates.yaml").read_text("utf-8"))
-
-
-def fill(section: str, name: str, **values: str) -> str:
-    return templates()[section][name].format(**values)
-
-
-def join_words(items: Sequence[str]) -> str:
-    items = [f"*{md_escape(i)}*" for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @dataclass

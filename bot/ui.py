@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
 import os
 import re
 import threading
@@ -22,7 +21,7 @@ import gradio as gr  # noqa: E402
 
 from .chatbot import ChatBot  # noqa: E402
 from .model import Citation, Reply  # noqa: E402
-from .respond import md_escape  # noqa: E402
+from .render import jsonl, mark_quotes, page_escape  # noqa: E402
 from .web import Guard, echo, make_app  # noqa: E402
 
 GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
@@ -33,27 +32,11 @@ FEEDBACK_CHARS = 4000  # at most this much of a question or an answer is recorde
 # characters before "@" made the e-mail pattern quadratic: 40k characters took 15 s).
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{6,30}\d(?!\w)")
-_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
-
-
-def page_escape(text: str) -> str:
-    """Corpus or user text -> Markdown that displays it literally (HTML entities + Markdown escapes)."""
-    return md_escape(html.escape(text, quote=False)).replace("\\&", "&")
 
 
 def highlighted_passage(c: Citation) -> str:
     """The passage, escaped, with the quoted sentences wrapped in <mark>."""
-    text = c.passage
-    spans = sorted((i, i + len(q)) for q in c.quotes if (i := text.find(q)) >= 0)
-    out, pos = [], 0
-    for a, b in spans:
-        if a < pos:
-            continue
-        out.append(page_escape(text[pos:a]))
-        out.append(f"<mark>{page_escape(text[a:b])}</mark>")
-        pos = b
-    out.append(page_escape(text[pos:]))
-    return "".join(out)
+    return mark_quotes(c.passage, c.quotes, lambda q: f"<mark>{page_escape(q)}</mark>", page_escape)
 
 
 def document_link(c: Citation) -> str:
@@ -131,9 +114,7 @@ class FeedbackLog:
             return
         row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": bool(liked),
                "question": redact(question[:FEEDBACK_CHARS]), "answer": redact(answer[:FEEDBACK_CHARS])}
-        line = json.dumps(row, ensure_ascii=False)
-        for raw, escaped in _LINE_BREAKERS.items():  # readers that split lines on these break records
-            line = line.replace(raw, escaped)
+        line = jsonl(row)  # U+2028, U+2029, U+0085 escaped: readers that split lines on them break records
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
