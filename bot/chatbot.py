@@ -146,11 +146,11 @@ class ChatBot:
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive whole number, got {k!r}")
         k = min(k, max(self.index.retriever.size, 1))  # never more than there are passages
-        text = clean_question(query)[: self.settings.max_question_chars]
-        if not has_words(text):
+        text = clean_question(query)[: self.settings.max_question_chars]  # a long query is cut, not refused
+        q = self.question(text)  # the same pipeline as ask: clean, correct, understand
+        if isinstance(q, Reply):
             return []
-        q = understand(self.index.speller.correct(text), None, self.index.vocabulary)
-        weights = self.responder.weights(q) if q.kind != "smalltalk" else {}
+        weights = self.responder.weights(q) if q.kind not in ("smalltalk", "meta") else {}
         if not weights:
             weights = {t: 1.0 for t in analyze.terms(text, self.index.vocabulary)}
         out = []

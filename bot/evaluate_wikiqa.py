@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from .config import CorpusError
 from .index import CorpusIndex, Hit
 from .model import Document, Passage, Sentence
-from .respond import Responder
+from .respond import Responder, RuleSettings
 from .understand import understand
 
 PUBLISHED = [("Word count (Yang et al. 2015, test)", 0.489, None), ("Weighted word count (test)", 0.510, None),
@@ -74,9 +74,9 @@ def build_index(questions: list[WikiQuestion]) -> CorpusIndex:
     return CorpusIndex(docs, passages=passages)
 
 
-def run(questions: list[WikiQuestion]) -> list[dict[str, Any]]:
+def run(questions: list[WikiQuestion], rules: RuleSettings | None = None) -> list[dict[str, Any]]:
     index = build_index(questions)
-    responder = Responder(index)
+    responder = Responder(index, rules=rules)
     results = []
     for pi, wq in enumerate(questions):
         text = index.speller.correct(wq.question)

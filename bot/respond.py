@@ -140,21 +140,42 @@ _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
 
 
+@dataclass(frozen=True)
+class RuleSettings:
+    """The responder's rule thresholds and sentence-scoring weights (defaults and how they were
+    chosen: the comments above the module constants). Tuning scripts pass other values here."""
+
+    passage_support: float = PASSAGE_SUPPORT
+    sentence_support: float = SENTENCE_SUPPORT
+    evidence_boost: float = EVIDENCE_BOOST
+    common_df: float = COMMON_DF
+
+    def __post_init__(self) -> None:
+        for name in ("passage_support", "sentence_support", "common_df"):
+            if not 0.0 <= getattr(self, name) <= 1.01:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.evidence_boost < 1.0:
+            raise ValueError(f"evidence_boost must be at least 1, got {self.evidence_boost}")
+
+
 class Responder:
     def __init__(self, index: CorpusIndex, top_k: int = 5, decision: DecisionSettings | None = None,
-                 model: LogisticModel | None = None, closeness: WordCloseness | None = None):
+                 model: LogisticModel | None = None, closeness: WordCloseness | None = None,
+                 rules: RuleSettings | None = None):
         if top_k <= 0:
             raise ValueError(f"top_k must be positive, got {top_k}")
         self.index = index
         self.top_k = top_k
         self.decider = Decider(decision, model)
+        self.rules = rules or RuleSettings()
         self.closeness = closeness or shared_closeness()
         common = getattr(index.retriever, "common_terms", None)
         if common is not None:
-            self._common = common(COMMON_DF)
+            self._common = common(self.rules.common_df)
         else:
             n = index.retriever.size
-            self._common = {t for t in index.vocabulary if index.retriever.document_frequency(t) > COMMON_DF * n}
+            self._common = {t for t in index.vocabulary
+                            if index.retriever.document_frequency(t) > self.rules.common_df * n}
 
     # ---- support -------------------------------------------------------------------------
     def _have(self, pi: int, terms: Sequence[str]) -> set[str]:
@@ -427,13 +448,13 @@ class Responder:
         if not focus:
             return False
         required = self._required(q, focus)
-        if self.missing(pi, required) and self.coverage(pi, required) < PASSAGE_SUPPORT:
+        if self.missing(pi, required) and self.coverage(pi, required) < self.rules.passage_support:
             return False
         if q.kind == "yesno" and len(self.missing(pi, focus)) * 2 > len(focus):
             return False
         if not self.type_ok(q, pi, focus):
             return False
-        if SENTENCE_SUPPORT > 0 and self.sentence_support(pi, focus) < SENTENCE_SUPPORT:
+        if self.rules.sentence_support > 0 and self.sentence_support(pi, focus) < self.rules.sentence_support:
             return False
         return True
 
@@ -581,7 +602,7 @@ class Responder:
             if head and re.search(r"\b(is|are|was|were|means|refers to)\b", s.text[:80]):
                 score *= 1.2  # "X is a ...": reads as a definition
             if evidence is not None and evidence.search(s.text):
-                score *= EVIDENCE_BOOST
+                score *= self.rules.evidence_boost
             # Equal scores go to the earlier sentence: a section's opening sentences state its subject.
             out.append(score + POSITION_PRIOR / (1 + i))
         return out

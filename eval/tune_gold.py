@@ -1,6 +1,6 @@
 """Gold-set figures for a grid of responder settings (the chat's side of threshold choices).
 
-    .venv/bin/python eval/tune_gold.py PASSAGE_SUPPORT=1,0.8 [SENTENCE_SUPPORT=0,0.5]
+    .venv/bin/python eval/tune_gold.py passage_support=1,0.8 [sentence_support=0,0.5]
 """
 import sys
 import tempfile
@@ -10,10 +10,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-import bot.respond as R  # noqa: E402
 from grid import combos  # noqa: E402
 from bot import ChatBot  # noqa: E402
+from bot.decide import DecisionSettings  # noqa: E402
 from bot.evaluate import evaluate, load_gold  # noqa: E402
+from bot.respond import Responder, RuleSettings  # noqa: E402
 from second_corpus import write_second_corpus  # noqa: E402
 
 
@@ -22,10 +23,11 @@ def main() -> None:
     sets = [("article", ChatBot.load(), load_gold(HERE / "article.yaml")[1]),
             ("second", ChatBot.load(second), load_gold(HERE / "second.yaml")[1])]
     for combo in combos(sys.argv[1:]):
-        for name, v in combo:
-            setattr(R, name, v)
+        rules = RuleSettings(**{name.lower(): v for name, v in combo})
         row = []
         for label, bot, items in sets:
+            bot.responder = Responder(bot.index, top_k=bot.settings.top_k, rules=rules,
+                                      decision=DecisionSettings(strictness=bot.settings.strictness))
             m = evaluate(bot, items)["metrics"]
             row.append(f"{label}: correct {m['answers_correct']:.3f} abst-recall {m['abstention_recall']:.3f} "
                        f"false-abst {m['false_abstention']:.3f}")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import bot.respond as R  # noqa: E402
 from grid import combos  # noqa: E402
 from bot.evaluate_wikiqa import WikiQuestion, metrics, read_tsv, run  # noqa: E402
+from bot.respond import RuleSettings  # noqa: E402
 
 
 def read_train(folder: Path) -> list[WikiQuestion]:
@@ -30,13 +30,12 @@ def read_train(folder: Path) -> list[WikiQuestion]:
 def main(folder: str) -> None:
     folder = Path(folder)
     sets = {"train": read_train(folder), "dev": read_tsv(folder / "WikiQA-dev.tsv")}
-    # arguments: NAME=v1,v2,... for module settings of bot.respond, e.g. PASSAGE_SUPPORT=1,0.8,0.6
-    for combo in combos(sys.argv[2:], [("PASSAGE_SUPPORT", [1.0, 0.9, 0.8, 0.7, 0.6])]):
-        for name, v in combo:
-            setattr(R, name, v)
+    # arguments: name=v1,v2,... for fields of bot.respond.RuleSettings, e.g. passage_support=1,0.8,0.6
+    for combo in combos(sys.argv[2:], [("passage_support", [1.0, 0.9, 0.8, 0.7, 0.6])]):
+        rules = RuleSettings(**{name.lower(): v for name, v in combo})
         row = []
         for name, qs in sets.items():
-            m = metrics(qs, run(qs))
+            m = metrics(qs, run(qs, rules))
             row.append(f"{name}: MAP {m['MAP']:.3f} P {m['trigger_precision']:.3f} R {m['trigger_recall']:.3f} "
                        f"F1 {m['trigger_f1']:.3f}")
         print(", ".join(f"{n}={v}" for n, v in combo) + " | " + " | ".join(row), flush=True)
