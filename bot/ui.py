@@ -265,6 +265,19 @@ PAGE_SCRIPT = """<script>
     const cite = e.target.closest && e.target.closest('#chat .cite');
     if (cite && !e.target.closest('.cite-pop')) { e.preventDefault(); open(cite); }
   });
+  // Screen readers announce a message by its aria-label, which Gradio fills with the raw Markdown
+  // (asterisks, escaped entities, our citation markup): name each message by its visible text.
+  function relabel() {
+    document.querySelectorAll('#chat [data-testid="bot"], #chat [data-testid="user"]').forEach(function (m) {
+      const kind = m.getAttribute('data-testid') === 'bot' ? 'Answer' : 'Question';
+      const clone = m.cloneNode(true);
+      clone.querySelectorAll('.cite-pop').forEach(function (p) { p.remove(); });
+      const text = kind + ': ' + clone.textContent.replace(/\\s+/g, ' ').trim().slice(0, 400);
+      if (m.getAttribute('aria-label') !== text) m.setAttribute('aria-label', text);
+    });
+  }
+  new MutationObserver(function () { clearTimeout(window.__relabel); window.__relabel = setTimeout(relabel, 50); })
+    .observe(document.documentElement, {childList: true, subtree: true, characterData: true});
   document.addEventListener('keydown', function (e) {
     const t = e.target;
     if ((e.key === 'Enter' || e.key === ' ') && t.classList && t.classList.contains('cite')) { e.preventDefault(); open(t); }

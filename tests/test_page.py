@@ -771,3 +771,16 @@ def test_example_questions_read_naturally():
     assert heading_question("Tyre pressure") == "What do the sources say about tyre pressure?"
     assert heading_question("4. API keys") == "What do the sources say about API keys?"
     assert heading_question("Page 3") is None
+
+
+@pytest.mark.browser
+def test_messages_are_announced_by_their_text_not_their_markdown(page, app_url):
+    page.goto(app_url)
+    ask(page, "what is a VAE")
+    page.get_by_text(re.compile(r"^Sources \(\d+\)$")).first.click()
+    page.wait_for_timeout(800)
+    labels = page.locator('#chat [data-testid="bot"]').evaluate_all("ms => ms.map(m => m.getAttribute('aria-label'))")
+    assert labels and labels[0].startswith("Answer: VAEs are a kind of GenAI model")
+    for label in labels:
+        assert "**" not in label and "&amp;" not in label and "&gt;" not in label and "<span" not in label
+    assert any("5 types of generative AI > 5. Variational Autoencoders (VAE)" in x for x in labels)
