@@ -225,8 +225,8 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
     arrays["terms_off"] = np.asarray(terms_off, np.int64)
     os.replace(terms_tmp, out / "terms.txt")
     files["terms.txt"] = store._checksum_file(out / "terms.txt")
-    files["passages.npz"] = store._atomic_write(out / "passages.npz", store._npz_bytes(**arrays))
-    files["bm25.npz"] = store._atomic_write(out / "bm25.npz", store._npz_bytes(
+    files["passages.npz"] = store.atomic_npz(out / "passages.npz", **arrays)
+    files["bm25.npz"] = store.atomic_npz(out / "bm25.npz", **dict(
         df=df, doc_len=lengths,
         params=np.asarray([1.2, 0.75], np.float64)))  # tantivy's own k1 and b
     speller = Speller(words, frozenset(vocab_list))

@@ -406,9 +406,12 @@ class CorpusIndex:
         self._heading_cache = {}  # heading terms again, now with glossary keys
         joined = None if large else vocab
 
+        canonical: dict[str, str] = {}  # one string per distinct term: the lists below share them
+
         def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
             for i, p in enumerate(self.passages):
-                yield self.bm25_terms(p, joined, first_pass[i] if large else analyze.terms(p.text, vocab))
+                terms = self.bm25_terms(p, joined, first_pass[i] if large else analyze.terms(p.text, vocab))
+                yield [canonical.setdefault(t, t) for t in terms]
                 if large:
                     first_pass[i] = []
 

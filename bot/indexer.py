@@ -50,7 +50,8 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: 
             build_large(docs, stage, manifest, inputs, report.problems, progress=index_progress, workers=workers,
                         snap=snap)
         else:
-            index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b)
+            # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
+            index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b, engine="postings")
             store.save(stage, manifest, docs, index, inputs, report.problems, snap)
         store.write_manifest(stage, manifest, docs)
         store.swap_into(stage, out)

@@ -1,8 +1,9 @@
 """Small frozen data objects passed along the pipeline (load -> split -> index -> respond)."""
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,55 @@ class Sentence:
     bullet: bool = False
 
 
+class SentenceList(Sequence):
+    """A passage's sentences kept as offsets into the passage text (a dozen bytes a sentence
+    instead of two hundred); each ``Sentence`` is made when it is read."""
+
+    __slots__ = ("_text", "_base", "_spans")
+
+    def __init__(self, text: str, base: int, spans: array):
+        self._text, self._base, self._spans = text, base, spans
+
+    @classmethod
+    def of(cls, text: str, base: int, sentences: Sequence[Sentence]) -> "Sequence[Sentence]":
+        """Compact form of ``sentences``; the tuple itself where a sentence is not a slice of ``text``."""
+        spans = array("i")  # offsets within a document of at most max_document_mb
+        for s in sentences:
+            if text[s.start - base : s.end - base] != s.text:
+                return tuple(sentences)
+            spans.extend((s.start, s.end, 1 if s.bullet else 0))
+        return cls(text, base, spans)
+
+    def __len__(self) -> int:
+        return len(self._spans) // 3
+
+    def _one(self, i: int) -> Sentence:
+        a, b, bullet = self._spans[3 * i : 3 * i + 3]
+        return Sentence(self._text[a - self._base : b - self._base], a, b, bool(bullet))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        n = len(self)
+        if isinstance(i, slice):
+            return tuple(self._one(j) for j in range(*i.indices(n)))
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("sentence index out of range")
+        return self._one(i)
+
+    def __iter__(self):
+        return (self._one(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"SentenceList({list(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     """A retrievable unit: part of one section, with its heading path and offsets.
@@ -40,8 +90,12 @@ class Passage:
     text: str
     start: int
     end: int
-    sentences: tuple[Sentence, ...]
+    sentences: Sequence[Sentence]  # kept compact (SentenceList); read as Sentence objects
     section_first: bool = True  # the passage opens its section
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sentences, SentenceList):
+            object.__setattr__(self, "sentences", SentenceList.of(self.text, self.start, self.sentences))
 
     @property
     def title(self) -> str:

@@ -6,6 +6,7 @@ its line map is used, so every sentence is an exact slice of the document text.
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -90,20 +91,28 @@ def markdown_blocks(text: str) -> Iterator[Block]:
 
     A lone top-level ``# Title`` is the document title, not part of heading paths.
     """
-    events: list[tuple] = []  # (0, level, title) for a heading, (1, start, end, bullet) for a block
+    # Headings and blocks of every piece, in order, as four integers each (a heading: 0, level,
+    # index of its title; a block: 1, start, end, bullet): a few bytes a block, not Python objects.
+    events = array("q")
+    titles: list[str] = []
     for offset, chunk in _chunks(text):
-        events.extend(_events(chunk, offset, _MD.parse(_shallow_quotes(chunk))))  # one piece's tokens at a time
-    h1_count = sum(1 for e in events if e[0] == 0 and e[1] == 1)
+        for e in _events(chunk, offset, _MD.parse(_shallow_quotes(chunk))):  # one piece's tokens at a time
+            if e[0] == 0:
+                titles.append(e[2])
+                events.extend((0, e[1], len(titles) - 1, 0))
+            else:
+                events.extend((1, e[1], e[2], 1 if e[3] else 0))
+    h1_count = sum(1 for i in range(0, len(events), 4) if events[i] == 0 and events[i + 1] == 1)
     stack: list[tuple[int, str]] = []
-    for e in events:
-        if e[0] == 0:
-            _, level, title = e
-            while stack and stack[-1][0] >= level:
+    for i in range(0, len(events), 4):
+        kind, a, b, c = events[i : i + 4]
+        if kind == 0:
+            while stack and stack[-1][0] >= a:
                 stack.pop()
-            if not (level == 1 and h1_count == 1):
-                stack.append((level, title))
+            if not (a == 1 and h1_count == 1):
+                stack.append((a, titles[b]))
         else:
-            yield Block(e[1], e[2], tuple(h for _, h in stack), e[3])
+            yield Block(a, b, tuple(h for _, h in stack), bool(c))
 
 
 # markdown-it stops at 20 levels of nesting and silently drops what is deeper; quote markers past
@@ -117,9 +126,9 @@ def _shallow_quotes(text: str) -> str:
     return _DEEP_QUOTE.sub(lambda m: m.group(1) + m.group(2).replace(">", " "), text)
 
 
-# Large Markdown documents are parsed in pieces cut at blank lines outside code fences: the token
-# list of a whole 12 MB file of short paragraphs took about 0.8 GB at once.
-CHUNK_CHARS = 1_000_000
+# Large Markdown documents are parsed in pieces of about 250 KB cut at blank lines outside code
+# fences: the token list of a whole 12 MB file of short paragraphs took about 0.8 GB at once.
+CHUNK_CHARS = 250_000
 _FENCE = re.compile(r"^ {0,3}(```|~~~)", re.M)
 
 
@@ -205,14 +214,6 @@ def split_document(doc: Document, max_words: int = 120, first_id: int = 0) -> li
     A section that fits in ``max_words`` is one passage; a longer one is cut at paragraph
     boundaries where it can, at sentence boundaries where it must.
     """
-    sections: list[tuple[tuple[str, ...], list[list[Sentence]]]] = []
-    for block in blocks_for(doc):
-        sents = _sentences_of(doc, block)
-        if not sents:
-            continue
-        if not sections or sections[-1][0] != block.headings:
-            sections.append((block.headings, []))
-        sections[-1][1].append(sents)
     passages: list[Passage] = []
 
     def emit(headings: tuple[str, ...], chunk: list[Sentence], first: bool) -> None:
@@ -222,21 +223,31 @@ def split_document(doc: Document, max_words: int = 120, first_id: int = 0) -> li
                     tuple(chunk), first)
         )
 
-    for headings, paragraphs in sections:
-        chunk: list[Sentence] = []
-        words = 0  # words in chunk
-        first = True
-        for para in paragraphs:
-            counts = [len(sent.text.split()) for sent in para]
-            if chunk and words + sum(counts) > max_words:
+    # Paragraphs are fed one at a time and passages emitted as soon as they are full: only the
+    # passage being filled holds Sentence objects (a long section without headings is cut as it
+    # streams by, not after it was read whole).
+    chunk: list[Sentence] = []
+    words = 0  # words in chunk
+    first = True
+    headings: tuple[str, ...] | None = None
+    for block in blocks_for(doc):
+        para = _sentences_of(doc, block)
+        if not para:
+            continue
+        if block.headings != headings:
+            if chunk and headings is not None:
+                emit(headings, chunk, first)
+            headings, chunk, words, first = block.headings, [], 0, True
+        counts = [len(sent.text.split()) for sent in para]
+        if chunk and words + sum(counts) > max_words:
+            emit(headings, chunk, first)
+            chunk, words, first = [], 0, False
+        for sent, n in zip(para, counts):
+            if chunk and words + n > max_words:
                 emit(headings, chunk, first)
                 chunk, words, first = [], 0, False
-            for sent, n in zip(para, counts):
-                if chunk and words + n > max_words:
-                    emit(headings, chunk, first)
-                    chunk, words, first = [], 0, False
-                chunk.append(sent)
-                words += n
-        if chunk:
-            emit(headings, chunk, first)
+            chunk.append(sent)
+            words += n
+    if chunk and headings is not None:
+        emit(headings, chunk, first)
     return passages

@@ -12,6 +12,7 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 from __future__ import annotations
 
 import dataclasses
+from array import array
 import gzip
 import hashlib
 import json
@@ -182,6 +183,18 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def atomic_npz(dest: Path, /, **arrays: np.ndarray) -> dict[str, Any]:
+    """``np.savez`` straight to a temporary file, then renamed: no second copy of the arrays in
+    memory (``_atomic_write`` of ``_npz_bytes`` held the whole archive as bytes)."""
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, dest)
+    return _checksum_file(dest)
+
+
 def meta_line(d: Document) -> bytes:
     return (json.dumps({"id": d.id, "title": d.title, "source": d.source, "metadata": dict(d.metadata)},
                        ensure_ascii=False) + "\n").encode("utf-8")
@@ -199,11 +212,14 @@ class DocumentWriter:
         self.text_off, self.meta_off = [0], [0]
 
     def add(self, d: Document, meta: bytes | None = None) -> None:
-        text = d.text.encode("utf-8")
+        size = 0
+        for i in range(0, len(d.text), 1 << 20):  # in 1 MB pieces: no second copy of a large text
+            piece = d.text[i : i + (1 << 20)].encode("utf-8")
+            self._texts.write(piece)
+            size += len(piece)
         meta = meta if meta is not None else meta_line(d)
-        self._texts.write(text)
         self._meta.write(meta)
-        self.text_off.append(self.text_off[-1] + len(text))
+        self.text_off.append(self.text_off[-1] + size)
         self.meta_off.append(self.meta_off[-1] + len(meta))
 
     def close(self) -> dict[str, Any]:
@@ -230,9 +246,7 @@ def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
     first = np.zeros(n, np.bool_)
     path_id = np.zeros(n, np.int32)
     sent_ptr = np.zeros(n + 1, np.int64)
-    s_start: list[int] = []
-    s_end: list[int] = []
-    s_bullet: list[bool] = []
+    s_start, s_end, s_bullet = array("i"), array("i"), array("b")  # compact while they grow
     for i in range(n):
         p = passages[i]
         doc[i], start[i], end[i], first[i] = doc_pos[p.doc_id], p.start, p.end, p.section_first
@@ -240,11 +254,11 @@ def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
         for s in p.sentences:
             s_start.append(s.start)
             s_end.append(s.end)
-            s_bullet.append(s.bullet)
+            s_bullet.append(1 if s.bullet else 0)
         sent_ptr[i + 1] = len(s_start)
     return dict(doc=doc, start=start, end=end, first=first, path=path_id, sent_ptr=sent_ptr,
-                sent_start=np.asarray(s_start, np.int32), sent_end=np.asarray(s_end, np.int32),
-                sent_bullet=np.asarray(s_bullet, np.bool_))
+                sent_start=np.frombuffer(s_start, np.int32), sent_end=np.frombuffer(s_end, np.int32),
+                sent_bullet=np.frombuffer(s_bullet, np.int8).astype(np.bool_))
 
 
 def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: dict[str, Any], engine: str,
@@ -285,10 +299,9 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     files = writer.close()
     heads: dict[tuple[str, ...], int] = {}
     doc_pos = {d.id: i for i, d in enumerate(documents)}
-    files["passages.npz"] = _atomic_write(out / "passages.npz",
-                                          _npz_bytes(**passage_arrays(index.passages, doc_pos, heads)))
+    files["passages.npz"] = atomic_npz(out / "passages.npz", **passage_arrays(index.passages, doc_pos, heads))
     engine = index.retriever.postings_arrays()
-    files["bm25.npz"] = _atomic_write(out / "bm25.npz", _npz_bytes(
+    files["bm25.npz"] = atomic_npz(out / "bm25.npz", **dict(
         term_ptr=engine.term_ptr, doc_ids=engine.doc_ids, tfs=engine.tfs.astype(np.float32),
         doc_len=np.asarray(engine.doc_len, np.int32), params=np.asarray([engine.k1, engine.b], np.float64)))
     files["terms.json.gz"] = _atomic_write(out / "terms.json.gz",

@@ -330,3 +330,32 @@ def test_deeply_nested_quotes_keep_their_text(tmp_path):
     bot = ChatBot.load(tmp_path)
     assert any("deeply quoted" in p.text for p in bot.index.passages)
     assert bot.search("deeply quoted widgets", 1)
+
+
+@pytest.mark.slow
+def test_indexing_a_large_markdown_file_stays_within_ten_times_its_size(tmp_path):
+    """A 12 MB Markdown file of short paragraphs peaked at 1.1 GB (94x) while indexing."""
+    import random
+
+    rng = random.Random(0)
+    words = "alpha beta gamma delta widget sprocket gadget blue red green runs fast slow always never".split()
+    src = tmp_path / "src"
+    src.mkdir()
+    parts, size = ["# Big manual"], 0
+    while size < 12_000_000:
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(3, 7))).capitalize() + "."
+        parts.append(line)
+        size += len(line) + 2
+    (src / "big.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    del parts
+    file_mb = (src / "big.md").stat().st_size / 1048576
+    # VmHWM: the peak of this process's own memory (ru_maxrss would include the forking parent's)
+    code = ("import sys; from bot.cli import main; rc = main(sys.argv[1:]); "
+            "print('PEAK', [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]); "
+            "sys.exit(rc)")
+    p = subprocess.run([sys.executable, "-c", code, "index", str(src), "--out", str(tmp_path / "idx")],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    peak_mb = int(p.stdout.split("PEAK")[1]) / 1024
+    assert peak_mb <= 10 * file_mb, f"peak {peak_mb:.0f} MB for a {file_mb:.1f} MB file; {p.stdout[-300:]}"
+    assert ChatBot.load(tmp_path / "idx").search("widget gadget", 1)
