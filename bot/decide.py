@@ -24,7 +24,7 @@ SUPPORT_ANSWER, SUPPORT_CLOSEST, SUPPORT_NONE = "answer", "closest", "none"
 
 # Question kinds with a one-hot feature each (others count as "other").
 KINDS = ("definition", "who", "when", "where", "duration", "quantity", "how", "why", "yesno", "list",
-         "comparison", "other")  # "money" questions count as "quantity"
+         "comparison", "other")  # "money" questions count as "quantity", "colour" ones as "other"
 
 
 @dataclass(frozen=True)

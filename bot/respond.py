@@ -82,8 +82,11 @@ _PLACE = re.compile(r"\b(?:in|at|near|on|from|across|throughout|between|north|so
 _MONEY = re.compile(r"[$€£¥₹]\s?\d|\b\d[\d,.]*\s?(?:k|m|bn|million|billion)?\s?(?:dollars?|euros?|pounds?|cents?|"
                     r"pence|yen|yuan|rupees?|francs?|USD|EUR|GBP|JPY|CHF)\b|\b(?:USD|EUR|GBP)\s?\d|\bfree of charge\b|"
                     r"\bfor free\b|\bcosts? nothing\b", re.I)
+_COLOUR = re.compile(r"\b(?:red|orange|yellow|green|blue|indigo|violet|purple|pink|brown|black|white|gr[ae]y|silver|"
+                     r"gold|golden|beige|cream|ivory|teal|turquoise|cyan|magenta|maroon|navy|olive|lime|amber|"
+                     r"crimson|scarlet|tan|khaki|bronze|copper|transparent|clear|colou?rless)(?:ish)?\b", re.I)
 _EVIDENCE = {"who": _AGENT, "when": _TIME, "duration": _DURATION, "quantity": _NUMBER, "where": _PLACE,
-             "money": _MONEY}
+             "money": _MONEY, "colour": _COLOUR}
 # A focus term found in over COMMON_DF of all passages (a corpus's main subject, e.g. "AI" in an
 # article about AI) may be left implied by a passage that has the question's rarer terms. Chosen on
 # the gold sets (answers correct / abstention recall / false abstentions, article | second corpus):
@@ -839,7 +842,7 @@ class Responder:
                         missing=join_words(self._surface(q, unknown)))
         if unknown:  # the known terms are parts of an unknown word ("alpha-synuclein"): say the word
             return fill("abstain", "unknown", missing=join_words([self._phrase(q)]))
-        if q.kind in ("who", "when", "where", "duration", "quantity", "money") and any(not self.missing(h.index, focus) for h in hits):
+        if q.kind in ("who", "when", "where", "duration", "quantity", "money", "colour") and any(not self.missing(h.index, focus) for h in hits):
             return fill("abstain", q.kind, found=join_words(self._surface(q, focus)))
         if q.extra.get("which") and any(not self.missing(h.index, focus) for h in hits):
             return fill("abstain", "which", found=join_words(self._surface(q, focus)))

@@ -48,6 +48,7 @@ _FRAME_WORDS = {
     "where": "where located locate place country city situated find found",
     "quantity": "many much number amount",
     "money": "price prices cost costs much expensive cheap pay paid fee fees charge charges spend",
+    "colour": "colour color colours colors coloured colored shade hue",
     "why": "problem problems issue issues important importance matter matters reason reasons cause "
            "causes concern concerns bad good useful",
 }
@@ -102,6 +103,9 @@ META = (
 _EXPAND = re.compile(r"^what (?:does|do) (?P<a>.+?) (?:stand for|abbreviate)$|^what (?:is|are) (?P<b>.+?) short for$|"
                      r"^what (?:is|are) the (?:full|long) (?:form|name)s? (?:of|for) (?P<c>.+)$|"
                      r"^(?:expand|spell out) (?P<d>.+)$")
+# "What colour is X?", "which color are the Y": the answer names a colour.
+_COLOUR_Q = re.compile(r"^(?:what|which) (?:colou?r|shade)s? (?:is|are|was|were|does|do|did)\b|"
+                       r"^(?:what|which) (?:is|are|was|were) the colou?rs? of\b")
 # A question about what something costs: "how much is X", "what is the price of X", "how expensive".
 _MONEY_Q = re.compile(r"^(?:what(?:'s| is| are| was| were)? (?:the )?(?:price|cost|fee)s? (?:of|for)\b|"
                       r"how much (?:does|do|did|is|are|was|were) .+ (?:cost|charge)\b|how (?:expensive|cheap)\b|"
@@ -167,6 +171,8 @@ def question_kind(s: str) -> str:
         return "duration"
     if _MONEY_Q.search(s):
         return "money"
+    if _COLOUR_Q.search(s):
+        return "colour"
     if re.match(r"^how (many|much)\b", s):
         return "quantity"
     if re.match(r"^why\b", s):

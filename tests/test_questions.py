@@ -98,3 +98,13 @@ def test_abstention_does_not_call_a_paraphrased_word_missing(bot):
 def test_request_reply_says_why(bot):
     r = bot.ask("Give me a recipe for shepherd's pie")
     assert r.answer.startswith("I can only quote the sources, not write or make something new")
+
+
+def test_colour_questions_need_a_colour(tmp_path):
+    (tmp_path / "a.md").write_text("# Widgets\n\n## Look\n\nWidgets are blue. They weigh two kilograms.\n\n"
+                                   "## Care\n\nClean widgets with warm water.\n")
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("what colour are widgets?")
+    assert r.support == "answer" and r.citations[0].quotes[0] == "Widgets are blue."
+    r = bot.ask("What colour is the water?")
+    assert r.support != "answer" and "do not say what colour" in r.answer
