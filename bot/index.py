@@ -47,6 +47,25 @@ class Retriever(Protocol):
         ...
 
 
+# ---- the BM25 formulas, written once for every engine -----------------------------------------
+def bm25_idf(n: int, df):
+    """Lucene's IDF, never negative even for terms in most passages (textbook BM25's can be):
+    ``log(1 + (N - df + 0.5) / (df + 0.5))``. ``df`` a number or a numpy array."""
+    if isinstance(df, np.ndarray):
+        return np.log1p((n - df + 0.5) / (df + 0.5))
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def bm25_norm(k1: float, b: float, length, avgdl: float):
+    """The document-length part of BM25's denominator: ``k1 * (1 - b + b * |d| / avgdl)``."""
+    return k1 * (1.0 - b + b * length / (avgdl or 1.0))
+
+
+def bm25_tf(tf, k1: float, norm):
+    """BM25's saturating term frequency: ``tf * (k1 + 1) / (tf + norm)``."""
+    return tf * (k1 + 1.0) / (tf + norm)
+
+
 class LuceneBM25(BM25):
     """rank_bm25's BM25 with a never-negative IDF, weighted queries and an inverted index."""
 
@@ -59,8 +78,7 @@ class LuceneBM25(BM25):
         self.df: dict[str, int] = {}
         super().__init__(corpus)
         lengths = np.asarray(self.doc_len, dtype=np.float64)
-        avgdl = self.avgdl or 1.0
-        self._norm = k1 * (1.0 - b + b * lengths / avgdl)
+        self._norm = bm25_norm(k1, b, lengths, self.avgdl)
         postings: dict[str, tuple[list[int], list[int]]] = {}
         for i, freqs in enumerate(self.doc_freqs):
             for term, tf in freqs.items():
@@ -86,7 +104,7 @@ class LuceneBM25(BM25):
         n = self.corpus_size
         self.df = dict(nd)
         for word, freq in nd.items():
-            self.idf[word] = math.log(1.0 + (n - freq + 0.5) / (freq + 0.5))
+            self.idf[word] = bm25_idf(n, freq)
 
     def get_scores(self, query: Sequence[str] | Mapping[str, float]) -> np.ndarray:
         weights = query if isinstance(query, Mapping) else _count(query)
@@ -96,7 +114,7 @@ class LuceneBM25(BM25):
             if post is None or weight <= 0:
                 continue
             ids, tfs = post
-            scores[ids] += weight * self.idf[term] * tfs * (self.k1 + 1.0) / (tfs + self._norm[ids])
+            scores[ids] += weight * self.idf[term] * bm25_tf(tfs, self.k1, self._norm[ids])
         return scores
 
 
@@ -123,9 +141,9 @@ class PostingsBM25:
         self.corpus_size = int(len(doc_len))
         df = np.diff(term_ptr).astype(np.float64)
         n = self.corpus_size
-        self.idf_arr = np.log1p((n - df + 0.5) / (df + 0.5))
+        self.idf_arr = bm25_idf(n, df)
         avgdl = float(doc_len.mean()) if n else 1.0
-        self._norm = (k1 * (1.0 - b + b * doc_len / (avgdl or 1.0))).astype(np.float32)
+        self._norm = bm25_norm(k1, b, doc_len, avgdl).astype(np.float32)
 
     @classmethod
     def from_terms(cls, docs: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "PostingsBM25":
@@ -172,6 +190,7 @@ class PostingsBM25:
                 continue
             a, z = self.term_ptr[i], self.term_ptr[i + 1]
             ids, tfs = self.doc_ids[a:z], self.tfs[a:z]
+            # bm25_tf in float32, its factors ordered so numpy makes no float64 temporaries
             scores[ids] += np.float32(weight * self.idf_arr[i]) * tfs * np.float32(self.k1 + 1.0) / (
                 tfs + self._norm[ids])
         return scores
@@ -274,7 +293,7 @@ class TantivyRetriever:
         self.doc_len = np.asarray(doc_len, dtype=np.int32)
         self.corpus_size = int(len(self.doc_len))
         n = self.corpus_size
-        self.idf_arr = np.log1p((n - self.df + 0.5) / (self.df + 0.5))
+        self.idf_arr = bm25_idf(n, self.df)
         self.avgdl = float(self.doc_len.mean()) if n else 1.0
         self.terms_of = None  # passage index -> its terms (set by CorpusIndex, for ``score``)
 
@@ -307,12 +326,12 @@ class TantivyRetriever:
             return 0.0
         terms = self.terms_of(index)
         counts = _count(terms)
-        norm = self.k1 * (1.0 - self.b + self.b * len(terms) / (self.avgdl or 1.0))
+        norm = bm25_norm(self.k1, self.b, len(terms), self.avgdl)
         total = 0.0
         for t, w in query.items():
             tf = counts.get(t)
             if tf and w > 0:
-                total += w * self.idf(t) * tf * (self.k1 + 1.0) / (tf + norm)
+                total += w * self.idf(t) * bm25_tf(tf, self.k1, norm)
         return total
 
     @property

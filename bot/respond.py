@@ -18,7 +18,7 @@ from .analyze import STOPWORDS
 from .analyze import terms as analyze_terms
 from .analyze import words as analyze_words
 from .decide import Decider, DecisionSettings, LogisticModel, kind_features
-from .index import CorpusIndex, Hit
+from .index import CorpusIndex, Hit, bm25_idf
 from .paraphrase import WordCloseness, shared_closeness
 from .render import fill, join_words, md_escape, templates
 from .model import Citation, Document, Reply
@@ -276,7 +276,7 @@ class Responder:
         fw = self._focus_weights(focus)
         total = sum(fw.values()) or 1.0
         unseen = max(fw.values()) if fw else 1.0
-        rarest = math.log(1.0 + (self.index.retriever.size + 0.5) / 0.5)
+        rarest = bm25_idf(self.index.retriever.size, 0)
         miss = self.missing(pi, focus)
         quotes = self._span(pi, weights, focus, q.kind, soft=[t.term for t in q.soft])
         sents = self.index.passages[pi].sentences
@@ -505,9 +505,7 @@ class Responder:
 
     def _focus_weights(self, focus: Sequence[str]) -> dict[str, float]:
         """IDF of each focus term; a term the corpus never uses weighs as much as the rarest."""
-        import math
-
-        unseen = math.log(1.0 + (self.index.retriever.size + 0.5) / 0.5)
+        unseen = bm25_idf(self.index.retriever.size, 0)  # a word no passage holds
         return {t: self.index.retriever.idf(t) or unseen for t in focus}
 
     def coverage(self, pi: int, focus: Sequence[str]) -> float:
