@@ -60,6 +60,24 @@ def has_words(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
+def prepare_question(question: Any, history: Sequence[dict[str, Any]] | None, index: CorpusIndex,
+                     settings: Settings) -> Question | Reply:
+    """Clean -> check -> correct typos -> understand: the one pipeline every caller uses (ask,
+    search, the evaluations). ``history`` must already be bounded."""
+    raw = question if isinstance(question, str) else ""
+    limit = settings.max_question_chars
+    if len(raw) > limit:
+        return Reply(fill("invalid", "too_long", length=f"{len(raw):,}", limit=f"{limit:,}"), True, [],
+                     kind="invalid")
+    text = clean_question(raw)
+    if not text:
+        return Reply(fill("invalid", "empty"), True, [], kind="invalid")
+    if not has_words(text):
+        return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
+    text = index.speller.correct(text)
+    return understand(text, history, index.vocabulary, settings.max_history_turns)
+
+
 class ChatBot:
     """Answers questions from one corpus, quoting it with citations, or says it cannot."""
 
@@ -164,19 +182,7 @@ class ChatBot:
     def question(self, question: Any, history: Sequence[dict[str, Any]] | None = None) -> Question | Reply:
         """The question pipeline (clean -> correct typos -> understand, with the history): a
         :class:`Question` for the responder, or the finished :class:`Reply` for bad input."""
-        raw = question if isinstance(question, str) else ""
-        limit = self.settings.max_question_chars
-        if len(raw) > limit:
-            return Reply(fill("invalid", "too_long", length=f"{len(raw):,}", limit=f"{limit:,}"), True, [],
-                         kind="invalid")
-        text = clean_question(raw)
-        if not text:
-            return Reply(fill("invalid", "empty"), True, [], kind="invalid")
-        if not has_words(text):
-            return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
-        safe_history = self._bounded_history(history)
-        text = self.index.speller.correct(text)
-        return understand(text, safe_history, self.index.vocabulary, self.settings.max_history_turns)
+        return prepare_question(question, self._bounded_history(history), self.index, self.settings)
 
     def ask(self, question: str, history: Sequence[dict[str, Any]] | None = None) -> Reply:
         """Answer ``question`` (with earlier ``history`` messages for follow-ups)."""

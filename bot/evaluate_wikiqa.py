@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .config import CorpusError
+from .chatbot import prepare_question
+from .config import CorpusError, Settings
 from .index import CorpusIndex, Hit
 from .model import Document, Passage, Sentence
 from .respond import Responder, RuleSettings
-from .understand import understand
+from .understand import Question
 
 PUBLISHED = [("Word count (Yang et al. 2015, test)", 0.489, None), ("Weighted word count (test)", 0.510, None),
              ("LCLR (test)", 0.599, None), ("CNN-Cnt (test)", 0.652, 0.3117)]
@@ -77,10 +78,14 @@ def build_index(questions: list[WikiQuestion]) -> CorpusIndex:
 def run(questions: list[WikiQuestion], rules: RuleSettings | None = None) -> list[dict[str, Any]]:
     index = build_index(questions)
     responder = Responder(index, rules=rules)
+    settings = Settings()
     results = []
     for pi, wq in enumerate(questions):
-        text = index.speller.correct(wq.question)
-        q = understand(text, None, index.vocabulary)
+        q = prepare_question(wq.question, None, index, settings)  # the chat's own pipeline
+        if not isinstance(q, Question):  # an empty or oversized question: abstained on
+            results.append({"qid": wq.qid, "ranking": [[sid, 0.0] for sid, _, _ in wq.sentences],
+                            "abstained": True})
+            continue
         weights = responder.weights(q)
         scores = responder.sentence_scores(pi, weights, q.focus_terms, q.kind)
         abstained = q.kind == "smalltalk" or not q.focus_terms
