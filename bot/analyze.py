@@ -77,7 +77,7 @@ def _fold_word(raw: str) -> str:
     if not w.isascii():
         w = fold_accents(w)
     if len(w) >= 4 and w.endswith("s") and not _VOWEL.search(w[:-1]):
-        w = w[:-1]  # a lower-cased plural acronym: "llms" -> "llm"
+        w = w[:-1]  # a lower-cased plural acronym: "apis" -> "api"
     return w
 
 

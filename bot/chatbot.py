@@ -41,7 +41,7 @@ _TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]{0,500})?/?>|<!--.*?-->", re.S)
 
 def strip_markup(text: str) -> str:
     """A question pasted with HTML: drop scripts and styles with their content, then the tags
-    ("<b>what</b> is a <script>x()</script> VAE" -> "what is a VAE"); entities are decoded."""
+    ("<b>how</b> do I <script>x()</script> reset it" -> "how do I reset it"); entities are decoded."""
     if "<" not in text and "&" not in text:
         return text
     text = _TAG.sub(" ", _SCRIPT.sub(" ", text))

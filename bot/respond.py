@@ -183,7 +183,7 @@ class Responder:
     # ---- support -------------------------------------------------------------------------
     def _have(self, pi: int, terms: Sequence[str]) -> set[str]:
         """Terms of a passage, plus a long form's words where the passage has its acronym and the
-        question names the whole long form ("large language models" is supported by "LLMs")."""
+        question names the whole long form ("total dissolved solids" is supported by "TDS")."""
         have = set(self.index.passage_terms[pi])
         asked = set(terms)
         by_key = self.index.glossary.by_key

@@ -4,7 +4,7 @@ Only words of five letters or more that are not stopwords, and not written with 
 their first letter (names and acronyms: "McKay" is not a typo of "mckey"), are corrected, and
 only to a corpus word at least 85% similar (rapidfuzz's normalized Indel ratio), or one swap of
 neighbouring letters away (Damerau-Levenshtein distance 1, same letters: "netwrok" -> "network"),
-so "transfomer" finds "transformer" but "water" never becomes "later". The first word of a
+so "calibraton" finds "calibration" but "water" never becomes "later". The first word of a
 question may also be a misspelt question word ("wat", "hwo", "whats"): within one edit of
 exactly one of them, it is replaced by it.
 """
