@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .analyze import terms
+from .chatbot import ChatBot
 from .config import CorpusError
+from .index import LuceneBM25
 
 _WS = re.compile(r"\s+")
 
@@ -135,9 +139,6 @@ def score_reply(q: SquadQuestion, reply: Any, t: Tally) -> dict[str, Any]:
 
 def _bm25_top_sentence(article: SquadArticle, bot: Any, t: Tally) -> None:
     """Reference: answer every question with plain BM25's best sentence of the article."""
-    from .analyze import terms
-    from .index import LuceneBM25
-
     sents = [s.text for p in bot.index.passages for s in p.sentences]
     bm = LuceneBM25([terms(s) for s in sents])
     for q in article.questions:
@@ -156,8 +157,6 @@ def _bm25_top_sentence(article: SquadArticle, bot: Any, t: Tally) -> None:
 def run(articles: list[SquadArticle], strictness: float | None = None,
         progress: Callable[[str], None] | None = None, records: list | None = None) -> dict[str, Any]:
     """Ask every question of every article against its own corpus; tables per article and total."""
-    from .chatbot import ChatBot
-
     rows, total, never, bm25 = [], Tally(), Tally(), Tally()
     with tempfile.TemporaryDirectory(prefix="squad-") as tmp:
         for n, art in enumerate(articles):
@@ -201,8 +200,6 @@ def format_table(result: dict[str, Any]) -> str:
 
 def main_squad(args: Any) -> int:
     """``python -m bot eval squad FILE [--strictness S] [--json] [--out run.jsonl]``."""
-    import sys
-
     articles = read_squad(args.path)
     records: list[dict[str, Any]] = []
     progress = (lambda msg: print(msg, file=sys.stderr)) if sys.stderr.isatty() else None

@@ -84,8 +84,7 @@ def snapshot(files: Iterable[Path]) -> Snapshot:
     return out
 
 
-def fingerprint(files: Iterable[Path] | Snapshot, settings: dict[str, Any]) -> str:
-    snap = files if isinstance(files, list) and (not files or isinstance(files[0], tuple)) else snapshot(files)
+def fingerprint(snap: Snapshot, settings: dict[str, Any]) -> str:
     h = hashlib.sha256()
     for name, size, mtime in snap:
         h.update(f"{name}\0{size}\0{mtime}\n".encode())
@@ -175,17 +174,9 @@ def _atomic_write(path: Path, data: bytes) -> dict[str, Any]:
     return _checksum_file(path)
 
 
-def _npz_bytes(**arrays: np.ndarray) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
 def atomic_npz(dest: Path, /, **arrays: np.ndarray) -> dict[str, Any]:
     """``np.savez`` straight to a temporary file, then renamed: no second copy of the arrays in
-    memory (``_atomic_write`` of ``_npz_bytes`` held the whole archive as bytes)."""
+    memory, as building the archive as bytes first would)."""
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
@@ -231,7 +222,7 @@ class DocumentWriter:
         for name, tmp in self._tmp.items():
             os.replace(tmp, self.out / name)
             files[name] = _checksum_file(self.out / name)
-        files["documents.npz"] = _atomic_write(self.out / "documents.npz", _npz_bytes(
+        files["documents.npz"] = atomic_npz(self.out / "documents.npz", **dict(
             text_off=np.asarray(self.text_off, np.int64), meta_off=np.asarray(self.meta_off, np.int64)))
         return files
 
@@ -550,7 +541,7 @@ def stale_reason(header: dict[str, Any]) -> str | None:
     missing = [i for i in inputs if not Path(i).exists()]
     if missing:
         return f"source {missing[0]} no longer exists"
-    if fingerprint(source_files(inputs), header.get("settings") or {}) != header.get("fingerprint"):
+    if fingerprint(snapshot(source_files(inputs)), header.get("settings") or {}) != header.get("fingerprint"):
         return "its source files changed since it was built (added, removed or edited)"
     return None
 
