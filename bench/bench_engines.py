@@ -113,7 +113,7 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from bot.index import BM25Retriever, Hit, LuceneBM25, PostingsBM25, TantivyRetriever
+    from bot.engines import BM25Retriever, Hit, LuceneBM25, PostingsBM25, TantivyRetriever, TantivyWriter
 
     t0 = time.perf_counter()
     if engine == "rank-bm25":
@@ -136,25 +136,20 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         load = time.perf_counter() - t1
         return r, secs, (blob.stat().st_size + vocab.stat().st_size) / 2**20, load
     if engine == "tantivy":  # rebuilt from the terms, the same way `bot index` builds it
-        import tantivy
-
-        from bot.index import register_tokenizer, tantivy_schema
+        from bot.store import StoredTerms
 
         path = work / "tantivy"
-        path.mkdir()
-        tv = tantivy.Index(tantivy_schema(), path=str(path))
-        register_tokenizer(tv)
-        writer = tv.writer(heap_size=512_000_000, num_threads=2)
-        for i, ts in enumerate(read_terms(terms)):
-            writer.add_document(tantivy.Document(id=i, body=" ".join(ts)))
-        writer.commit()
-        writer.wait_merging_threads()
-        del writer, tv
+        writer = TantivyWriter(path, threads=2)
+        for ts in read_terms(terms):
+            writer.add(" ".join(ts))
+        writer.finish()
+        del writer
         secs = time.perf_counter() - t0
         bz = np.load(index_dir / "bm25.npz")
         vocab = json.loads(gzip.decompress((index_dir / "terms.json.gz").read_bytes()))["vocab"]
         t1 = time.perf_counter()
-        r = TantivyRetriever(str(path), vocab, bz["df"], bz["doc_len"])
+        stored = StoredTerms(index_dir / "terms.txt", np.load(index_dir / "passages.npz")["terms_off"])
+        r = TantivyRetriever(str(path), vocab, bz["df"], bz["doc_len"], stored.__getitem__)
         return r, secs, dir_mb(path), time.perf_counter() - t1
     if engine == "rank-bm25-rs":  # Rust port of rank_bm25 (BM25Okapi's IDF; unweighted queries)
         import rank_bm25_rs

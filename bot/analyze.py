@@ -173,69 +173,68 @@ def _joinable(raw: str) -> str | None:
     return None if w in STOPWORDS else w
 
 
-_WORD_TERMS: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
-_WORD_TERMS_GET = _WORD_TERMS.get
-NEW_WORDS: list[str] = []  # surface words as first seen by ``terms``, while an index builder records
-_recording = False
+class Analyzer:
+    """``terms`` with a per-word cache of its own: an index (or a build worker) owns one, so
+    nothing module-level grows or changes while a process serves questions.
 
+    ``record_words``: remember each surface word the first time it is met, for the speller's
+    word list (``take_new_words``); a builder's option, off otherwise.
+    """
 
-def reset_word_cache() -> None:
-    """Forget cached words and record new ones from now on, so ``take_new_words`` reports every
-    word met (an index builder's call; otherwise nothing is recorded and nothing grows)."""
-    global _recording
-    _WORD_TERMS.clear()
-    NEW_WORDS.clear()
-    _recording = True
+    def __init__(self, record_words: bool = False, limit: int = 2_000_000):
+        self._word_terms: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
+        self._limit = limit
+        self._new: list[str] | None = [] if record_words else None
 
+    def take_new_words(self) -> list[str]:
+        """Surface words met for the first time since the last call (empty unless recording)."""
+        if self._new is None:
+            return []
+        out, self._new = self._new, []
+        return out
 
-def stop_recording_words() -> None:
-    global _recording
-    _recording = False
-    NEW_WORDS.clear()
-
-
-def take_new_words() -> list[str]:
-    """Surface words ``terms`` met for the first time since the last call (a builder's word list
-    for the speller, without collecting every word of every passage)."""
-    out = NEW_WORDS[:]
-    NEW_WORDS.clear()
-    return out
+    def terms(self, text: str, vocabulary: Iterable[str] | None = None,
+              words_out: set[str] | None = None) -> list[str]:
+        """The terms ``tokens`` gives, in the same order, without building Token objects.
+        With ``words_out``, the text's surface words are added to that set too."""
+        ws = WORD.findall(normalize(text))
+        if words_out is not None:
+            words_out.update(ws)
+        cache = self._word_terms
+        get = cache.get
+        per_word = list(map(get, ws))  # each word's terms as one space-separated string
+        if None in per_word:  # words not seen before: analyze and cache them
+            if len(cache) > self._limit:
+                cache.clear()
+            for raw in ws:
+                if raw not in cache:
+                    cache[raw] = " ".join(_word_terms(raw))
+                    if self._new is not None:
+                        self._new.append(raw)
+            per_word = list(map(get, ws))
+        if not vocabulary or len(ws) < 2:
+            return " ".join(per_word).split()
+        if not isinstance(vocabulary, (set, frozenset)):
+            vocabulary = set(vocabulary)
+        joinable = list(map(_joinable, ws))
+        pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
+        found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
+        if not found:
+            return " ".join(per_word).split()
+        at = sorted(i for pair in found for i, p in enumerate(pairs) if p == pair)
+        out: list[str] = []
+        last = 0
+        for i in at:  # the pair of words i and i + 1 follows the terms of word i + 1
+            out.extend(" ".join(per_word[last : i + 2]).split())
+            out.append(pairs[i])  # type: ignore[arg-type]
+            last = i + 2
+        out.extend(" ".join(per_word[last:]).split())
+        return out
 
 
 def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str] | None = None) -> list[str]:
-    """The terms ``tokens`` gives, in the same order, without building Token objects.
-    With ``words_out``, the text's surface words are added to that set too."""
-    ws = WORD.findall(normalize(text))
-    if words_out is not None:
-        words_out.update(ws)
-    per_word = list(map(_WORD_TERMS_GET, ws))  # each word's terms as one space-separated string
-    if None in per_word:  # words not seen before: analyze and cache them
-        if len(_WORD_TERMS) > 2_000_000:
-            _WORD_TERMS.clear()
-        for raw in ws:
-            if raw not in _WORD_TERMS:
-                _WORD_TERMS[raw] = " ".join(_word_terms(raw))
-                if _recording:
-                    NEW_WORDS.append(raw)
-        per_word = list(map(_WORD_TERMS_GET, ws))
-    if not vocabulary or len(ws) < 2:
-        return " ".join(per_word).split()
-    if not isinstance(vocabulary, (set, frozenset)):
-        vocabulary = set(vocabulary)
-    joinable = list(map(_joinable, ws))
-    pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
-    found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
-    if not found:
-        return " ".join(per_word).split()
-    at = sorted(i for pair in found for i, p in enumerate(pairs) if p == pair)
-    out: list[str] = []
-    last = 0
-    for i in at:  # the pair of words i and i + 1 follows the terms of word i + 1
-        out.extend(" ".join(per_word[last : i + 2]).split())
-        out.append(pairs[i])  # type: ignore[arg-type]
-        last = i + 2
-    out.extend(" ".join(per_word[last:]).split())
-    return out
+    """``Analyzer.terms`` without a lasting cache (questions, glossary entries, one-off texts)."""
+    return Analyzer(limit=0).terms(text, vocabulary, words_out)
 
 
 @lru_cache(maxsize=500_000)

@@ -4,7 +4,7 @@ Two passes over the documents, each split into chunks that worker processes (for
 share the documents without copying them) handle in parallel:
 
 1. mine acronym pairs ("long form (SHORT)") from every text: the glossary;
-2. split each document into passages and analyze them (the same ``CorpusIndex.bm25_terms`` the
+2. split each document into passages and analyze them (the same ``PassageAnalyzer`` the
    in-memory path uses), returning compact offset arrays, each passage's terms, term document
    frequencies and surface words.
 
@@ -18,14 +18,17 @@ import multiprocessing
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .config import Manifest
-from .glossary import Glossary, pairs_in
 from . import store
-from .index import CorpusIndex, TantivyRetriever, register_tokenizer, tantivy_schema
+from .analyze import Analyzer, words as surface_words
+from .config import CorpusError, Manifest
+from .engines import tantivy_engine
+from .files import atomic_npz, atomic_write, checksum
+from .glossary import Glossary, pairs_in
+from .index import PassageAnalyzer
 from .model import Document
 from .spelling import Speller
 from .split import split_document
@@ -34,7 +37,7 @@ CHUNK_DOCS = 1000  # documents per task: big enough to amortize messaging, small
 
 # Set in the parent before the pool forks; workers read them (copy-on-write, never pickled).
 _DOCS: Sequence[Document] = ()
-_GLOSSARY: Glossary | None = None
+_ANALYZER: PassageAnalyzer | None = None  # records the surface words it meets, for the speller
 _MAX_WORDS = 120
 
 
@@ -58,9 +61,8 @@ def _analyze(rng: tuple[int, int]) -> dict[str, Any]:
 
 
 def _analyze_chunk(rng: tuple[int, int]) -> dict[str, Any]:
-    from . import analyze
-
-    ix = CorpusIndex.analyzer(_GLOSSARY)
+    ix = _ANALYZER
+    assert ix is not None, "set by the parent before the workers fork"
     doc, start, end, first, heads, n_sent = [], [], [], [], [], []
     s_start: list[int] = []
     s_end: list[int] = []
@@ -70,15 +72,15 @@ def _analyze_chunk(rng: tuple[int, int]) -> dict[str, Any]:
     words: set[str] = set()
     seen_heads: set[tuple[str, ...]] = set()
     meta: list[bytes] = []
-    analyze.take_new_words()  # words met in an earlier chunk were reported with it
+    ix.analyzer.take_new_words()  # words met in an earlier chunk were reported with it
     for pos in range(rng[0], rng[1]):
         d = _DOCS[pos]
         meta.append(store.meta_line(d))
         for p in split_document(d, _MAX_WORDS):
-            terms = ix.bm25_terms(p, None, analyze.terms(p.text))
+            terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text))
             if p.headings not in seen_heads:
                 seen_heads.add(p.headings)
-                words.update(analyze.words(" ".join(p.headings)))
+                words.update(surface_words(" ".join(p.headings)))
             bodies.append(" ".join(terms))
             lengths.append(len(terms))
             doc.append(pos)
@@ -91,7 +93,7 @@ def _analyze_chunk(rng: tuple[int, int]) -> dict[str, Any]:
             s_start.extend([s.start for s in sents])
             s_end.extend([s.end for s in sents])
             s_bullet.extend([s.bullet for s in sents])
-    words.update(analyze.take_new_words())
+    words.update(ix.analyzer.take_new_words())
     return {"doc": np.asarray(doc, np.int32), "start": np.asarray(start, np.int32),
             "end": np.asarray(end, np.int32), "first": np.asarray(first, np.bool_), "heads": heads,
             "n_sent": np.asarray(n_sent, np.int64), "sent_start": np.asarray(s_start, np.int32),
@@ -116,8 +118,8 @@ def _run(func, ranges, workers: int):
 
 
 def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs: Sequence[str],
-                problems: Sequence[str], progress=None, workers: int | None = None,
-                snap: "store.Snapshot | None" = None) -> None:
+                problems: Sequence[str], progress: Callable[[range], Any] | None = None,
+                workers: int | None = None, snap: "store.Snapshot | None" = None) -> None:
     """Write a complete index folder (tantivy engine) for ``docs`` to ``out``. Each passage's
     indexed terms are kept too (``terms.txt``, one passage per line, read through a memory map):
     answering checks a passage's terms without analyzing its text again, and benchmarks feed
@@ -135,13 +137,12 @@ def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs:
 
 
 def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=None) -> None:
-    import tantivy
-
-    global _DOCS, _GLOSSARY, _MAX_WORDS
+    global _DOCS, _ANALYZER, _MAX_WORDS
     workers = workers or default_workers()
     out.mkdir(parents=True, exist_ok=True)
     ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
-    _DOCS, _MAX_WORDS = docs, manifest.settings.passage_max_words
+    settings = manifest.settings
+    _DOCS, _MAX_WORDS = docs, settings.passage_max_words
     try:
         pool, results = _run(_pairs, ranges, workers)
         try:
@@ -149,23 +150,16 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
         finally:
             if pool:
                 pool.terminate()
-        _GLOSSARY = glossary
-        from . import analyze
-
-        analyze.reset_word_cache()  # workers start empty, so each reports every word it meets
+        # workers start with an empty word cache, so each reports every word it meets
+        _ANALYZER = PassageAnalyzer(glossary, Analyzer(record_words=True))
         pool, results = _run(_analyze, ranges, workers)  # forked before tantivy starts its threads
         tmp = out / f".tantivy.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        tv = tantivy.Index(tantivy_schema(), path=str(tmp))
-        register_tokenizer(tv)
-        writer = tv.writer(heap_size=512_000_000, num_threads=max(1, min(2, workers)))
+        writer = tantivy_engine.TantivyWriter(tmp, threads=workers)
         doc_writer = store.DocumentWriter(out)
         heads: dict[tuple[str, ...], int] = {}
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("doc", "start", "end", "first", "path", "n_sent",
                                                                "sent_start", "sent_end", "sent_bullet", "lengths")}
         words: set[str] = set()
-        next_id = 0
         bar = progress(range(len(docs))) if progress else None
         terms_tmp = out / f".terms.txt.tmp-{os.getpid()}"
         dump = open(terms_tmp, "wb")
@@ -176,9 +170,7 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
                 for d, m in zip(docs[lo:hi], r["meta"]):
                     doc_writer.add(d, m)
                 for body in r["bodies"]:
-                    writer.add_document(tantivy.Document(id=next_id, body=body))
-                    next_id += 1
-                for body in r["bodies"]:
+                    writer.add(body)
                     line = body.encode("utf-8") + b"\n"
                     dump.write(line)
                     terms_off.append(terms_off[-1] + len(line))
@@ -196,25 +188,17 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
                 pool.terminate()
             if bar is not None:
                 bar.close()
-        writer.commit()
-        writer.wait_merging_threads()
+        passages = writer.count
+        counts = writer.finish()  # every term with its document frequency
         del writer
-        tv.reload()
-        searcher = tv.searcher()
-        counts = dict(searcher.terms_with_prefix(TantivyRetriever.FIELD, ""))  # every term with its df
         for e in glossary.entries:
             counts.setdefault(e.key, 0)
         vocab_list = sorted(counts)
         df = np.fromiter((counts[t] for t in vocab_list), np.int64, count=len(vocab_list))
-        del searcher, tv, counts
+        del counts
     finally:
-        _DOCS, _GLOSSARY = (), None
-        from . import analyze
-
-        analyze.stop_recording_words()
-    if next_id == 0:
-        from .config import CorpusError
-
+        _DOCS, _ANALYZER = (), None
+    if passages == 0:
         raise CorpusError("the corpus has no text to index (no words in any document)")
     files = doc_writer.close()
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
@@ -224,22 +208,12 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
     lengths = arrays.pop("lengths")
     arrays["terms_off"] = np.asarray(terms_off, np.int64)
     os.replace(terms_tmp, out / "terms.txt")
-    files["terms.txt"] = store._checksum_file(out / "terms.txt")
-    files["passages.npz"] = store.atomic_npz(out / "passages.npz", **arrays)
-    files["bm25.npz"] = store.atomic_npz(out / "bm25.npz", **dict(
-        df=df, doc_len=lengths,
-        params=np.asarray([1.2, 0.75], np.float64)))  # tantivy's own k1 and b
+    files["terms.txt"] = checksum(out / "terms.txt")
+    files["passages.npz"] = atomic_npz(out / "passages.npz", **arrays)
+    files.update(tantivy_engine.save_statistics(out, df, lengths, settings.bm25_k1, settings.bm25_b))
     speller = Speller(words, frozenset(vocab_list))
-    files["terms.json.gz"] = store._atomic_write(out / "terms.json.gz",
-                                                 store.terms_blob(heads, vocab_list, glossary, speller.words))
-    final = out / "tantivy"
-    old = out / f".tantivy.old-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    for f in sorted(final.iterdir()):
-        if f.is_file() and not f.name.startswith(".tantivy-"):  # lock files come and go
-            files[f"tantivy/{f.name}"] = store._checksum_file(f)
-    store._remove_stale_files(out, files)
-    store.write_header(out, manifest, inputs, files, "tantivy", len(docs), next_id, problems, snap)
+    files["terms.json.gz"] = atomic_write(out / "terms.json.gz",
+                                          store.terms_blob(heads, vocab_list, glossary, speller.words))
+    files.update(tantivy_engine.install(tmp, out))
+    store.remove_stale_files(out, files)
+    store.write_header(out, manifest, inputs, files, "tantivy", len(docs), passages, problems, snap)

@@ -14,7 +14,8 @@ from . import analyze, indexer, store
 from .config import CorpusError, Manifest, Settings
 from .decide import DecisionSettings
 from .index import CorpusIndex
-from .load import LoadReport, load_corpus
+from .load import load_corpus
+from .readers import LoadReport
 from .model import Document, Reply
 from .render import fill, join_words, md_escape
 from .respond import Responder
@@ -89,7 +90,7 @@ class ChatBot:
         self.settings: Settings = manifest.settings
         # a saved index's documents are a lazy sequence: keep it (a million documents load on demand)
         self.documents = documents if isinstance(documents, Sequence) else list(documents)
-        self.index = index or CorpusIndex(self.documents, max_words=self.settings.passage_max_words,
+        self.index = index or CorpusIndex.build(self.documents, max_words=self.settings.passage_max_words,
                                           k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self.responder = Responder(self.index, top_k=self.settings.top_k,
                                    decision=DecisionSettings(strictness=self.settings.strictness))

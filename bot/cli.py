@@ -38,8 +38,6 @@ def quotes_marked(c: Citation, tty: bool) -> str:
 def _unescape(md: str) -> str:
     """Answer Markdown shown as plain text: drop our emphasis marks, then the backslash escapes
     (corpus text keeps its own asterisks: they are escaped)."""
-    import re
-
     md = re.sub(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*", r"\1", md)  # **heading** -> heading
     md = re.sub(r"(?<!\\)\*(.+?)(?<!\\)\*", r'"\1"', md)  # *word* -> "word"
     return re.sub(r"\\([\\`*_\[\]<>&|~#!{}])", r"\1", md)
@@ -163,10 +161,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"Indexed {len(docs):,} documents as {len(index.passages):,} passages "
           f"({len(index.vocabulary):,} terms, {len(index.glossary)} acronyms, {engine} engine) in {secs:.1f} s "
           f"-> {args.out}")
-    s = manifest.settings
-    if engine == "tantivy" and (s.bm25_k1, s.bm25_b) != (1.2, 0.75):
-        print(f"Note: the tantivy engine fixes k1 = 1.2 and b = 0.75; settings bm25_k1 = {s.bm25_k1} and "
-              f"bm25_b = {s.bm25_b} apply only with --engine postings.")
     if problems:
         print(f"Skipped {len(problems)}:")
         for p in problems:

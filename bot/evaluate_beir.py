@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from . import analyze
 from .config import CorpusError
-from .index import BM25Retriever
+from .engines import BM25Retriever
 
 # Published BM25 nDCG@10 on BEIR SciFact test (see DESIGN.md)
 PUBLISHED = {"scifact": [("BEIR paper (Elasticsearch BM25, multifield)", 0.665), ("Anserini BM25, one field", 0.679),
@@ -60,15 +60,17 @@ def load_beir(folder: str | Path, split: str) -> tuple[dict[str, dict], dict[str
     return corpus, queries, qrels
 
 
-def doc_terms(doc: dict, title_weight: int) -> list[str]:
-    title = analyze.terms(str(doc.get("title") or ""))
-    return title * title_weight + analyze.terms(str(doc.get("text") or ""))
+def doc_terms(doc: dict, title_weight: int, analyzer: analyze.Analyzer | None = None) -> list[str]:
+    an = analyzer or analyze.Analyzer()
+    title = an.terms(str(doc.get("title") or ""))
+    return title * title_weight + an.terms(str(doc.get("text") or ""))
 
 
 def run_queries(corpus: dict[str, dict], queries: dict[str, str], qids: list[str], k1: float, b: float,
                 title_weight: int, depth: int = 100) -> dict[str, dict[str, float]]:
     ids = list(corpus)
-    retriever = BM25Retriever.build([doc_terms(corpus[i], title_weight) for i in ids], k1=k1, b=b)
+    an = analyze.Analyzer()
+    retriever = BM25Retriever.build([doc_terms(corpus[i], title_weight, an) for i in ids], k1=k1, b=b)
     run: dict[str, dict[str, float]] = {}
     for qid in qids:
         weights: dict[str, float] = {}

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 from .analyze import terms
 from .chatbot import ChatBot
 from .config import CorpusError
-from .index import LuceneBM25
+from .engines import LuceneBM25
 
 _WS = re.compile(r"\s+")
 

@@ -18,9 +18,11 @@ from typing import Any, Iterable
 
 from .chatbot import prepare_question
 from .config import CorpusError, Settings
-from .index import CorpusIndex, Hit
+from .engines import Hit
+from .index import CorpusIndex
 from .model import Document, Passage, Sentence
-from .respond import Responder, RuleSettings
+from .respond import Responder
+from .support import RuleSettings
 from .understand import Question
 
 PUBLISHED = [("Word count (Yang et al. 2015, test)", 0.489, None), ("Weighted word count (test)", 0.510, None),
@@ -72,7 +74,7 @@ def build_index(questions: list[WikiQuestion]) -> CorpusIndex:
         docs.append(Document(q.qid, q.title or q.qid, q.qid, body))
         passages.append(Passage(len(passages), q.qid, (q.title,) if q.title else (), body, 0, len(body),
                                 tuple(sents)))
-    return CorpusIndex(docs, passages=passages)
+    return CorpusIndex.build(docs, passages=passages)
 
 
 def run(questions: list[WikiQuestion], rules: RuleSettings | None = None) -> list[dict[str, Any]]:
@@ -87,11 +89,11 @@ def run(questions: list[WikiQuestion], rules: RuleSettings | None = None) -> lis
                             "abstained": True})
             continue
         weights = responder.weights(q)
-        scores = responder.sentence_scores(pi, weights, q.focus_terms, q.kind)
+        scores = responder.quoter.sentence_scores(pi, weights, q.focus_terms, q.kind)
         abstained = q.kind == "smalltalk" or not q.focus_terms
         if not abstained:  # the chat's own answer decision on this question's passage
             hit = Hit(pi, index.retriever.score(weights, pi))
-            features = responder.features(q, hit, [hit], weights, responder.supports(q, pi))
+            features = responder.features(q, hit, [hit], weights, responder.support.supports(q, pi))
             abstained = responder.decider.decide(features).support != "answer"
         ranking = sorted(zip((sid for sid, _, _ in wq.sentences), scores), key=lambda x: -x[1])
         results.append({"qid": wq.qid, "ranking": [[sid, round(sc, 4)] for sid, sc in ranking],

@@ -5,20 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from . import store
 from .build import build_large
 from .config import CorpusError, Manifest, Settings
-from .index import LARGE_CORPUS, CorpusIndex
+from .engines import LARGE_CORPUS
+from .index import CorpusIndex
 from .ingest import ingest
 from .load import load_corpus
 from .model import Document
 from .readers import LoadReport
 
 
-def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: str = "auto",
-          workers: int | None = None, index_progress=None):
+def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Iterable[Any]], Any] | None = None,
+          engine: str = "auto", workers: int | None = None, index_progress: Callable[[range], Any] | None = None,
+          ) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
     """Read the inputs (files, folders, or a corpus folder with corpus.yaml), index and save them.
 
     ``engine``: "postings" (built in memory; exact rank_bm25 scores), "tantivy" (built in
@@ -51,7 +53,8 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress=None, engine: 
                         snap=snap)
         else:
             # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
-            index = CorpusIndex(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b, engine="postings")
+            index = CorpusIndex.build(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b,
+                                      engine="postings")
             store.save(stage, manifest, docs, index, inputs, report.problems, snap)
         store.write_manifest(stage, manifest, docs)
         store.swap_into(stage, out)
@@ -79,7 +82,7 @@ def estimated_passages(docs: Sequence[Document], max_words: int) -> float:
     return sum(len(d.text) for d in docs) / 6 / (0.9 * max_words)
 
 
-def rebuild(folder: str | Path):
+def rebuild(folder: str | Path) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
     """Build a saved index again from the sources it records, with the same engine."""
     header = store.read_header(folder)
     build(header.get("inputs") or [], folder, engine=header.get("engine") or "auto")

@@ -11,7 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .config import CorpusError
 from .readers import LoadReport, guess_title, read_text
@@ -310,7 +310,7 @@ def ingest(paths: Iterable[str | Path], report: LoadReport,
     return docs
 
 
-def progress_bar(desc: str, unit: str = "file"):
+def progress_bar(desc: str, unit: str = "file") -> Callable[[Iterable[Any]], Any] | None:
     """tqdm on a terminal, nothing otherwise."""
     if not sys.stderr.isatty():
         return None

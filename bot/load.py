@@ -6,7 +6,7 @@ from pathlib import Path
 from .config import CorpusError, DocumentEntry, Manifest, Settings, load_manifest
 from .ingest import SUFFIXES, collect, read_file
 from .model import Document
-from .readers import LoadReport, guess_title, read_text  # noqa: F401  (re-exported)
+from .readers import LoadReport
 
 MANIFEST = "corpus.yaml"
 

@@ -16,27 +16,26 @@ from array import array
 import gzip
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .config import CorpusError, Manifest, Settings, load_manifest, settings_from
 from .glossary import Entry, Glossary
 from .ingest import collect
-from .index import LARGE_CORPUS, BM25Retriever, CorpusIndex, PostingsBM25, TantivyRetriever
+from .engines import BM25Retriever, TantivyRetriever
+from .files import atomic_npz, atomic_write, checked, checksum, load_npz, map_file, read_checked
+from .index import CorpusIndex
 from .model import Document, Passage, Sentence
 from .readers import LoadReport
 from .spelling import Speller
 
 FORMAT = "grounded-bot-index"
 VERSION = 2
-BIG_FILE = 64 * 2**20  # above this, a file is checked by size and a hash of its two ends
-SAMPLE = 4 * 2**20
 ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
 INDEX_JSON = "index.json"
 
@@ -150,42 +149,6 @@ def remove_leftovers(out: Path) -> None:
 
 
 # ---- writing --------------------------------------------------------------------------------
-def _checksum_file(path: Path) -> dict[str, Any]:
-    size = path.stat().st_size
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        if size <= BIG_FILE:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-            return {"size": size, "sha256": h.hexdigest()}
-        h.update(f.read(SAMPLE))
-        f.seek(size - SAMPLE)
-        h.update(f.read(SAMPLE))
-        return {"size": size, "sha256_ends": h.hexdigest()}
-
-
-def _atomic_write(path: Path, data: bytes) -> dict[str, Any]:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return _checksum_file(path)
-
-
-def atomic_npz(dest: Path, /, **arrays: np.ndarray) -> dict[str, Any]:
-    """``np.savez`` straight to a temporary file, then renamed: no second copy of the arrays in
-    memory, as building the archive as bytes first would)."""
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, dest)
-    return _checksum_file(dest)
-
-
 def meta_line(d: Document) -> bytes:
     return (json.dumps({"id": d.id, "title": d.title, "source": d.source, "metadata": dict(d.metadata)},
                        ensure_ascii=False) + "\n").encode("utf-8")
@@ -221,7 +184,7 @@ class DocumentWriter:
             f.close()
         for name, tmp in self._tmp.items():
             os.replace(tmp, self.out / name)
-            files[name] = _checksum_file(self.out / name)
+            files[name] = checksum(self.out / name)
         files["documents.npz"] = atomic_npz(self.out / "documents.npz", **dict(
             text_off=np.asarray(self.text_off, np.int64), meta_off=np.asarray(self.meta_off, np.int64)))
         return files
@@ -264,7 +227,7 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
         "fingerprint": fingerprint(snap, settings), "documents": documents, "passages": passages,
         "problems": list(problems), "files": files,
     }
-    _atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
+    atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def terms_blob(heads: dict[tuple[str, ...], int], vocab: Sequence[str], glossary: Glossary,
@@ -292,17 +255,15 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     doc_pos = {d.id: i for i, d in enumerate(documents)}
     files["passages.npz"] = atomic_npz(out / "passages.npz", **passage_arrays(index.passages, doc_pos, heads))
     engine = index.retriever.postings_arrays()
-    files["bm25.npz"] = atomic_npz(out / "bm25.npz", **dict(
-        term_ptr=engine.term_ptr, doc_ids=engine.doc_ids, tfs=engine.tfs.astype(np.float32),
-        doc_len=np.asarray(engine.doc_len, np.int32), params=np.asarray([engine.k1, engine.b], np.float64)))
-    files["terms.json.gz"] = _atomic_write(out / "terms.json.gz",
-                                           terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
-    _remove_stale_files(out, files)
+    files.update(engine.save(out))
+    files["terms.json.gz"] = atomic_write(out / "terms.json.gz",
+                                          terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
+    remove_stale_files(out, files)
     write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems, snap)
     return out
 
 
-def _remove_stale_files(out: Path, files: dict[str, Any]) -> None:
+def remove_stale_files(out: Path, files: dict[str, Any]) -> None:
     """Drop what an earlier build with another engine or format left behind."""
     if not any(f.startswith("tantivy/") for f in files):
         shutil.rmtree(out / "tantivy", ignore_errors=True)
@@ -340,7 +301,7 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
     body = {"name": manifest.name, "documents": list(seen.values()),
             "settings": dataclasses.asdict(manifest.settings)}
     text = "# Written by `python -m bot index`: what this index holds (paths relative to the sources).\n"
-    _atomic_write(out / "corpus.yaml", (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
+    atomic_write(out / "corpus.yaml", (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -350,8 +311,8 @@ class DocumentStore(Sequence):
 
     def __init__(self, folder: Path, text_off: np.ndarray, meta_off: np.ndarray):
         self.text_off, self.meta_off = text_off, meta_off
-        self._texts = _map(folder / "texts.bin")
-        self._meta = _map(folder / "documents.jsonl")
+        self._texts = map_file(folder / "texts.bin")
+        self._meta = map_file(folder / "documents.jsonl")
         self._cache: dict[int, Document] = {}
         self._pos: dict[str, int] = {}
         self._all_ids = False
@@ -404,15 +365,8 @@ class _ById(Mapping):
     def __len__(self) -> int:
         return len(self._store)
 
-    def values(self):  # type: ignore[override]
+    def values(self) -> Iterator[Document]:  # type: ignore[override]
         return iter(self._store)
-
-
-def _map(path: Path):
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
-            return b""
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 class PassageStore(Sequence):
@@ -454,7 +408,7 @@ class PassageStore(Sequence):
         lo, hi = np.searchsorted(self.a["doc"], [pos, pos + 1])
         return [(i, self.head_paths[int(self.a["path"][i])]) for i in range(int(lo), int(hi))]
 
-    def distinct_paths(self):
+    def distinct_paths(self) -> Iterator[tuple[str, ...]]:
         """Heading paths in order of first appearance (numpy: no loop over passages)."""
         ids, first = np.unique(self.a["path"], return_index=True)
         return (self.head_paths[int(ids[j])] for j in np.argsort(first, kind="stable"))
@@ -465,30 +419,13 @@ class StoredTerms(Sequence):
     per passage of ``terms.txt``, read through a memory map."""
 
     def __init__(self, path: Path, offsets: np.ndarray):
-        self._map, self._off = _map(path), offsets
+        self._map, self._off = map_file(path), offsets
 
     def __len__(self) -> int:
         return len(self._off) - 1
 
     def __getitem__(self, i):  # type: ignore[override]
         return self._map[int(self._off[i]):int(self._off[i + 1])].decode("utf-8").split()
-
-
-def _check(folder: Path, name: str, info: dict[str, Any]) -> Path:
-    path = folder / name
-    try:
-        got = _checksum_file(path)
-    except OSError as exc:
-        raise CorpusError(f"{path}: index file missing or unreadable ({exc.strerror or exc}); "
-                          "rebuild it with `python -m bot index`") from None
-    if got != {k: info.get(k) for k in got}:
-        raise CorpusError(f"{path}: index file is truncated or was changed after indexing; "
-                          "rebuild it with `python -m bot index`")
-    return path
-
-
-def _read_checked(folder: Path, name: str, info: dict[str, Any]) -> bytes:
-    return _check(folder, name, info).read_bytes()
 
 
 def read_header(folder: str | Path) -> dict[str, Any]:
@@ -546,7 +483,8 @@ def stale_reason(header: dict[str, Any]) -> str | None:
     return None
 
 
-def load(folder: str | Path, check_stale: bool = True):
+def load(folder: str | Path, check_stale: bool = True,
+         ) -> tuple[Manifest, "DocumentStore", CorpusIndex, list[str]]:
     """(Manifest, documents, CorpusIndex, problems) from an index folder, analyzing no text."""
     folder = Path(folder)
     header = read_header(folder)
@@ -558,29 +496,21 @@ def load(folder: str | Path, check_stale: bool = True):
     files = header.get("files") or {}
     engine_name = header.get("engine")
     try:
-        import io
-
         for name in ("texts.bin", "documents.jsonl"):
-            _check(folder, name, files[name])
-        dz = np.load(io.BytesIO(_read_checked(folder, "documents.npz", files["documents.npz"])), allow_pickle=False)
+            checked(folder, name, files[name])
+        dz = load_npz(folder, "documents.npz", files["documents.npz"])
         docs = DocumentStore(folder, dz["text_off"], dz["meta_off"])
-        pz = np.load(io.BytesIO(_read_checked(folder, "passages.npz", files["passages.npz"])), allow_pickle=False)
+        pz = load_npz(folder, "passages.npz", files["passages.npz"])
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
-        bz = np.load(io.BytesIO(_read_checked(folder, "bm25.npz", files["bm25.npz"])), allow_pickle=False)
-        meta = json.loads(gzip.decompress(_read_checked(folder, "terms.json.gz", files["terms.json.gz"])))
-        k1, b = (float(x) for x in bz["params"])
+        meta = json.loads(gzip.decompress(read_checked(folder, "terms.json.gz", files["terms.json.gz"])))
         stored_terms = None
         if engine_name == "tantivy":
-            for name, info in files.items():
-                if name.startswith("tantivy/"):
-                    _check(folder, name, info)
-            engine = TantivyRetriever(str(folder / "tantivy"), meta["vocab"], bz["df"], bz["doc_len"], k1, b)
-            _check(folder, "terms.txt", files["terms.txt"])
+            checked(folder, "terms.txt", files["terms.txt"])
             stored_terms = StoredTerms(folder / "terms.txt", pz["terms_off"])
+            engine = TantivyRetriever.load(folder, files, meta["vocab"], stored_terms.__getitem__)
         elif engine_name == "postings":
-            engine = BM25Retriever(PostingsBM25(meta["vocab"], bz["term_ptr"], bz["doc_ids"], bz["tfs"],
-                                                bz["doc_len"], k1, b))
+            engine = BM25Retriever.load(folder, files, meta["vocab"])
         else:
             raise ValueError(f"unknown engine {engine_name!r}")
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
@@ -597,5 +527,5 @@ def load(folder: str | Path, check_stale: bool = True):
     passages = PassageStore(docs, heads, arrays)
     vocabulary = frozenset(meta["vocab"])
     speller = Speller.from_words(meta["words"], vocabulary)
-    index = CorpusIndex.assemble(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
+    index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])

@@ -28,7 +28,7 @@ from bot.chatbot import ChatBot
 from bot.decide import FEATURES, LogisticModel, fit_logistic
 from bot.evaluate import load_gold
 from bot.evaluate_squad import quotes_gold, read_squad, write_corpus
-from bot.respond import _Cites
+from bot.quote import Cites
 from bot.understand import Question
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +48,8 @@ def candidate(bot: ChatBot, text: str, history=None):
     if assessed is None:
         return None
     hit, feats = assessed
-    cites = _Cites(bot.index, {h.index: h.score for h in hits}, weights)
-    r._single(q, hit, weights, cites)
+    cites = Cites(bot.index, {h.index: h.score for h in hits}, weights)
+    r.quoter.single(q, hit, weights, cites)
     quotes = [x for c in cites.citations() for x in c.quotes]
     titles = [c.title for c in cites.citations()]
     return feats, quotes, titles

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import analyze  # noqa: E402
 from bot.evaluate_beir import load_beir, score  # noqa: E402
-from bot.index import BM25Retriever  # noqa: E402
+from bot.engines import BM25Retriever  # noqa: E402
 
 
 def main(folder: str, split: str = "train") -> None:

@@ -3,23 +3,21 @@
     .venv/bin/python eval/tune_gold.py passage_support=1,0.8 [sentence_support=0,0.5]
 """
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 from grid import combos  # noqa: E402
 from bot import ChatBot  # noqa: E402
 from bot.decide import DecisionSettings  # noqa: E402
 from bot.evaluate import evaluate, load_gold  # noqa: E402
-from bot.respond import Responder, RuleSettings  # noqa: E402
-from second_corpus import write_second_corpus  # noqa: E402
+from bot.respond import Responder  # noqa: E402
+from bot.support import RuleSettings  # noqa: E402
 
 
 def main() -> None:
-    second = write_second_corpus(Path(tempfile.mkdtemp()) / "second")
+    second = HERE / "second-corpus"
     sets = [("article", ChatBot.load(), load_gold(HERE / "article.yaml")[1]),
             ("second", ChatBot.load(second), load_gold(HERE / "second.yaml")[1])]
     for combo in combos(sys.argv[1:]):

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grid import combos  # noqa: E402
 from bot.evaluate_wikiqa import WikiQuestion, metrics, read_tsv, run  # noqa: E402
-from bot.respond import RuleSettings  # noqa: E402
+from bot.support import RuleSettings  # noqa: E402
 
 
 def read_train(folder: Path) -> list[WikiQuestion]:
@@ -30,7 +30,7 @@ def read_train(folder: Path) -> list[WikiQuestion]:
 def main(folder: str) -> None:
     folder = Path(folder)
     sets = {"train": read_train(folder), "dev": read_tsv(folder / "WikiQA-dev.tsv")}
-    # arguments: name=v1,v2,... for fields of bot.respond.RuleSettings, e.g. passage_support=1,0.8,0.6
+    # arguments: name=v1,v2,... for fields of bot.support.RuleSettings, e.g. passage_support=1,0.8,0.6
     for combo in combos(sys.argv[2:], [("passage_support", [1.0, 0.9, 0.8, 0.7, 0.6])]):
         rules = RuleSettings(**{name.lower(): v for name, v in combo})
         row = []

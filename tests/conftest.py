@@ -16,7 +16,6 @@ if os.environ.get("CI"):
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from second_corpus import write_second_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +27,10 @@ def bot():
 
 @pytest.fixture(scope="session")
 def second_dir(tmp_path_factory) -> Path:
-    return write_second_corpus(tmp_path_factory.mktemp("second") / "corpus")
+    """eval/second-corpus copied to a temporary folder (tests may index or edit it)."""
+    import shutil
+
+    return Path(shutil.copytree(ROOT / "eval" / "second-corpus", tmp_path_factory.mktemp("second") / "corpus"))
 
 
 @pytest.fixture(scope="session")

@@ -6,23 +6,45 @@ from pathlib import Path
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 
+def module_name(f: Path) -> str:
+    """``bot/engines/base.py`` -> "engines.base"; a package's ``__init__.py`` -> the package."""
+    parts = list(f.relative_to(BOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def import_graph() -> dict[str, set[str]]:
-    modules = {f.stem for f in BOT.glob("*.py")}
+    """Module -> modules of bot it imports, anywhere in its body (inside functions too)."""
+    files = [f for f in BOT.rglob("*.py") if "corpus" not in f.relative_to(BOT).parts]
+    modules = {module_name(f) for f in files}
     graph: dict[str, set[str]] = {m: set() for m in modules}
-    for f in BOT.glob("*.py"):
+
+    def resolve(name: str) -> str | None:  # the deepest module of bot a dotted name reaches
+        parts = name.split(".")
+        while parts:
+            if ".".join(parts) in modules:
+                return ".".join(parts)
+            parts.pop()
+        return None
+
+    for f in files:
+        me = module_name(f)
+        package = me.split(".")[:-1] if f.name != "__init__.py" else me.split(".")
+        package = [p for p in package if p]
         for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
             targets: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                targets = [node.module] if node.module else [a.name for a in node.names]
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                prefix = ".".join(base + ([node.module] if node.module else []))
+                targets = [f"{prefix}.{a.name}".strip(".") for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "bot":
-                parts = node.module.split(".")
-                targets = [parts[1]] if len(parts) > 1 else [a.name for a in node.names]
+                rest = node.module.split(".")[1:]
+                targets = [".".join(rest + [a.name]) for a in node.names]
             elif isinstance(node, ast.Import):
-                targets = [a.name.split(".")[1] for a in node.names if a.name.startswith("bot.")]
+                targets = [a.name.split(".", 1)[1] for a in node.names if a.name.startswith("bot.")]
             for t in targets:
-                t = t.split(".")[0]
-                if t in modules and t != f.stem and t != "__init__":
-                    graph[f.stem].add(t)
+                got = resolve(t)
+                if got is not None and got != me and got != "":
+                    graph[me].add(got)
     return graph
 
 
@@ -64,6 +86,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_import_cycles():
     graph = import_graph()
     assert graph["chatbot"] >= {"respond", "understand", "index"}  # the walker sees real imports
+    assert graph["engines.postings"] >= {"files", "engines.base"}  # in sub-packages too
     assert cycles(graph) == []
 
 
@@ -72,7 +95,7 @@ def test_cycle_finder_finds_a_cycle():
 
 
 def test_only_the_page_imports_gradio():
-    for f in BOT.glob("*.py"):
+    for f in BOT.rglob("*.py"):
         tree = ast.parse(f.read_text(encoding="utf-8"))
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}

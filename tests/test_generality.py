@@ -1,4 +1,4 @@
-"""The same behaviour on a corpus the engine has never seen (written by tests/second_corpus.py)."""
+"""The same behaviour on a corpus the engine has never seen (eval/second-corpus, written by the tests' authors)."""
 from test_api import assert_grounded
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bot import ChatBot, CorpusError
-from bot import indexer, store
-from bot.index import BM25Retriever, LuceneBM25, PostingsBM25
+from bot import indexer
+from bot.engines import BM25Retriever, LuceneBM25, PostingsBM25
 from mixed_corpus import write_mixed
 
 

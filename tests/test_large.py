@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import ChatBot, CorpusError, build, indexer, store
+from bot import ChatBot, CorpusError, build, indexer
 from bot.evaluate import evaluate, load_gold
-from bot.index import BM25Retriever, LuceneBM25, TantivyRetriever
+from bot.engines import BM25Retriever, LuceneBM25, TantivyRetriever
 from mixed_corpus import write_mixed
 from test_gold import EVAL, check_floors
 
@@ -65,9 +65,22 @@ def test_gold_sets_hold_on_the_tantivy_engine(tmp_path, second_dir):
         check_floors(evaluate(bot, items)["metrics"])
 
 
-def test_rankings_match_rank_bm25_on_the_same_tokens(scifact_index):
-    """tantivy vs rank-bm25 (Lucene IDF) fed the terms the build wrote: measured top-10 overlap
-    0.988 on these 300 claims, same first hit on 99% (tantivy rounds passage lengths to one byte)."""
+def same_top(a, b, rel=1e-5) -> bool:
+    """Two rankings agree: the same scores rank by rank, and the same passages wherever a score
+    is not tied with one at the cut (ties at the cut may keep either passage)."""
+    if len(a) != len(b):
+        return False
+    if any(x.score != pytest.approx(y.score, rel=rel) for x, y in zip(a, b)):
+        return False
+    if not a:
+        return True
+    cut = min(a[-1].score, b[-1].score) * (1 + rel)
+    return {h.index for h in a if h.score > cut} == {h.index for h in b if h.score > cut}
+
+
+def test_rankings_equal_exact_bm25_on_the_same_tokens(scifact_index):
+    """tantivy's candidates rescored with our BM25 give exact BM25's top 10 (rank-bm25 with Lucene
+    IDF fed the terms the build wrote), ties aside, on 300 SciFact claims."""
     bot = ChatBot.load(scifact_index)
     tv = bot.index.retriever
     lines = (scifact_index / "terms.txt").read_text(encoding="utf-8").split("\n")[:-1]
@@ -80,17 +93,40 @@ def test_rankings_match_rank_bm25_on_the_same_tokens(scifact_index):
     from bot.understand import understand
 
     claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")][:300]
-    same = total = 0
+    asked = 0
     for claim in claims:
         w = bot.responder.weights(understand(claim, None, bot.index.vocabulary))
         if not w:
             continue
+        asked += 1
         a, b = tv.search(w, 10), ref.search(w, 10)
-        same += len({h.index for h in a} & {h.index for h in b})
-        total += len(b)
-        if a:  # our own score of one passage agrees with rank-bm25's exactly
+        assert same_top(a, b), claim
+        if a:  # our own score of one passage agrees with rank-bm25's
             assert tv.score(w, a[0].index) == pytest.approx(ref.score(w, a[0].index), rel=1e-6)
-    assert total > 2000 and same / total >= 0.95
+    assert asked > 250 and tv.inexact == 0
+
+
+def test_tantivy_scores_never_exceed_the_bound(scifact_index):
+    """The stopping rule's premise, checked on every passage a claim reaches: exact BM25 is at
+    most ``ratio`` times tantivy's own score (tantivy rounds passage lengths down)."""
+    bot = ChatBot.load(scifact_index)
+    tv = bot.index.retriever
+    from bot.engines.tantivy_engine import FIELD
+    from bot.understand import understand
+
+    Q, should = tv._tv.Query, tv._tv.Occur.Should
+    claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")][:40]
+    checked = 0
+    for claim in claims:
+        w = {t: x for t, x in bot.responder.weights(understand(claim, None, bot.index.vocabulary)).items()
+             if x > 0 and t in tv.term_id}
+        if not w:
+            continue
+        clauses = [(should, Q.boost_query(Q.term_query(tv._schema, FIELD, t), float(x))) for t, x in w.items()]
+        for theirs, i in tv._candidates(clauses, tv.size):
+            assert tv._exact(w, i) <= theirs * tv.ratio
+            checked += 1
+    assert tv.ratio == pytest.approx(1.0, abs=1e-4) and checked > 10_000
 
 
 def test_parallel_build_equals_single_process(scifact_jsonl, scifact_index, tmp_path):
@@ -173,14 +209,32 @@ def test_tantivy_index_stale_rebuild_and_damage(mixed, tmp_path):
     assert isinstance(ChatBot.load(out).index.retriever, BM25Retriever)
 
 
-def test_tantivy_says_it_ignores_bm25_settings(tmp_path):
-    (tmp_path / "guide.md").write_text("# Guide\n\nThe fire exit is behind the kitchen.\n")
-    (tmp_path / "corpus.yaml").write_text("name: Guide\ndocuments:\n  - path: guide.md\nsettings:\n  bm25_k1: 1.5\n")
-    p = subprocess.run([sys.executable, "-m", "bot", "index", str(tmp_path), "--out", str(tmp_path / "idx"),
-                        "--engine", "tantivy"], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert "Note: the tantivy engine fixes k1 = 1.2 and b = 0.75; settings bm25_k1 = 1.5" in p.stdout
-    assert "Skipped" not in p.stdout
+def test_tantivy_honours_bm25_settings_and_ties(tmp_path):
+    """bm25_k1 / bm25_b from corpus.yaml give the same rankings and scores on the tantivy engine as
+    on the exact one, on a corpus full of exact ties (copied documents) and varied lengths."""
+    words = "alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega".split()
+    lines = []
+    for i in range(300):
+        body = " ".join(words[(i * 7 + j) % len(words)] for j in range(3 + i % 40))
+        lines.append(json.dumps({"_id": f"d{i}", "title": "", "text": f"{body}."}))
+        lines.append(json.dumps({"_id": f"c{i}", "title": "", "text": f"{body}."}))  # a tie with d{i}
+    for k1, b in ((1.2, 0.75), (1.8, 0.3), (0.6, 1.0)):
+        corpus = tmp_path / f"corpus-{k1}-{b}"
+        corpus.mkdir()
+        (corpus / "docs.jsonl").write_text("\n".join(lines) + "\n")
+        (corpus / "corpus.yaml").write_text(f"name: Ties\ndocuments:\n  - path: docs.jsonl\n"
+                                            f"settings:\n  bm25_k1: {k1}\n  bm25_b: {b}\n")
+        results = {}
+        for engine in ("postings", "tantivy"):
+            out = tmp_path / f"{engine}-{k1}-{b}"
+            indexer.build([corpus], out, engine=engine)
+            r = ChatBot.load(out).index.retriever
+            assert (r.k1, r.b) == (k1, b)
+            results[engine] = r
+        for q in ({"alpha": 1.0}, {"gamma": 1.0, "omega": 0.5}, {"theta": 2.0, "kappa": 1.0, "beta": 0.2}):
+            a, e = results["tantivy"].search(q, 10), results["postings"].search(q, 10)
+            assert same_top(a, e), (k1, b, q)
+        assert results["tantivy"].inexact == 0
 
 
 def test_failed_large_build_leaves_no_temporary_files_and_keeps_the_old_index(mixed, tmp_path):
