@@ -175,23 +175,11 @@ def _joinable(raw: str) -> str | None:
 
 class Analyzer:
     """``terms`` with a per-word cache of its own: an index (or a build worker) owns one, so
-    nothing module-level grows or changes while a process serves questions.
+    nothing module-level grows or changes while a process serves questions."""
 
-    ``record_words``: remember each surface word the first time it is met, for the speller's
-    word list (``take_new_words``); a builder's option, off otherwise.
-    """
-
-    def __init__(self, record_words: bool = False, limit: int = 2_000_000):
+    def __init__(self, limit: int = 2_000_000):
         self._word_terms: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
         self._limit = limit
-        self._new: list[str] | None = [] if record_words else None
-
-    def take_new_words(self) -> list[str]:
-        """Surface words met for the first time since the last call (empty unless recording)."""
-        if self._new is None:
-            return []
-        out, self._new = self._new, []
-        return out
 
     def terms(self, text: str, vocabulary: Iterable[str] | None = None,
               words_out: set[str] | None = None) -> list[str]:
@@ -209,8 +197,6 @@ class Analyzer:
             for raw in ws:
                 if raw not in cache:
                     cache[raw] = " ".join(_word_terms(raw))
-                    if self._new is not None:
-                        self._new.append(raw)
             per_word = list(map(get, ws))
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 from pathlib import Path
+from collections import Counter
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -26,42 +27,43 @@ from . import store
 from .analyze import Analyzer, words as surface_words
 from .config import CorpusError, Manifest
 from .engines import tantivy_engine
-from .files import atomic_npz, atomic_write, checksum
+from .files import atomic_npz, atomic_write
 from .glossary import Glossary, pairs_in
 from .index import PassageAnalyzer
 from .model import Document
-from .spelling import Speller
+from .spelling import candidate_words
 from .split import split_document
 
 CHUNK_DOCS = 1000  # documents per task: big enough to amortize messaging, small enough to stream
 
 # Set in the parent before the pool forks; workers read them (copy-on-write, never pickled).
 _DOCS: Sequence[Document] = ()
-_ANALYZER: PassageAnalyzer | None = None  # records the surface words it meets, for the speller
+_ANALYZER: PassageAnalyzer | None = None
 _MAX_WORDS = 120
 
 
-def _pairs(rng: tuple[int, int]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-    for d in _DOCS[rng[0]:rng[1]]:
-        for pair in pairs_in(d.text):
-            if pair not in seen:
-                seen.add(pair)
-                out.append(pair)
+def _pairs(rng: tuple[int, int]) -> list[tuple[int, list[tuple[str, str]]]]:
+    """(document position, the acronym pairs it defines) for the documents of a chunk that define any."""
+    out = []
+    for pos in range(rng[0], rng[1]):
+        pairs = pairs_in(_DOCS[pos].text)
+        if pairs:
+            out.append((pos, pairs))
     return out
 
 
 def _analyze(rng: tuple[int, int]) -> dict[str, Any]:
     gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time
     try:
-        return _analyze_chunk(rng)
+        return analyze_documents(_DOCS, rng, _ANALYZER, _MAX_WORDS)
     finally:
         gc.enable()
 
 
-def _analyze_chunk(rng: tuple[int, int]) -> dict[str, Any]:
-    ix = _ANALYZER
+def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: PassageAnalyzer | None,
+                      max_words: int) -> dict[str, Any]:
+    """Split and analyze ``docs[rng[0]:rng[1]]``: passage offsets, each passage's terms, and how
+    many of these documents hold each word the speller may correct to."""
     assert ix is not None, "set by the parent before the workers fork"
     doc, start, end, first, heads, n_sent = [], [], [], [], [], []
     s_start: list[int] = []
@@ -69,18 +71,18 @@ def _analyze_chunk(rng: tuple[int, int]) -> dict[str, Any]:
     s_bullet: list[bool] = []
     bodies: list[str] = []
     lengths: list[int] = []
-    words: set[str] = set()
-    seen_heads: set[tuple[str, ...]] = set()
+    word_docs: Counter[str] = Counter()
     meta: list[bytes] = []
-    ix.analyzer.take_new_words()  # words met in an earlier chunk were reported with it
     for pos in range(rng[0], rng[1]):
-        d = _DOCS[pos]
+        d = docs[pos]
         meta.append(store.meta_line(d))
-        for p in split_document(d, _MAX_WORDS):
-            terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text))
+        surface: set[str] = set()
+        seen_heads: set[tuple[str, ...]] = set()
+        for p in split_document(d, max_words):
+            terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text, words_out=surface))
             if p.headings not in seen_heads:
                 seen_heads.add(p.headings)
-                words.update(surface_words(" ".join(p.headings)))
+                surface.update(surface_words(" ".join(p.headings)))
             bodies.append(" ".join(terms))
             lengths.append(len(terms))
             doc.append(pos)
@@ -93,12 +95,12 @@ def _analyze_chunk(rng: tuple[int, int]) -> dict[str, Any]:
             s_start.extend([s.start for s in sents])
             s_end.extend([s.end for s in sents])
             s_bullet.extend([s.bullet for s in sents])
-    words.update(ix.analyzer.take_new_words())
+        word_docs.update(candidate_words(surface))
     return {"doc": np.asarray(doc, np.int32), "start": np.asarray(start, np.int32),
             "end": np.asarray(end, np.int32), "first": np.asarray(first, np.bool_), "heads": heads,
             "n_sent": np.asarray(n_sent, np.int64), "sent_start": np.asarray(s_start, np.int32),
             "sent_end": np.asarray(s_end, np.int32), "sent_bullet": np.asarray(s_bullet, np.bool_),
-            "bodies": bodies, "lengths": np.asarray(lengths, np.int32), "words": words,
+            "bodies": bodies, "lengths": np.asarray(lengths, np.int32), "word_docs": word_docs,
             "meta": meta}
 
 
@@ -119,14 +121,16 @@ def _run(func, ranges, workers: int):
 
 def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs: Sequence[str],
                 problems: Sequence[str], progress: Callable[[range], Any] | None = None,
-                workers: int | None = None, snap: "store.Snapshot | None" = None) -> None:
+                workers: int | None = None, snap: "store.Snapshot | None" = None,
+                records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None) -> None:
     """Write a complete index folder (tantivy engine) for ``docs`` to ``out``. Each passage's
     indexed terms are kept too (``terms.txt``, one passage per line, read through a memory map):
-    answering checks a passage's terms without analyzing its text again, and benchmarks feed
-    other engines the very same tokens. A failed or interrupted build leaves no temporary files
-    (and an earlier index in ``out`` as it was)."""
+    answering checks a passage's terms without analyzing its text again, updates subtract them,
+    and benchmarks feed other engines the very same tokens. ``records`` and ``doc_file``: the
+    source files read and the one each document came from (what an update compares). A failed
+    or interrupted build leaves no temporary files (and an earlier index in ``out`` as it was)."""
     try:
-        _build_large(docs, out, manifest, inputs, problems, progress, workers, snap)
+        _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file)
     except BaseException:
         for leftover in out.glob(f".*.tmp-{os.getpid()}"):
             if leftover.is_dir():
@@ -136,34 +140,40 @@ def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs:
         raise
 
 
-def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=None) -> None:
+def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file) -> None:
     global _DOCS, _ANALYZER, _MAX_WORDS
     workers = workers or default_workers()
     out.mkdir(parents=True, exist_ok=True)
     ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
     settings = manifest.settings
     _DOCS, _MAX_WORDS = docs, settings.passage_max_words
+    doc_file = list(doc_file) if doc_file is not None else [0] * len(docs)
+    records = [dict(r) for r in records] or [{"path": "", "source": "", "size": -1, "mtime": 0, "sha256": ""}]
     try:
         pool, results = _run(_pairs, ranges, workers)
         try:
-            glossary = Glossary.from_pairs(p for chunk in results for p in chunk)
+            defined = [item for chunk in results for item in chunk]
         finally:
             if pool:
                 pool.terminate()
-        # workers start with an empty word cache, so each reports every word it meets
-        _ANALYZER = PassageAnalyzer(glossary, Analyzer(record_words=True))
+        glossary = Glossary.from_pairs(p for _, pairs in defined for p in pairs)
+        for pos, pairs in defined:  # each file's pairs, in order, once: what an update re-mines from
+            rec = records[doc_file[pos]]
+            have = rec.setdefault("pairs", [])
+            for pair in pairs:
+                if list(pair) not in have:
+                    have.append(list(pair))
+        _ANALYZER = PassageAnalyzer(glossary, Analyzer())
         pool, results = _run(_analyze, ranges, workers)  # forked before tantivy starts its threads
         tmp = out / f".tantivy.tmp-{os.getpid()}"
         writer = tantivy_engine.TantivyWriter(tmp, threads=workers)
         doc_writer = store.DocumentWriter(out)
+        terms_writer = store.TermsWriter(out)
         heads: dict[tuple[str, ...], int] = {}
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("doc", "start", "end", "first", "path", "n_sent",
                                                                "sent_start", "sent_end", "sent_bullet", "lengths")}
-        words: set[str] = set()
+        word_docs: Counter[str] = Counter()
         bar = progress(range(len(docs))) if progress else None
-        terms_tmp = out / f".terms.txt.tmp-{os.getpid()}"
-        dump = open(terms_tmp, "wb")
-        terms_off = [0]
         gc.disable()
         try:
             for (lo, hi), r in zip(ranges, results):
@@ -171,19 +181,16 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
                     doc_writer.add(d, m)
                 for body in r["bodies"]:
                     writer.add(body)
-                    line = body.encode("utf-8") + b"\n"
-                    dump.write(line)
-                    terms_off.append(terms_off[-1] + len(line))
+                    terms_writer.add(body)
                 r["path"] = np.fromiter((heads.setdefault(h, len(heads)) for h in r["heads"]), np.int32,
                                         count=len(r["heads"]))
                 for k in parts:
                     parts[k].append(r[k])
-                words |= r["words"]
+                word_docs.update(r["word_docs"])
                 if bar is not None:
                     bar.update(hi - lo)
         finally:
             gc.enable()
-            dump.close()
             if pool:
                 pool.terminate()
             if bar is not None:
@@ -200,20 +207,24 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap=
         _DOCS, _ANALYZER = (), None
     if passages == 0:
         raise CorpusError("the corpus has no text to index (no words in any document)")
-    files = doc_writer.close()
+    files, ranges_ = doc_writer.close()
+    n = len(docs)
+    files["documents.npz"] = atomic_npz(out / "documents.npz", part=np.zeros(n, np.int16), **ranges_,
+                                        source_file=np.asarray(doc_file, np.int32))
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     sent_ptr = np.zeros(len(arrays["doc"]) + 1, np.int64)
     np.cumsum(arrays.pop("n_sent"), out=sent_ptr[1:])
     arrays["sent_ptr"] = sent_ptr
     lengths = arrays.pop("lengths")
-    arrays["terms_off"] = np.asarray(terms_off, np.int64)
-    os.replace(terms_tmp, out / "terms.txt")
-    files["terms.txt"] = checksum(out / "terms.txt")
+    tfiles, tranges = terms_writer.close()
+    files.update(tfiles)
+    arrays.update(tranges)
+    arrays["uid"] = np.arange(passages, dtype=np.int64)
     files["passages.npz"] = atomic_npz(out / "passages.npz", **arrays)
     files.update(tantivy_engine.save_statistics(out, df, lengths, settings.bm25_k1, settings.bm25_b))
-    speller = Speller(words, frozenset(vocab_list))
-    files["terms.json.gz"] = atomic_write(out / "terms.json.gz",
-                                          store.terms_blob(heads, vocab_list, glossary, speller.words))
+    words = sorted(word_docs)
+    files["terms.json.gz"] = atomic_write(out / "terms.json.gz", store.terms_blob(
+        heads, vocab_list, glossary, words, [word_docs[w] for w in words]))
+    files["sources.json.gz"] = atomic_write(out / "sources.json.gz", store.sources_blob(records))
     files.update(tantivy_engine.install(tmp, out))
-    store.remove_stale_files(out, files)
     store.write_header(out, manifest, inputs, files, "tantivy", len(docs), passages, problems, snap)

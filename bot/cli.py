@@ -10,7 +10,8 @@ import os
 import re
 import sys
 import textwrap
-from typing import Any, Iterable, TextIO
+from pathlib import Path
+from typing import Any, Iterable, Sequence, TextIO
 
 from .config import CorpusError
 from .model import Citation, Reply
@@ -153,6 +154,23 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .ingest import progress_bar
 
     t0 = time.perf_counter()
+    out = Path(args.out)
+    if not args.full and store.is_index(out):
+        same_engine = args.engine in ("auto", store.read_header(out).get("engine"))
+        r = indexer.update(out, args.sources, progress_bar("Reading")) if same_engine else None
+        if r is not None and r.full is None:
+            secs = time.perf_counter() - t0
+            if not r.touched:
+                print(f"Up to date: no source file changed ({r.documents:,} documents, {r.passages:,} passages) "
+                      f"-> {args.out}")
+            else:
+                again = f"; {r.reanalyzed:,} other documents re-analyzed (acronyms changed)" if r.reanalyzed else ""
+                print(f"Updated in {secs:.1f} s: {len(r.changed)} changed, {len(r.added)} added, "
+                      f"{len(r.removed)} removed files{again} -> {r.documents:,} documents, "
+                      f"{r.passages:,} passages in {args.out}")
+            _print_problems(r.problems)
+            return 0
+        print(f"Building anew: {r.full if r is not None else 'another engine was asked for'}.")
     manifest, docs, index, problems = indexer.build(args.sources, args.out, progress_bar("Reading"),
                                                   engine=args.engine, workers=args.workers,
                                                   index_progress=progress_bar("Indexing", "doc"))
@@ -161,12 +179,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"Indexed {len(docs):,} documents as {len(index.passages):,} passages "
           f"({len(index.vocabulary):,} terms, {len(index.glossary)} acronyms, {engine} engine) in {secs:.1f} s "
           f"-> {args.out}")
+    _print_problems(problems)
+    print(f"Ask it: python -m bot ask \"...\" --corpus {args.out}")
+    return 0
+
+
+def _print_problems(problems: Sequence[str]) -> None:
     if problems:
         print(f"Skipped {len(problems)}:")
         for p in problems:
             print(f"  - {term(p, one_line=True)}")
-    print(f"Ask it: python -m bot ask \"...\" --corpus {args.out}")
-    return 0
 
 
 MAX_K = 1000
@@ -274,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "corpora, built in parallel); auto picks tantivy above 50,000 passages")
     ix.add_argument("--workers", type=int, default=None,
                     help="worker processes for the tantivy build (default: one per CPU core)")
+    ix.add_argument("--full", action="store_true",
+                    help="build anew even when --out holds an index of these sources (by default only files "
+                         "whose size, time or content changed are read again)")
     ix.set_defaults(func=cmd_index)
     se = sub.add_parser("search", help="retrieval only: ranked passages for a query (or JSON Lines on stdin)")
     se.add_argument("query", nargs="*")

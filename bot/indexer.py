@@ -9,13 +9,49 @@ from typing import Any, Callable, Iterable, Sequence
 
 from . import store
 from .build import build_large
-from .config import CorpusError, Manifest, Settings
+from .config import CorpusError, Manifest
 from .engines import LARGE_CORPUS
 from .index import CorpusIndex
-from .ingest import ingest
-from .load import load_corpus
+from .load import Planned, plan_sources, read_planned
 from .model import Document
 from .readers import LoadReport
+from .update import update
+
+
+def read_sources(inputs: Sequence[str], out: Path, progress: Callable[[Iterable[Any]], Any] | None = None,
+                 ) -> tuple[Manifest, list[Document], list[int], list[dict[str, Any]], LoadReport]:
+    """Read every source file: (manifest, documents, the file each document came from, a record
+    of each file read (size, time, hash, problems), report). Raises CorpusError when nothing is
+    readable."""
+    report = LoadReport()
+    manifest, planned = plan_sources(inputs, report, out / "corpus.yaml")
+    docs: list[Document] = []
+    doc_file: list[int] = []
+    records: list[dict[str, Any]] = []
+    for k, p in enumerate(progress(planned) if progress else planned):
+        rec = record_of(p)  # before reading: an edit made meanwhile is seen by the next update
+        own = LoadReport()
+        got = read_planned(manifest, p, own)
+        report.problems.extend(own.problems)
+        rec["problems"] = own.problems
+        if p.entry is not None:
+            rec["entry"] = p.signature()
+        records.append(rec)
+        docs.extend(got)
+        doc_file.extend([k] * len(got))
+    if not docs:
+        if planned and planned[0].entry is not None:
+            raise CorpusError(f"{inputs[0]}: no readable documents ({'; '.join(report.problems[:5])})")
+        raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
+    return manifest, docs, doc_file, records, report
+
+
+def record_of(p: Planned) -> dict[str, Any]:
+    """A source file's record: its size, time and hash (what an update compares)."""
+    try:
+        return store.file_record(p.path, p.source)
+    except OSError:  # listed in the manifest but missing or unreadable: recorded, so it is retried
+        return {"path": str(p.path.resolve()), "source": p.source, "size": -1, "mtime": 0, "sha256": ""}
 
 
 def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Iterable[Any]], Any] | None = None,
@@ -32,15 +68,7 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Ite
     store.remove_leftovers(out)
     inputs = [str(i) for i in inputs]
     snap = store.snapshot(store.source_files(inputs))  # before reading: edits made meanwhile make it stale
-    report = LoadReport()
-    if len(inputs) == 1 and (Path(inputs[0]) / "corpus.yaml").is_file():
-        manifest, docs = load_corpus(inputs[0], report)
-    else:
-        docs = ingest(inputs, report, progress, max_mb=Settings().max_document_mb)
-        if not docs:
-            raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
-        first = Path(inputs[0]).resolve()
-        manifest = Manifest(out / "corpus.yaml", first.name if first.is_dir() else first.stem, "", (), Settings())
+    manifest, docs, doc_file, records, report = read_sources(inputs, out, progress)
     s = manifest.settings
     if engine == "auto":
         engine = "tantivy" if estimated_passages(docs, s.passage_max_words) > LARGE_CORPUS else "postings"
@@ -50,12 +78,12 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Ite
     try:
         if engine == "tantivy":
             build_large(docs, stage, manifest, inputs, report.problems, progress=index_progress, workers=workers,
-                        snap=snap)
+                        snap=snap, records=records, doc_file=doc_file)
         else:
             # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
             index = CorpusIndex.build(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b,
                                       engine="postings")
-            store.save(stage, manifest, docs, index, inputs, report.problems, snap)
+            store.save(stage, manifest, docs, index, inputs, report.problems, snap, records, doc_file)
         store.write_manifest(stage, manifest, docs)
         store.swap_into(stage, out)
     except BaseException:  # failed or interrupted (Ctrl-C): the earlier index at `out` is untouched
@@ -83,7 +111,9 @@ def estimated_passages(docs: Sequence[Document], max_words: int) -> float:
 
 
 def rebuild(folder: str | Path) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
-    """Build a saved index again from the sources it records, with the same engine."""
-    header = store.read_header(folder)
-    build(header.get("inputs") or [], folder, engine=header.get("engine") or "auto")
+    """Bring a saved index up to date with the sources it records: an update when it can (only
+    changed files are read), else a full build with the same engine."""
+    if update(folder).full is not None:
+        header = store.read_header(folder)
+        build(header.get("inputs") or [], folder, engine=header.get("engine") or "auto")
     return store.load(folder)

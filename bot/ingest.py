@@ -285,28 +285,43 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
                      metadata=meta)]
 
 
-def ingest(paths: Iterable[str | Path], report: LoadReport,
-           progress: Callable[[Iterable], Iterable] | None = None, max_mb: int = 20) -> list[Document]:
-    """Documents from files and folders; problems go to ``report``. Files over ``max_mb``
-    megabytes are skipped with a warning."""
-    files = collect(paths, report)
-    docs: list[Document] = []
+def named_files(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, str]]:
+    """(file, source name) for every supported file under ``paths``, in reading order: the name is
+    the path below the folder given (the full path when two would share one)."""
+    out: list[tuple[Path, str]] = []
     seen: set[str] = set()
-    for f, root in (progress(files) if progress else files):
+    for f, root in collect(paths, report):
         source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
         if source in seen:
             source = str(f)
         seen.add(source)
-        try:
-            size = f.stat().st_size
-            if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
-                raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
-                                  "(settings.max_document_mb)")
-            docs.extend(read_file(f, source, report, max_mb=max_mb))
-        except CorpusError as exc:
-            report.problems.append(f"{exc}; skipped")
-        except Exception as exc:  # a library failing on one odd file must not stop the rest
-            report.problems.append(f"{f}: could not be read ({type(exc).__name__}: {exc}); skipped")
+        out.append((f, source))
+    return out
+
+
+def read_checked(f: Path, source: str, report: LoadReport, max_mb: float = 20, **entry: Any) -> list[Document]:
+    """``read_file`` with the size limit, every failure reported in ``report`` (nothing raised)."""
+    try:
+        size = f.stat().st_size
+        if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
+            raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
+                              "(settings.max_document_mb)")
+        return read_file(f, source, report, max_mb=max_mb, **entry)
+    except CorpusError as exc:
+        report.problems.append(f"{exc}; skipped")
+    except Exception as exc:  # a library failing on one odd file must not stop the rest
+        report.problems.append(f"{f}: could not be read ({type(exc).__name__}: {exc}); skipped")
+    return []
+
+
+def ingest(paths: Iterable[str | Path], report: LoadReport,
+           progress: Callable[[Iterable], Iterable] | None = None, max_mb: int = 20) -> list[Document]:
+    """Documents from files and folders; problems go to ``report``. Files over ``max_mb``
+    megabytes are skipped with a warning."""
+    files = named_files(paths, report)
+    docs: list[Document] = []
+    for f, source in (progress(files) if progress else files):
+        docs.extend(read_checked(f, source, report, max_mb=max_mb))
     return docs
 
 

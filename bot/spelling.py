@@ -24,11 +24,17 @@ CUTOFF = 85.0
 QUESTION_WORDS = ("what", "who", "whom", "whose", "when", "where", "which", "why", "how")
 
 
+def candidate_words(surface: Iterable[str]) -> set[str]:
+    """The corpus words a typo may be corrected to: lower-cased, letters only, five or more, no
+    stopwords."""
+    words = {w.lower() for w in surface if len(w) >= MIN_LENGTH and "-" not in w}
+    return {w for w in words if w.isalpha() and w not in analyze.STOPWORDS}
+
+
 class Speller:
     def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str]):
         self.vocabulary = vocabulary
-        words = {w.lower() for w in corpus_words if len(w) >= MIN_LENGTH and "-" not in w}
-        self.words = sorted(w for w in words if w.isalpha() and w not in analyze.STOPWORDS)
+        self.words = sorted(candidate_words(corpus_words))
         self._lookup = lru_cache(maxsize=4096)(self._closest)
 
     @classmethod

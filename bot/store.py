@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -28,14 +29,14 @@ from .config import CorpusError, Manifest, Settings, load_manifest, settings_fro
 from .glossary import Entry, Glossary
 from .ingest import collect
 from .engines import BM25Retriever, TantivyRetriever
-from .files import atomic_npz, atomic_write, checked, checksum, load_npz, map_file, read_checked
+from .files import atomic_npz, atomic_write, checked, checksum, load_npz, map_file, read_checked, temporary
 from .index import CorpusIndex
 from .model import Document, Passage, Sentence
 from .readers import LoadReport
 from .spelling import Speller
 
 FORMAT = "grounded-bot-index"
-VERSION = 2
+VERSION = 3
 ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
 INDEX_JSON = "index.json"
 
@@ -154,40 +155,98 @@ def meta_line(d: Document) -> bytes:
                        ensure_ascii=False) + "\n").encode("utf-8")
 
 
-class DocumentWriter:
-    """Writes documents one at a time: texts to ``texts.bin`` (UTF-8, back to back), metadata to
-    ``documents.jsonl``, and their byte offsets to ``documents.npz``."""
+def generation_name(name: str, generation: int) -> str:
+    """An index file's name at a generation of updates: "passages.npz" at 3 is "passages.3.npz";
+    generation 0 (a full build) keeps the plain name, as does a folder ("tantivy" -> "tantivy.3")."""
+    if not generation:
+        return name
+    stem, dot, ext = name.partition(".")
+    return f"{stem}.{generation}{dot}{ext}"
 
-    def __init__(self, out: Path):
+
+def part_files(suffix: str) -> dict[str, str]:
+    """The append-only files of one part: document texts, their metadata, passage terms."""
+    return {"texts": f"texts{suffix}.bin", "meta": f"documents{suffix}.jsonl", "terms": f"terms{suffix}.txt"}
+
+
+class DocumentWriter:
+    """Writes documents one at a time: texts to ``texts.bin`` (UTF-8, back to back) and metadata to
+    ``documents.jsonl`` (a part of an update writes ``texts.<n>.bin`` and ``documents.<n>.jsonl``),
+    keeping each document's byte range in both."""
+
+    def __init__(self, out: Path, suffix: str = ""):
         self.out = out
-        self._tmp = {name: out / f".{name}.tmp-{os.getpid()}" for name in ("texts.bin", "documents.jsonl")}
-        self._texts = open(self._tmp["texts.bin"], "wb")
-        self._meta = open(self._tmp["documents.jsonl"], "wb")
-        self.text_off, self.meta_off = [0], [0]
+        self.names = part_files(suffix)
+        self._tmp = {k: temporary(out / self.names[k]) for k in ("texts", "meta")}
+        self._texts = open(self._tmp["texts"], "wb")
+        self._meta = open(self._tmp["meta"], "wb")
+        self._text_at = self._meta_at = 0
+        self.ranges: dict[str, array] = {k: array("q") for k in ("text_start", "text_end", "meta_start", "meta_end")}
 
     def add(self, d: Document, meta: bytes | None = None) -> None:
-        size = 0
+        r = self.ranges
+        r["text_start"].append(self._text_at)
         for i in range(0, len(d.text), 1 << 20):  # in 1 MB pieces: no second copy of a large text
             piece = d.text[i : i + (1 << 20)].encode("utf-8")
             self._texts.write(piece)
-            size += len(piece)
+            self._text_at += len(piece)
+        r["text_end"].append(self._text_at)
         meta = meta if meta is not None else meta_line(d)
         self._meta.write(meta)
-        self.text_off.append(self.text_off[-1] + size)
-        self.meta_off.append(self.meta_off[-1] + len(meta))
+        r["meta_start"].append(self._meta_at)
+        self._meta_at += len(meta)
+        r["meta_end"].append(self._meta_at)
 
-    def close(self) -> dict[str, Any]:
+    def close(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(the files written with their checksums, each document's byte ranges)."""
         files = {}
         for f in (self._texts, self._meta):
             f.flush()
             os.fsync(f.fileno())
             f.close()
-        for name, tmp in self._tmp.items():
-            os.replace(tmp, self.out / name)
-            files[name] = checksum(self.out / name)
-        files["documents.npz"] = atomic_npz(self.out / "documents.npz", **dict(
-            text_off=np.asarray(self.text_off, np.int64), meta_off=np.asarray(self.meta_off, np.int64)))
-        return files
+        for k, tmp in self._tmp.items():
+            os.replace(tmp, self.out / self.names[k])
+            files[self.names[k]] = checksum(self.out / self.names[k])
+        return files, {k: np.frombuffer(v, np.int64) if len(v) else np.zeros(0, np.int64)
+                       for k, v in self.ranges.items()}
+
+    def abort(self) -> None:
+        for f in (self._texts, self._meta):
+            f.close()
+        for tmp in self._tmp.values():
+            tmp.unlink(missing_ok=True)
+
+
+class TermsWriter:
+    """Each passage's indexed terms, one line per passage (``terms.txt``, or ``terms.<n>.txt`` in a
+    part of an update), with each line's byte range."""
+
+    def __init__(self, out: Path, suffix: str = ""):
+        self.path = out / part_files(suffix)["terms"]
+        self._tmp = temporary(self.path)
+        self._f = open(self._tmp, "wb")
+        self._at = 0
+        self.start, self.end = array("q"), array("q")
+
+    def add(self, body: str) -> None:
+        line = body.encode("utf-8") + b"\n"
+        self._f.write(line)
+        self.start.append(self._at)
+        self._at += len(line)
+        self.end.append(self._at - 1)
+
+    def close(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        os.replace(self._tmp, self.path)
+        arrays = {"terms_start": np.frombuffer(self.start, np.int64) if len(self.start) else np.zeros(0, np.int64),
+                  "terms_end": np.frombuffer(self.end, np.int64) if len(self.end) else np.zeros(0, np.int64)}
+        return {self.path.name: checksum(self.path)}, arrays
+
+    def abort(self) -> None:
+        self._f.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
@@ -216,7 +275,9 @@ def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
 
 
 def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: dict[str, Any], engine: str,
-                 documents: int, passages: int, problems: Sequence[str], snap: Snapshot | None = None) -> None:
+                 documents: int, passages: int, problems: Sequence[str], snap: Snapshot | None = None,
+                 generation: int = 0, parts: Sequence[str] = ("",), extra: dict[str, Any] | None = None) -> None:
+    """``index.json``, written last (its rename is what makes a build or an update count)."""
     settings = dataclasses.asdict(manifest.settings)
     inputs = [str(Path(i).resolve()) for i in inputs]
     snap = snap if snap is not None else snapshot(source_files(inputs))
@@ -225,13 +286,38 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
         "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
         "fingerprint": fingerprint(snap, settings), "documents": documents, "passages": passages,
-        "problems": list(problems), "files": files,
+        "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
+        **(extra or {}),
     }
     atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
-def terms_blob(heads: dict[tuple[str, ...], int], vocab: Sequence[str], glossary: Glossary,
-               words: Sequence[str]) -> bytes:
+def file_record(path: Path, source: str) -> dict[str, Any]:
+    """What an update compares to tell a source file changed: size, modification time, SHA-256."""
+    st = path.stat()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"path": str(path.resolve()), "source": source, "size": st.st_size, "mtime": st.st_mtime_ns,
+            "sha256": h.hexdigest()}
+
+
+def sources_blob(records: Sequence[dict[str, Any]]) -> bytes:
+    """Each source file a build read, in reading order, with its size, time, hash, the acronym
+    pairs its documents define and the problems met reading it."""
+    return gzip.compress(json.dumps({"files": list(records)}, ensure_ascii=False).encode(), 1)
+
+
+def read_sources(folder: Path, header: dict[str, Any]) -> list[dict[str, Any]]:
+    name = generation_name("sources.json.gz", int(header.get("generation") or 0))
+    return json.loads(gzip.decompress(read_checked(folder, name, header["files"][name])))["files"]
+
+
+def terms_blob(heads: Iterable[tuple[str, ...]], vocab: Sequence[str], glossary: Glossary,
+               words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
+    """Heading paths, vocabulary, glossary and the speller's words (with, for a large index, how
+    many documents hold each word, so an update can tell when the last one went)."""
     meta_json = {
         "headings": [list(h) for h in heads],
         "vocab": list(vocab),
@@ -239,18 +325,25 @@ def terms_blob(heads: dict[tuple[str, ...], int], vocab: Sequence[str], glossary
                      for e in glossary.entries],
         "words": list(words),
     }
+    if word_docs is not None:
+        meta_json["word_docs"] = [int(c) for c in word_docs]
     return gzip.compress(json.dumps(meta_json, ensure_ascii=False).encode(), 1)
 
 
 def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
-         inputs: Sequence[str], problems: Sequence[str] = (), snap: Snapshot | None = None) -> Path:
-    """Save an index built in memory (the postings engine)."""
+         inputs: Sequence[str], problems: Sequence[str] = (), snap: Snapshot | None = None,
+         records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None) -> Path:
+    """Save an index built in memory (the postings engine). ``records``: the source files read
+    (``file_record``), ``doc_file``: the record each document came from."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     writer = DocumentWriter(out)
     for d in documents:
         writer.add(d)
-    files = writer.close()
+    files, ranges = writer.close()
+    n = len(documents)
+    files["documents.npz"] = atomic_npz(out / "documents.npz", part=np.zeros(n, np.int16), **ranges,
+                                        source_file=np.asarray(doc_file if doc_file is not None else np.zeros(n), np.int32))
     heads: dict[tuple[str, ...], int] = {}
     doc_pos = {d.id: i for i, d in enumerate(documents)}
     files["passages.npz"] = atomic_npz(out / "passages.npz", **passage_arrays(index.passages, doc_pos, heads))
@@ -258,18 +351,26 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     files.update(engine.save(out))
     files["terms.json.gz"] = atomic_write(out / "terms.json.gz",
                                           terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
-    remove_stale_files(out, files)
+    files["sources.json.gz"] = atomic_write(out / "sources.json.gz", sources_blob(records))
     write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems, snap)
     return out
 
 
-def remove_stale_files(out: Path, files: dict[str, Any]) -> None:
-    """Drop what an earlier build with another engine or format left behind."""
-    if not any(f.startswith("tantivy/") for f in files):
-        shutil.rmtree(out / "tantivy", ignore_errors=True)
-    for old in ("documents.jsonl.gz", "terms.txt"):  # format 1's documents; a tantivy index's terms
-        if old not in files:
-            (out / old).unlink(missing_ok=True)
+INDEX_FILE = re.compile(r"(?:texts|documents|passages|bm25|terms|sources)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
+                        r"tantivy(?:\.\d+)?|documents\.jsonl\.gz")
+
+
+def remove_unreferenced(out: Path, files: Mapping[str, Any]) -> None:
+    """Delete index files the header no longer lists (an update's earlier generation, another
+    engine's files, a killed update's leftovers)."""
+    keep = {name.split("/")[0] for name in files}
+    for f in out.iterdir():
+        if f.name in keep or not INDEX_FILE.fullmatch(f.name):
+            continue
+        if f.is_dir():
+            shutil.rmtree(f, ignore_errors=True)
+        else:
+            f.unlink(missing_ok=True)
 
 
 def _plain(value: Any) -> Any:
@@ -305,21 +406,43 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
 
 
 # ---- reading --------------------------------------------------------------------------------
-class DocumentStore(Sequence):
-    """Documents read on demand: texts through a memory map of ``texts.bin``, metadata by offset
-    from ``documents.jsonl``. ``by_id`` looks documents up by id."""
+class Parts:
+    """The append-only files of an index's parts, memory-mapped when first read."""
 
-    def __init__(self, folder: Path, text_off: np.ndarray, meta_off: np.ndarray):
-        self.text_off, self.meta_off = text_off, meta_off
-        self._texts = map_file(folder / "texts.bin")
-        self._meta = map_file(folder / "documents.jsonl")
+    def __init__(self, folder: Path, suffixes: Sequence[str]):
+        self.folder, self.suffixes = folder, list(suffixes)
+        self._maps: dict[tuple[int, str], Any] = {}
+
+    def map(self, part: int, kind: str) -> Any:
+        got = self._maps.get((part, kind))
+        if got is None:
+            got = self._maps[(part, kind)] = map_file(self.folder / part_files(self.suffixes[part])[kind])
+        return got
+
+
+class DocumentStore(Sequence):
+    """Documents read on demand: texts through memory maps of ``texts*.bin``, metadata from
+    ``documents*.jsonl``, each by its part and byte range. ``by_id`` looks documents up by id."""
+
+    def __init__(self, parts: Parts, arrays: Mapping[str, np.ndarray]):
+        self.parts = parts
+        self.part = arrays["part"]
+        self.text_start, self.text_end = arrays["text_start"], arrays["text_end"]
+        self.meta_start, self.meta_end = arrays["meta_start"], arrays["meta_end"]
+        self.source_file = arrays["source_file"]
         self._cache: dict[int, Document] = {}
         self._pos: dict[str, int] = {}
         self._all_ids = False
         self.by_id = _ById(self)
 
     def __len__(self) -> int:
-        return len(self.text_off) - 1
+        return len(self.part)
+
+    def _meta(self, i: int) -> dict[str, Any]:
+        return json.loads(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
+
+    def meta_bytes(self, i: int) -> bytes:
+        return bytes(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -330,8 +453,9 @@ class DocumentStore(Sequence):
             raise IndexError(i)
         got = self._cache.get(i)
         if got is None:
-            o = json.loads(self._meta[int(self.meta_off[i]):int(self.meta_off[i + 1])])
-            text = self._texts[int(self.text_off[i]):int(self.text_off[i + 1])].decode("utf-8")
+            o = self._meta(i)
+            texts = self.parts.map(int(self.part[i]), "texts")
+            text = texts[int(self.text_start[i]):int(self.text_end[i])].decode("utf-8")
             got = Document(o["id"], o["title"], o["source"], text, o.get("metadata") or {})
             if len(self._cache) > 20_000:
                 self._cache.clear()
@@ -343,8 +467,7 @@ class DocumentStore(Sequence):
         i = self._pos.get(doc_id)
         if i is None and not self._all_ids:  # an id never reached through a passage: read them all once
             for j in range(len(self)):
-                o = json.loads(self._meta[int(self.meta_off[j]):int(self.meta_off[j + 1])])
-                self._pos.setdefault(o["id"], j)
+                self._pos.setdefault(self._meta(j)["id"], j)
             self._all_ids = True
             i = self._pos.get(doc_id)
         if i is None:
@@ -416,16 +539,17 @@ class PassageStore(Sequence):
 
 class StoredTerms(Sequence):
     """Each passage's indexed terms (heading path, leaf heading, text with glossary keys), one line
-    per passage of ``terms.txt``, read through a memory map."""
+    per passage of ``terms*.txt`` (the part of the passage's document), read through memory maps."""
 
-    def __init__(self, path: Path, offsets: np.ndarray):
-        self._map, self._off = map_file(path), offsets
+    def __init__(self, parts: Parts, part: np.ndarray, start: np.ndarray, end: np.ndarray):
+        self.parts, self.part, self.start, self.end = parts, part, start, end
 
     def __len__(self) -> int:
-        return len(self._off) - 1
+        return len(self.start)
 
     def __getitem__(self, i):  # type: ignore[override]
-        return self._map[int(self._off[i]):int(self._off[i + 1])].decode("utf-8").split()
+        m = self.parts.map(int(self.part[i]), "terms")
+        return m[int(self.start[i]):int(self.end[i])].decode("utf-8").split()
 
 
 def read_header(folder: str | Path) -> dict[str, Any]:
@@ -496,19 +620,26 @@ def load(folder: str | Path, check_stale: bool = True,
     files = header.get("files") or {}
     engine_name = header.get("engine")
     try:
-        for name in ("texts.bin", "documents.jsonl"):
-            checked(folder, name, files[name])
-        dz = load_npz(folder, "documents.npz", files["documents.npz"])
-        docs = DocumentStore(folder, dz["text_off"], dz["meta_off"])
-        pz = load_npz(folder, "passages.npz", files["passages.npz"])
+        gen = int(header.get("generation") or 0)
+        suffixes = [str(x) for x in header.get("parts") or [""]]
+        for suffix in suffixes:
+            names = part_files(suffix)
+            for kind in ("texts", "meta") + (("terms",) if engine_name == "tantivy" else ()):
+                checked(folder, names[kind], files[names[kind]])
+        parts = Parts(folder, suffixes)
+        dz = load_npz(folder, generation_name("documents.npz", gen), files[generation_name("documents.npz", gen)])
+        docs = DocumentStore(parts, {k: dz[k] for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
+                                                         "source_file")})
+        pname = generation_name("passages.npz", gen)
+        pz = load_npz(folder, pname, files[pname])
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
-        meta = json.loads(gzip.decompress(read_checked(folder, "terms.json.gz", files["terms.json.gz"])))
+        tname = generation_name("terms.json.gz", gen)
+        meta = json.loads(gzip.decompress(read_checked(folder, tname, files[tname])))
         stored_terms = None
         if engine_name == "tantivy":
-            checked(folder, "terms.txt", files["terms.txt"])
-            stored_terms = StoredTerms(folder / "terms.txt", pz["terms_off"])
-            engine = TantivyRetriever.load(folder, files, meta["vocab"], stored_terms.__getitem__)
+            stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
+            engine = TantivyRetriever.load(folder, files, meta["vocab"], stored_terms.__getitem__, gen, pz["uid"])
         elif engine_name == "postings":
             engine = BM25Retriever.load(folder, files, meta["vocab"])
         else:

@@ -268,14 +268,14 @@ def test_source_edited_during_the_build_makes_the_index_stale(tmp_path, monkeypa
     from bot import store
 
     src = _small_corpus(tmp_path / "src")
-    real = indexer.ingest
+    real = indexer.read_sources
 
-    def ingest_then_edit(*a, **k):
-        docs = real(*a, **k)
+    def read_then_edit(*a, **k):
+        got = real(*a, **k)
         (src / "d1.md").write_text("# Doc 1\n\nWidget 1 is now purple, edited while indexing.\n")
-        return docs
+        return got
 
-    monkeypatch.setattr(indexer, "ingest", ingest_then_edit)
+    monkeypatch.setattr(indexer, "read_sources", read_then_edit)
     indexer.build([src], tmp_path / "idx")
     assert store.stale_reason(store.read_header(tmp_path / "idx")) is not None
 

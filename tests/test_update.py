@@ -1,0 +1,231 @@
+"""Incremental updates: `python -m bot index SRC --out DIR` on an existing index reads only the
+files that changed and ends with exactly the index a full build gives."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot import ChatBot, indexer, store
+from bot.update import update
+from mixed_corpus import write_mixed
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIFACT = ROOT.parent / "shared" / "eval-data" / "scifact" / "beir"
+
+QUESTIONS = [
+    "What is a magnetic optical probe?", "What colour is the zeta widget?", "How often is the zeta widget cleaned?",
+    "What does ZW stand for?", "What does MOP stand for?", "Which cells produce interleukin-6?",
+    "Does vitamin D lower the risk of fractures?", "What is the role of TDP-43 in neurons?",
+    "How do statins affect cholesterol?", "What is the boiling point of water?", "who wrote the notes?",
+]
+
+
+def scifact_lines(n: int) -> list[str]:
+    if not SCIFACT.is_dir():
+        pytest.skip("needs ../shared/eval-data/scifact")
+    with gzip.open(SCIFACT / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
+        return [line for _, line in zip(range(n), f)]
+
+
+def write_sources(src: Path, lines: list[str]) -> None:
+    src.mkdir(parents=True, exist_ok=True)
+    for i in range(40):
+        (src / f"part-{i:02d}.jsonl").write_text("".join(lines[i * 8:(i + 1) * 8]), encoding="utf-8")
+    (src / "notes.md").write_text("# Notes\n\nThe zeta widget (ZW) is blue.\n\n## Care\n\n"
+                                  "Clean the zeta widget weekly.\n", encoding="utf-8")
+
+
+def change_sources(src: Path, lines: list[str], round_: int) -> None:
+    """Edit, delete and add files; the new files define acronyms whose long forms older
+    documents use (so their terms change too)."""
+    if round_ == 1:
+        (src / "part-03.jsonl").write_text("".join(lines[320:330]), encoding="utf-8")
+        (src / "part-10.jsonl").unlink()
+        (src / "new.md").write_text("# Probes\n\nA magnetic optical probe (MOP) measures zeta widget fields. "
+                                    "Interleukin 6 (IL6) rises with inflammation.\n", encoding="utf-8")
+        (src / "notes.md").write_text("# Notes\n\nThe zeta widget (ZW) is green now.\n\n## Care\n\n"
+                                      "Clean the zeta widget daily.\n", encoding="utf-8")
+    else:
+        (src / "new.md").unlink()  # its acronyms go again
+        (src / "part-20.jsonl").write_text("".join(lines[330:334]), encoding="utf-8")
+        (src / "zz-more.jsonl").write_text("".join(lines[334:340]), encoding="utf-8")
+
+
+def assert_same_index(updated: Path, full: Path) -> None:
+    a, b = ChatBot.load(updated), ChatBot.load(full)
+    ia, ib = a.index, b.index
+    assert len(ia.passages) == len(ib.passages) and len(a.documents) == len(b.documents)
+    assert [(p.doc_id, p.headings, p.text, p.start, p.end) for p in ia.passages] == \
+        [(p.doc_id, p.headings, p.text, p.start, p.end) for p in ib.passages]
+    assert [[s.text for s in p.sentences] for p in ia.passages] == [[s.text for s in p.sentences] for p in ib.passages]
+    assert [(d.id, d.title, d.text) for d in a.documents] == [(d.id, d.title, d.text) for d in b.documents]
+    assert ia.vocabulary == ib.vocabulary
+    assert ia.glossary.entries == ib.glossary.entries
+    assert ia.speller.words == ib.speller.words
+    for t in list(ia.vocabulary)[:3000]:
+        assert ia.retriever.document_frequency(t) == ib.retriever.document_frequency(t), t
+    assert ia.retriever.size == ib.retriever.size
+    for i in range(len(ia.passages)):
+        assert sorted(ia.bm25_terms(ia.passages[i])) == sorted(ib.bm25_terms(ib.passages[i])), i
+    for q in QUESTIONS:
+        assert a.ask(q).to_dict() == b.ask(q).to_dict(), q
+        wa = a.responder.weights(a.question(q, None))
+        ha, hb = ia.retriever.search(wa, 10), ib.retriever.search(wa, 10)
+        assert [h.index for h in ha] == [h.index for h in hb], q
+        assert [h.score for h in ha] == pytest.approx([h.score for h in hb], rel=1e-9), q
+    assert ia.top_sections() == ib.top_sections()
+
+
+def test_large_index_update_equals_a_full_build(tmp_path):
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    for round_ in (1, 2):
+        change_sources(src, lines, round_)
+        r = update(idx)
+        print(r)
+        assert r.full is None and r.touched
+        if round_ == 1:
+            assert sorted(r.changed) == ["notes.md", "part-03.jsonl"] and r.added == ["new.md"]
+            assert r.removed == ["part-10.jsonl"] and r.reanalyzed > 0  # IL6's long form is in older abstracts
+        full = tmp_path / f"full-{round_}"
+        indexer.build([src], full, engine="tantivy", workers=1)
+        assert_same_index(idx, full)
+        header = store.read_header(idx)
+        assert header["generation"] == round_ and store.stale_reason(header) is None
+    # only the files the current generation uses are left
+    listed = {n.split("/")[0] for n in store.read_header(idx)["files"]} | {"index.json", "corpus.yaml"}
+    assert {p.name for p in idx.iterdir()} == listed
+
+
+def test_small_index_update_equals_a_full_build(tmp_path):
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    first = sorted(p for p in src.rglob("*.md"))[0]
+    (src / "extra.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage (HSG), on level two.\n")
+    first.write_text(first.read_text() + "\n\nDev Ops teams rotate the API key monthly.\n")
+    r = update(idx)
+    assert r.full is None and r.added == ["extra.md"] and len(r.changed) == 1
+    full = tmp_path / "full"
+    indexer.build([src], full)
+    assert_same_index(idx, full)
+    assert "level two" in ChatBot.load(idx).ask("where do visitors park?").answer
+
+
+def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path, monkeypatch):
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    f = sorted(src.rglob("*.md"))[0]
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))  # touched, same content
+    assert store.stale_reason(store.read_header(idx)) is not None
+
+    def no_reading(*a, **k):
+        raise AssertionError("an unchanged file was read")
+
+    monkeypatch.setattr("bot.update.read_planned", no_reading)
+    r = update(idx)
+    assert r.full is None and not r.touched
+    assert store.stale_reason(store.read_header(idx)) is None
+    ChatBot.load(idx)
+
+
+def test_other_sources_or_settings_need_a_full_build(tmp_path):
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    assert update(idx, [str(tmp_path)]).full is not None
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n")
+    indexer.build([corpus], tmp_path / "c-idx")
+    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\nsettings:\n  top_k: 3\n")
+    assert "settings" in update(tmp_path / "c-idx").full
+    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n    title: Widgets\n")
+    indexer.build([corpus], tmp_path / "c-idx", )
+    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n    title: All about widgets\n")
+    r = update(tmp_path / "c-idx")  # a new title in the manifest: that document is read again
+    assert r.full is None and r.changed == ["a.md"]
+    assert ChatBot.load(tmp_path / "c-idx").documents[0].title == "All about widgets"
+
+
+def test_interrupted_update_leaves_the_old_index(tmp_path, monkeypatch):
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    before = {p.name for p in idx.iterdir()}
+    answer = ChatBot.load(idx).ask(QUESTIONS[5]).to_dict()
+    change_sources(src, lines, 1)
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "write_header", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        update(idx)
+    monkeypatch.undo()
+    assert {p.name for p in idx.iterdir()} == before  # nothing of the new generation is left
+    header = store.read_header(idx)
+    assert header["generation"] == 0
+    old = ChatBot(*store.load(idx, check_stale=False))  # stale (the sources changed), but whole
+    assert len(old.index.passages) == header["passages"]
+    assert old.ask(QUESTIONS[5]).to_dict() == answer
+    r = update(idx)
+    assert r.full is None and r.touched
+
+
+def test_killed_update_keeps_the_old_index_and_the_next_one_cleans_up(tmp_path):
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    before = {p.name for p in idx.iterdir()}
+    change_sources(src, lines, 1)
+    driver = textwrap.dedent(f"""
+        import os, signal, sys
+        from bot import store, update
+        real = store.write_header
+        def killed(*a, **k):
+            os.kill(os.getpid(), signal.SIGKILL)  # as a power cut or `kill -9` would, before the switch
+        store.write_header = killed
+        update.update({str(idx)!r})
+    """)
+    p = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == -9, p.stderr
+    assert {p.name for p in idx.iterdir()} > before  # the new generation's files were left behind
+    _, _, index, _ = store.load(idx, check_stale=False)  # the old index still loads whole
+    assert len(index.passages) == store.read_header(idx)["passages"]
+    r = update(idx)
+    assert r.full is None and r.touched
+    listed = {n.split("/")[0] for n in store.read_header(idx)["files"]} | {"index.json", "corpus.yaml"}
+    assert {p.name for p in idx.iterdir()} == listed
+
+
+def test_cli_index_updates_an_existing_index(tmp_path):
+    src = write_mixed(tmp_path / "mixed")
+    out = tmp_path / "idx"
+
+    def index(*extra):
+        p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(out), *extra],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    assert "Indexed" in index()
+    assert "Up to date" in index()
+    (src / "extra.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    said = index()
+    assert "Updated" in said and "1 added" in said
+    p = subprocess.run([sys.executable, "-m", "bot", "ask", "where do visitors park?", "--corpus", str(out), "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert "level two" in json.loads(p.stdout)["answer"]
+    assert "Indexed" in index("--full")
