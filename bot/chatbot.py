@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 import unicodedata
 from dataclasses import replace
 from functools import lru_cache
@@ -121,6 +123,10 @@ class ChatBot:
         manifest, docs = load_corpus(path, report)
         return cls(_with_strictness(manifest, strictness), docs, problems=report.problems)
 
+    def current(self) -> "ChatBot":
+        """The bot to answer with now (a ``LiveBot`` gives the one of the newest index)."""
+        return self
+
     def with_strictness(self, strictness: float) -> "ChatBot":
         """The same corpus and index answering at another strictness (nothing is re-read)."""
         bot = ChatBot(_with_strictness(self.manifest, strictness), self.documents, index=self.index,
@@ -208,3 +214,48 @@ def _with_strictness(manifest: Manifest, strictness: float | None) -> Manifest:
 def _default_bot() -> ChatBot:
     manifest, docs = load_corpus(DEFAULT_CORPUS)
     return ChatBot(manifest, docs)
+
+
+class LiveBot:
+    """A saved index that follows its updates: ``current()`` is the bot of the newest index at
+    ``folder``. Its ``index.json`` is looked at, at most once a second, and when an update or a
+    rebuild (``python -m bot index``) replaced it the index is loaded again; questions asked
+    meanwhile are answered by the bot already loaded. Other attributes are the current bot's.
+    What ``app.py`` serves, so the page picks up updates without a restart."""
+
+    CHECK_SECONDS = 1.0
+
+    def __init__(self, folder: str | Path, strictness: float | None = None, rebuild: bool = False):
+        self.folder = Path(folder)
+        self.strictness = strictness
+        self._bot = ChatBot.load(self.folder, rebuild=rebuild, strictness=strictness)
+        self._seen = self._signature()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+        self.reloads = 0
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.folder / store.INDEX_JSON).stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def current(self) -> ChatBot:
+        if time.monotonic() - self._checked < self.CHECK_SECONDS:
+            return self._bot
+        with self._lock:
+            if time.monotonic() - self._checked >= self.CHECK_SECONDS:
+                seen = self._signature()
+                if seen is not None and seen != self._seen:
+                    try:
+                        self._bot = ChatBot.load(self.folder, strictness=self.strictness)
+                        self.reloads += 1
+                    except CorpusError:  # mid-swap or stale again: keep answering from the loaded one
+                        seen = self._seen
+                    self._seen = seen
+                self._checked = time.monotonic()
+        return self._bot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current(), name)

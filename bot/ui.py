@@ -19,7 +19,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from .chatbot import ChatBot  # noqa: E402
+from . import store  # noqa: E402
+from .chatbot import ChatBot, LiveBot  # noqa: E402
 from .model import Citation, Reply  # noqa: E402
 from .render import jsonl, mark_quotes, page_escape  # noqa: E402
 from .web import Guard, echo, make_app  # noqa: E402
@@ -312,7 +313,7 @@ def glossary_markdown(bot: ChatBot) -> str:
     return "\n".join(rows)
 
 
-def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
+def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
     """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it."""
     bot = bot or ChatBot.load()
     if feedback_path is None and bot.settings.feedback:
@@ -327,7 +328,7 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
         return "", conv.shown(), conv
 
     def answer(conv: Conversation) -> tuple[list, Conversation]:
-        conv.answer_pending(bot)
+        conv.answer_pending(bot.current())
         return conv.shown(), conv
 
     def clear(conv: Conversation) -> tuple[list, Conversation]:
@@ -347,7 +348,7 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
     def api_chat(message: str, history: list[dict] | None = None) -> dict:
         """Answer a question from the sources: {question, answer, abstained, support, confidence, citations}."""
         message = message if isinstance(message, str) else ""
-        return bot.ask(message, history if isinstance(history, list) else []).to_dict(echo(message))
+        return bot.current().ask(message, history if isinstance(history, list) else []).to_dict(echo(message))
 
     examples = example_questions(bot) or ["What do the sources cover?"]
     with gr.Blocks(title="Grounded answers", delete_cache=(3600, 3600)) as demo:
@@ -369,7 +370,8 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
             buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
         clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
         with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
-            gr.Markdown(corpus_markdown(bot), elem_id="corpus")
+            # a function: worked out on each page load, so an updated index lists its documents
+            gr.Markdown(lambda: corpus_markdown(bot.current()), elem_id="corpus")
         if len(bot.index.glossary):
             with gr.Accordion(f"Glossary: {len(bot.index.glossary)} acronyms mined from the sources", open=False,
                               elem_id="glossary"):
@@ -388,13 +390,13 @@ def build(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -
     return demo
 
 
-def create(bot: ChatBot | None = None, feedback_path: str | Path | None = None) -> Guard:
+def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> Guard:
     """The whole server as one ASGI app: the JSON API and the page, behind the request guard."""
     bot = bot or ChatBot.load()
     return serve_app(bot, build(bot, feedback_path))
 
 
-def serve_app(bot: ChatBot, demo: gr.Blocks) -> Guard:
+def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks) -> Guard:
     app = make_app(bot)
     # system fonts: the default theme's web fonts cannot load offline, and a fallback drew a bold
     # capital "A" in another typeface
@@ -410,7 +412,9 @@ def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
            feedback: str | None = None, rebuild: bool = False, strictness: float | None = None) -> None:
     import uvicorn
 
-    bot = ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
+    # a saved index is followed: `python -m bot index` updating it is picked up without a restart
+    bot = LiveBot(corpus, strictness, rebuild) if corpus and store.is_index(corpus) else \
+        ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
     app = create(bot, feedback)
     print(f"Serving the chat on http://{host}:{port}/ (JSON API: /api/ask, documentation: /docs)", flush=True)
     # open page connections must not hold a shutdown (Ctrl-C, SIGTERM) for long

@@ -19,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from .chatbot import ChatBot
+from .chatbot import ChatBot, LiveBot
 
 MAX_BODY_BYTES = 256 * 1024  # a question is at most a few thousand characters; history is capped too
 ECHO_CHARS = 200  # a refused question is echoed back at most this long
@@ -172,20 +172,25 @@ def echo(question: str) -> str:
 class BotsByStrictness:
     """The loaded bot, and the same corpus at other strictness values (a few kept)."""
 
-    def __init__(self, bot: ChatBot, keep: int = 8):
+    def __init__(self, bot: "ChatBot | LiveBot", keep: int = 8):
         self.bot = bot
         self.keep = keep
         self._bots: OrderedDict[float, ChatBot] = OrderedDict()
+        self._base: ChatBot | None = None
         self._lock = threading.Lock()
 
     def get(self, strictness: float | None) -> ChatBot:
-        if strictness is None or strictness == self.bot.settings.strictness:
-            return self.bot
+        base = self.bot.current()  # a newer index after an update: the copies below start over
+        if strictness is None or strictness == base.settings.strictness:
+            return base
         key = round(float(strictness), 3)
         with self._lock:
+            if base is not self._base:
+                self._bots.clear()
+                self._base = base
             got = self._bots.get(key)
             if got is None:
-                got = self._bots[key] = self.bot.with_strictness(key)
+                got = self._bots[key] = base.with_strictness(key)
                 while len(self._bots) > self.keep:
                     self._bots.popitem(last=False)
             self._bots.move_to_end(key)
@@ -312,7 +317,7 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
         pdf.close()
 
 
-def make_app(bot: ChatBot) -> FastAPI:
+def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
     """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
     bots = BotsByStrictness(bot)
     app = FastAPI(title="Grounded answers", version="1",
@@ -328,7 +333,7 @@ def make_app(bot: ChatBot) -> FastAPI:
     @app.get("/api/documents/{doc_id:path}", summary="One document of the loaded corpus, by id")
     def document(doc_id: str) -> dict[str, Any]:
         try:
-            d = bot.index.documents[doc_id]
+            d = bot.current().index.documents[doc_id]
         except (KeyError, IndexError, TypeError):
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
         return {"id": d.id, "title": d.title, "source": d.source,
@@ -338,14 +343,14 @@ def make_app(bot: ChatBot) -> FastAPI:
     def view(doc_id: str, start: int = Query(-1), end: int = Query(-1), hl: str = Query("", max_length=2000)):
         """The whole cited document, the passage outlined and scrolled to, its quotes highlighted."""
         try:
-            d = bot.index.documents[doc_id]
+            d = bot.current().index.documents[doc_id]
         except (KeyError, IndexError, TypeError):
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
         n = len(d.text)
         passage = (start, end) if 0 <= start < end <= n else None
         figure = ""
         page_no = pdf_page_of(d.text, start) if passage else None
-        if page_no is not None and source_file(bot, d) is not None:
+        if page_no is not None and source_file(bot.current(), d) is not None:
             src = f"page.png?page={page_no}&hl={html.escape(hl, quote=True)}"
             figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="Page {page_no} of the PDF, the quoted sentences highlighted" '
                       f'style="max-width:100%;border:1px solid #9ca3af"><figcaption>Page {page_no}</figcaption>'
@@ -364,10 +369,10 @@ def make_app(bot: ChatBot) -> FastAPI:
     def page_image(doc_id: str, page: int = Query(..., ge=1, le=100_000), hl: str = Query("", max_length=2000)):
         """A cited PDF page as an image, the quoted sentences highlighted on it."""
         try:
-            d = bot.index.documents[doc_id]
+            d = bot.current().index.documents[doc_id]
         except (KeyError, IndexError, TypeError):
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
-        path = source_file(bot, d)
+        path = source_file(bot.current(), d)
         if path is None:
             raise HTTPException(status_code=404, detail="this document has no PDF to show")
         quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]

@@ -355,6 +355,17 @@ def test_app_serves_a_saved_index(page, tmp_path):
         page.wait_for_timeout(600)
         expect(page.locator("#chat mark:visible").first).to_be_visible()
         assert "rotated every 90 days" in page.locator("#chat").inner_text()
+        # `python -m bot index` updates the index while the page runs: the next question and the
+        # next page load see it, with no restart
+        (docs / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+        done = subprocess.run([sys.executable, "-m", "bot", "index", str(docs), "--out", str(index)],
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert "Updated" in done.stdout and "1 added" in done.stdout, done.stdout + done.stderr
+        time.sleep(1.2)  # the server looks at the index at most once a second
+        page.goto(url)
+        expect(page.locator("#corpus")).to_contain_text("7 documents")
+        ask(page, "where do visitors park?")
+        expect(page.locator("#chat")).to_contain_text("level two")
     finally:
         app.terminate()
         app.wait(timeout=20)

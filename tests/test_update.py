@@ -229,3 +229,20 @@ def test_cli_index_updates_an_existing_index(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert "level two" in json.loads(p.stdout)["answer"]
     assert "Indexed" in index("--full")
+
+
+def test_live_bot_follows_an_updated_index(tmp_path, monkeypatch):
+    """What app.py serves: the next question after an update is answered from the new index."""
+    from bot.chatbot import LiveBot
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    live = LiveBot(idx)
+    monkeypatch.setattr(LiveBot, "CHECK_SECONDS", 0.0)
+    assert live.ask("where do visitors park?").support == "none"
+    (src / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    update(idx)
+    assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
+    (src / "parking.md").write_text("# Parking\n\nVisitors park on level three now.\n")  # stale, not updated
+    assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
