@@ -1,11 +1,16 @@
 """Retrieval engines at 10k, 100k and 1M passages, measured on this product's own tokens.
 
     .venv/bin/python bench/bench_engines.py --sizes 10000,100000,1000000 [--queries 300]
+    .venv/bin/python bench/bench_engines.py --corpus /tmp/realtext [--queries 300]
 
-Corpus: real English text, the BEIR SciFact abstracts in ../shared/eval-data (read in place;
-the generated corpus goes to a temporary folder and is deleted), replicated with light
-perturbations (sentence order rotated, one word dropped) up to the size asked. Queries: SciFact
-claims.
+Corpus: either the BEIR SciFact abstracts in ../shared/eval-data (read in place; the generated
+corpus goes to a temporary folder and is deleted), replicated with light perturbations (sentence
+order rotated, one word dropped) up to the size asked, with the 300 SciFact *test* claims as
+questions (held out: the tests use the train claims); or, with ``--corpus``, a folder of real
+text (``bench/real_corpus.py`` makes one from Debian's documentation: a natural vocabulary) with
+questions made from its section headings ("What is <heading>?"), the same questions with two
+letters swapped in a long word (typo correction's cost) and "What does X stand for?" for
+glossary entries.
 
 For each size the product indexes the corpus as a user would (``python -m bot index corpus.jsonl
 --engine tantivy``, in parallel on every core); the index keeps every passage's analyzed terms
@@ -24,7 +29,15 @@ tokens, index size, load time, retrieval and answer p50/p95, peak memory of the 
 (RSS high-water mark: loaded index + engine + answering), top-10 overlap with rank-bm25, and ratios
 to rank-bm25 and to the fastest engine. The "product" line is the end-to-end path a user runs:
 `bot index` wall time, index folder size, `ChatBot.load` time, and answering with the engine
-it chose, in a fresh process. Not a test: machines are shared, compare ratios, not seconds.
+it chose, in a fresh process, and again after dropping the index files from the page cache
+("cold": ``posix_fadvise(DONTNEED)`` on every file, so the first questions read from disk).
+
+Speed ratios come from one more process that holds every engine (but stock rank-bm25 at sizes
+where it does not fit) and runs them interleaved, query by query in a shuffled order, so load on
+the shared machine falls on all of them alike; a ratio is the median over queries of an engine's
+time over the fastest engine's on that query. Overlap there is with exact BM25 (the postings
+engine's scores), ties counted as equal: a hit whose exact score equals the 10th best counts.
+Not a test: machines are shared, compare ratios, not seconds.
 """
 from __future__ import annotations
 
@@ -33,7 +46,9 @@ import gzip
 import importlib.util
 import json
 import math
+import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -43,8 +58,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "eval-data" / "scifact" / "beir"
-ENGINES = ["rank-bm25", "postings", "tantivy", "bm25s", "rank-bm25-rs"]
+ENGINES = ["rank-bm25", "rank-bm25-stock", "postings", "tantivy", "bm25s", "rank-bm25-rs"]
 OPTIONAL = {"bm25s": "bm25s", "rank-bm25-rs": "rank_bm25_rs"}  # peers measured when installed
+STOCK_MAX = 200_000  # stock rank_bm25 scores every passage for every term in Python: slower above this
 PASSAGES_PER_DOC = 2.29  # perturbed SciFact abstracts cut by the product's splitter (measured at 50k)
 
 
@@ -97,8 +113,48 @@ def count_words(path: Path) -> int:
     return total
 
 
-def queries(limit: int) -> list[str]:
-    return [json.loads(line)["text"] for line in open(DATA / "queries.jsonl", encoding="utf-8")][:limit]
+def queries(limit: int, corpus: Path | None = None) -> list[str]:
+    """Held-out questions: SciFact's test claims, or questions made from a real corpus's headings."""
+    if corpus is not None:
+        return corpus_questions(corpus, limit)
+    import csv
+
+    test = {r["query-id"] for r in csv.DictReader(open(DATA / "qrels" / "test.tsv", encoding="utf-8"), delimiter="\t")}
+    rows = [json.loads(line) for line in open(DATA / "queries.jsonl", encoding="utf-8")]
+    return [r["text"] for r in rows if r["_id"] in test][:limit]
+
+
+def corpus_questions(corpus: Path, limit: int) -> list[str]:
+    """Questions a reader of the corpus might ask: "What is <heading>?" for section headings of
+    documents picked at random (seeded), a third of them with two letters of a long word swapped
+    (a typo the speller must fix), and "What does X stand for?" for a few acronyms in the text."""
+    rng = random.Random(11)
+    files = sorted(corpus.glob("*.jsonl"))
+    heads: list[str] = []
+    acronyms: list[str] = []
+    for f in rng.sample(files, min(len(files), 200)):
+        for line in f.read_text(encoding="utf-8").splitlines()[:40]:
+            text = json.loads(line)["text"]
+            for h in re.findall(r"^#{1,4} (.{6,60})$", text, flags=re.M):
+                if 2 <= len(h.split()) <= 6 and not re.search(r"[()\[\]{}=<>/\\_:;.]", h):
+                    heads.append(h.strip())
+            acronyms += re.findall(r"\(([A-Z]{2,5})\)", text)
+    rng.shuffle(heads)
+    out = []
+    for i, h in enumerate(heads[: limit]):
+        q = f"What is {h}?" if not h.lower().startswith(("how", "what", "why", "when", "using")) else h + "?"
+        if i % 3 == 2:
+            words = q.split()
+            long = [j for j, w in enumerate(words) if len(w) >= 7 and w.isalpha()]
+            if long:
+                j = long[0]
+                w = words[j]
+                words[j] = w[:3] + w[4] + w[3] + w[5:]
+                q = " ".join(words)
+        out.append(q)
+    for a in sorted(set(acronyms))[: max(1, limit // 10)]:
+        out.append(f"What does {a} stand for?")
+    return out[:limit]
 
 
 def read_terms(path: Path):
@@ -119,6 +175,19 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
     if engine == "rank-bm25":
         r = BM25Retriever(LuceneBM25(list(read_terms(terms))))
         return r, time.perf_counter() - t0, None, None
+    if engine == "rank-bm25-stock":  # the library itself: BM25Okapi, unweighted queries, every passage scored
+        from rank_bm25 import BM25Okapi
+
+        okapi = BM25Okapi(list(read_terms(terms)))
+        secs = time.perf_counter() - t0
+
+        class StockRetriever:
+            def search(self, query, k):
+                scores = okapi.get_scores(list(query))
+                top = np.argpartition(-scores, k)[:k]
+                return [Hit(int(i), float(scores[i])) for i in sorted(top, key=lambda i: -scores[i]) if scores[i] > 0]
+
+        return StockRetriever(), secs, None, None
     if engine == "postings":
         import io
 
@@ -136,7 +205,7 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         load = time.perf_counter() - t1
         return r, secs, (blob.stat().st_size + vocab.stat().st_size) / 2**20, load
     if engine == "tantivy":  # rebuilt from the terms, the same way `bot index` builds it
-        from bot.store import StoredTerms
+        from bot import store
 
         path = work / "tantivy"
         writer = TantivyWriter(path, threads=2)
@@ -148,8 +217,9 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         bz = np.load(index_dir / "bm25.npz")
         vocab = json.loads(gzip.decompress((index_dir / "terms.json.gz").read_bytes()))["vocab"]
         t1 = time.perf_counter()
-        stored = StoredTerms(index_dir / "terms.txt", np.load(index_dir / "passages.npz")["terms_off"])
-        r = TantivyRetriever(str(path), vocab, bz["df"], bz["doc_len"], stored.__getitem__)
+        stored = store.load(index_dir, check_stale=False)[2].retriever.terms_of  # the index's own stored terms
+        r = TantivyRetriever(str(path), vocab, bz["df"], bz["doc_len"], stored, float(bz["params"][0]),
+                             float(bz["params"][1]))
         return r, secs, dir_mb(path), time.perf_counter() - t1
     if engine == "rank-bm25-rs":  # Rust port of rank_bm25 (BM25Okapi's IDF; unweighted queries)
         import rank_bm25_rs
@@ -200,7 +270,7 @@ def run_engine(engine: str, terms: Path, index_dir: Path, n_queries: int, work: 
     from bot.understand import understand
 
     bot = ChatBot.load(index_dir)
-    qtexts = queries(n_queries)
+    qtexts = queries(n_queries, CORPUS)
     weights = [bot.responder.weights(understand(q, None, bot.index.vocabulary)) for q in qtexts]
     retriever, build_s, size_mb, load_s = build_engine(engine, terms, work, index_dir)
     res: dict = {"engine": engine, "build_s": round(build_s, 1), "size_mb": None if size_mb is None else
@@ -216,10 +286,7 @@ def run_engine(engine: str, terms: Path, index_dir: Path, n_queries: int, work: 
     # the SciFact abstract each hit was copied from: copies tie, and engines break ties differently
     res["sources"] = [[bot.index.passages[i].doc_id.rsplit("#", 1)[-1].split("~")[0] for i in top] for top in tops]
     if hasattr(retriever, "idf"):  # a full Retriever: answer through it
-        product = bot.index.retriever
         bot.index.retriever = retriever
-        if hasattr(retriever, "terms_of"):
-            retriever.terms_of = product.terms_of
         bot.responder = Responder(bot.index, top_k=bot.settings.top_k)
         alat = []
         for q in qtexts:
@@ -232,8 +299,23 @@ def run_engine(engine: str, terms: Path, index_dir: Path, n_queries: int, work: 
     return res
 
 
-def run_product(index_dir: Path, n_queries: int) -> dict:
-    """A fresh process doing what a user does: load the saved index and ask."""
+def drop_cache(folder: Path) -> None:
+    """Ask the kernel to forget the cached pages of every file under ``folder`` (a cold start)."""
+    for f in folder.rglob("*"):
+        if f.is_file():
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def run_product(index_dir: Path, n_queries: int, cold: bool = False) -> dict:
+    """A fresh process doing what a user does: load the saved index and ask (``cold``: with the
+    index files dropped from the page cache first)."""
+    if cold:
+        drop_cache(index_dir)
     t0 = time.perf_counter()
     sys.path.insert(0, str(ROOT))
     from bot.chatbot import ChatBot
@@ -242,21 +324,86 @@ def run_product(index_dir: Path, n_queries: int) -> dict:
     bot = ChatBot.load(index_dir)
     load = time.perf_counter() - t1
     imports = t1 - t0
-    qtexts = queries(n_queries)
-    alat = []
+    qtexts = queries(n_queries, CORPUS)
+    alat, prep = [], []
     for q in qtexts:
+        t = time.perf_counter()
+        bot.question(q, None)  # clean, correct typos, understand: the speller's share
+        prep.append(time.perf_counter() - t)
         t = time.perf_counter()
         bot.ask(q)
         alat.append(time.perf_counter() - t)
+    retriever = bot.index.retriever
     return {"load_s": round(load, 2), "imports_s": round(imports, 2), "answer_p50_ms": round(pct(alat, 50) * 1000, 2),
             "answer_p95_ms": round(pct(alat, 95) * 1000, 2), "peak_mb": round(peak_rss_mb()),
-            "engine": type(bot.index.retriever).__name__}
+            "first10_p50_ms": round(pct(alat[:10], 50) * 1000, 2),
+            "question_p50_ms": round(pct(prep, 50) * 1000, 2), "question_max_ms": round(max(prep) * 1000, 2),
+            "engine": type(retriever).__name__, "inexact": getattr(retriever, "inexact", 0),
+            "rescored_per_search": round(getattr(retriever, "rescored", 0) / max(1, getattr(retriever, "searches", 0)), 1),
+            "vocabulary": len(bot.index.vocabulary), "speller_words": len(bot.index.speller.words),
+            "glossary": len(bot.index.glossary)}
+
+
+def run_interleaved(engines: list[str], terms: Path, index_dir: Path, n_queries: int, work: Path) -> dict:
+    """Every engine in this one process, run query by query in a shuffled order: speed ratios
+    that the machine's load cannot tilt, and overlap with exact BM25, ties counted as equal."""
+
+    sys.path.insert(0, str(ROOT))
+    from bot.chatbot import ChatBot
+    from bot.understand import understand
+
+    bot = ChatBot.load(index_dir)
+    weights = [bot.responder.weights(understand(q, None, bot.index.vocabulary)) for q in queries(n_queries, CORPUS)]
+    weights = [w for w in weights if w]
+    built = {}
+    for e in engines:
+        ework = work / f"i-{e}"
+        ework.mkdir(exist_ok=True)
+        built[e] = build_engine(e, terms, ework, index_dir)[0]
+    exact = built.get("postings")
+    rng = random.Random(5)
+    times: dict[str, list[float]] = {e: [] for e in built}
+    same: dict[str, int] = {e: 0 for e in built}
+    total = 0
+    for w in weights:
+        order = list(built)
+        rng.shuffle(order)
+        got = {}
+        for e in order:
+            t = time.perf_counter()
+            got[e] = built[e].search(w, 10)
+            times[e].append(time.perf_counter() - t)
+        if exact is not None:
+            scores = exact.engine.get_scores(w)
+            ref = got["postings"]
+            if ref:
+                cut = ref[-1].score * (1 - 1e-5)
+                total += len(ref)
+                for e, hits in got.items():
+                    same[e] += sum(1 for h in hits[: len(ref)] if scores[h.index] >= cut)
+    ratio = {}
+    for e in built:
+        per = [t / min(times[x][i] for x in built) for i, t in enumerate(times[e])]
+        ratio[e] = round(pct(per, 50), 2)
+    return {"engines": list(built), "p50_ms": {e: round(pct(times[e], 50) * 1000, 2) for e in built},
+            "p95_ms": {e: round(pct(times[e], 95) * 1000, 2) for e in built}, "ratio_to_fastest": ratio,
+            "exact_overlap": {e: round(same[e] / total, 4) if total else None for e in built},
+            "queries": len(weights), "peak_mb": round(peak_rss_mb()),
+            "tantivy_inexact": getattr(built.get("tantivy"), "inexact", None),
+            "tantivy_rescored_per_search": round(getattr(built.get("tantivy"), "rescored", 0) /
+                                                 max(1, getattr(built.get("tantivy"), "searches", 0)), 1)}
+
+
+CORPUS: Path | None = Path(os.environ["BENCH_CORPUS"]) if os.environ.get("BENCH_CORPUS") else None
 
 
 def worker(spec: str, n_queries: int) -> dict:
     kind, *rest = spec.split("|")
     if kind == "product":
-        return run_product(Path(rest[0]), n_queries)
+        return run_product(Path(rest[0]), n_queries, cold=len(rest) > 1 and rest[1] == "cold")
+    if kind == "interleaved":
+        engines, terms, index_dir, work = rest
+        return run_interleaved(engines.split(","), Path(terms), Path(index_dir), n_queries, Path(work))
     engine, terms, index_dir, work = rest
     return run_engine(engine, Path(terms), Path(index_dir), n_queries, Path(work))
 
@@ -271,61 +418,108 @@ def subprocess_json(spec: str, n_queries: int) -> dict | None:
 
 
 def main() -> int:
+    global CORPUS
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--corpus", type=Path, help="a folder of real text (bench/real_corpus.py) instead of SciFact copies")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--keep", type=Path, help="keep the index built here (for bench_update.py)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.queries)))
         return 0
-    if not DATA.is_dir():
+    if args.corpus is None and not DATA.is_dir():
         print(f"needs {DATA} (BEIR SciFact)", file=sys.stderr)
         return 2
+    if args.corpus is not None:
+        CORPUS = args.corpus.resolve()
+        os.environ["BENCH_CORPUS"] = str(CORPUS)
     sys.path.insert(0, str(ROOT))
-    for n in [int(x) for x in args.sizes.split(",")]:
+    sizes = [0] if args.corpus is not None else [int(x) for x in args.sizes.split(",")]
+    for n in sizes:
         work = Path(tempfile.mkdtemp(prefix="bench-"))
         try:
-            corpus = work / "corpus.jsonl"
-            write_corpus(n, corpus)
-            index_dir = work / "index"
+            if args.corpus is None:
+                corpus = work / "corpus.jsonl"
+                write_corpus(n, corpus)
+            else:
+                corpus = args.corpus
+            index_dir = args.keep if args.keep is not None else work / "index"
             terms = index_dir / "terms.txt"  # each passage's analyzed terms, as the product indexed them
+            load = os.getloadavg()[0]
             t0 = time.perf_counter()
-            p = subprocess.run([sys.executable, "-m", "bot", "index", str(corpus), "--out", str(index_dir),
-                                "--engine", "tantivy"], cwd=ROOT, capture_output=True, text=True)
+            p = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "bot", "index", str(corpus), "--out",
+                                str(index_dir), "--engine", "tantivy", "--full"], cwd=ROOT, capture_output=True,
+                               text=True)
             build_s = time.perf_counter() - t0
             if p.returncode:
                 print(p.stdout, p.stderr, file=sys.stderr)
                 return 1
+            build_peak = next((int(x.split()[-1]) / 1024 for x in p.stderr.splitlines() if "Maximum resident" in x), 0)
             header = json.loads((index_dir / "index.json").read_text())
+            n = header["passages"]
             product = subprocess_json(f"product|{index_dir}", args.queries)
+            cold = subprocess_json(f"product|{index_dir}|cold", args.queries)
             rows = []
+            engines = []
             for engine in args.engines.split(","):
                 if engine in OPTIONAL and importlib.util.find_spec(OPTIONAL[engine]) is None:
                     print(f"{engine}: not installed, not measured (pip install {engine} to include it)",
                           file=sys.stderr)
                     continue
+                if engine == "rank-bm25-stock" and n > STOCK_MAX:
+                    print(f"{engine}: not measured above {STOCK_MAX:,} passages (scores every passage in Python)",
+                          file=sys.stderr)
+                    continue
+                engines.append(engine)
                 ework = work / engine
                 ework.mkdir()
                 got = subprocess_json(f"engine|{engine}|{terms}|{index_dir}|{ework}", args.queries)
                 if got:
                     rows.append(got)
                 shutil.rmtree(ework, ignore_errors=True)
+            inter = subprocess_json(f"interleaved|{','.join(e for e in engines if e != 'rank-bm25' or n <= 2_000_000)}|"
+                                    f"{terms}|{index_dir}|{work}", args.queries)
             words = count_words(index_dir / "texts.bin") / header["passages"]
-            print_table(n, header, build_s, dir_mb(index_dir), product, rows, args.queries, words)
+            print_table(n, header, build_s, dir_mb(index_dir), product, rows, args.queries, words, cold=cold,
+                        inter=inter, build_peak=build_peak, load=load)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def print_table(n, header, build_s, index_mb, product, rows, n_queries, words) -> None:
+def print_table(n, header, build_s, index_mb, product, rows, n_queries, words, cold=None, inter=None, build_peak=0,
+                load=0.0) -> None:
     print(f"\n### {header['passages']:,} passages ({header['documents']:,} documents, {words:.0f} words per passage on "
-          f"average), {n_queries} queries, top-10\n")
+          f"average), {n_queries} queries, top-10 (load average {load:.2f} at the start)\n")
     if product:
-        print(f"Product (`python -m bot index` -> `ChatBot.load` -> `ask`, tantivy engine): build {build_s:.0f} s, "
-              f"index {index_mb:.0f} MB, load {product['load_s']} s (+ {product['imports_s']} s imports), answer p50 "
-              f"{product['answer_p50_ms']} ms / p95 {product['answer_p95_ms']} ms, peak RSS {product['peak_mb']} MB\n")
+        print(f"Product (`python -m bot index` -> `ChatBot.load` -> `ask`, tantivy engine): build {build_s:.0f} s "
+              f"(largest process {build_peak:.0f} MB), index {index_mb:.0f} MB, load {product['load_s']} s "
+              f"(+ {product['imports_s']} s imports), answer p50 {product['answer_p50_ms']} ms / p95 "
+              f"{product['answer_p95_ms']} ms, peak RSS {product['peak_mb']} MB; {product['vocabulary']:,} distinct "
+              f"terms, {product['speller_words']:,} speller words, {product['glossary']:,} acronyms; question "
+              f"pipeline (cleaning, typo correction, understanding) p50 {product['question_p50_ms']} ms, worst "
+              f"{product['question_max_ms']} ms; tantivy candidates rescored per search "
+              f"{product['rescored_per_search']}, searches stopped before the exactness bound held: "
+              f"{product['inexact']}\n")
+    if cold:
+        print(f"Cold (index files dropped from the page cache first): load {cold['load_s']} s, first 10 answers p50 "
+              f"{cold['first10_p50_ms']} ms, all answers p50 {cold['answer_p50_ms']} ms / p95 "
+              f"{cold['answer_p95_ms']} ms\n")
+    if inter:
+        print(f"Interleaved in one process ({inter['queries']} queries, engines in shuffled order per query; "
+              f"process peak {inter['peak_mb']} MB; tantivy rescored {inter['tantivy_rescored_per_search']} "
+              f"candidates per search):\n")
+        print("| engine | retrieval p50 / p95 ms | median ratio to the fastest on the same query | top-10 overlap "
+              "with exact BM25, ties equal |")
+        print("|---|---|---|---|")
+        for e in inter["engines"]:
+            ov = inter["exact_overlap"].get(e)
+            print(f"| {e} | {inter['p50_ms'][e]} / {inter['p95_ms'][e]} | {inter['ratio_to_fastest'][e]:.2f}x | "
+                  f"{'-' if ov is None else f'{ov:.3f}'} |")
+        print()
     if not rows:
         return
     ref = next((r for r in rows if r["engine"] == "rank-bm25"), rows[0])

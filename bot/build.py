@@ -119,6 +119,33 @@ def _run(func, ranges, workers: int):
     return pool, pool.imap(func, ranges)
 
 
+def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: int, workers: int | None = None,
+                chunk: int = 100) -> dict[str, Any]:
+    """``analyze_documents`` over all of ``docs`` in forked worker processes, as one result (an
+    update's new documents)."""
+    global _DOCS, _ANALYZER, _MAX_WORDS
+    ranges = [(i, min(i + chunk, len(docs))) for i in range(0, len(docs), chunk)] or [(0, 0)]
+    _DOCS, _ANALYZER, _MAX_WORDS = docs, ix, max_words
+    try:
+        pool, results = _run(_analyze, ranges, workers or default_workers())
+        try:
+            parts = list(results)
+        finally:
+            if pool:
+                pool.terminate()
+    finally:
+        _DOCS, _ANALYZER = (), None
+    out: dict[str, Any] = {}
+    for k in parts[0]:
+        if k == "word_docs":
+            out[k] = sum((r[k] for r in parts), Counter())
+        elif isinstance(parts[0][k], np.ndarray):
+            out[k] = np.concatenate([r[k] for r in parts])
+        else:
+            out[k] = [x for r in parts for x in r[k]]
+    return out
+
+
 def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs: Sequence[str],
                 problems: Sequence[str], progress: Callable[[range], Any] | None = None,
                 workers: int | None = None, snap: "store.Snapshot | None" = None,

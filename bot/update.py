@@ -34,7 +34,7 @@ import numpy as np
 
 from . import store
 from .analyze import Analyzer, WORD, normalize, words as surface_words
-from .build import analyze_documents
+from .build import analyze_all, analyze_documents
 from .config import CorpusError, Manifest
 from .engines import tantivy_engine
 from .files import atomic_npz, atomic_write, load_npz
@@ -44,7 +44,6 @@ from .load import Planned, plan_sources, read_planned
 from .model import Document
 from .readers import LoadReport
 from .spelling import candidate_words
-from .split import split_document
 
 
 @dataclass
@@ -90,15 +89,6 @@ def _pairs_of(docs: Iterable[Document]) -> list[list[str]]:
             if [short, long] not in out:
                 out.append([short, long])
     return out
-
-
-def document_words(d: Document, max_words: int) -> set[str]:
-    """The words of a document the speller may correct to (as the build counts them)."""
-    surface: set[str] = set()
-    for p in split_document(d, max_words):
-        surface.update(WORD.findall(normalize(p.text)))
-        surface.update(surface_words(" ".join(p.headings)))
-    return candidate_words(surface)
 
 
 def update(folder: str | Path, inputs: Sequence[str] | None = None,
@@ -298,7 +288,8 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     # Analyze and write the new part.
     suffix = f".{gen}"
     ix = PassageAnalyzer(glossary, Analyzer())
-    res = analyze_documents(new_docs, (0, len(new_docs)), ix, settings.passage_max_words)
+    res = analyze_all(new_docs, ix, settings.passage_max_words) if len(new_docs) > 50 else \
+        analyze_documents(new_docs, (0, len(new_docs)), ix, settings.passage_max_words)
     doc_writer = store.DocumentWriter(folder, suffix)
     terms_writer = store.TermsWriter(folder, suffix)
     written += [folder / n for n in store.part_files(suffix).values()]
@@ -311,7 +302,7 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     new_uids = np.fromiter((tv.add(body) for body in res["bodies"]), np.int64, count=len(res["bodies"]))
     for body in res["bodies"]:
         terms_writer.add(body)
-    tv.finish()
+    tv.finish(counts=False)
     del tv
     part_files, part_ranges = doc_writer.close()
     terms_files, terms_ranges = terms_writer.close()
@@ -377,9 +368,13 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     delta: Counter[str] = Counter()
     words = dict(zip(meta["words"], meta.get("word_docs") or [1] * len(meta["words"])))
     for pos in gone_docs:
+        surface: set[str] = set()
         for pi in range(int(doc_lo[pos]), int(doc_lo[pos + 1])):
             delta.subtract(set(retriever.terms_of(pi)))
-        for w in document_words(stored[pos], settings.passage_max_words):
+            p = index.passages[pi]  # as the build saw it: no need to split the document again
+            surface.update(WORD.findall(normalize(p.text)))
+            surface.update(surface_words(" ".join(p.headings)))
+        for w in candidate_words(surface):
             words[w] = words.get(w, 0) - 1
     for body in res["bodies"]:
         delta.update(set(body.split()))

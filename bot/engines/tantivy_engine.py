@@ -79,15 +79,17 @@ class TantivyWriter:
         self.count += 1
         return uid
 
-    def finish(self) -> dict[str, int]:
-        """Commit, and return every term with its document frequency."""
+    def finish(self, counts: bool = True) -> dict[str, int]:
+        """Commit, and return every term with its document frequency (``counts``; else nothing)."""
         self._writer.commit()
         self._writer.wait_merging_threads()
         del self._writer
-        self._index.reload()
-        counts = dict(self._index.searcher().terms_with_prefix(FIELD, ""))
+        got: dict[str, int] = {}
+        if counts:
+            self._index.reload()
+            got = dict(self._index.searcher().terms_with_prefix(FIELD, ""))
         del self._index
-        return counts
+        return got
 
 
 def install(tmp: Path, out: Path, name: str = FOLDER) -> dict[str, dict[str, Any]]:
@@ -147,6 +149,7 @@ class TantivyRetriever:
         self._ratio: float | None = None
         self.inexact = 0  # searches that stopped at MAX_DEPTH before the bound held
         self.rescored = 0  # candidates scored exactly, over all searches (for benchmarks)
+        self.searches = 0
 
     @classmethod
     def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str],
@@ -218,6 +221,7 @@ class TantivyRetriever:
         if not query:
             return []
         clauses = [(should, Q.boost_query(Q.term_query(self._schema, FIELD, t), w)) for t, w in query.items()]
+        self.searches += 1
         depth = max(FIRST_DEPTH, 4 * k)
         scored: dict[int, float] = {}
         bound = None
