@@ -39,7 +39,8 @@ cmake-doc bash-doc vim-doc nginx-doc apache2-doc zsh-doc tcl8.6-doc tk8.6-doc ru
 golang-1.19-doc
 """.split()
 PER_FILE = 20
-MIN_WORDS = 25
+MIN_WORDS = 25  # a page shorter than this is navigation, not text
+MIN_ENTRY_WORDS = 8  # a dictionary entry or a gloss may be short
 ENGLISH = frozenset("the of and to in is a that for it as with be on are this by or an can from which not "
                     "you if use at when".split())
 # ISO 639-1 codes of the languages documentation packages ship translations in
@@ -57,9 +58,9 @@ _DROP = ("script", "style", "nav", "header", "footer", "aside", "form", "noscrip
 _SPACE = re.compile(r"\s+")
 
 
-def english(text: str) -> bool:
+def english(text: str, min_words: int = MIN_WORDS) -> bool:
     words = text.lower().split()
-    return len(words) >= MIN_WORDS and sum(w in ENGLISH for w in words) >= 0.06 * len(words)
+    return len(words) >= min_words and sum(w in ENGLISH for w in words) >= 0.06 * len(words)
 
 
 def fetch(cache: Path) -> Path:
@@ -195,12 +196,13 @@ def _html_job(path: str) -> tuple[str, str, str] | None:
     return path, got[0], got[1]
 
 
-def reshard(src: Path, out: Path, max_words: int) -> int:
+def reshard(srcs: list[Path], out: Path, max_words: int) -> int:
     """Documents of an earlier output, in a seeded random order (every package mixed in), cut
     into files of PER_FILE documents, up to ``max_words`` words."""
     import random
 
-    lines = [line for f in sorted(src.glob("*.jsonl")) for line in f.read_text(encoding="utf-8").splitlines()]
+    lines = [line for src in srcs for f in sorted(src.glob("*.jsonl"))
+             for line in f.read_text(encoding="utf-8").splitlines()]
     random.Random(13).shuffle(lines)
     out.mkdir(parents=True, exist_ok=True)
     words = docs = files = 0
@@ -225,9 +227,9 @@ def main() -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "grounded-bot-bench")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--max-words", type=int, default=55_000_000,
-                    help="stop at about this many words (55M make about a million passages)")
-    ap.add_argument("--reshard", type=Path, help="re-cut an earlier output folder instead of converting again")
+    ap.add_argument("--max-words", type=int, default=10**9, help="stop at about this many words")
+    ap.add_argument("--reshard", type=Path, nargs="+", help="re-cut earlier output folders instead of converting")
+    ap.add_argument("--skip-html", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.reshard is not None:
         return reshard(args.reshard, args.out, args.max_words)
@@ -246,8 +248,8 @@ def main() -> int:
             n_files += 1
             batch.clear()
 
-    def add(doc_id: str, title: str, text: str) -> None:
-        if not english(text):
+    def add(doc_id: str, title: str, text: str, min_words: int = MIN_WORDS) -> None:
+        if not english(text, min_words):
             return
         h = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
         if h in seen:
@@ -261,7 +263,7 @@ def main() -> int:
         if len(batch) >= PER_FILE:
             flush()
 
-    files = html_files(tree)
+    files = [] if args.skip_html else html_files(tree)
     print(f"{len(files):,} HTML pages to read", file=sys.stderr)
     with multiprocessing.Pool(args.workers) as pool:
         for got in pool.imap(_html_job, files, chunksize=64):
@@ -269,10 +271,11 @@ def main() -> int:
                 path, title, text = got
                 add(str(Path(path).relative_to(tree)), title, text)
     flush()
-    for name, gen in (("gcide", gcide_documents), ("wordnet", wordnet_documents), ("man", man_documents),
-                      ("pod", pod_documents)):
+    for name, gen, least in (("gcide", gcide_documents, MIN_ENTRY_WORDS), ("wordnet", wordnet_documents,
+                                                                         MIN_ENTRY_WORDS),
+                             ("man", man_documents, MIN_WORDS), ("pod", pod_documents, MIN_WORDS)):
         for i, (title, text) in enumerate(gen(tree)):
-            add(f"{name}/{i}", title, text)
+            add(f"{name}/{i}", title, text, least)
         flush()
     print(json.dumps({**stats, "files": n_files, "distinct_words": len(vocab)}))
     return 0

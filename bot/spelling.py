@@ -10,7 +10,9 @@ exactly one of them, it is replaced by it.
 """
 from __future__ import annotations
 
+import math
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Iterable
 
@@ -36,6 +38,7 @@ class Speller:
         self.vocabulary = vocabulary
         self.words = sorted(candidate_words(corpus_words))
         self._lookup = lru_cache(maxsize=4096)(self._closest)
+        self._lengths: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
 
     @classmethod
     def from_words(cls, words: list[str], vocabulary: frozenset[str]) -> "Speller":
@@ -44,16 +47,32 @@ class Speller:
         self.vocabulary = vocabulary
         self.words = list(words)
         self._lookup = lru_cache(maxsize=4096)(self._closest)
+        self._lengths = OrderedDict()
         return self
+
+    def _of_lengths(self, lo: int, hi: int) -> list[str]:
+        """The words of ``lo`` to ``hi`` letters, in alphabetical order (a few such lists are kept:
+        a corpus of millions of words is scanned once per length, not once per question)."""
+        got = self._lengths.get((lo, hi))
+        if got is None:
+            got = self._lengths[(lo, hi)] = [w for w in self.words if lo <= len(w) <= hi]
+            while len(self._lengths) > 12:
+                self._lengths.popitem(last=False)
+        else:
+            self._lengths.move_to_end((lo, hi))
+        return got
 
     def _closest(self, word: str) -> str | None:
         cutoff = CUTOFF if len(word) >= 8 else CUTOFF + 3
-        found = process.extractOne(word, self.words, scorer=fuzz.ratio, score_cutoff=cutoff)
+        # fuzz.ratio is at most 2 * shorter / (both lengths): only words of these lengths can reach the cutoff
+        c, n = cutoff / 100.0, len(word)
+        lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
+        found = process.extractOne(word, self._of_lengths(lo, hi), scorer=fuzz.ratio, score_cutoff=cutoff)
         if found:
             return found[0]
         # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
         letters = sorted(word)
-        near = [w for w, _, _ in process.extract(word, self.words, scorer=DamerauLevenshtein.distance,
+        near = [w for w, _, _ in process.extract(word, self._of_lengths(n, n), scorer=DamerauLevenshtein.distance,
                                                  score_cutoff=1, limit=5) if sorted(w) == letters]
         return near[0] if len(near) == 1 else None
 

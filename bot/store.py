@@ -365,7 +365,8 @@ def remove_unreferenced(out: Path, files: Mapping[str, Any]) -> None:
     engine's files, a killed update's leftovers)."""
     keep = {name.split("/")[0] for name in files}
     for f in out.iterdir():
-        if f.name in keep or not INDEX_FILE.fullmatch(f.name):
+        leftover = f.name.startswith(".") and re.search(r"\.(?:tmp|old)-\d+$", f.name) is not None
+        if not leftover and (f.name in keep or not INDEX_FILE.fullmatch(f.name)):
             continue
         if f.is_dir():
             shutil.rmtree(f, ignore_errors=True)

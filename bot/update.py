@@ -431,5 +431,7 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     store.write_header(folder, manifest, inputs, files, "tantivy", len(order), int(len(take)), out.problems, snap,
                        gen, parts)
     written.clear()  # the new index is in place: nothing to undo
-    store.remove_unreferenced(folder, files)
+    # the previous generation stays until the next update: a server still answering from it
+    # (app.py looks for a newer index once a second) keeps every file it may open
+    store.remove_unreferenced(folder, {**files_in, **files})
     out.documents, out.passages = len(order), int(len(take))
