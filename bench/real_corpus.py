@@ -203,6 +203,7 @@ def reshard(srcs: list[Path], out: Path, max_words: int) -> int:
 
     lines = [line for src in srcs for f in sorted(src.glob("*.jsonl"))
              for line in f.read_text(encoding="utf-8").splitlines()]
+    lines = [json.dumps({**json.loads(line), "format": "markdown"}, ensure_ascii=False) for line in lines]
     random.Random(13).shuffle(lines)
     out.mkdir(parents=True, exist_ok=True)
     words = docs = files = 0
@@ -259,7 +260,8 @@ def main() -> int:
         stats["documents"] += 1
         stats["words"] += len(words)
         vocab.update(w.lower().strip(".,;:()[]\"'") for w in words)
-        batch.append(json.dumps({"_id": doc_id, "title": title[:200], "text": text}, ensure_ascii=False) + "\n")
+        batch.append(json.dumps({"_id": doc_id, "title": title[:200], "text": text, "format": "markdown"},
+                                ensure_ascii=False) + "\n")
         if len(batch) >= PER_FILE:
             flush()
 

@@ -223,7 +223,9 @@ def _pdf_headings(text: str) -> str:
 
 def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float = 20) -> Iterator[Document]:
     """BEIR-style lines {"_id", "title", "text"}; a bad line is reported and skipped. The size limit
-    applies to each line's document, not to the file (a knowledge base export can be gigabytes)."""
+    applies to each line's document, not to the file (a knowledge base export can be gigabytes).
+    An optional "format": "markdown" reads the text as Markdown (its headings become each
+    passage's heading path); the default is plain text."""
     with path.open(encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -233,6 +235,9 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 if not isinstance(obj, dict):
                     raise ValueError("not an object")
                 doc_id, text, title = obj["_id"], obj.get("text") or "", obj.get("title") or ""
+                fmt = obj.get("format") or "text"
+                if fmt not in ("text", "markdown"):
+                    raise ValueError("'format' must be \"text\" or \"markdown\"")
                 if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
                     raise ValueError("'_id' must be a string or a whole number")
                 if not isinstance(text, str) or not isinstance(title, str):
@@ -254,7 +259,7 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 continue
             title = title.strip() or doc_id
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
-                           metadata={"format": "text"})
+                           metadata={"format": fmt})
 
 
 def read_file(path: Path, source: str, report: LoadReport, title: str | None = None,

@@ -168,3 +168,19 @@ def test_large_json_lines_file_is_indexed_with_the_limit_per_document(tmp_path):
     docs = ingest([tmp_path], report, max_mb=0.1)
     assert len(docs) == 3000 and all("huge" not in d.id for d in docs)
     assert len(report.problems) == 1 and "kb.jsonl:8: document 'huge' is over the 0.1 MB limit" in report.problems[0]
+
+
+def test_jsonl_documents_may_be_markdown(tmp_path):
+    """An export whose lines say "format": "markdown" keeps its headings as heading paths."""
+    from bot import ChatBot, indexer
+
+    (tmp_path / "kb.jsonl").write_text(
+        '{"_id": "a", "title": "Keys", "text": "# Keys\\n\\n## Rotation\\n\\nRotate the API key every 90 days.", '
+        '"format": "markdown"}\n'
+        '{"_id": "b", "title": "Plain", "text": "# Not a heading here\\n\\nPlain text stays plain."}\n'
+        '{"_id": "c", "title": "Bad", "text": "x", "format": "rtf"}\n')
+    _, _, index, problems = indexer.build([tmp_path / "kb.jsonl"], tmp_path / "idx")
+    heads = {p.doc_id.split("#")[-1]: p.headings for p in index.passages}
+    assert heads["a"][-1] == "Rotation" and "Rotation" not in str(heads["b"])
+    assert any("'format' must be" in p for p in problems)
+    assert "[1]" in ChatBot.load(tmp_path / "idx").ask("how often do I rotate the API key?").answer
