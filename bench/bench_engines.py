@@ -334,7 +334,9 @@ def run_product(index_dir: Path, n_queries: int, cold: bool = False) -> dict:
         bot.ask(q)
         alat.append(time.perf_counter() - t)
     retriever = bot.index.retriever
-    return {"load_s": round(load, 2), "imports_s": round(imports, 2), "answer_p50_ms": round(pct(alat, 50) * 1000, 2),
+    status = {line.split(":")[0]: int(line.split()[1]) // 1024 for line in open("/proc/self/status")
+              if line.startswith(("RssAnon", "RssFile"))}
+    return {"private_mb": status.get("RssAnon"), "mapped_mb": status.get("RssFile"), "load_s": round(load, 2), "imports_s": round(imports, 2), "answer_p50_ms": round(pct(alat, 50) * 1000, 2),
             "answer_p95_ms": round(pct(alat, 95) * 1000, 2), "peak_mb": round(peak_rss_mb()),
             "first10_p50_ms": round(pct(alat[:10], 50) * 1000, 2),
             "question_p50_ms": round(pct(prep, 50) * 1000, 2), "question_max_ms": round(max(prep) * 1000, 2),
@@ -498,7 +500,9 @@ def print_table(n, header, build_s, index_mb, product, rows, n_queries, words, c
         print(f"Product (`python -m bot index` -> `ChatBot.load` -> `ask`, tantivy engine): build {build_s:.0f} s "
               f"(largest process {build_peak:.0f} MB), index {index_mb:.0f} MB, load {product['load_s']} s "
               f"(+ {product['imports_s']} s imports), answer p50 {product['answer_p50_ms']} ms / p95 "
-              f"{product['answer_p95_ms']} ms, peak RSS {product['peak_mb']} MB; {product['vocabulary']:,} distinct "
+              f"{product['answer_p95_ms']} ms, peak RSS {product['peak_mb']} MB (at the end: {product['private_mb']} "
+              f"MB private, {product['mapped_mb']} MB pages of memory-mapped index files); "
+              f"{product['vocabulary']:,} distinct "
               f"terms, {product['speller_words']:,} speller words, {product['glossary']:,} acronyms; question "
               f"pipeline (cleaning, typo correction, understanding) p50 {product['question_p50_ms']} ms, worst "
               f"{product['question_max_ms']} ms; tantivy candidates rescored per search "

@@ -219,13 +219,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             continue
         try:
             obj = json.loads(line) if args.json else line.strip()
-            query = obj if isinstance(obj, str) else obj.get("query", obj.get("question"))
+            query = obj.get("query", obj.get("question")) if isinstance(obj, dict) else obj
             if not isinstance(query, str):
                 raise ValueError("needs a 'query' string")
             out = _search_one(bot, query, args.k)
         except RecursionError:
             out = {"query": None, "results": [], "error": f"line {lineno}: JSON nested too deeply"}
-        except (ValueError, AttributeError) as exc:
+        except ValueError as exc:
             out = {"query": None, "results": [], "error": f"line {lineno}: {str(exc)[:200]}"}
         print(jsonl(out), flush=True)
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from array import array
+from collections import OrderedDict
 import gzip
 import hashlib
 import json
@@ -407,6 +408,9 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
 
 
 # ---- reading --------------------------------------------------------------------------------
+CACHE_CHARS = 16_000_000  # document text kept decoded (the documents answers cite are read again when evicted)
+
+
 class Parts:
     """The append-only files of an index's parts, memory-mapped when first read."""
 
@@ -431,7 +435,8 @@ class DocumentStore(Sequence):
         self.text_start, self.text_end = arrays["text_start"], arrays["text_end"]
         self.meta_start, self.meta_end = arrays["meta_start"], arrays["meta_end"]
         self.source_file = arrays["source_file"]
-        self._cache: dict[int, Document] = {}
+        self._cache: OrderedDict[int, Document] = OrderedDict()  # most recently read last
+        self._cached_chars = 0
         self._pos: dict[str, int] = {}
         self._all_ids = False
         self.by_id = _ById(self)
@@ -453,14 +458,18 @@ class DocumentStore(Sequence):
         if not 0 <= i < len(self):
             raise IndexError(i)
         got = self._cache.get(i)
-        if got is None:
+        if got is not None:
+            self._cache.move_to_end(i)
+        else:
             o = self._meta(i)
             texts = self.parts.map(int(self.part[i]), "texts")
             text = texts[int(self.text_start[i]):int(self.text_end[i])].decode("utf-8")
             got = Document(o["id"], o["title"], o["source"], text, o.get("metadata") or {})
-            if len(self._cache) > 20_000:
-                self._cache.clear()
             self._cache[i] = got
+            self._cached_chars += len(text)
+            while len(self._cache) > 1 and (self._cached_chars > CACHE_CHARS or len(self._cache) > 20_000):
+                _, old = self._cache.popitem(last=False)  # a few huge documents must not fill memory
+                self._cached_chars -= len(old.text)
             self._pos[got.id] = i
         return got
 
