@@ -230,6 +230,34 @@ def _update_large(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
         raise
 
 
+def _vocabulary(old_vocab: list[str], df_old: np.ndarray, term_id: dict[str, int], delta: Counter[str],
+                old_glossary: Glossary, glossary: Glossary) -> tuple[list[str], np.ndarray]:
+    """The sorted vocabulary and document frequencies after ``delta`` (passages added minus
+    passages gone, per term): a full build's are the terms some passage holds plus the glossary
+    keys. Only the terms that moved are touched; the rest keep their place."""
+
+    def old_df(t: str) -> int:
+        i = term_id.get(t)
+        return 0 if i is None else int(df_old[i])
+
+    keys = {e.key for e in glossary.entries}
+    changed = {t: old_df(t) + c for t, c in delta.items() if c}  # terms whose document frequency moved
+    dropped = {t for t, c in changed.items() if c <= 0 and t not in keys}
+    dropped |= {e.key for e in old_glossary.entries if e.key not in keys and changed.get(e.key, old_df(e.key)) <= 0}
+    added = sorted({t for t, c in changed.items() if c > 0 and t not in term_id} | (keys - set(term_id)))
+    if dropped or added:
+        vocab = list(heapq.merge((t for t in old_vocab if t not in dropped), added))
+        old_pos = np.fromiter((term_id.get(t, -1) for t in vocab), np.int64, count=len(vocab))
+        df = np.where(old_pos >= 0, df_old[np.clip(old_pos, 0, None)], 0).astype(np.int64)
+        new_id = {t: i for i, t in enumerate(vocab)}
+    else:
+        vocab, df, new_id = old_vocab, df_old.astype(np.int64).copy(), term_id
+    for t, c in changed.items():
+        if t not in dropped:
+            df[new_id[t]] = max(c, 0)
+    return vocab, df
+
+
 def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, inputs: Sequence[str],
                       planned: Sequence[Planned], kept: dict[int, int], fresh: dict[int, list[Document]],
                       records: list[dict[str, Any]], snap: store.Snapshot, out: UpdateReport, gen: int,
@@ -380,29 +408,7 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
         delta.update(set(body.split()))
     for w, c in res["word_docs"].items():
         words[w] = words.get(w, 0) + c
-    old_vocab: list[str] = meta["vocab"]  # sorted
-    term_id = retriever.term_id
-    df_old = bz["df"]
-
-    def old_df(t: str) -> int:
-        i = term_id.get(t)
-        return 0 if i is None else int(df_old[i])
-
-    keys = {e.key for e in glossary.entries}
-    changed = {t: old_df(t) + c for t, c in delta.items() if c}  # terms whose document frequency moved
-    dropped = {t for t, c in changed.items() if c <= 0 and t not in keys}
-    dropped |= {e.key for e in old_glossary.entries if e.key not in keys and changed.get(e.key, old_df(e.key)) <= 0}
-    added = sorted({t for t, c in changed.items() if c > 0 and t not in term_id} | (keys - set(term_id)))
-    if dropped or added:
-        vocab = list(heapq.merge((t for t in old_vocab if t not in dropped), added))
-        old_pos = np.fromiter((term_id.get(t, -1) for t in vocab), np.int64, count=len(vocab))
-        df = np.where(old_pos >= 0, df_old[np.clip(old_pos, 0, None)], 0).astype(np.int64)
-        new_id = {t: i for i, t in enumerate(vocab)}
-    else:
-        vocab, df, new_id = old_vocab, df_old.astype(np.int64).copy(), term_id
-    for t, c in changed.items():
-        if t not in dropped:
-            df[new_id[t]] = max(c, 0)
+    vocab, df = _vocabulary(meta["vocab"], bz["df"], retriever.term_id, delta, old_glossary, glossary)
     word_list = sorted(w for w, c in words.items() if c > 0)
     uid_len = np.concatenate([bz["uid_len"], res["lengths"].astype(bz["uid_len"].dtype)])
 
