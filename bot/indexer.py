@@ -64,6 +64,13 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Ite
     Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
     out = Path(out)
     check_out(out)
+    with store.writing(out):
+        return _build(inputs, out, progress, engine, workers, index_progress)
+
+
+def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable[Any]], Any] | None,
+           engine: str, workers: int | None, index_progress: Callable[[range], Any] | None,
+           ) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
     store.recover(out)
     store.remove_leftovers(out)
     inputs = [str(i) for i in inputs]

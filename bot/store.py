@@ -12,8 +12,10 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 from array import array
 from collections import OrderedDict
+from contextlib import contextmanager
 import gzip
 import hashlib
 import json
@@ -92,6 +94,24 @@ def fingerprint(snap: Snapshot, settings: dict[str, Any]) -> str:
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(ANALYZER.encode())
     return h.hexdigest()
+
+
+# ---- one writer at a time ------------------------------------------------------------------
+@contextmanager
+def writing(out: Path) -> Iterator[None]:
+    """Hold the index folder ``out`` for one build or update: a second `python -m bot index` on
+    the same folder is refused at once instead of interleaving its files with the first's."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CorpusError(f"{out}: another `python -m bot index` is writing this index; run it again when "
+                              "that one has finished") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # ---- building into a fresh folder, then one swap -----------------------------------------

@@ -97,6 +97,14 @@ def update(folder: str | Path, inputs: Sequence[str] | None = None,
     was built from; default: those). ``report.full`` is set, and nothing changed, when only a
     full build can do it."""
     folder = Path(folder)
+    if not store.is_index(folder):
+        return UpdateReport(full=f"{folder} holds no index yet")
+    with store.writing(folder):
+        return _update(folder, inputs, progress)
+
+
+def _update(folder: Path, inputs: Sequence[str] | None,
+            progress: Callable[[Iterable[Any]], Any] | None) -> UpdateReport:
     try:
         header = store.read_header(folder)
     except CorpusError as exc:

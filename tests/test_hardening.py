@@ -217,7 +217,7 @@ def test_interrupted_index_build_leaves_the_earlier_index(tmp_path, monkeypatch)
         indexer.build([src], out)
     monkeypatch.undo()
     assert sorted(p.name for p in out.iterdir()) == before
-    assert not list(tmp_path.glob(".idx.*"))  # no staging folder left behind
+    assert [p.name for p in tmp_path.glob(".idx.*")] == [".idx.lock"]  # no staging folder left behind
     r = ChatBot.load(out, rebuild=True).ask("what colour is widget 0?")  # stale -> rebuilt, answers anew
     assert any("green" in q for c in r.citations for q in c.quotes)
 
@@ -233,17 +233,18 @@ def test_killed_index_build_never_leaves_a_broken_index(tmp_path):
     out = tmp_path / "idx"
     indexer.build([src], out)
     for delay in (0.6, 1.2, 1.8):
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(src), "--out", str(out)],
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(src), "--out", str(out), "--full"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         bot = ChatBot.load(out)  # the old index or the new one, whichever the kill left
         assert bot.ask("what colour is widget 7?").citations
-    p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(out)], capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(out), "--full"],
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    assert not list(tmp_path.glob(".idx.*"))  # leftovers of killed builds are cleaned by the next one
+    # leftovers of killed builds are cleaned by the next one (the lock file stays, unlocked)
+    assert [p.name for p in tmp_path.glob(".idx.*")] == [".idx.lock"]
 
 
 def test_ctrl_c_during_index_prints_one_line(tmp_path):

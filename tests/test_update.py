@@ -247,3 +247,18 @@ def test_live_bot_follows_an_updated_index(tmp_path, monkeypatch):
     assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
     (src / "parking.md").write_text("# Parking\n\nVisitors park on level three now.\n")  # stale, not updated
     assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    """Two `python -m bot index` runs on one folder: the second says so instead of mixing files."""
+    from bot.config import CorpusError
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    with store.writing(idx):
+        with pytest.raises(CorpusError, match="another `python -m bot index` is writing"):
+            update(idx)
+        with pytest.raises(CorpusError, match="another"):
+            indexer.build([src], idx)
+    assert update(idx).full is None  # released
