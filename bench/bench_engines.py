@@ -452,7 +452,8 @@ def main() -> int:
             terms = index_dir / "terms.txt"  # each passage's analyzed terms, as the product indexed them
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
-            p = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "bot", "index", str(corpus), "--out",
+            timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").is_file() else []  # Debian's `time`: peak memory
+            p = subprocess.run([*timer, sys.executable, "-m", "bot", "index", str(corpus), "--out",
                                 str(index_dir), "--engine", "tantivy", "--full"], cwd=ROOT, capture_output=True,
                                text=True)
             build_s = time.perf_counter() - t0
