@@ -119,10 +119,7 @@ def _update(folder: Path, inputs: Sequence[str] | None,
         return UpdateReport(full="the index does not record its source files")
     snap = store.snapshot(store.source_files(inputs))
     report = LoadReport()
-    try:
-        manifest, planned = plan_sources(inputs, report, folder / "corpus.yaml")
-    except CorpusError as exc:
-        raise exc
+    manifest, planned = plan_sources(inputs, report, folder / "corpus.yaml")  # a broken manifest raises
     if dataclasses.asdict(manifest.settings) != header.get("settings"):
         return UpdateReport(full="the settings changed")
     by_path = {r["path"]: (k, r) for k, r in enumerate(old_records)}
