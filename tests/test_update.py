@@ -262,3 +262,16 @@ def test_a_second_writer_is_refused(tmp_path):
         with pytest.raises(CorpusError, match="another"):
             indexer.build([src], idx)
     assert update(idx).full is None  # released
+
+
+def test_a_new_corpus_name_needs_no_reading(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    (corpus / "corpus.yaml").write_text("name: Old name\ndocuments:\n  - path: a.md\n")
+    indexer.build([corpus], tmp_path / "idx")
+    (corpus / "corpus.yaml").write_text("name: New name\ndocuments:\n  - path: a.md\n")
+    monkeypatch.setattr("bot.update.read_planned", lambda *a, **k: pytest.fail("a.md was read again"))
+    r = update(tmp_path / "idx")
+    assert r.full is None and not r.touched
+    assert ChatBot.load(tmp_path / "idx").manifest.name == "New name"
