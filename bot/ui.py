@@ -375,7 +375,7 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
         if len(bot.index.glossary):
             with gr.Accordion(f"Glossary: {len(bot.index.glossary)} acronyms mined from the sources", open=False,
                               elem_id="glossary"):
-                gr.Markdown(glossary_markdown(bot))
+                gr.Markdown(lambda: glossary_markdown(bot.current()))  # an updated index: on the next page load
 
         for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
             trigger(send, [source, conv], [box, chat, conv], queue=False, api_visibility="private").then(
