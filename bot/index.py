@@ -88,15 +88,15 @@ class PassageAnalyzer:
 class PassageList(list):
     """Passages built in memory, with the lookups a saved index's ``PassageStore`` answers from arrays."""
 
+    _by_doc: dict[str, list[int]] | None = None  # document id -> its passages, built on first lookup
+
     def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
         """(passage index, heading path) of one document's passages."""
-        by_doc = self.__dict__.get("_by_doc")
-        if by_doc is None:
-            by_doc = {}
+        if self._by_doc is None:
+            self._by_doc = {}
             for i, p in enumerate(self):
-                by_doc.setdefault(p.doc_id, []).append(i)
-            self.__dict__["_by_doc"] = by_doc
-        return [(i, self[i].headings) for i in by_doc.get(doc_id, ())]
+                self._by_doc.setdefault(p.doc_id, []).append(i)
+        return [(i, self[i].headings) for i in self._by_doc.get(doc_id, ())]
 
     def distinct_paths(self) -> Iterator[tuple[str, ...]]:
         return iter(dict.fromkeys(p.headings for p in self))

@@ -138,20 +138,25 @@ def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path
     ChatBot.load(idx)
 
 
+def manifest_corpus(folder: Path, manifest: str) -> Path:
+    """A one-document corpus folder with the given corpus.yaml."""
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nWidgets are blue.\n")
+    (folder / "corpus.yaml").write_text(manifest)
+    return folder
+
+
 def test_other_sources_or_settings_need_a_full_build(tmp_path):
     src = write_mixed(tmp_path / "mixed")
     idx = tmp_path / "idx"
     indexer.build([src], idx)
     assert update(idx, [str(tmp_path)]).full is not None
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text("# A\n\nWidgets are blue.\n")
-    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n")
+    corpus = manifest_corpus(tmp_path / "corpus", "name: A\ndocuments:\n  - path: a.md\n")
     indexer.build([corpus], tmp_path / "c-idx")
     (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\nsettings:\n  top_k: 3\n")
     assert "settings" in update(tmp_path / "c-idx").full
     (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n    title: Widgets\n")
-    indexer.build([corpus], tmp_path / "c-idx", )
+    indexer.build([corpus], tmp_path / "c-idx")
     (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n    title: All about widgets\n")
     r = update(tmp_path / "c-idx")  # a new title in the manifest: that document is read again
     assert r.full is None and r.changed == ["a.md"]
@@ -265,10 +270,7 @@ def test_a_second_writer_is_refused(tmp_path):
 
 
 def test_a_new_corpus_name_needs_no_reading(tmp_path, monkeypatch):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text("# A\n\nWidgets are blue.\n")
-    (corpus / "corpus.yaml").write_text("name: Old name\ndocuments:\n  - path: a.md\n")
+    corpus = manifest_corpus(tmp_path / "corpus", "name: Old name\ndocuments:\n  - path: a.md\n")
     indexer.build([corpus], tmp_path / "idx")
     (corpus / "corpus.yaml").write_text("name: New name\ndocuments:\n  - path: a.md\n")
     monkeypatch.setattr("bot.update.read_planned", lambda *a, **k: pytest.fail("a.md was read again"))
