@@ -313,6 +313,16 @@ def glossary_markdown(bot: ChatBot) -> str:
     return "\n".join(rows)
 
 
+def glossary_title(bot: ChatBot) -> str:
+    n = len(bot.index.glossary)
+    return f"Glossary: {n:,} acronym{'' if n == 1 else 's'} mined from the sources"
+
+
+def glossary_accordion(bot: ChatBot) -> gr.Accordion:
+    """The glossary accordion as the current index has it (title with its count; hidden when empty)."""
+    return gr.Accordion(label=glossary_title(bot), visible=len(bot.index.glossary) > 0)
+
+
 def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
     """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it."""
     bot = bot or ChatBot.load()
@@ -372,10 +382,13 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
         with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
             # a function: worked out on each page load, so an updated index lists its documents
             gr.Markdown(lambda: corpus_markdown(bot.current()), elem_id="corpus")
-        if len(bot.index.glossary):
-            with gr.Accordion(f"Glossary: {len(bot.index.glossary)} acronyms mined from the sources", open=False,
-                              elem_id="glossary"):
-                gr.Markdown(lambda: glossary_markdown(bot.current()))  # an updated index: on the next page load
+        # The glossary's title and list are worked out on each page load too: an updated index
+        # shows its own count, and a corpus without acronyms shows no glossary at all.
+        with gr.Accordion(glossary_title(bot), open=False, elem_id="glossary",
+                          visible=len(bot.index.glossary) > 0) as glossary:
+            gr.Markdown(lambda: glossary_markdown(bot.current()))
+        demo.load(lambda: glossary_accordion(bot.current()), None, glossary, queue=False,
+                  api_visibility="private")
 
         for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
             trigger(send, [source, conv], [box, chat, conv], queue=False, api_visibility="private").then(

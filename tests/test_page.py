@@ -795,3 +795,37 @@ def test_messages_are_announced_by_their_text_not_their_markdown(page, app_url):
     for label in labels:
         assert "**" not in label and "&amp;" not in label and "&gt;" not in label and "<span" not in label
     assert any("5 types of generative AI > 5. Variational Autoencoders (VAE)" in x for x in labels)
+
+
+@pytest.mark.browser
+def test_the_glossary_follows_an_updated_index(page, tmp_path):
+    """app.py serves a saved index that `python -m bot index` updates: on the next page load the
+    glossary appears with the new acronyms, its title counting them."""
+    from playwright.sync_api import expect
+
+    from bot import indexer, ui
+    from bot.chatbot import LiveBot
+    from bot.update import update
+
+    src = tmp_path / "docs"
+    src.mkdir()
+    (src / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    indexer.build([src], tmp_path / "idx")
+    live = LiveBot(tmp_path / "idx")
+    live.CHECK_SECONDS = 0.0
+    served = launch(ui.create(live))
+    try:
+        page.goto(served.url)
+        expect(page.locator("#corpus")).to_contain_text("parking")
+        expect(page.get_by_text("Glossary:")).to_have_count(0)  # no acronyms: no glossary
+        (src / "network.md").write_text(
+            "# Network\n\nThe office uses a Virtual Private Network (VPN) for remote work.\n\n"
+            "Printers need a Static Internet Protocol (SIP) address.\n")
+        update(tmp_path / "idx")
+        page.reload()
+        title = page.get_by_text("Glossary: 2 acronyms mined from the sources")
+        expect(title).to_be_visible()
+        title.click()
+        expect(page.locator("#glossary")).to_contain_text("Virtual Private Network")
+    finally:
+        served.close()
