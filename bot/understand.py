@@ -85,20 +85,42 @@ _REQUEST = re.compile(
     r"invent|design|cook|build|plan|translate|code)(?: me| us)?\s+(?!(?:an?\s+|some\s+|the\s+|more\s+)?"
     r"(?:examples?|list|overview|summary|definition|explanation|description|comparison|types?|kinds?|"
     r"details?|information|info|idea|sense|difference|reasons?)\b)(?:an?|some|the|me|my)\b")
-# Questions about the sources themselves, answered from the manifest and document metadata.
-_DOC = r"(?:article|articles|document|documents|text|texts|source|sources|post|paper|papers|report|page|book|corpus)"
+_DOC = r"(?:article|articles|document|documents|doc|docs|text|texts|source|sources|post|paper|papers|report|" \
+       r"page|book|corpus|files?|material|materials|collection|knowledge base)"
+_THE = r"(?:(?:this|these|the|your|those|all the|all (?:of )?(?:the|your|these)) )"
+_SOURCES = rf"(?:{_THE}?{_DOC})"  # "the article", "your documents", "sources"
+_IT = rf"(?:it|this|these|they|them|{_SOURCES})"  # "it" and "this": the sources, when nothing else is named
+# Questions about the sources themselves, answered from the manifest and document metadata. Only
+# when the question names the sources or leaves its object out ("who wrote this?"); "who wrote
+# Hamlet?" and "when was the printer released?" ask about the content.
 META = (
     ("author", re.compile(rf"^who (?:wrote|authored|is the author of|are the authors of|is the writer of|"
-                          rf"published) (?:(?:this|these|the|your) )?(?:{_DOC}|it|them)$|"
-                          rf"^who is (?:the|its) author$|^who are (?:the|its|their) authors$")),
-    ("published", re.compile(rf"^when (?:was|were) (?:(?:this|these|the|your) {_DOC}|it|they) "
-                             rf"(?:published|written|posted|updated)$|"
-                             rf"^(?:what is the )?(?:publication|published) date(?: of (?:this|the) {_DOC})?$")),
-    ("documents", re.compile(rf"^(?:which|what) {_DOC} (?:do you have|are (?:there|loaded|available)|"
-                             rf"do you (?:use|know|cover|answer from))$|^what are (?:your|the) sources$|"
-                             rf"^(?:list|show)(?: me)? (?:your|the) {_DOC}$")),
-    ("about", re.compile(rf"^what (?:is|are) (?:this|these|the|your) {_DOC} about$")),
+                          rf"published) {_IT}$|^who (?:wrote|created|made|compiled|put together) {_SOURCES}$|"
+                          rf"^who (?:is|are) (?:the|its|their) (?:author|writer)s?(?: of {_IT})?$|"
+                          rf"^(?:the |what is the )?(?:author|writer)s?(?: of {_IT})?$|"
+                          rf"^by whom (?:was|were) {_IT} written$|^who (?:wrote|is the author)$")),
+    ("published", re.compile(rf"^(?:when|what year|what date|which year) (?:was|were) {_IT} "
+                             rf"(?:published|written|posted|updated|last updated)$|"
+                             rf"^when (?:was|were) {_SOURCES} (?:released|created|made)$|"
+                             rf"^(?:what is )?(?:the )?(?:publication|published|release) date(?: of {_IT})?$|"
+                             rf"^how (?:old|recent|new|current|up to date) (?:is|are) {_IT}$|"
+                             rf"^(?:when|what date) (?:is|are|was|were) {_IT} from$")),
+    ("documents", re.compile(rf"^(?:which|what) {_DOC} (?:do you have|are (?:there|loaded|available|indexed)|"
+                             rf"do you (?:use|know|cover|answer from|draw on|rely on|search|have access to)|"
+                             rf"can you (?:see|search|read|access))$|^what are (?:your|the) sources$|"
+                             rf"^what (?:is|are) your {_DOC}$|^(?:list|show)(?: me)?(?: all)? (?:your|the) {_DOC}$|"
+                             rf"^how many {_DOC} (?:do you have|are there|are loaded)$|"
+                             rf"^where do (?:you get )?(?:your|the) (?:answers|information|info|facts)(?: come from)?$|"
+                             rf"^what do you answer from$")),
+    ("about", re.compile(rf"^what (?:is|are) {_IT} (?:all )?about$|"
+                         rf"^what (?:is|are) (?:the )?(?:main )?(?:topics?|subjects?|themes?)(?: of {_IT})?$|"
+                         rf"^what (?:topics|subjects) (?:do|does|can) (?:you|{_IT}) (?:cover|know about|discuss|know|answer)$|"
+                         rf"^what do(?:es)? {_SOURCES} (?:cover|discuss|talk about|deal with)$|"
+                         rf"^what do you (?:know|cover)(?: about)?$|^what can (?:i|we) ask(?: you)?(?: about)?$|"
+                         rf"^what can you (?:answer|tell me)(?: about)?$|"
+                         rf"^(?:summari[sz]e|give (?:me )?an overview of|describe) {_SOURCES}$")),
 )
+_CONTRACTED = re.compile(r"\b(what|who|when|where|how)['’]s\b")
 # "What does X stand for?", "what is X short for", "what is the full form of X": the glossary's long form.
 _EXPAND = re.compile(r"^what (?:does|do) (?P<a>.+?) (?:stand for|abbreviate)$|^what (?:is|are) (?P<b>.+?) short for$|"
                      r"^what (?:is|are) the (?:full|long) (?:form|name)s? (?:of|for) (?P<c>.+)$|"
@@ -250,8 +272,9 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
     for name, pattern in SMALLTALK:
         if pattern.match(s):
             return Question(text, "smalltalk", smalltalk=name)
+    plain = _CONTRACTED.sub(r"\1 is", s)  # "what's this about?"
     for name, pattern in META:
-        if pattern.match(s):
+        if pattern.match(plain):
             return Question(text, "meta", extra={"meta": name})
     vocab = vocabulary if vocabulary is None or isinstance(vocabulary, (set, frozenset)) else set(vocabulary)
     prev = previous_questions(history, max_turns) if _depth == 0 else []

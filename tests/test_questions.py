@@ -108,3 +108,33 @@ def test_colour_questions_need_a_colour(tmp_path):
     assert r.support == "answer" and r.citations[0].quotes[0] == "Widgets are blue."
     r = bot.ask("What colour is the water?")
     assert r.support != "answer" and "do not say what colour" in r.answer
+
+
+@pytest.mark.parametrize("q,meta", [
+    ("What is this about?", "about"), ("what's it all about", "about"), ("what are these documents about?", "about"),
+    ("what is the main topic of the article?", "about"), ("summarize the article", "about"),
+    ("who's the author", "author"), ("by whom was this written?", "author"), ("who wrote the sources?", "author"),
+    ("how old is this article?", "published"), ("when was this written?", "published"),
+    ("what files do you have?", "documents"), ("where do your answers come from?", "documents"),
+])
+def test_questions_about_the_sources_in_other_words(q, meta):
+    from bot.understand import understand
+
+    u = understand(q)
+    assert (u.kind, u.extra.get("meta")) == ("meta", meta)
+
+
+@pytest.mark.parametrize("q", ["who wrote Hamlet?", "who made the first computer?", "when was the printer released?",
+                               "what is the author's main argument?", "what is the source of the data?",
+                               "what are the files in the archive?", "when was GPT-4 released?"])
+def test_content_questions_are_not_taken_for_questions_about_the_sources(q):
+    from bot.understand import understand
+
+    assert understand(q).kind != "meta"
+
+
+def test_what_is_this_about_answers_from_the_manifest(bot):
+    r = bot.ask("What is this about?")
+    assert r.support == "answer" and "comparing large language models and generative AI" in r.answer
+    assert r.citations and r.citations[0].source == "llm-vs-genai.md"
+    assert_grounded(bot, r)
