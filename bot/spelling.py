@@ -4,9 +4,12 @@ Only words of five letters or more that are not stopwords, and not written with 
 their first letter (names and acronyms: "McKay" is not a typo of "mckey"), are corrected, and
 only to a corpus word at least 85% similar (rapidfuzz's normalized Indel ratio), or one swap of
 neighbouring letters away (Damerau-Levenshtein distance 1, same letters: "netwrok" -> "network"),
-so "calibraton" finds "calibration" but "water" never becomes "later". The first word of a
-question may also be a misspelt question word ("wat", "hwo", "whats"): within one edit of
-exactly one of them, it is replaced by it.
+so "calibraton" finds "calibration" but "water" never becomes "later". A common English word
+("fight", "religion": see ``paraphrase.common_words``) is not a typo, unless the corpus spells it
+the other side of the Atlantic ("center" -> "centre", "organizations" -> "organisations"), and no
+correction adds or drops a negating prefix ("unofficial" never becomes "official", nor
+"synchronously" "asynchronously"). The first word of a question may also be a misspelt question
+word ("wat", "hwo", "whats"): within one edit of exactly one of them, it is replaced by it.
 """
 from __future__ import annotations
 
@@ -14,16 +17,36 @@ import math
 import re
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from . import analyze
+from .paraphrase import common_words
 
 MIN_LENGTH = 5
 CUTOFF = 85.0
 QUESTION_WORDS = ("what", "who", "whom", "whose", "when", "where", "which", "why", "how")
+NEGATING_PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "a", "an", "anti", "mis")
+# British and American spellings of one word: "centre"/"center", "colour"/"color", "organise"/"organize"
+_SPELLING_VARIANTS = ((re.compile(r"our"), "or"), (re.compile(r"(?<=[bcdfghkmnpstvz])re(?=s?$|d$)"), "er"),
+                      (re.compile(r"is(?=e|ed|es|ing|ation|ations)"), "iz"), (re.compile(r"ys(?=e|ed|es|ing)"), "yz"),
+                      (re.compile(r"ll(?=ed|ing|er)"), "l"), (re.compile(r"s$"), ""))
+
+
+def spelling_variants(a: str, b: str) -> bool:
+    """The same word in British and American spelling (plural or not): "centre", "centers"."""
+    def plain(w: str) -> str:
+        for pattern, repl in _SPELLING_VARIANTS:
+            w = pattern.sub(repl, w)
+        return w
+    return a != b and plain(a) == plain(b)
+
+
+def negation_flip(a: str, b: str) -> bool:
+    """One word is the other with a negating prefix: "official"/"unofficial", "relevant"/"irrelevant"."""
+    return any(a == p + b or b == p + a for p in NEGATING_PREFIXES)
 
 
 def candidate_words(surface: Iterable[str]) -> set[str]:
@@ -34,21 +57,29 @@ def candidate_words(surface: Iterable[str]) -> set[str]:
 
 
 class Speller:
-    def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str]):
+    """``common``: the words that are never typos (default: ``paraphrase.common_words``, read on
+    the first correction that needs it)."""
+
+    def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str],
+                 common: Callable[[], frozenset[str]] = common_words):
         self.vocabulary = vocabulary
         self.words = sorted(candidate_words(corpus_words))
+        self._common = common
         self._lookup = lru_cache(maxsize=4096)(self._closest)
         self._lengths: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
 
     @classmethod
-    def from_words(cls, words: list[str], vocabulary: frozenset[str]) -> "Speller":
+    def from_words(cls, words: list[str], vocabulary: frozenset[str],
+                   common: Callable[[], frozenset[str]] = common_words) -> "Speller":
         """A speller from a saved word list (already filtered and sorted)."""
-        self = cls.__new__(cls)
-        self.vocabulary = vocabulary
+        self = cls([], vocabulary, common)
         self.words = list(words)
-        self._lookup = lru_cache(maxsize=4096)(self._closest)
-        self._lengths = OrderedDict()
         return self
+
+    def _acceptable(self, word: str, candidate: str) -> bool:
+        if negation_flip(word, candidate):
+            return False
+        return word not in self._common() or spelling_variants(word, candidate)
 
     def _of_lengths(self, lo: int, hi: int) -> list[str]:
         """The words of ``lo`` to ``hi`` letters, in alphabetical order (a few such lists are kept:
@@ -69,12 +100,12 @@ class Speller:
         lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
         found = process.extractOne(word, self._of_lengths(lo, hi), scorer=fuzz.ratio, score_cutoff=cutoff)
         if found:
-            return found[0]
+            return found[0] if self._acceptable(word, found[0]) else None
         # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
         letters = sorted(word)
         near = [w for w, _, _ in process.extract(word, self._of_lengths(n, n), scorer=DamerauLevenshtein.distance,
                                                  score_cutoff=1, limit=5) if sorted(w) == letters]
-        return near[0] if len(near) == 1 else None
+        return near[0] if len(near) == 1 and self._acceptable(word, near[0]) else None
 
     @staticmethod
     def _question_word(word: str) -> str | None:

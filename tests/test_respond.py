@@ -20,6 +20,22 @@ def test_typo_tolerance(bot, second_bot):
     assert speller.correct("Lamda transfomer") == "lambda transformer"
 
 
+
+def test_real_words_are_not_typos():
+    """A common English word the corpus does not use is left alone ("fight" is not "flight",
+    "religion" not "region"); spellings across the Atlantic are still matched; and no correction
+    adds or drops a negating prefix, however similar the words."""
+    from bot.spelling import Speller
+
+    corpus = ["flight", "region", "centre", "organisations", "official", "asynchronously", "network"]
+    speller = Speller(corpus, frozenset(corpus))
+    assert speller.correct("Who did they fight? Which religion?") == "Who did they fight? Which religion?"
+    assert speller.correct("the center of organizations") == "the centre of organisations"
+    assert speller.correct("unofficial synchronously netwrok") == "unofficial synchronously network"
+    # without the list of common words, a real word close to a corpus word is corrected
+    assert Speller(corpus, frozenset(corpus), common=frozenset).correct("fight") == "flight"
+
+
 def test_alias_glossary(bot):
     g = {e.short: e.long for e in bot.index.glossary.entries}
     assert g["GPT"] == "Generative Pre-trained Transformer"
