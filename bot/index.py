@@ -205,7 +205,8 @@ class CorpusIndex:
 
         use = engine if engine != "auto" else ("postings" if large else "rank-bm25")
         retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=use, count=len(cut))
-        return cls(documents, cut, glossary, vocabulary, retriever, Speller(surface, vocabulary),
+        return cls(documents, cut, glossary, vocabulary, retriever,
+                   Speller(surface, vocabulary, acronyms=[e.short for e in glossary.entries]),
                    analyzer=analyzer)
 
     def bm25_terms(self, p: Passage) -> list[str]:

@@ -8,7 +8,8 @@ so "calibraton" finds "calibration" but "water" never becomes "later". A common 
 ("fight", "religion": see ``paraphrase.common_words``) is not a typo, unless the corpus spells it
 the other side of the Atlantic ("center" -> "centre", "organizations" -> "organisations"), and no
 correction adds or drops a negating prefix ("unofficial" never becomes "official", nor
-"synchronously" "asynchronously"). The first word of a question may also be a misspelt question
+"synchronously" "asynchronously"). Shorter words are corrected only to an acronym of the
+sources' glossary with two neighbouring letters swapped ("vea" -> "VAE", "GNA" -> "GAN"). The first word of a question may also be a misspelt question
 word ("wat", "hwo", "whats"): within one edit of exactly one of them, it is replaced by it.
 """
 from __future__ import annotations
@@ -61,18 +62,23 @@ class Speller:
     the first correction that needs it)."""
 
     def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str],
-                 common: Callable[[], frozenset[str]] = common_words):
+                 common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()):
         self.vocabulary = vocabulary
         self.words = sorted(candidate_words(corpus_words))
         self._common = common
+        # the glossary's short forms of three or four letters, by their letters: "vea" finds "VAE"
+        self._acronyms: dict[str, list[str]] = {}
+        for a in dict.fromkeys(acronyms):
+            if 3 <= len(a) < MIN_LENGTH and a.isalpha():
+                self._acronyms.setdefault("".join(sorted(a.lower())), []).append(a)
         self._lookup = lru_cache(maxsize=4096)(self._closest)
         self._lengths: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
 
     @classmethod
     def from_words(cls, words: list[str], vocabulary: frozenset[str],
-                   common: Callable[[], frozenset[str]] = common_words) -> "Speller":
+                   common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()) -> "Speller":
         """A speller from a saved word list (already filtered and sorted)."""
-        self = cls([], vocabulary, common)
+        self = cls([], vocabulary, common, acronyms)
         self.words = list(words)
         return self
 
@@ -107,6 +113,13 @@ class Speller:
                                                  score_cutoff=1, limit=5) if sorted(w) == letters]
         return near[0] if len(near) == 1 and self._acceptable(word, near[0]) else None
 
+    def _acronym(self, word: str) -> str | None:
+        """The one acronym of the sources two neighbouring letters of ``word`` swapped give."""
+        low = word.lower()
+        near = [a for a in self._acronyms.get("".join(sorted(low)), ())
+                if DamerauLevenshtein.distance(low, a.lower()) == 1]
+        return near[0] if len(near) == 1 else None
+
     @staticmethod
     def _question_word(word: str) -> str | None:
         near = [q for q in QUESTION_WORDS if DamerauLevenshtein.distance(word, q) <= 1]
@@ -123,8 +136,10 @@ class Speller:
                 if q is not None and analyze.term_of(word) not in self.vocabulary:
                     return q.capitalize() if word[:1].isupper() else q
             term = analyze.term_of(word)
-            if term is None or term in self.vocabulary or len(low) < MIN_LENGTH or not low.isalpha():
+            if term is None or term in self.vocabulary or not low.isalpha():
                 return word
+            if len(low) < MIN_LENGTH:  # short: only a swap of two letters of one of the sources' acronyms
+                return (self._acronym(word) or word) if len(low) >= 3 and low not in analyze.STOPWORDS else word
             if any(c.isupper() for c in word[1:]):  # "McKay", "NASA", "iPhone": a name, not a typo
                 return word
             return self._lookup(low) or word

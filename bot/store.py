@@ -687,6 +687,6 @@ def load(folder: str | Path, check_stale: bool = True,
                         (), settings, tuple(header.get("examples") or ()))
     passages = PassageStore(docs, heads, arrays)
     vocabulary = frozenset(meta["vocab"])
-    speller = Speller.from_words(meta["words"], vocabulary)
+    speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])
     index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])

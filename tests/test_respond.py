@@ -36,6 +36,20 @@ def test_real_words_are_not_typos():
     assert Speller(corpus, frozenset(corpus), common=frozenset).correct("fight") == "flight"
 
 
+
+def test_short_typos_of_the_sources_acronyms(bot):
+    """Three or four letters with two neighbours swapped find the glossary's acronym; other short
+    unknown words are left alone."""
+    from bot.spelling import Speller
+
+    speller = Speller(["variational"], frozenset({"vae", "gan", "variat"}), acronyms=["VAE", "GAN", "EVA"])
+    assert speller.correct("what is a GNA") == "what is a GAN"
+    assert speller.correct("the sun and a cat") == "the sun and a cat"
+    assert speller.correct("vea") == "vea"  # two acronyms ("VAE", "EVA") are one swap away: not a guess
+    r = bot.ask("what is a vea")
+    assert r.support == "answer" and "Variational Autoencoders (VAE)" in r.citations[0].title
+
+
 def test_alias_glossary(bot):
     g = {e.short: e.long for e in bot.index.glossary.entries}
     assert g["GPT"] == "Generative Pre-trained Transformer"
