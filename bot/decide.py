@@ -35,6 +35,9 @@ class DecisionSettings:
     ``answer_at_half`` at strictness 0.5 and moves linearly to ``loosest`` at 0 and ``strictest``
     at 1. ``closest_coverage`` is the IDF-weighted share of the question's focus the closest
     passage must hold for a "closest" reply; below it the reply is "none" (nothing relevant).
+    ``incidental_closeness``: when the passage meets the question only in passing (the one
+    question word it holds is a common word said once, outside the headings), the question and
+    the quote must be at least this close (sentence vectors), else the reply is "none" too.
     """
 
     strictness: float = 0.5
@@ -42,9 +45,11 @@ class DecisionSettings:
     answer_at_half: float = 0.29
     strictest: float = 0.8
     closest_coverage: float = 0.25
+    incidental_closeness: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("strictness", "loosest", "answer_at_half", "strictest", "closest_coverage"):
+        for name in ("strictness", "loosest", "answer_at_half", "strictest", "closest_coverage",
+                     "incidental_closeness"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
@@ -143,9 +148,11 @@ class Decider:
     def decide(self, features: Mapping[str, float]) -> Decision:
         p = self.model.probability(features)
         relevant = (features.get("coverage", 0.0) >= self.settings.closest_coverage
-                    and features.get("unknown_share", 0.0) <= 0.5)
+                    and features.get("unknown_share", 0.0) <= 0.5
+                    and not (features.get("incidental", 0.0)
+                             and features.get("text_closeness", 1.0) < self.settings.incidental_closeness))
         if not relevant:  # far from everything in the sources: nothing to show, at any strictness
-            return Decision(SUPPORT_NONE, p)
+            return Decision(SUPPORT_NONE, min(p, self.settings.loosest))
         if features.get("type_ok", 1.0) < 1.0:
             # The passage lacks the kind of fact asked for (no time for "when", no agent for
             # "who", ...): the quote cannot be the answer, however close.

@@ -48,6 +48,11 @@ class WordCloseness:
                 self._vectors[w] = np.asarray(v, dtype=np.float32)
         return np.stack([self._vectors[w.lower()] for w in words]) if words else np.zeros((0, 256), np.float32)
 
+    def text_closeness(self, a: str, b: str) -> float:
+        """Cosine similarity of two texts (WordLlama's mean-pooled sentence vectors)."""
+        emb = self._load().embed([a, b], norm=True)
+        return float(np.dot(emb[0], emb[1]))
+
     def closeness(self, missing: Iterable[str], present: Iterable[str]) -> list[float]:
         """For each missing word, its highest similarity to any present word (0 when none)."""
         missing, present = list(missing), list(dict.fromkeys(present))
@@ -67,11 +72,12 @@ def shared_closeness() -> WordCloseness:
 
 @lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
-    """Lower-case words of five letters or more that WordLlama's tokenizer (Llama 2's 32,000
-    pieces, learned from a large amount of web text) holds whole: "fight", "religion",
-    "incomplete". A word that frequent is a real word, not a typo of a corpus word ("flight",
-    "region", "complete"). About 6,800 words, read in some 20 ms on first use; empty (no word
-    counts as common) if the file is not where this version of WordLlama keeps it."""
+    """Lower-case words of three letters or more that WordLlama's tokenizer (Llama 2's 32,000
+    pieces, learned from a large amount of web text) holds whole: "life", "fight", "religion".
+    A word that frequent is a real word, not a typo of a corpus word ("flight", "region"), and
+    meeting it once in a passage says little about what the passage is about. About 10,000
+    words, read in some 20 ms on first use; empty (no word counts as common) if the file is not
+    where this version of WordLlama keeps it."""
     try:
         import wordllama
 
@@ -79,4 +85,4 @@ def common_words() -> frozenset[str]:
         vocab = json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
     except (ImportError, OSError, ValueError, KeyError, TypeError):
         return frozenset()
-    return frozenset(p[1:] for p in vocab if p.startswith("\u2581") and len(p) > 5 and p[1:].isalpha() and p[1:].islower())
+    return frozenset(p[1:] for p in vocab if p.startswith("\u2581") and len(p) > 3 and p[1:].isalpha() and p[1:].islower())

@@ -22,7 +22,7 @@ from .engines import Hit, bm25_idf
 from .explain import Explainer
 from .index import CorpusIndex
 from .model import Document, Reply
-from .paraphrase import WordCloseness
+from .paraphrase import WordCloseness, common_words
 from .quote import Cites, Quoter
 from .render import fill, md_escape
 from .support import EVIDENCE, RuleSettings, Support
@@ -219,7 +219,25 @@ class Responder:
             "type_ok": 1.0 if self.support.type_ok(q, pi, focus) and self.support.shape_ok(q, defines) else 0.0,
         }
         out.update(kind_features(q.kind))
+        out["incidental"] = 1.0 if self._incidental(q, pi) else 0.0
+        if out["incidental"]:  # only then: the word vectors load on first use (about 0.3 s)
+            out["text_closeness"] = self.support.closeness.text_closeness(q.text, " ".join(quotes))
         return out
+
+    def _incidental(self, q: Question, pi: int) -> bool:
+        """The passage meets the question only in passing: the one word of the question it holds
+        is a common English word, said once, outside its headings ("life" in "brings the
+        description to life" for "What is the meaning of life?")."""
+        named = (*q.focus, *q.context, *q.soft)  # a follow-up's subject counts too ("what is it used for?")
+        have = self.support.have(pi, [t.term for t in named])
+        met = [t for t in named if t.term in have]
+        if len({t.term for t in met}) != 1:
+            return False
+        common = common_words()
+        path = self.index.path_terms[pi]
+        sentences = self.index.sentence_terms[pi]
+        return all(t.surface.lower() in common and t.term not in path
+                   and sum(1 for st in sentences if t.term in st) <= 1 for t in met)
 
     def _closest(self, q: Question, hit: Hit, hits: Sequence[Hit], weights: dict[str, float], cites: Cites,
                  rule_ok: bool, confidence: float) -> Reply:

@@ -144,3 +144,12 @@ def test_hostile_text_is_escaped_in_answers(tmp_path):
     assert "<img src=x onerror=alert(1)>" in r.citations[0].quotes[0]  # quotes stay verbatim
     r = bot.ask("<script>alert(1)</script> what is <b>soap</b>?")
     assert not re.search(r"(?<!\\)[<>]", r.answer)
+
+
+@pytest.mark.parametrize("q", ["What is the meaning of life?", "What time is it?", "What is the speed of light?",
+                               "What is the weather today?"])
+def test_a_passing_word_is_not_a_closest_passage(bot, q):
+    """The article says "brings the description to life" and "at the same time": a question about
+    life or the time of day gets nothing relevant, not a stray passage."""
+    r = bot.ask(q)
+    assert r.support == "none" and r.citations == [] and r.confidence < 0.1

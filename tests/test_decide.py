@@ -80,3 +80,13 @@ def test_fit_logistic_recovers_a_known_rule():
     assert 2.5 < slope < 3.5
     assert abs(m.weights[1]) < 0.2
     assert m.probability({"x": 2, "noise": 0}) > 0.9 > 0.1 > m.probability({"x": -2, "noise": 0})
+
+
+def test_a_passage_met_only_in_passing_is_not_shown():
+    """Common words said once, outside the headings, and a quote far from the question: nothing
+    relevant ("none", low confidence), however sure the model is; close enough, the passage shows."""
+    always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)
+    far = Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.15))
+    assert far.support == "none" and far.confidence <= DecisionSettings().loosest
+    assert Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.6)).support == "answer"
+    assert Decider(model=always).decide(_features(incidental=0.0, text_closeness=0.1)).support == "answer"
