@@ -204,6 +204,7 @@ class Responder:
             "heading_share": sum(1 for t in focus if t in heading) / len(focus),
             "novelty": novelty,
             "negation_mismatch": 1.0 if q_neg != s_neg else 0.0,
+            "negation_unmet": 1.0 if q_neg and not s_neg else 0.0,
             "rank": math.log1p(rank),
             "span_words": math.log1p(sum(len(x.split()) for x in quotes)),
             "span_missing_known": sum(fw[t] for t in gone_known) / total,

@@ -90,3 +90,27 @@ def test_a_passage_met_only_in_passing_is_not_shown():
     assert far.support == "none" and far.confidence <= DecisionSettings().loosest
     assert Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.6)).support == "answer"
     assert Decider(model=always).decide(_features(incidental=0.0, text_closeness=0.1)).support == "answer"
+
+
+def test_a_negated_question_needs_a_negated_quote():
+    always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)
+    assert Decider(model=always).decide(_features(negation_unmet=1.0)).support == "closest"
+    assert Decider(model=always).decide(_features(negation_mismatch=1.0)).support == "answer"
+
+
+def test_negated_questions_end_to_end(tmp_path):
+    """"Which tribe did not fight?" is not answered by a sentence saying which tribe fought;
+    a sentence that says which tribe did not fight answers it."""
+    from bot import ChatBot
+
+    (tmp_path / "war.md").write_text(
+        "# The war\n\nThe Ottawa tribe fought beside the French in the northern campaign of 1755.\n\n"
+        "## Neutrality\n\nThe Catawba tribe stayed home and did not fight in the northern campaign.\n", encoding="utf-8")
+    (tmp_path / "ships.md").write_text(
+        "# The fleet\n\nThe fleet sailed from Brest in the spring of 1755 with twelve ships.\n", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("Which tribe did not fight in the northern campaign?")
+    assert r.support == "answer" and "Catawba" in r.citations[0].quotes[0]
+    r = bot.ask("When didn't the fleet sail from Brest?")
+    assert r.support != "answer"
+    assert bot.ask("When did the fleet sail from Brest?").support == "answer"
