@@ -153,10 +153,12 @@ class Decider:
                              and features.get("text_closeness", 1.0) < self.settings.incidental_closeness))
         if not relevant:  # far from everything in the sources: nothing to show, at any strictness
             return Decision(SUPPORT_NONE, min(p, self.settings.loosest))
-        if features.get("type_ok", 1.0) < 1.0 or features.get("negation_unmet", 0.0):
+        if (features.get("type_ok", 1.0) < 1.0 or features.get("negation_unmet", 0.0)
+                or features.get("number_unmet", 0.0)):
             # The passage lacks the kind of fact asked for (no time for "when", no agent for
-            # "who", ...), or the question asks about what is not so ("Which tribes didn't
-            # fight?") and the quote states no negation: the quote cannot be the answer.
+            # "who", ...); or the question asks about what is not so ("Which tribes didn't
+            # fight?") and the quote states no negation; or it names a number ("in 1755") the
+            # quote does not: the quote cannot be the answer.
             p = min(p, self.settings.answer_threshold * 0.5)
         if p >= self.settings.answer_threshold:
             return Decision(SUPPORT_ANSWER, p)

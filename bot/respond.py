@@ -205,6 +205,9 @@ class Responder:
             "novelty": novelty,
             "negation_mismatch": 1.0 if q_neg != s_neg else 0.0,
             "negation_unmet": 1.0 if q_neg and not s_neg else 0.0,
+            # a number the question states ("in 1755", "the 300 men", "five types") that neither
+            # the quote nor its headings hold
+            "number_unmet": 1.0 if any(t not in span_terms for t in analyze_terms(q.text) if t.isdigit()) else 0.0,
             "rank": math.log1p(rank),
             "span_words": math.log1p(sum(len(x.split()) for x in quotes)),
             "span_missing_known": sum(fw[t] for t in gone_known) / total,
