@@ -30,6 +30,8 @@ from .understand import FRAME_TERMS, Question
 
 MAX_LISTED_DOCUMENTS = 8  # questions about the sources list at most this many documents
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+_CALENDAR = frozenset(analyze_terms("monday tuesday wednesday thursday friday saturday sunday january february "
+                                    "march april may june july august september october november december"))
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
 
 
@@ -205,9 +207,10 @@ class Responder:
             "novelty": novelty,
             "negation_mismatch": 1.0 if q_neg != s_neg else 0.0,
             "negation_unmet": 1.0 if q_neg and not s_neg else 0.0,
-            # a number the question states ("in 1755", "the 300 men", "five types") that neither
-            # the quote nor its headings hold
-            "number_unmet": 1.0 if any(t not in span_terms for t in analyze_terms(q.text) if t.isdigit()) else 0.0,
+            # a number, a day or a month the question states ("in 1755", "the 300 men", "five
+            # types", "at 1pm", "on Tuesday") that neither the quote nor its headings hold
+            "number_unmet": 1.0 if any(t not in span_terms for t in analyze_terms(q.text)
+                                       if any(c.isdigit() for c in t) or t in _CALENDAR) else 0.0,
             "rank": math.log1p(rank),
             "span_words": math.log1p(sum(len(x.split()) for x in quotes)),
             "span_missing_known": sum(fw[t] for t in gone_known) / total,

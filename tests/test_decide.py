@@ -117,18 +117,21 @@ def test_negated_questions_end_to_end(tmp_path):
 
 
 def test_a_number_the_question_states_must_be_quoted(tmp_path):
-    """"How many ships sailed in 1756?" is not answered by the sentence about 1755; number words
-    count as their digits ("twelve" is 12)."""
+    """"How many ships sailed in 1756?" is not answered by the sentence about 1755, nor a question
+    about Tuesdays by one about Wednesdays; number words count as their digits ("twelve" is 12)."""
     from bot import ChatBot
 
     always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)
     assert Decider(model=always).decide(_features(number_unmet=1.0)).support == "closest"
     (tmp_path / "ships.md").write_text(
         "# The fleet\n\nThe fleet sailed from Brest in the spring of 1755 with twelve ships.\n\n"
-        "## Crews\n\nEach ship carried a crew of about 300 sailors and a company of marines.\n", encoding="utf-8")
+        "## Crews\n\nEach ship carried a crew of about 300 sailors and a company of marines.\n\n"
+        "## Drill\n\nThe marines drilled on deck on Wednesday afternoons from 2 pm to 6 pm.\n", encoding="utf-8")
     bot = ChatBot.load(tmp_path)
     assert bot.ask("How many ships sailed from Brest in 1755?").support == "answer"
     assert bot.ask("How many ships sailed from Brest in 1756?").support != "answer"
     assert bot.ask("Which ships carried 12 marines?").support != "answer"
+    assert bot.ask("When did the marines drill on Wednesday afternoons?").support == "answer"
+    assert bot.ask("When did the marines drill on Tuesday afternoons?").support != "answer"  # a day, like a number
     r = bot.ask("When did the 12 ships sail from Brest?")
     assert r.support == "answer" and "1755" in r.citations[0].quotes[0]
