@@ -30,8 +30,11 @@ from .understand import FRAME_TERMS, Question
 
 MAX_LISTED_DOCUMENTS = 8  # questions about the sources list at most this many documents
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+# Words that state a fact as exactly as a number does: days, months and ordinals ("the third
+# university" is not answered by a sentence about the first).
 _CALENDAR = frozenset(analyze_terms("monday tuesday wednesday thursday friday saturday sunday january february "
-                                    "march april may june july august september october november december"))
+                                    "march april may june july august september october november december "
+                                    "first second third fourth fifth sixth seventh eighth ninth tenth last"))
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
 
 

@@ -126,12 +126,15 @@ def test_a_number_the_question_states_must_be_quoted(tmp_path):
     (tmp_path / "ships.md").write_text(
         "# The fleet\n\nThe fleet sailed from Brest in the spring of 1755 with twelve ships.\n\n"
         "## Crews\n\nEach ship carried a crew of about 300 sailors and a company of marines.\n\n"
-        "## Drill\n\nThe marines drilled on deck on Wednesday afternoons from 2 pm to 6 pm.\n", encoding="utf-8")
+        "## Drill\n\nThe marines drilled on deck on Wednesday afternoons from 2 pm to 6 pm.\n\n"
+        "## Arrival\n\nThe first ship to reach Quebec was the Alcide, in June.\n", encoding="utf-8")
     bot = ChatBot.load(tmp_path)
     assert bot.ask("How many ships sailed from Brest in 1755?").support == "answer"
     assert bot.ask("How many ships sailed from Brest in 1756?").support != "answer"
     assert bot.ask("Which ships carried 12 marines?").support != "answer"
     assert bot.ask("When did the marines drill on Wednesday afternoons?").support == "answer"
     assert bot.ask("When did the marines drill on Tuesday afternoons?").support != "answer"  # a day, like a number
+    assert bot.ask("Which was the first ship to reach Quebec?").support == "answer"
+    assert bot.ask("Which was the second ship to reach Quebec?").support != "answer"  # an ordinal, too
     r = bot.ask("When did the 12 ships sail from Brest?")
     assert r.support == "answer" and "1755" in r.citations[0].quotes[0]
