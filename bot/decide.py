@@ -42,7 +42,11 @@ class DecisionSettings:
 
     strictness: float = 0.5
     loosest: float = 0.05
-    answer_at_half: float = 0.29
+    # The lowest threshold at which the first five articles of the open SQuAD 2.0 half (the
+    # decision's training articles) keep "unanswerable not answered" at 65% or more, the issue's
+    # target, so answerable questions are answered as often as that allows (0.29 before the
+    # negation and number vetoes, which themselves keep many unanswerable questions unanswered).
+    answer_at_half: float = 0.275
     strictest: float = 0.8
     closest_coverage: float = 0.25
     incidental_closeness: float = 0.3
