@@ -140,6 +140,7 @@ def bundled_model() -> LogisticModel:
 class Decision:
     support: str
     confidence: float
+    in_passing: bool = False  # "none" because the passage meets the question only in passing
 
 
 class Decider:
@@ -151,12 +152,12 @@ class Decider:
 
     def decide(self, features: Mapping[str, float]) -> Decision:
         p = self.model.probability(features)
-        relevant = (features.get("coverage", 0.0) >= self.settings.closest_coverage
-                    and features.get("unknown_share", 0.0) <= 0.5
-                    and not (features.get("incidental", 0.0)
-                             and features.get("text_closeness", 1.0) < self.settings.incidental_closeness))
-        if not relevant:  # far from everything in the sources: nothing to show, at any strictness
+        if (features.get("coverage", 0.0) < self.settings.closest_coverage
+                or features.get("unknown_share", 0.0) > 0.5):
+            # far from everything in the sources: nothing to show, at any strictness
             return Decision(SUPPORT_NONE, min(p, self.settings.loosest))
+        if features.get("incidental", 0.0) and features.get("text_closeness", 1.0) < self.settings.incidental_closeness:
+            return Decision(SUPPORT_NONE, min(p, self.settings.loosest), in_passing=True)
         if (features.get("type_ok", 1.0) < 1.0 or features.get("negation_unmet", 0.0)
                 or features.get("number_unmet", 0.0)):
             # The passage lacks the kind of fact asked for (no time for "when", no agent for

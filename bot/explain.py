@@ -76,6 +76,21 @@ class Explainer:
                                                                   self._surface(q, found)),
                     missing=join_words(self._surface(q, miss or focus)))
 
+    def in_passing(self, q: Question, pi: int, confidence: float = 0.0) -> Reply:
+        """"none" for a passage that holds one common word of the question, said in passing."""
+        named = (*q.focus, *q.context)
+        have = self.support.have(pi, [t.term for t in named])
+        found = self._surface(q, [t.term for t in named if t.term in have])
+        # the question's words from its first to its last named or framing word: "meaning of life"
+        toks = [t for t in (*named, *q.frame) if t.position >= 0]
+        ws = analyze_words(q.text)
+        phrase = " ".join(ws[min(t.position for t in toks): max(t.position for t in toks) + 1])[:120] \
+            if toks and ws else self._phrase(q)
+        if [phrase.lower()] == [f.lower() for f in found]:
+            return self.abstain(fill("abstain", "in_passing_only", found=join_words(found)), confidence)
+        return self.abstain(fill("abstain", "in_passing", found=join_words(found),
+                                 missing=join_words([phrase])), confidence)
+
     def abstain_for(self, q: Question, hits: Sequence[Hit], focus: Sequence[str], confidence: float = 0.0) -> Reply:
         return self.abstain(self.why_not(q, hits, focus), confidence)
 

@@ -103,6 +103,9 @@ class Responder:
         if decision.support == "closest":
             return self._closest(q, chosen, hits, weights, cites, bool(features["rule_support"]),
                                  decision.confidence)
+        if decision.in_passing and q.kind not in EVIDENCE:  # "life" in "brings the description to life"
+            # (a who/when/colour/... question keeps its own wording: "do not say what colour")
+            return self.explainer.in_passing(q, chosen.index, decision.confidence)
         return self.explainer.abstain_for(q, hits, focus, decision.confidence)
 
     def assess(self, q: Question, hits: Sequence[Hit], weights: dict[str, float]) -> tuple[Hit, dict[str, float]] | None:

@@ -153,3 +153,9 @@ def test_a_passing_word_is_not_a_closest_passage(bot, q):
     life or the time of day gets nothing relevant, not a stray passage."""
     r = bot.ask(q)
     assert r.support == "none" and r.citations == [] and r.confidence < 0.1
+    assert "only in passing" in r.answer
+
+
+def test_in_passing_names_what_was_asked(bot):
+    r = bot.ask("What is the meaning of life?")
+    assert r.answer.startswith("The sources use *life* only in passing and say nothing about *meaning of life*")

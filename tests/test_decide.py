@@ -87,7 +87,8 @@ def test_a_passage_met_only_in_passing_is_not_shown():
     relevant ("none", low confidence), however sure the model is; close enough, the passage shows."""
     always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)
     far = Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.15))
-    assert far.support == "none" and far.confidence <= DecisionSettings().loosest
+    assert far.support == "none" and far.confidence <= DecisionSettings().loosest and far.in_passing
+    assert not Decider(model=always).decide(_features(coverage=0.1)).in_passing
     assert Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.6)).support == "answer"
     assert Decider(model=always).decide(_features(incidental=0.0, text_closeness=0.1)).support == "answer"
 
