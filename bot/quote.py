@@ -190,8 +190,12 @@ class Quoter:
                     continue
                 head_terms = heading_terms(path[-1:])
                 named = head_terms | self.support.expand(head_terms)
-                covered = named.union(*(heading_terms(k[-1:]) for k in kids))
-                if [t for t in focus if t not in covered] or not set(focus) & named:
+                # a focus word the heading does not name must be named by two subsections or
+                # more ("Diffusion model", "Transformer model" for "kinds of ... models"), not
+                # by one in passing ("Personalized promotional content" for "kinds of content")
+                kid_terms = [heading_terms(k[-1:]) for k in kids]
+                if [t for t in focus if t not in named and sum(t in k for k in kid_terms) < 2] \
+                        or not set(focus) & named:
                     continue
                 value = h.score + sum(w * idf(t) for t, w in weights.items() if t in head_terms)
                 for cls in LIST_CLASSES:  # "kinds of X" finds "Types of X"; "examples" finds "Examples"

@@ -116,6 +116,16 @@ def test_list_answer_cites_each_subsection(bot):
     assert_grounded(bot, r)
 
 
+def test_a_list_is_of_what_was_asked(bot):
+    """"Kinds of content" is not the list of "How do LLMs and GenAI work together?", whose one
+    subsection "Personalized promotional content" names content in passing: the sentence that
+    lists what GenAI generates answers it."""
+    r = bot.ask("What kinds of content can GenAI generate?")
+    assert r.support == "answer" and len(r.citations) == 1
+    assert "anything from images, text, music, video" in r.citations[0].quotes[-1]
+    assert_grounded(bot, r)
+
+
 def test_who_answer_shows_heading(bot):
     r = bot.ask("who made GPT?")
     assert "GPT by OpenAI" in r.answer and "OpenAI" in r.citations[0].quotes[0]
