@@ -151,7 +151,11 @@ class Quoter:
         """A quote that introduces a list ("... pain points:") or a question about a section
         made of a list is answered with the list items, each cited."""
         p = self.index.passages[pi]
-        about_section = set(focus) <= self.index.heading_terms[pi] and q.kind in ("how", "definition", "list")
+        # the focus is named by the section's heading, or by it with the headings above it and the
+        # document's title ("common brewing mistakes": "Common mistakes" in "... brewing coffee")
+        title = self.index.heading_terms_of((self.index.documents[p.doc_id].title,))
+        about_section = (q.kind in ("how", "definition", "list") and bool(set(focus) & self.index.heading_terms[pi])
+                         and set(focus) <= self.index.path_terms[pi] | title)
         if about_section and not any(s.bullet for s in p.sentences):
             for other in self.index.section(p.doc_id, p.headings):
                 if any(s.bullet for s in self.index.passages[other].sentences):

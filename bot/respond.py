@@ -284,14 +284,17 @@ class Responder:
         if entry is None:
             return None
         look = {entry.key: 1.0, **{t: 0.5 for t in entry.long_terms}}
-        long_l = entry.long.lower()
+        def folded(text: str) -> str:  # a long form wrapped over two lines is still spelled out
+            return " ".join(text.split()).lower()
+
+        long_l = folded(entry.long)
         for h in self.index.retriever.search(look, self.top_k * 2):
             p = self.index.passages[h.index]
             cites = Cites(self.index, {h.index: h.score}, look)
-            spelled = [s.text for s in p.sentences if long_l in s.text.lower()]
+            spelled = [s.text for s in p.sentences if long_l in folded(s.text)]
             if spelled:
                 quote = spelled[:1]
-            elif any(long_l in x.lower() for x in p.headings) and p.sentences:
+            elif any(long_l in folded(x) for x in p.headings) and p.sentences:
                 quote = [p.sentences[0].text]
             else:
                 continue

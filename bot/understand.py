@@ -34,7 +34,7 @@ _FRAME_WORDS = {
     "common": "define definition explain explanation describe description tell mean meaning means "
               "stand stands refer refers called call know understand info information overview "
               "summary summarize briefly detail details something thing things please exactly "
-              "want need needs let able",
+              "want need needs let able like",
     "comparison": "difference differences differ different compare compared comparison versus vs "
                   "distinguish contrast similar similarity similarities same",
     "list": "type types kind kinds sort sorts example examples list categories category variety "

@@ -48,3 +48,23 @@ def test_plain_text_document_and_credit(second_bot):
 def test_smalltalk_topics_come_from_this_corpus(second_bot):
     r = second_bot.ask("hello")
     assert "brewing methods" in r.answer and "generative" not in r.answer
+
+
+def test_a_long_form_wrapped_over_two_lines_is_found(second_bot):
+    """The text wraps "The Specialty Coffee / Association (SCA)" over two lines."""
+    r = second_bot.ask("What does SCA stand for?")
+    assert r.answer.startswith("**SCA** stands for **Specialty Coffee Association**")
+    assert_grounded(second_bot, r)
+
+
+def test_a_section_that_is_a_list_is_listed(second_bot):
+    """"Common brewing mistakes": the section "Common mistakes" of a guide to brewing is a list."""
+    r = second_bot.ask("What are common brewing mistakes?")
+    assert r.support == "answer" and len(r.citations[0].quotes) == 3
+    assert all(f"- {q}" in r.answer for q in r.citations[0].quotes)
+
+
+def test_what_does_it_taste_like(second_bot):
+    """ "like" frames the question ("taste like", "look like"): it is not a word the text must use."""
+    r = second_bot.ask("What does pour-over coffee taste like?")
+    assert r.support == "answer" and "clean and bright cup" in r.citations[0].quotes[-1]
