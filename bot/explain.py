@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from .analyze import STOPWORDS
 from .analyze import words as analyze_words
 from .engines import Hit
 from .index import CorpusIndex
@@ -13,6 +14,9 @@ from .model import Reply
 from .render import fill, join_words
 from .support import Support
 from .understand import Question
+
+
+_PHRASE_GLUE = frozenset("of the a an in on for to and with from by at about".split())
 
 
 class Explainer:
@@ -86,7 +90,9 @@ class Explainer:
         ws = analyze_words(q.text)
         phrase = " ".join(ws[min(t.position for t in toks): max(t.position for t in toks) + 1])[:120] \
             if toks and ws else self._phrase(q)
-        if [phrase.lower()] == [f.lower() for f in found]:
+        # a phrase with a verb or the like inside ("temperature should the water") reads badly
+        if [phrase.lower()] == [f.lower() for f in found] or any(
+                w.lower() in STOPWORDS and w.lower() not in _PHRASE_GLUE for w in phrase.split()):
             return self.abstain(fill("abstain", "in_passing_only", found=join_words(found)), confidence)
         return self.abstain(fill("abstain", "in_passing", found=join_words(found),
                                  missing=join_words([phrase])), confidence)
