@@ -86,8 +86,8 @@ class Quoter:
             if s.text.endswith("?"):
                 score *= 0.2  # a question in the text rarely answers one
             head = set(self.index.sentence_terms[pi][i]) & set(focus)
-            if head and re.search(r"\b(is|are|was|were|means|refers to)\b", s.text[:80]):
-                score *= 1.2  # "X is a ...": reads as a definition
+            if evidence is None and head and re.search(r"\b(is|are|was|were|means|refers to)\b", s.text[:80]):
+                score *= 1.2  # "X is a ...": reads as a definition (a when/how-long/... question wants its fact)
             if evidence is not None and evidence.search(s.text):
                 score *= self.rules.evidence_boost
             # Equal scores go to the earlier sentence: a section's opening sentences state its subject.

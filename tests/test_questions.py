@@ -138,3 +138,12 @@ def test_what_is_this_about_answers_from_the_manifest(bot):
     assert r.support == "answer" and "comparing large language models and generative AI" in r.answer
     assert r.citations and r.citations[0].source == "llm-vs-genai.md"
     assert_grounded(bot, r)
+
+
+def test_a_how_long_question_quotes_the_duration_first(tmp_path):
+    """"X is ..." reads as a definition, but a how-long question wants the sentence with its
+    duration, not a later sentence that happens to use "is"."""
+    (tmp_path / "h.md").write_text("# Handbook\n\n## Probation\n\nThe probation period lasts six months. "
+                                   "During probation the notice period is one week; after it, one month.\n")
+    r = ChatBot.load(tmp_path).ask("How long is the probation period?")
+    assert r.support == "answer" and r.citations[0].quotes[0] == "The probation period lasts six months."
