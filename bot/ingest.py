@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import CorpusError
-from .readers import LoadReport, guess_title, read_text
+from .readers import LoadReport, guess_title, read_text, text_title
 from .model import Document
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
@@ -279,7 +279,8 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
         text, found = html_to_markdown(read_text(path), path)
         fmt = "markdown"
     elif kind in ("markdown", "text"):
-        text, found = read_text(path), None
+        text = read_text(path)
+        found = text_title(text) if kind == "text" else None
         fmt = kind
     else:
         raise CorpusError(f"{path}: unsupported file type '{path.suffix}'")

@@ -34,6 +34,29 @@ def read_text(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# A plain-text heading: a short line (eight words at most) that starts with a capital or a digit
+# and does not end a sentence or open a list item ("Safety", "Using the kettle", "WARRANTY").
+_TEXT_HEADING = re.compile(r"[A-Z0-9][^\n]{0,59}")
+_LINE_END = re.compile(r"[.!?,;:…\"”’)]$")
+_ITEM = re.compile(r"(?:[-*+•]|\d{1,9}[.)])\s")
+
+
+def text_heading(line: str) -> bool:
+    """Whether a line of plain text reads as a heading."""
+    line = line.strip()
+    return (bool(line) and len(line.split()) <= 8 and _TEXT_HEADING.fullmatch(line) is not None
+            and not _LINE_END.search(line) and not _ITEM.match(line))
+
+
+def text_title(text: str) -> str | None:
+    """A plain-text document's title: its first line, when that reads as a heading and stands alone."""
+    stripped = text.lstrip()
+    first, _, rest = stripped.partition("\n")
+    if text_heading(first) and (not rest.strip() or rest.startswith(("\n", "\r\n")) or not rest.split("\n", 1)[0].strip()):
+        return first.strip()
+    return None
+
+
 def guess_title(text: str, path: Path) -> str:
     m = _H1.search(text)
     if m:

@@ -13,6 +13,7 @@ from typing import Iterator
 from markdown_it import MarkdownIt
 
 from .model import Document, Passage, Sentence
+from .readers import text_heading
 
 _MD = MarkdownIt("commonmark")
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+")
@@ -186,19 +187,35 @@ def _events(text: str, offset: int, tokens: list) -> list[tuple]:
     return out
 
 
-def text_blocks(text: str) -> Iterator[Block]:
-    """Blank-line separated paragraphs of a plain-text document (no headings)."""
-    for m in _PARAGRAPH.finditer(text):  # runs of non-blank lines
-        seg = m.group(0)
+def text_blocks(text: str, title: str | None = None) -> Iterator[Block]:
+    """Blank-line separated paragraphs of a plain-text document. A heading line (``text_heading``)
+    that stands alone before a paragraph, or opens one, heads the paragraphs after it; a first
+    line equal to ``title`` is the document's title and heads nothing, as a lone Markdown H1."""
+    runs = [(m.start(), m.group(0)) for m in _PARAGRAPH.finditer(text)]  # runs of non-blank lines
+    heading: tuple[str, ...] = ()
+    for n, (at, seg) in enumerate(runs):
         lead = len(seg) - len(seg.lstrip())
-        yield Block(m.start() + lead, m.start() + len(seg.rstrip()), (), False)
+        start, end = at + lead, at + len(seg.rstrip())
+        first, _, rest = text[start:end].partition("\n")
+        if text_heading(first):
+            if n == 0 and title is not None and first.strip() == title.strip():
+                if not rest.strip():
+                    continue
+            elif rest.strip() or n + 1 < len(runs):
+                heading = (first.strip(),)
+                if not rest.strip():
+                    continue
+            if rest.strip():
+                start += len(first) + 1
+                start += len(text[start:end]) - len(text[start:end].lstrip())
+        yield Block(start, end, heading, False)
 
 
 def blocks_for(doc: Document) -> Iterator[Block]:
     fmt = doc.metadata.get("format") if doc.metadata else None
     if fmt == "markdown" or (fmt is None and doc.source.lower().endswith((".md", ".markdown"))):
         return markdown_blocks(doc.text)
-    return text_blocks(doc.text)
+    return text_blocks(doc.text, doc.title)
 
 
 def _sentences_of(doc: Document, block: Block) -> list[Sentence]:

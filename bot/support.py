@@ -21,7 +21,7 @@ from .understand import Question
 _AGENT = re.compile(r"\b(?:by|from)\s+[A-Z][\w-]*|\b[A-Z][\w-]*['’]s\s+[A-Z\w]|"
                     r"\b\w+(?:ed|en|wn|lt|de)\b[^.;]{0,40}?\bby\s+(?:the\s+|its\s+|their\s+)?[a-z]\w+")
 _DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
-                       r"several|few|many)(?:\s+to\s+\d+)?\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|"
+                       r"several|few|many)(?:\s+to\s+\d+)?(?:\s+|-)(?:seconds?|minutes?|hours?|days?|weeks?|months?|"
                        r"years?|decades?)\b|\b(?:daily|weekly|monthly|yearly|annually|hourly)\b", re.I)
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                      r"twenty|thirty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
@@ -63,7 +63,10 @@ SENTENCE_SUPPORT = 0.5
 EVIDENCE_BOOST = 5.0
 # "where" needs a place: a capitalized name after a preposition of place ("in Paris", "near the Alps").
 _PLACE = re.compile(r"\b(?:in|at|near|on|from|across|throughout|between|north|south|east|west|located|"
-                    r"borders?)\s+(?:the\s+|northern\s+|southern\s+|eastern\s+|western\s+|central\s+)?[A-Z][a-z]")
+                    r"borders?)\s+(?:the\s+|northern\s+|southern\s+|eastern\s+|western\s+|central\s+)?[A-Z][a-z]|"
+                    # a place in or by a thing: "in the spout", "under the sink", "behind the front panel"
+                    r"\b(?:inside|under|underneath|behind|beside|next to|on top of|in|at the (?:back|front|top|bottom) of)"
+                    r"\s+(?:the|its|each|your)\s+(?:[a-z]+\s+)?[a-z]{3,}\b")
 # "money" needs an amount of money: a currency sign or name next to a number, or "free".
 _MONEY = re.compile(r"[$€£¥₹]\s?\d|\b\d[\d,.]*\s?(?:k|m|bn|million|billion)?\s?(?:dollars?|euros?|pounds?|cents?|"
                     r"pence|yen|yuan|rupees?|francs?|USD|EUR|GBP|JPY|CHF)\b|\b(?:USD|EUR|GBP)\s?\d|\bfree of charge\b|"

@@ -147,3 +147,18 @@ def test_a_how_long_question_quotes_the_duration_first(tmp_path):
                                    "During probation the notice period is one week; after it, one month.\n")
     r = ChatBot.load(tmp_path).ask("How long is the probation period?")
     assert r.support == "answer" and r.citations[0].quotes[0] == "The probation period lasts six months."
+
+
+def test_a_manual_in_plain_text(tmp_path):
+    """Durations written with a hyphen ("a two-year warranty") and places inside things ("in the
+    spout") are the facts how-long and where questions ask for."""
+    (tmp_path / "manual.txt").write_text(
+        "Kettle manual\n\nCleaning\nDescale the kettle every four weeks. The limescale filter in the spout can be "
+        "removed and rinsed under the tap.\n\nWarranty\nThe kettle comes with a two-year warranty from the date "
+        "of purchase.\n", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("How long is the warranty?")
+    assert r.support == "answer" and "two-year warranty" in r.citations[0].quotes[0]
+    assert r.citations[0].title == "Warranty"
+    r = bot.ask("Where is the limescale filter?")
+    assert r.support == "answer" and "in the spout" in r.citations[0].quotes[0]

@@ -50,3 +50,29 @@ def test_default_corpus_passages_keep_heading_paths(bot):
                       "Content Marketing Specialist"):
         assert furniture not in text
     assert "Gordan Ramsey" in text  # the author's words stay as written
+
+
+def test_plain_text_headings_and_title(tmp_path):
+    """A plain-text manual: its first line is its title, a short line alone or opening a paragraph
+    heads what follows, and sentences never start with a heading."""
+    from bot import ChatBot
+    from bot.readers import text_heading
+
+    text = ("Kettle KX-200 user manual\n\nSafety\nNever immerse the base in water. Keep it dry.\n\n"
+            "Cleaning\n\nDescale every four weeks.\n\nThe filter in the spout can be rinsed.\n")
+    (tmp_path / "manual.txt").write_text(text, encoding="utf-8")
+
+    bot = ChatBot.load(tmp_path)
+    assert bot.documents[0].title == "Kettle KX-200 user manual"
+    ps = bot.index.passages
+    assert [p.headings for p in ps] == [("Safety",), ("Cleaning",)]
+    assert [s.text for s in ps[0].sentences] == ["Never immerse the base in water.", "Keep it dry."]
+    for p in ps:
+        assert text[p.start : p.end] == p.text
+    assert [text_heading(x) for x in ("Safety", "Using the kettle", "WARRANTY", "Keep it dry.", "- an item",
+                                      "3. Fill the tank", "a lowercase line", "Q: how do I reset?")] == \
+        [True, True, True, False, False, False, False, False]
+    # a text file whose first line is a sentence keeps its file name as its title, and no headings
+    (tmp_path / "manual.txt").write_text("Green tea is steamed soon after picking.\n\nBlack tea is oxidised.\n")
+    bot = ChatBot.load(tmp_path)
+    assert bot.documents[0].title == "manual" and all(p.headings == () for p in bot.index.passages)
