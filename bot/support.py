@@ -244,11 +244,13 @@ class Support:
         return named or list(focus[:1])
 
     def unspecified(self, pi: int, which: Sequence[str]) -> bool:
-        """True when the passage names the asked-for things only vaguely ("various techniques")."""
+        """True when the passage names the asked-for things only vaguely ("various techniques") or
+        not at all. A passage whose heading names them ("Which browsers are supported?") and whose
+        text lists them without the word ("Chrome, Firefox, Safari and Edge") is not vague."""
         head = which[-1] if which else None
         if head is None:
             return False
-        named = False
+        named = vague = False
         for s in self.index.passages[pi].sentences:
             for t in analyze_tokens(s.text):
                 if t.term != head:
@@ -256,9 +258,12 @@ class Support:
                 i = s.text.find(t.surface)
                 before, after = s.text[:i], s.text[i + len(t.surface):]
                 if _VAGUE.search(before) and not _SPECIFY.match(after):
+                    vague = True
                     continue
                 named = True
-        return not named
+        if named:
+            return False
+        return vague or head not in self.index.path_terms[pi]
 
     def evidence(self, pi: int, focus: Sequence[str], pattern: re.Pattern[str]) -> bool:
         p = self.index.passages[pi]

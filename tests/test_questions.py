@@ -162,3 +162,16 @@ def test_a_manual_in_plain_text(tmp_path):
     assert r.citations[0].title == "Warranty"
     r = bot.ask("Where is the limescale filter?")
     assert r.support == "answer" and "in the spout" in r.citations[0].quotes[0]
+
+
+def test_a_faq_heading_names_what_its_answer_lists(tmp_path):
+    """"Which browsers are supported?" under the FAQ heading of that name: the answer lists them
+    without the word "browsers". A which-question whose things are named nowhere stays unanswered."""
+    (tmp_path / "faq.md").write_text(
+        "# FAQ\n\n## Which browsers are supported?\n\nThe web app supports the latest two versions of Chrome, "
+        "Firefox, Safari and Edge.\n\n## Is my data encrypted?\n\nYes. Data is encrypted at rest with AES-256.\n",
+        encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("Which browsers are supported?")
+    assert r.support == "answer" and "Chrome" in r.citations[0].quotes[0]
+    assert bot.ask("Which banks use encryption?").support != "answer"
