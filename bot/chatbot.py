@@ -64,7 +64,7 @@ def has_words(text: str) -> bool:
 
 
 def prepare_question(question: Any, history: Sequence[dict[str, Any]] | None, index: CorpusIndex,
-                     settings: Settings) -> Question | Reply:
+                     settings: Settings, about_sources: bool = True) -> Question | Reply:
     """Clean -> check -> correct typos -> understand: the one pipeline every caller uses (ask,
     search, the evaluations). ``history`` must already be bounded."""
     raw = question if isinstance(question, str) else ""
@@ -78,7 +78,7 @@ def prepare_question(question: Any, history: Sequence[dict[str, Any]] | None, in
     if not has_words(text):
         return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
     text = index.speller.correct(text)
-    return understand(text, history, index.vocabulary, settings.max_history_turns)
+    return understand(text, history, index.vocabulary, settings.max_history_turns, about_sources=about_sources)
 
 
 class ChatBot:
@@ -200,7 +200,16 @@ class ChatBot:
             return Reply(fill("smalltalk", q.smalltalk, corpus=self.describe_corpus(), topics=self.topics()),
                          False, [], kind="smalltalk")
         if q.kind == "meta":
-            return self.responder.about_sources(q.extra["meta"], self.documents, self.manifest.description)
+            reply = self.responder.about_sources(q.extra["meta"], self.documents, self.manifest.description)
+            if reply.support != "none":
+                return reply
+            # no author or date in the documents' metadata: perhaps their text says it ("By Jo Rider")
+            content = prepare_question(question, self._bounded_history(history), self.index, self.settings,
+                                       about_sources=False)
+            if not isinstance(content, Question) or not content.focus_terms:
+                return reply
+            found = self.responder.respond(content)
+            return found if found.support == "answer" else reply
         return self.responder.respond(q)
 
 

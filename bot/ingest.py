@@ -144,8 +144,9 @@ def _dom_markdown(root) -> str:
     return "\n\n".join(b for b in blocks if b.strip("- "))
 
 
-def html_to_markdown(html: str, path: Path) -> tuple[str, str | None]:
-    """Main content of an HTML page as Markdown with its headings, and its title.
+def html_to_markdown(html: str, path: Path) -> tuple[str, str | None, dict[str, str]]:
+    """Main content of an HTML page as Markdown with its headings, its title, and its author and
+    publication date where the page marks them up (trafilatura's metadata: meta tags, bylines).
 
     Boilerplate (navigation, headers, footers, cookie banners, menus) is removed first; trafilatura
     then extracts the main text. Where it loses the page's h1-h6 headings (pages without semantic
@@ -155,6 +156,8 @@ def html_to_markdown(html: str, path: Path) -> tuple[str, str | None]:
 
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
+    found = {k: str(v).strip() for k, v in (("author", getattr(meta, "author", None)),
+                                           ("published", getattr(meta, "date", None))) if v and str(v).strip()}
     root = _clean_dom(html)
     cleaned = html
     n_headings = 0
@@ -170,7 +173,7 @@ def html_to_markdown(html: str, path: Path) -> tuple[str, str | None]:
         text = _dom_markdown(root)
     if not text.strip():
         raise CorpusError(f"{path}: no main text found in the HTML")
-    return text.strip() + "\n", title
+    return text.strip() + "\n", title, found
 
 
 def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
@@ -276,7 +279,9 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
         text, found = pdf_to_markdown(path)
         fmt = "markdown"
     elif kind == "html":
-        text, found = html_to_markdown(read_text(path), path)
+        text, found, page_meta = html_to_markdown(read_text(path), path)
+        for key, value in page_meta.items():  # what the manifest says wins
+            meta.setdefault(key, value)
         fmt = "markdown"
     elif kind in ("markdown", "text"):
         text = read_text(path)

@@ -22,7 +22,14 @@ _AGENT = re.compile(r"\b(?:by|from)\s+[A-Z][\w-]*|\b[A-Z][\w-]*['’]s\s+[A-Z\w]
                     r"\b\w+(?:ed|en|wn|lt|de)\b[^.;]{0,40}?\bby\s+(?:the\s+|its\s+|their\s+)?[a-z]\w+")
 _DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
                        r"several|few|many)(?:\s+to\s+\d+)?(?:\s+|-)(?:seconds?|minutes?|hours?|days?|weeks?|months?|"
-                       r"years?|decades?)\b|\b(?:daily|weekly|monthly|yearly|annually|hourly)\b", re.I)
+                       r"years?|decades?)\b|\b(?:daily|weekly|monthly|yearly|annually|hourly)\b|"
+                       # how often, by distance, use or event: "every 200 kilometres", "after any wet ride"
+                       r"\bevery\s+(?:\d[\d,.]*|other|few|two|three|four|five|six|ten)(?:\s+to\s+\d[\d,.]*)?\s*[a-z]+|"
+                       r"\b(?:after|before)\s+(?:each|every|any)\s+[a-z]+", re.I)
+# "When should I replace the pads?" asks for a condition as much as a time: "when they are
+# thinner than 1.5 mm", "once it has stretched", "after any wet ride".
+_CONDITION = re.compile(r"\b(?:when|whenever|once|as soon as|after|before|if|every time|until)\s+(?:the|they|it|you|"
+                        r"your|its|their|a|an|any|each|there)\b", re.I)
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                      r"twenty|thirty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|"
                      r"dozen|dozens|single|both)\b", re.I)
@@ -225,11 +232,13 @@ class Support:
         return not (q.kind == "definition" and short and not defines)
 
     def type_ok(self, q: Question, pi: int, focus: Sequence[str]) -> bool:
-        """The passage holds the kind of fact asked for: a time for "when", an agent for "who",
-        a place, a duration, a number; "which X" needs X named, not "various X"."""
+        """The passage holds the kind of fact asked for: a time for "when" (or a condition, for
+        "when should I ..."), an agent for "who", a place, a duration, a number; "which X" needs
+        X named, not "various X"."""
         pattern = EVIDENCE.get(q.kind)
         if pattern is not None and not self.evidence(pi, focus, pattern):
-            return False
+            if not (q.extra.get("procedural") and self.evidence(pi, focus, _CONDITION)):
+                return False
         if q.extra.get("which") and self.unspecified(pi, q.extra["which"]):
             return False
         return True

@@ -120,6 +120,9 @@ META = (
                          rf"^what can you (?:answer|tell me)(?: about)?$|"
                          rf"^(?:summari[sz]e|give (?:me )?an overview of|describe) {_SOURCES}$")),
 )
+# Advice rather than history: "when should I ...", "when do you ...", "when is it time to ...".
+_PROCEDURAL = re.compile(r"^when\s+(?:should|do|does|must|can|could|would|to|is it (?:best|time) to|"
+                         r"is the best time to)\b")
 _CONTRACTED = re.compile(r"\b(what|who|when|where|how)['’]s\b")
 # "What does X stand for?", "what is X short for", "what is the full form of X": the glossary's long form.
 _EXPAND = re.compile(r"^what (?:does|do) (?P<a>.+?) (?:stand for|abbreviate)$|^what (?:is|are) (?P<b>.+?) short for$|"
@@ -266,14 +269,16 @@ def previous_questions(history: Sequence[Any] | None, limit: int) -> list[str]:
 
 
 def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iterable[str] | None = None,
-               max_turns: int = 20, _depth: int = 0) -> Question:
-    """Classify ``text`` and find its focus, resolving follow-ups against earlier user turns."""
+               max_turns: int = 20, _depth: int = 0, about_sources: bool = True) -> Question:
+    """Classify ``text`` and find its focus, resolving follow-ups against earlier user turns.
+    ``about_sources=False`` reads a question about the sources as a question about their text
+    (when their metadata do not answer it: "who wrote it?" and the text says "By Jo Rider")."""
     s = simplify(text)
     for name, pattern in SMALLTALK:
         if pattern.match(s):
             return Question(text, "smalltalk", smalltalk=name)
     plain = _CONTRACTED.sub(r"\1 is", s)  # "what's this about?"
-    for name, pattern in META:
+    for name, pattern in META if about_sources else ():
         if pattern.match(plain):
             return Question(text, "meta", extra={"meta": name})
     vocab = vocabulary if vocabulary is None or isinstance(vocabulary, (set, frozenset)) else set(vocabulary)
@@ -314,6 +319,8 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
         kind = "definition"
     if _REQUEST.match(s):
         extra["request"] = True
+    if kind == "when" and _PROCEDURAL.match(s):
+        extra["procedural"] = True  # "when should I replace it?": a condition answers too
     which = _WHICH.match(s)
     if which and kind not in ("who", "comparison"):
         # "Which cooking techniques ...?" asks for named items, not that some exist

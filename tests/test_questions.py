@@ -175,3 +175,37 @@ def test_a_faq_heading_names_what_its_answer_lists(tmp_path):
     r = bot.ask("Which browsers are supported?")
     assert r.support == "answer" and "Chrome" in r.citations[0].quotes[0]
     assert bot.ask("Which banks use encryption?").support != "answer"
+
+
+def test_advice_questions_accept_conditions_and_distances(tmp_path):
+    """"When should I ...?" is answered by a condition ("when they are thinner than 1.5 mm"), "how
+    often" by a distance or an event ("every 200 kilometres, or after any wet ride"); "When did
+    ...?" still needs a time."""
+    (tmp_path / "bike.md").write_text(
+        "# Bike care\n\n## Chain\n\nClean and lube the chain every 200 kilometres, or after any wet ride.\n\n"
+        "## Brakes\n\nDisc brake pads should be replaced when they are thinner than 1.5 mm.\n", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    r = bot.ask("When should I replace disc brake pads?")
+    assert r.support == "answer" and "thinner than 1.5 mm" in r.citations[0].quotes[0]
+    r = bot.ask("How often should I clean my chain?")
+    assert r.support == "answer" and "every 200 kilometres" in r.citations[0].quotes[0]
+    assert bot.ask("When did the brake pads get replaced?").support != "answer"
+
+
+def test_who_and_when_from_the_page_or_the_text(tmp_path):
+    """An HTML page's marked-up byline gives its author and date; a Markdown note that says
+    "Published on 3 March 2021" answers "when was this published?" from its text."""
+    (tmp_path / "post.html").write_text(
+        "<html><head><title>Tyres</title></head><body><article><h1>Tyres</h1><p class='byline'>By "
+        "<span class='author'>Jo Rider</span>, <time datetime='2024-05-12'>12 May 2024</time></p>"
+        "<h2>Pressure</h2><p>Road bike tyres usually run at 80 to 100 psi. Check them once a week.</p>"
+        "</article></body></html>", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    assert bot.documents[0].metadata.get("author") == "Jo Rider"
+    assert "Jo Rider" in bot.ask("Who wrote this?").answer
+    assert "2024-05-12" in bot.ask("When was it published?").answer
+    (tmp_path / "post.html").unlink()
+    (tmp_path / "notes.md").write_text("# Release notes\n\nPublished on 3 March 2021 by the platform team.\n\n"
+                                       "## Changes\n\nThe export button now saves CSV files.\n", encoding="utf-8")
+    r = ChatBot.load(tmp_path).ask("When was this published?")
+    assert r.support == "answer" and "3 March 2021" in r.citations[0].quotes[0]
