@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import analyze
+from .paraphrase import common_words
 from .analyze import Token
 
 _TRAILING = re.compile(r"[\s\W_]+$")
@@ -268,6 +269,15 @@ def previous_questions(history: Sequence[Any] | None, limit: int) -> list[str]:
     return out
 
 
+def _elliptical(s: str, kind: str, focus: Sequence[Token]) -> bool:
+    """A short follow-up that names only a common unit or thing ("how many days?", "how much
+    money?", "what time?"): it asks about the previous question's subject."""
+    if kind not in ("quantity", "duration", "when", "where", "who", "money") or len(s.split()) > 4:
+        return False
+    common = common_words()
+    return bool(focus) and all(t.surface.lower() in common or t.surface.lower().rstrip("s") in common for t in focus)
+
+
 def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iterable[str] | None = None,
                max_turns: int = 20, _depth: int = 0, about_sources: bool = True) -> Question:
     """Classify ``text`` and find its focus, resolving follow-ups against earlier user turns.
@@ -302,7 +312,7 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
     anaphoric = bool(words & _ANAPHORA)
     context: tuple[Token, ...] = ()
     followup = False
-    if prev and (anaphoric or not focus):
+    if prev and (anaphoric or not focus or _elliptical(s, kind, focus)):
         before = understand(prev[0], None, vocab, max_turns, _depth + 1)
         carried = before.focus or before.context
         if carried:

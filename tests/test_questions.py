@@ -209,3 +209,18 @@ def test_who_and_when_from_the_page_or_the_text(tmp_path):
                                        "## Changes\n\nThe export button now saves CSV files.\n", encoding="utf-8")
     r = ChatBot.load(tmp_path).ask("When was this published?")
     assert r.support == "answer" and "3 March 2021" in r.citations[0].quotes[0]
+
+
+def test_a_short_follow_up_asks_about_the_previous_subject(tmp_path):
+    """"how many days?" after "Can I work from home?" is about working from home, not about the
+    sick-leave paragraph that also counts days; a full new question is not a follow-up."""
+    (tmp_path / "hr.md").write_text(
+        "# Handbook\n\n## Sick leave\n\nAfter seven calendar days you need a fit note from a doctor.\n\n"
+        "## Remote work\n\nEmployees may work from home up to three days a week after probation.\n\n"
+        "## Holidays\n\nFull-time employees get 25 days of paid holiday a year.\n", encoding="utf-8")
+    bot = ChatBot.load(tmp_path)
+    history = [{"role": "user", "content": "Can I work from home?"}, {"role": "assistant", "content": "..."}]
+    r = bot.ask("how many days?", history)
+    assert r.support == "answer" and "three days a week" in r.citations[0].quotes[0]
+    r = bot.ask("how many days of paid holiday do I get?", history)
+    assert "25 days" in r.citations[0].quotes[0]
