@@ -87,7 +87,7 @@ def reply_messages(reply: Reply, turn: int = 0) -> list[dict[str, Any]]:
     """Chat messages for a reply: the answer, then a collapsed "Sources" panel when it cites."""
     answer = cited_answer(reply, turn)
     if reply.support == "closest":
-        answer = "🔶 **Not a confirmed answer.** The sources may not answer this; judge the closest passages " \
+        answer = "⚠ **Not a confirmed answer.** The sources may not answer this; judge the closest passages " \
                  f"yourself (confidence {reply.confidence:.0%}).\n\n" + answer
     elif reply.abstained and reply.kind == "abstain":
         answer = "**Not covered by the sources.** " + answer
