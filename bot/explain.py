@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from .analyze import STOPWORDS
+from .analyze import STOPWORDS, Token
 from .analyze import words as analyze_words
 from .engines import Hit
 from .index import CorpusIndex
@@ -40,9 +40,10 @@ class Explainer:
                     seen.pop(t.surface, None)
         return list(seen)
 
-    def _phrase(self, q: Question) -> str:
-        """The question's words from its first to its last focus word: "boiling point of water"."""
-        toks = [t for t in q.focus if t.position >= 0]
+    def _phrase(self, q: Question, tokens: Sequence[Token] | None = None) -> str:
+        """The question's words from its first to its last focus word (or of ``tokens``):
+        "boiling point of water"."""
+        toks = [t for t in (q.focus if tokens is None else tokens) if t.position >= 0]
         ws = analyze_words(q.text)
         if not toks or not ws:
             return q.text[:80]
@@ -85,11 +86,7 @@ class Explainer:
         named = (*q.focus, *q.context)
         have = self.support.have(pi, [t.term for t in named])
         found = self._surface(q, [t.term for t in named if t.term in have])
-        # the question's words from its first to its last named or framing word: "meaning of life"
-        toks = [t for t in (*named, *q.frame) if t.position >= 0]
-        ws = analyze_words(q.text)
-        phrase = " ".join(ws[min(t.position for t in toks): max(t.position for t in toks) + 1])[:120] \
-            if toks and ws else self._phrase(q)
+        phrase = self._phrase(q, (*named, *q.frame))  # named and framing words: "meaning of life"
         # a phrase with a verb or the like inside ("temperature should the water") reads badly
         if [phrase.lower()] == [f.lower() for f in found] or any(
                 w.lower() in STOPWORDS and w.lower() not in _PHRASE_GLUE for w in phrase.split()):

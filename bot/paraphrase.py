@@ -72,7 +72,7 @@ def shared_closeness() -> WordCloseness:
 
 @lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
-    """Lower-case words of three letters or more that WordLlama's tokenizer (Llama 2's 32,000
+    """Lower-case words of three letters or more that WordLlama's tokenizer (its 32,000
     pieces, learned from a large amount of web text) holds whole: "life", "fight", "religion".
     A word that frequent is a real word, not a typo of a corpus word ("flight", "region"), and
     meeting it once in a passage says little about what the passage is about. About 10,000

@@ -103,7 +103,7 @@ class Responder:
         if decision.support == "closest":
             return self._closest(q, chosen, hits, weights, cites, bool(features["rule_support"]),
                                  decision.confidence)
-        if decision.in_passing and q.kind not in EVIDENCE:  # "life" in "brings the description to life"
+        if decision.in_passing and q.kind not in EVIDENCE:  # "life" in "brings the story to life"
             # (a who/when/colour/... question keeps its own wording: "do not say what colour")
             return self.explainer.in_passing(q, chosen.index, decision.confidence)
         return self.explainer.abstain_for(q, hits, focus, decision.confidence)
@@ -240,7 +240,7 @@ class Responder:
     def _incidental(self, q: Question, pi: int) -> bool:
         """The passage meets the question only in passing: the one word of the question it holds
         is a common English word, said once, outside its headings ("life" in "brings the
-        description to life" for "What is the meaning of life?")."""
+        story to life" for "What is the meaning of life?")."""
         named = (*q.focus, *q.context, *q.soft)  # a follow-up's subject counts too ("what is it used for?")
         have = self.support.have(pi, [t.term for t in named])
         met = [t for t in named if t.term in have]

@@ -9,7 +9,7 @@ so "calibraton" finds "calibration" but "water" never becomes "later". A common 
 the other side of the Atlantic ("center" -> "centre", "organizations" -> "organisations"), and no
 correction adds or drops a negating prefix ("unofficial" never becomes "official", nor
 "synchronously" "asynchronously"). Shorter words are corrected only to an acronym of the
-sources' glossary with two neighbouring letters swapped ("vea" -> "VAE", "GNA" -> "GAN"). The first word of a question may also be a misspelt question
+sources' glossary with two neighbouring letters swapped ("tsl" -> "TLS", "AIP" -> "API"). The first word of a question may also be a misspelt question
 word ("wat", "hwo", "whats"): within one edit of exactly one of them, it is replaced by it.
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Speller:
         self.vocabulary = vocabulary
         self.words = sorted(candidate_words(corpus_words))
         self._common = common
-        # the glossary's short forms of three or four letters, by their letters: "vea" finds "VAE"
+        # the glossary's short forms of three or four letters, by their letters: "tsl" finds "TLS"
         self._acronyms: dict[str, list[str]] = {}
         for a in dict.fromkeys(acronyms):
             if 3 <= len(a) < MIN_LENGTH and a.isalpha():
