@@ -261,6 +261,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from . import evaluate_squad
 
         return evaluate_squad.main_squad(args)
+    if args.what == "realdocs":
+        from . import evaluate_realdocs
+
+        return evaluate_realdocs.main_realdocs(args)
     print(f"unknown evaluation '{args.what}'", file=sys.stderr)
     return 2
 
@@ -313,10 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rebuild", action="store_true")
     g.set_defaults(func=cmd_glossary)
     e = sub.add_parser("eval", help="evaluate on a gold question set")
-    e.add_argument("what", choices=["gold", "beir", "wikiqa", "squad"],
+    e.add_argument("what", choices=["gold", "beir", "wikiqa", "squad", "realdocs"],
                    help="gold: a gold question set; beir: BM25 retrieval on a BEIR folder; "
                         "wikiqa: sentence selection and abstention on a WikiQA TSV; "
-                        "squad: answer / closest / none on a SQuAD 2.0 JSON file, each article its own corpus")
+                        "squad: answer / closest / none on a SQuAD 2.0 JSON file, each article its own corpus; "
+                        "realdocs: documentation folders (docs/ + questions.jsonl) with gold substrings")
     e.add_argument("path", help="gold set YAML, BEIR folder, WikiQA TSV or SQuAD 2.0 JSON file")
     e.add_argument("--strictness", type=_unit_float, default=None,
                    help="squad, gold: 0..1, how sure the bot must be to answer (default 0.5)")
@@ -327,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k1", type=float, default=1.5, help="beir: BM25 k1 (default 1.5)")
     e.add_argument("--b", type=float, default=0.6, help="beir: BM25 b (default 0.6)")
     e.add_argument("--title-weight", type=int, default=2, help="beir: times the title is counted (default 2)")
-    e.add_argument("--out", help="wikiqa, squad: write one JSON line per question here")
+    e.add_argument("--out", help="wikiqa, squad, realdocs: write one JSON line per question here")
+    e.add_argument("--misses", action="store_true", help="realdocs: list every question not answered right")
     e.set_defaults(func=cmd_eval)
     return p
 
