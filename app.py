@@ -19,9 +19,13 @@ def main() -> int:
     from bot.config import CorpusError
 
     try:
-        from bot.ui import launch
+        if args.rebuild:  # the launcher writes; the page only answers
+            from bot.index.indexer import refresh
 
-        launch(args.corpus, args.host, args.port, args.feedback, args.rebuild, args.strictness)
+            refresh(args.corpus)
+        from bot.serve.ui import launch
+
+        launch(args.corpus, args.host, args.port, args.feedback, args.strictness)
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

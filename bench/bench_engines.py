@@ -169,7 +169,7 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from bot.engines import BM25Retriever, Hit, LuceneBM25, PostingsBM25, TantivyRetriever, TantivyWriter
+    from bot.index.engines import BM25Retriever, Hit, LuceneBM25, PostingsBM25, TantivyRetriever, TantivyWriter
 
     t0 = time.perf_counter()
     if engine == "rank-bm25":
@@ -205,7 +205,7 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         load = time.perf_counter() - t1
         return r, secs, (blob.stat().st_size + vocab.stat().st_size) / 2**20, load
     if engine == "tantivy":  # rebuilt from the terms, the same way `bot index` builds it
-        from bot import store
+        from bot.index import store
 
         path = work / "tantivy"
         writer = TantivyWriter(path, threads=2)
@@ -266,8 +266,8 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
 def run_engine(engine: str, terms: Path, index_dir: Path, n_queries: int, work: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     from bot.chatbot import ChatBot
-    from bot.respond import Responder
-    from bot.understand import understand
+    from bot.answer.respond import Responder
+    from bot.answer.understand import understand
 
     bot = ChatBot.load(index_dir)
     qtexts = queries(n_queries, CORPUS)
@@ -352,7 +352,7 @@ def run_interleaved(engines: list[str], terms: Path, index_dir: Path, n_queries:
 
     sys.path.insert(0, str(ROOT))
     from bot.chatbot import ChatBot
-    from bot.understand import understand
+    from bot.answer.understand import understand
 
     bot = ChatBot.load(index_dir)
     weights = [bot.responder.weights(understand(q, None, bot.index.vocabulary)) for q in queries(n_queries, CORPUS)]

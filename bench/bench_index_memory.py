@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import resource, sys, time
 sys.argv = ["bot", "index", {src!r}, "--out", {out!r}]
-import bot.split
-bot.split.CHUNK_CHARS = {chunk}
+import bot.sources.split as split
+split.CHUNK_CHARS = {chunk}
 from bot.cli import main
 t = time.perf_counter()
 rc = main(sys.argv[1:])

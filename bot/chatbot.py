@@ -12,16 +12,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import analyze, indexer, store
-from .config import CorpusError, Manifest, Settings
-from .decide import DecisionSettings
-from .index import CorpusIndex
-from .load import load_corpus
-from .readers import LoadReport
-from .model import Document, Reply
-from .render import fill, join_words, md_escape
-from .respond import Responder
-from .understand import Question, message_text, understand
+from bot.text import analyze
+from bot.index import layout
+from bot.index import store
+from bot.config import CorpusError, Manifest, Settings
+from bot.answer.decide import DecisionSettings
+from bot.index.corpus import CorpusIndex
+from bot.sources.load import load_corpus
+from bot.sources.readers import LoadReport
+from bot.model import Document, Reply
+from bot.answer.render import fill, join_words, md_escape
+from bot.answer.respond import Responder
+from bot.answer.understand import Question, message_text, understand
 
 def _default_corpus() -> Path:
     """The bundled corpus: the ``bot.corpus`` package data of an install, else the checkout's corpus/."""
@@ -98,10 +100,10 @@ class ChatBot:
                                    decision=DecisionSettings(strictness=self.settings.strictness))
 
     @classmethod
-    def load(cls, path: str | Path | None = None, rebuild: bool = False,
-             strictness: float | None = None) -> "ChatBot":
+    def load(cls, path: str | Path | None = None, strictness: float | None = None) -> "ChatBot":
         """Load a corpus folder (default: the bundled ``corpus/``) or an index saved by
-        ``python -m bot index``. A stale saved index is refused unless ``rebuild`` rebuilds it.
+        ``python -m bot index``. A stale saved index is refused (``bot.index.indexer.refresh``,
+        ``--rebuild`` on the CLI and app.py, brings it up to date first: answering never writes).
         ``strictness`` (0..1) overrides the corpus's setting. The default bot is cached."""
         if strictness is not None and not (0.0 <= strictness <= 1.0):
             raise ValueError(f"strictness must be between 0 and 1, got {strictness}")
@@ -110,13 +112,12 @@ class ChatBot:
             if strictness is None or strictness == base.settings.strictness:
                 return base
             return base.with_strictness(strictness)
-        if store.is_index(path):
-            stale = rebuild and store.stale_reason(store.read_header(path)) is not None
-            manifest, docs, index, problems = indexer.rebuild(path) if stale else store.load(path)
+        if layout.is_index(path):
+            manifest, docs, index, problems = store.load(path)
             bot = cls(_with_strictness(manifest, strictness), docs, index=index, problems=problems)
             bot.saved_index = True
             return bot
-        if store.looks_like_index(path):
+        if layout.looks_like_index(path):
             raise CorpusError(f"{path}: a saved index whose index.json is missing or unreadable; rebuild it "
                               f"with `python -m bot index SOURCES --out {path}`")
         report = LoadReport()
@@ -234,10 +235,10 @@ class LiveBot:
 
     CHECK_SECONDS = 1.0
 
-    def __init__(self, folder: str | Path, strictness: float | None = None, rebuild: bool = False):
+    def __init__(self, folder: str | Path, strictness: float | None = None):
         self.folder = Path(folder)
         self.strictness = strictness
-        self._bot = ChatBot.load(self.folder, rebuild=rebuild, strictness=strictness)
+        self._bot = ChatBot.load(self.folder, strictness=strictness)
         self._seen = self._signature()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
@@ -245,7 +246,7 @@ class LiveBot:
 
     def _signature(self) -> tuple[int, int, int] | None:
         try:
-            st = (self.folder / store.INDEX_JSON).stat()
+            st = (self.folder / layout.INDEX_JSON).stat()
         except OSError:
             return None
         return st.st_ino, st.st_mtime_ns, st.st_size

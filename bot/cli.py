@@ -13,17 +13,21 @@ import textwrap
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
-from .config import CorpusError
-from .model import Citation, Reply
-from .render import jsonl, mark_quotes, printable, term
+from bot.config import CorpusError
+from bot.model import Citation, Reply
+from bot.answer.render import jsonl, mark_quotes, printable, term
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
 
 def _bot(corpus: str | None, rebuild: bool = False, strictness: float | None = None):
-    from .chatbot import ChatBot
+    from bot.chatbot import ChatBot
 
-    bot = ChatBot.load(corpus, rebuild=rebuild, strictness=strictness)
+    if rebuild:
+        from bot.index import indexer
+
+        indexer.refresh(corpus)
+    bot = ChatBot.load(corpus, strictness=strictness)
     if not bot.saved_index:  # a saved index reported its skipped files when it was built
         for problem in bot.problems:
             print(f"warning: {term(problem, one_line=True)}", file=sys.stderr)
@@ -150,13 +154,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     import time
 
-    from . import indexer, store
-    from .ingest import progress_bar
+    from bot.index import indexer
+    from bot.index import layout
+    from bot.sources.ingest import progress_bar
 
     t0 = time.perf_counter()
     out = Path(args.out)
-    if not args.full and store.is_index(out):
-        same_engine = args.engine in ("auto", store.read_header(out).get("engine"))
+    if not args.full and layout.is_index(out):
+        same_engine = args.engine in ("auto", layout.read_header(out).get("engine"))
         r = indexer.update(out, args.sources, progress_bar("Reading")) if same_engine else None
         if r is not None and r.full is None:
             secs = time.perf_counter() - t0
@@ -175,7 +180,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                                                   engine=args.engine, workers=args.workers,
                                                   index_progress=progress_bar("Indexing", "doc"))
     secs = time.perf_counter() - t0
-    engine = store.read_header(args.out).get("engine")
+    engine = layout.read_header(args.out).get("engine")
     print(f"Indexed {len(docs):,} documents as {len(index.passages):,} passages "
           f"({len(index.vocabulary):,} terms, {len(index.glossary)} acronyms, {engine} engine) in {secs:.1f} s "
           f"-> {args.out}")
@@ -245,24 +250,24 @@ def cmd_glossary(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from . import evaluate
+    from bot.eval import gold as evaluate
 
     if args.what == "gold":
         return evaluate.main_gold(args)
     if args.what == "beir":
-        from . import evaluate_beir
+        from bot.eval import beir as evaluate_beir
 
         return evaluate_beir.main_beir(args)
     if args.what == "wikiqa":
-        from . import evaluate_wikiqa
+        from bot.eval import wikiqa as evaluate_wikiqa
 
         return evaluate_wikiqa.main_wikiqa(args)
     if args.what == "squad":
-        from . import evaluate_squad
+        from bot.eval import squad as evaluate_squad
 
         return evaluate_squad.main_squad(args)
     if args.what == "realdocs":
-        from . import evaluate_realdocs
+        from bot.eval import realdocs as evaluate_realdocs
 
         return evaluate_realdocs.main_realdocs(args)
     print(f"unknown evaluation '{args.what}'", file=sys.stderr)

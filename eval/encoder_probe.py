@@ -34,12 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.analyze import STOPWORDS
+from bot.text.analyze import STOPWORDS
 from bot.chatbot import ChatBot
-from bot.decide import FEATURES, fit_logistic
-from bot.evaluate_squad import quotes_gold, read_squad, write_corpus
-from bot.quote import Cites
-from bot.understand import Question
+from bot.answer.decide import FEATURES, fit_logistic
+from bot.eval.squad import quotes_gold, read_squad, write_corpus
+from bot.answer.quote import Cites
+from bot.answer.understand import Question
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQUAD = ROOT.parent / "shared" / "eval-data" / "squad2" / "squad2-dev-open.json"

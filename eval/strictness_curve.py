@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.evaluate_squad import read_squad, run
+from bot.eval.squad import read_squad, run
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQUAD = ROOT.parent / "shared" / "eval-data" / "squad2" / "squad2-dev-open.json"

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from bot.chatbot import ChatBot
-from bot.decide import FEATURES, LogisticModel, fit_logistic
-from bot.evaluate import load_gold
-from bot.evaluate_squad import quotes_gold, read_squad, write_corpus
-from bot.quote import Cites
-from bot.understand import Question
+from bot.answer.decide import FEATURES, LogisticModel, fit_logistic
+from bot.eval.gold import load_gold
+from bot.eval.squad import quotes_gold, read_squad, write_corpus
+from bot.answer.quote import Cites
+from bot.answer.understand import Question
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQUAD = ROOT.parent / "shared" / "eval-data" / "squad2" / "squad2-dev-open.json"

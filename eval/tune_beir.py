@@ -8,9 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import analyze  # noqa: E402
-from bot.evaluate_beir import load_beir, score  # noqa: E402
-from bot.engines import BM25Retriever  # noqa: E402
+from bot.text import analyze  # noqa: E402
+from bot.eval.beir import load_beir, score  # noqa: E402
+from bot.index.engines import BM25Retriever  # noqa: E402
 
 
 def main(folder: str, split: str = "train") -> None:

@@ -10,10 +10,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from grid import combos  # noqa: E402
 from bot import ChatBot  # noqa: E402
-from bot.decide import DecisionSettings  # noqa: E402
-from bot.evaluate import evaluate, load_gold  # noqa: E402
-from bot.respond import Responder  # noqa: E402
-from bot.support import RuleSettings  # noqa: E402
+from bot.answer.decide import DecisionSettings  # noqa: E402
+from bot.eval.gold import evaluate, load_gold  # noqa: E402
+from bot.answer.respond import Responder  # noqa: E402
+from bot.answer.support import RuleSettings  # noqa: E402
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grid import combos  # noqa: E402
-from bot.evaluate_wikiqa import WikiQuestion, metrics, read_tsv, run  # noqa: E402
-from bot.support import RuleSettings  # noqa: E402
+from bot.eval.wikiqa import WikiQuestion, metrics, read_tsv, run  # noqa: E402
+from bot.answer.support import RuleSettings  # noqa: E402
 
 
 def read_train(folder: Path) -> list[WikiQuestion]:

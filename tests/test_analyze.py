@@ -1,4 +1,4 @@
-from bot.analyze import normalize, terms
+from bot.text.analyze import normalize, terms
 
 
 def test_plural_acronyms_match_singular():
@@ -28,7 +28,7 @@ def test_vocabulary_joins_split_spellings():
 
 
 def test_fast_terms_equal_tokens(bot):
-    from bot.analyze import tokens
+    from bot.text.analyze import tokens
 
     vocab = bot.index.vocabulary
     for p in list(bot.index.passages) + [type("P", (), {"text": "Gen AI, DALL-E's text-to-image e.g. VAEs"})()]:

@@ -1,5 +1,6 @@
-"""The package's shape: data flows one way (no import cycles, counting imports inside functions),
-and only the page imports gradio."""
+"""The package's shape: folders by stage, data flows one way (no import cycles, counting imports
+inside functions; no stage imports a later one), the answering side never imports the writing
+side, and only the page imports gradio."""
 import ast
 from pathlib import Path
 
@@ -83,11 +84,52 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+# The stages in the order data flows; a module may import its own stage or an earlier one.
+# The front doors at the root come last but for model and config, the data every stage shares.
+STAGES = ["model", "config", "sources", "text", "index", "answer", "chatbot", "serve", "eval", "cli", "__main__", ""]
+WRITING = {"index.indexer", "index.build", "index.update", "index.writer"}
+
+
+def stage_of(module: str) -> int:
+    return STAGES.index(module.split(".")[0])
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 def test_no_import_cycles():
     graph = import_graph()
-    assert graph["chatbot"] >= {"respond", "understand", "index"}  # the walker sees real imports
-    assert graph["engines.postings"] >= {"files", "engines.base"}  # in sub-packages too
+    assert graph["chatbot"] >= {"answer.respond", "answer.understand", "index.corpus"}  # real imports seen
+    assert graph["index.engines.postings"] >= {"index.files", "index.engines.base"}  # in sub-packages too
     assert cycles(graph) == []
+
+
+def test_folders_are_the_stages_and_no_stage_imports_a_later_one():
+    graph = import_graph()
+    assert {m.split(".")[0] for m in graph} <= set(STAGES)  # every module sits in a stage folder or is a front door
+    root = sorted(m for m in graph if "." not in m and (BOT / f"{m}.py").is_file())
+    assert root == ["__main__", "chatbot", "cli", "config", "model"]
+    backwards = [(m, t) for m, targets in graph.items() for t in targets if stage_of(t) > stage_of(m)]
+    assert backwards == []
+
+
+def test_answering_never_imports_the_writing_side():
+    graph = import_graph()
+    assert WRITING <= set(graph)
+    for door in ("chatbot", "serve.web", "answer.respond"):
+        assert reachable(graph, door) & WRITING == set(), door
+    assert "index.writer" in reachable(graph, "index.indexer")  # the walker does follow the writers
+
+
+def test_the_stage_checker_catches_a_backward_import():
+    assert stage_of("answer.respond") > stage_of("index.corpus") > stage_of("text.analyze") > stage_of("sources.split")
 
 
 def test_cycle_finder_finds_a_cycle():
@@ -99,7 +141,7 @@ def test_only_the_page_imports_gradio():
         tree = ast.parse(f.read_text(encoding="utf-8"))
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert ("gradio" in names) == (f.stem == "ui"), f.name
+        assert ("gradio" in names) == (f.relative_to(BOT).as_posix() == "serve/ui.py"), f.name
 
 
 def test_wheel_ships_the_default_corpus_and_the_model(tmp_path):
@@ -115,8 +157,8 @@ def test_wheel_ships_the_default_corpus_and_the_model(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"bot/corpus/corpus.yaml", "bot/corpus/llm-vs-genai.md", "bot/templates.yaml",
-            "bot/decision_model.json"} <= names
+    assert {"bot/corpus/corpus.yaml", "bot/corpus/llm-vs-genai.md", "bot/answer/templates.yaml",
+            "bot/answer/decision_model.json"} <= names
 
 
 def test_default_corpus_is_found_from_another_folder(tmp_path):

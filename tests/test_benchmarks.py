@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bot.evaluate_wikiqa import metrics, read_tsv, run
+from bot.eval.wikiqa import metrics, read_tsv, run
 
 
 def cli(*args):
@@ -74,7 +74,7 @@ def test_wikiqa_command(tmp_path):
 
 
 def test_wikiqa_metrics_by_hand():
-    from bot.evaluate_wikiqa import WikiQuestion
+    from bot.eval.wikiqa import WikiQuestion
 
     qs = [WikiQuestion("a", "q", "", [("s1", "", 0), ("s2", "", 1), ("s3", "", 1)]),
           WikiQuestion("b", "q", "", [("t1", "", 0)])]

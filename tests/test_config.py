@@ -2,7 +2,7 @@ import pytest
 
 from bot import ChatBot, CorpusError
 from bot.config import load_manifest
-from bot.load import load_corpus
+from bot.sources.load import load_corpus
 
 
 def write(tmp_path, text, doc="doc.md", body="# T\n\nSome text here.\n"):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.decide import (FEATURES, Decider, DecisionSettings, LogisticModel, bundled_model, fit_logistic,
+from bot.answer.decide import (FEATURES, Decider, DecisionSettings, LogisticModel, bundled_model, fit_logistic,
                         kind_features)
 
 

@@ -1,4 +1,4 @@
-from bot.glossary import Glossary, best_long_form
+from bot.text.glossary import Glossary, best_long_form
 
 
 def test_schwartz_hearst_long_forms():

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import evaluate, load_gold
+from bot.eval.gold import evaluate, load_gold
 
 EVAL = Path(__file__).resolve().parent.parent / "eval"
 

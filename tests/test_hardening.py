@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from bot import ChatBot, CorpusError, indexer
+from bot import ChatBot, CorpusError
+from bot.index import indexer
 from bot.config import load_manifest
 from mixed_corpus import make_pdf
 
@@ -201,7 +202,7 @@ def _small_corpus(root, n=3, word="blue"):
 
 
 def test_interrupted_index_build_leaves_the_earlier_index(tmp_path, monkeypatch):
-    from bot import store
+    from bot.index import writer
 
     src = _small_corpus(tmp_path / "src")
     out = tmp_path / "idx"
@@ -212,13 +213,13 @@ def test_interrupted_index_build_leaves_the_earlier_index(tmp_path, monkeypatch)
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "write_manifest", interrupted)  # Ctrl-C during the final writes
+    monkeypatch.setattr(writer, "write_manifest", interrupted)  # Ctrl-C during the final writes
     with pytest.raises(KeyboardInterrupt):
         indexer.build([src], out)
     monkeypatch.undo()
     assert sorted(p.name for p in out.iterdir()) == before
     assert [p.name for p in tmp_path.glob(".idx.*")] == [".idx.lock"]  # no staging folder left behind
-    r = ChatBot.load(out, rebuild=True).ask("what colour is widget 0?")  # stale -> rebuilt, answers anew
+    r = (indexer.refresh(out), ChatBot.load(out))[1].ask("what colour is widget 0?")  # stale -> rebuilt, answers anew
     assert any("green" in q for c in r.citations for q in c.quotes)
 
 
@@ -266,7 +267,7 @@ def test_ctrl_c_during_index_prints_one_line(tmp_path):
 
 
 def test_source_edited_during_the_build_makes_the_index_stale(tmp_path, monkeypatch):
-    from bot import store
+    from bot.index import layout
 
     src = _small_corpus(tmp_path / "src")
     real = indexer.read_sources
@@ -278,11 +279,11 @@ def test_source_edited_during_the_build_makes_the_index_stale(tmp_path, monkeypa
 
     monkeypatch.setattr(indexer, "read_sources", read_then_edit)
     indexer.build([src], tmp_path / "idx")
-    assert store.stale_reason(store.read_header(tmp_path / "idx")) is not None
+    assert layout.stale_reason(layout.read_header(tmp_path / "idx")) is not None
 
 
 def test_manifest_documents_outside_the_folder_are_fingerprinted(tmp_path):
-    from bot import store
+    from bot.index import layout
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -290,9 +291,9 @@ def test_manifest_documents_outside_the_folder_are_fingerprinted(tmp_path):
     (corpus / "a.md").write_text("# A\n\nWidgets are blue.\n")
     (corpus / "corpus.yaml").write_text("documents:\n  - a.md\n  - ../outside.md\nsettings:\n  allow_outside_paths: true\n")
     indexer.build([corpus], tmp_path / "idx")
-    assert store.stale_reason(store.read_header(tmp_path / "idx")) is None
+    assert layout.stale_reason(layout.read_header(tmp_path / "idx")) is None
     (tmp_path / "outside.md").write_text("# Out\n\nGadgets are now yellow.\n")
-    assert store.stale_reason(store.read_header(tmp_path / "idx")) is not None
+    assert layout.stale_reason(layout.read_header(tmp_path / "idx")) is not None
 
 
 def test_html_boilerplate_is_dropped_and_headings_become_the_heading_path(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 from rank_bm25 import BM25Okapi
 
-from bot.engines import BM25Retriever, LuceneBM25
+from bot.index.engines import BM25Retriever, LuceneBM25
 
 
 def test_idf_stays_positive_where_okapi_fails():

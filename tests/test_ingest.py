@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bot import ChatBot, CorpusError
-from bot import indexer
-from bot.engines import BM25Retriever, LuceneBM25, PostingsBM25
+from bot.index import indexer
+from bot.index.engines import BM25Retriever, LuceneBM25, PostingsBM25
 from mixed_corpus import write_mixed
 
 
@@ -62,7 +62,7 @@ def test_html_keeps_main_content_only(saved):
 
 
 def test_saved_index_loads_without_analyzing(saved, monkeypatch):
-    import bot.analyze as analyze
+    import bot.text.analyze as analyze
 
     calls = []
     real = analyze.terms
@@ -90,7 +90,7 @@ def test_stale_index_is_refused_then_rebuilt(mixed, tmp_path):
     try:
         with pytest.raises(CorpusError, match="stale"):
             ChatBot.load(out)
-        bot = ChatBot.load(out, rebuild=True)
+        bot = (indexer.refresh(out), ChatBot.load(out))[1]
         assert not bot.ask("when are the office plants watered?").abstained
     finally:
         new.unlink()
@@ -138,7 +138,7 @@ def test_postings_engine_matches_rank_bm25(second_bot, bot):
         arrays = BM25Retriever(small.postings_arrays())
         assert isinstance(small.engine, LuceneBM25) and isinstance(arrays.engine, PostingsBM25)
         for q in ("what is a VAE", "generative AI types", "espresso pressure", "cold brew", "LLM hallucinations"):
-            w = b.responder.weights(__import__("bot.understand", fromlist=["x"]).understand(q, None, b.index.vocabulary))
+            w = b.responder.weights(__import__("bot.answer.understand", fromlist=["x"]).understand(q, None, b.index.vocabulary))
             if not w:
                 continue
             s1, s2 = small.engine.get_scores(w), arrays.engine.get_scores(w)
@@ -156,8 +156,8 @@ def test_fifty_megabyte_file_is_skipped_not_fatal(tmp_path):
 
 def test_large_json_lines_file_is_indexed_with_the_limit_per_document(tmp_path):
     """A knowledge-base export is one big .jsonl: the size limit applies to each of its documents."""
-    from bot.ingest import ingest
-    from bot.load import LoadReport
+    from bot.sources.ingest import ingest
+    from bot.sources.load import LoadReport
 
     lines = [json.dumps({"_id": f"kb{i}", "title": f"Article {i}", "text": f"Rotate key {i} from the console."})
              for i in range(3000)]
@@ -172,7 +172,8 @@ def test_large_json_lines_file_is_indexed_with_the_limit_per_document(tmp_path):
 
 def test_jsonl_documents_may_be_markdown(tmp_path):
     """An export whose lines say "format": "markdown" keeps its headings as heading paths."""
-    from bot import ChatBot, indexer
+    from bot import ChatBot
+    from bot.index import indexer
 
     (tmp_path / "kb.jsonl").write_text(
         '{"_id": "a", "title": "Keys", "text": "# Keys\\n\\n## Rotation\\n\\nRotate the API key every 90 days.", '

@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import ChatBot, CorpusError, build, indexer
-from bot.evaluate import evaluate, load_gold
-from bot.engines import BM25Retriever, LuceneBM25, TantivyRetriever
+from bot import ChatBot, CorpusError
+from bot.index import build
+from bot.index import indexer
+from bot.eval.gold import evaluate, load_gold
+from bot.index.engines import BM25Retriever, LuceneBM25, TantivyRetriever
 from mixed_corpus import write_mixed
 from test_gold import EVAL, check_floors
 
@@ -90,7 +92,7 @@ def test_rankings_equal_exact_bm25_on_the_same_tokens(scifact_index):
     for term in ("cell", "protein", "mortality", "tdp", "zzz-not-a-term"):
         assert tv.document_frequency(term) == ref.document_frequency(term)
         assert tv.idf(term) == pytest.approx(ref.idf(term))
-    from bot.understand import understand
+    from bot.answer.understand import understand
 
     claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")][:300]
     asked = 0
@@ -111,8 +113,8 @@ def test_tantivy_scores_never_exceed_the_bound(scifact_index):
     most ``ratio`` times tantivy's own score (tantivy rounds passage lengths down)."""
     bot = ChatBot.load(scifact_index)
     tv = bot.index.retriever
-    from bot.engines.tantivy_engine import FIELD
-    from bot.understand import understand
+    from bot.index.engines.tantivy_engine import FIELD
+    from bot.answer.understand import understand
 
     Q, should = tv._tv.Query, tv._tv.Occur.Should
     claims = [json.loads(line)["text"] for line in open(SCIFACT / "queries.jsonl", encoding="utf-8")][:40]
@@ -143,8 +145,8 @@ def test_parallel_build_equals_single_process(scifact_jsonl, scifact_index, tmp_
 
 
 def test_loading_reads_no_text_and_answers_with_verbatim_quotes(scifact_index, monkeypatch):
-    import bot.analyze as analyze
-    import bot.split as split
+    import bot.text.analyze as analyze
+    import bot.sources.split as split
 
     def boom(*a, **k):
         raise AssertionError("loading a saved index must not analyze or split text")
@@ -190,7 +192,7 @@ def test_tantivy_index_stale_rebuild_and_damage(mixed, tmp_path):
     try:
         with pytest.raises(CorpusError, match="stale"):
             ChatBot.load(out)
-        bot = ChatBot.load(out, rebuild=True)  # rebuilt with the same engine
+        bot = (indexer.refresh(out), ChatBot.load(out))[1]  # rebuilt with the same engine
         assert isinstance(bot.index.retriever, TantivyRetriever)
         assert "level two" in bot.ask("where do visitors park?").answer
     finally:

@@ -57,7 +57,7 @@ def launch(app) -> Served:
 
 @pytest.fixture(scope="module")
 def app_url():
-    from bot import ui
+    from bot.serve import ui
 
     served = launch(ui.create())
     yield served.url
@@ -66,7 +66,8 @@ def app_url():
 
 @pytest.fixture(scope="module")
 def hostile_url(tmp_path_factory):
-    from bot import ChatBot, ui
+    from bot import ChatBot
+    from bot.serve import ui
 
     root = tmp_path_factory.mktemp("hostile")
     (root / "hostile.md").write_text(HOSTILE_DOC, encoding="utf-8")
@@ -117,14 +118,15 @@ def test_concurrent_conversations_do_not_mix(app_url):
 
 
 def test_queue_allows_concurrency():
-    from bot import ui
+    from bot.serve import ui
 
     demo = ui.build()
     assert demo._queue.default_concurrency_limit >= 8
 
 
 def test_feedback_off_by_default_and_redacted_when_on(tmp_path):
-    from bot import ChatBot, ui
+    from bot import ChatBot
+    from bot.serve import ui
 
     log = ui.FeedbackLog(None)
     log.record("q", "a", True)  # no path: nothing written anywhere
@@ -152,7 +154,7 @@ def test_nothing_written_to_disk_by_default(app_url, tmp_path, monkeypatch):
 
 
 def test_page_escape():
-    from bot.ui import page_escape
+    from bot.serve.ui import page_escape
 
     s = page_escape('<img src=x onerror="alert(1)"> *bold* [l](javascript:x) & co')
     assert "<img" not in s and "&lt;img" in s and "\\*bold\\*" in s and "\\[l\\]" in s and "&amp;" in s
@@ -293,7 +295,7 @@ def test_hostile_passage_shows_literally(page, hostile_url):
 def test_like_records_feedback_only_when_enabled(browser, tmp_path):
     from playwright.sync_api import expect
 
-    from bot import ui
+    from bot.serve import ui
 
     log = tmp_path / "feedback.jsonl"
     served = launch(ui.create(feedback_path=log))
@@ -456,7 +458,7 @@ def test_feedback_record_is_bounded_and_one_line(tmp_path):
     import json
     import time
 
-    from bot import ui
+    from bot.serve import ui
 
     path = tmp_path / "fb.jsonl"
     start = time.perf_counter()
@@ -483,7 +485,8 @@ def test_trash_icon_clears_the_conversation(page, app_url):
 def slow_app(delay: float = 1.5):
     import time
 
-    from bot import ChatBot, ui
+    from bot import ChatBot
+    from bot.serve import ui
 
     class SlowBot(ChatBot):
         def ask(self, question, history=None):
@@ -550,7 +553,7 @@ def test_like_records_the_liked_answers_own_question(browser, tmp_path):
 
     from playwright.sync_api import expect
 
-    from bot import ui
+    from bot.serve import ui
 
     log = tmp_path / "feedback.jsonl"
     served = launch(ui.create(feedback_path=log))
@@ -699,7 +702,9 @@ def test_first_screen_shows_the_question_box_and_examples(browser, app_url, size
 def mixed_url(tmp_path_factory):
     import sys as _sys
 
-    from bot import ChatBot, indexer, ui
+    from bot import ChatBot
+    from bot.index import indexer
+    from bot.serve import ui
 
     _sys.path.insert(0, str(Path(__file__).resolve().parent))
     from mixed_corpus import write_mixed
@@ -775,7 +780,7 @@ def test_controls_match_the_corpus_and_settings(page, mixed_url):
 
 
 def test_example_questions_read_naturally():
-    from bot.ui import heading_question
+    from bot.serve.ui import heading_question
 
     assert heading_question("How to rotate a key") == "How do I rotate a key?"
     assert heading_question("What is extraction?") == "What is extraction?"
@@ -803,9 +808,10 @@ def test_the_glossary_follows_an_updated_index(page, tmp_path):
     glossary appears with the new acronyms, its title counting them."""
     from playwright.sync_api import expect
 
-    from bot import indexer, ui
+    from bot.index import indexer
+    from bot.serve import ui
     from bot.chatbot import LiveBot
-    from bot.update import update
+    from bot.index.update import update
 
     src = tmp_path / "docs"
     src.mkdir()

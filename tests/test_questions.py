@@ -118,7 +118,7 @@ def test_colour_questions_need_a_colour(tmp_path):
     ("what files do you have?", "documents"), ("where do your answers come from?", "documents"),
 ])
 def test_questions_about_the_sources_in_other_words(q, meta):
-    from bot.understand import understand
+    from bot.answer.understand import understand
 
     u = understand(q)
     assert (u.kind, u.extra.get("meta")) == ("meta", meta)
@@ -128,7 +128,7 @@ def test_questions_about_the_sources_in_other_words(q, meta):
                                "what is the author's main argument?", "what is the source of the data?",
                                "what are the files in the archive?", "when was GPT-4 released?"])
 def test_content_questions_are_not_taken_for_questions_about_the_sources(q):
-    from bot.understand import understand
+    from bot.answer.understand import understand
 
     assert understand(q).kind != "meta"
 

@@ -12,7 +12,7 @@ def test_typo_tolerance(bot, second_bot):
     # short or unknown-but-far words are never "corrected" into an answer
     assert bot.ask("What is the boiling point of water?").abstained
     # nor are names and acronyms (capitals past the first letter), however close a corpus word
-    from bot.spelling import Speller
+    from bot.text.spelling import Speller
 
     speller = Speller(["lambda", "transformer", "protocol"], frozenset({"lambda", "transform", "protocol"}))
     assert speller.correct("When was LaMDA released?") == "When was LaMDA released?"
@@ -25,7 +25,7 @@ def test_real_words_are_not_typos():
     """A common English word the corpus does not use is left alone ("fight" is not "flight",
     "religion" not "region"); spellings across the Atlantic are still matched; and no correction
     adds or drops a negating prefix, however similar the words."""
-    from bot.spelling import Speller
+    from bot.text.spelling import Speller
 
     corpus = ["flight", "region", "centre", "organisations", "official", "asynchronously", "network"]
     speller = Speller(corpus, frozenset(corpus))
@@ -40,7 +40,7 @@ def test_real_words_are_not_typos():
 def test_short_typos_of_the_sources_acronyms(bot):
     """Three or four letters with two neighbours swapped find the glossary's acronym; other short
     unknown words are left alone."""
-    from bot.spelling import Speller
+    from bot.text.spelling import Speller
 
     speller = Speller(["variational"], frozenset({"vae", "gan", "variat"}), acronyms=["VAE", "GAN", "EVA"])
     assert speller.correct("what is a GNA") == "what is a GAN"

@@ -1,5 +1,5 @@
 from bot.model import Document
-from bot.split import split_document, split_sentences
+from bot.sources.split import split_document, split_sentences
 
 
 def test_abbreviations_do_not_end_sentences():
@@ -56,7 +56,7 @@ def test_plain_text_headings_and_title(tmp_path):
     """A plain-text manual: its first line is its title, a short line alone or opening a paragraph
     heads what follows, and sentences never start with a heading."""
     from bot import ChatBot
-    from bot.readers import text_heading
+    from bot.sources.readers import text_heading
 
     text = ("Kettle KX-200 user manual\n\nSafety\nNever immerse the base in water. Keep it dry.\n\n"
             "Cleaning\n\nDescale every four weeks.\n\nThe filter in the spout can be rinsed.\n")

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from bot import CorpusError
-from bot.evaluate_squad import Tally, quotes_gold, read_squad, run
+from bot.eval.squad import Tally, quotes_gold, read_squad, run
 
 SAMPLE = {"version": "v2.0", "data": [{"title": "Lighthouse_keeping", "paragraphs": [
     {"context": "The Harbour Light was built in 1852 by the engineer Mara Quill. Its lamp burned whale oil "

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.understand import message_text, understand
+from bot.answer.understand import message_text, understand
 
 
 @pytest.mark.parametrize("q,kind", [

@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import ChatBot, indexer, store
-from bot.update import update
+from bot import ChatBot
+from bot.index import indexer
+from bot.index import layout
+from bot.index import store
+from bot.index import writer
+from bot.index.update import update
 from mixed_corpus import write_mixed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,10 +101,10 @@ def test_large_index_update_equals_a_full_build(tmp_path):
         full = tmp_path / f"full-{round_}"
         indexer.build([src], full, engine="tantivy", workers=1)
         assert_same_index(idx, full)
-        header = store.read_header(idx)
-        assert header["generation"] == round_ and store.stale_reason(header) is None
+        header = layout.read_header(idx)
+        assert header["generation"] == round_ and layout.stale_reason(header) is None
     # only the files of the current generation and the one before (a server may still read it) are left
-    listed = {n.split("/")[0] for n in store.read_header(idx)["files"]} | {"index.json", "corpus.yaml"}
+    listed = {n.split("/")[0] for n in layout.read_header(idx)["files"]} | {"index.json", "corpus.yaml"}
     left = {p.name for p in idx.iterdir()}
     assert listed <= left and {n for n in left - listed if ".1." not in n and n != "tantivy.1"} == set()
 
@@ -126,15 +130,15 @@ def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path
     indexer.build([src], idx)
     f = sorted(src.rglob("*.md"))[0]
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))  # touched, same content
-    assert store.stale_reason(store.read_header(idx)) is not None
+    assert layout.stale_reason(layout.read_header(idx)) is not None
 
     def no_reading(*a, **k):
         raise AssertionError("an unchanged file was read")
 
-    monkeypatch.setattr("bot.update.read_planned", no_reading)
+    monkeypatch.setattr("bot.index.update.read_planned", no_reading)
     r = update(idx)
     assert r.full is None and not r.touched
-    assert store.stale_reason(store.read_header(idx)) is None
+    assert layout.stale_reason(layout.read_header(idx)) is None
     ChatBot.load(idx)
 
 
@@ -175,12 +179,12 @@ def test_interrupted_update_leaves_the_old_index(tmp_path, monkeypatch):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "write_header", interrupted)
+    monkeypatch.setattr(writer, "write_header", interrupted)
     with pytest.raises(KeyboardInterrupt):
         update(idx)
     monkeypatch.undo()
     assert {p.name for p in idx.iterdir()} == before  # nothing of the new generation is left
-    header = store.read_header(idx)
+    header = layout.read_header(idx)
     assert header["generation"] == 0
     old = ChatBot(*store.load(idx, check_stale=False))  # stale (the sources changed), but whole
     assert len(old.index.passages) == header["passages"]
@@ -198,21 +202,24 @@ def test_killed_update_keeps_the_old_index_and_the_next_one_cleans_up(tmp_path):
     change_sources(src, lines, 1)
     driver = textwrap.dedent(f"""
         import os, signal, sys
-        from bot import store, update
-        real = store.write_header
+        from bot.index import layout
+        from bot.index import store
+        from bot.index import writer
+        from bot.index import update
+        real = writer.write_header
         def killed(*a, **k):
             os.kill(os.getpid(), signal.SIGKILL)  # as a power cut or `kill -9` would, before the switch
-        store.write_header = killed
+        writer.write_header = killed
         update.update({str(idx)!r})
     """)
     p = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode == -9, p.stderr
     assert {p.name for p in idx.iterdir()} > before  # the new generation's files were left behind
     _, _, index, _ = store.load(idx, check_stale=False)  # the old index still loads whole
-    assert len(index.passages) == store.read_header(idx)["passages"]
+    assert len(index.passages) == layout.read_header(idx)["passages"]
     r = update(idx)
     assert r.full is None and r.touched
-    listed = {n.split("/")[0] for n in store.read_header(idx)["files"]} | {"index.json", "corpus.yaml"}
+    listed = {n.split("/")[0] for n in layout.read_header(idx)["files"]} | {"index.json", "corpus.yaml"}
     assert {p.name for p in idx.iterdir()} == listed | before  # the killed run's files are gone
 
 
@@ -261,7 +268,7 @@ def test_a_second_writer_is_refused(tmp_path):
     src = write_mixed(tmp_path / "mixed")
     idx = tmp_path / "idx"
     indexer.build([src], idx)
-    with store.writing(idx):
+    with writer.writing(idx):
         with pytest.raises(CorpusError, match="another `python -m bot index` is writing"):
             update(idx)
         with pytest.raises(CorpusError, match="another"):
@@ -273,7 +280,7 @@ def test_a_new_corpus_name_needs_no_reading(tmp_path, monkeypatch):
     corpus = manifest_corpus(tmp_path / "corpus", "name: Old name\ndocuments:\n  - path: a.md\n")
     indexer.build([corpus], tmp_path / "idx")
     (corpus / "corpus.yaml").write_text("name: New name\ndocuments:\n  - path: a.md\n")
-    monkeypatch.setattr("bot.update.read_planned", lambda *a, **k: pytest.fail("a.md was read again"))
+    monkeypatch.setattr("bot.index.update.read_planned", lambda *a, **k: pytest.fail("a.md was read again"))
     r = update(tmp_path / "idx")
     assert r.full is None and not r.touched
     assert ChatBot.load(tmp_path / "idx").manifest.name == "New name"

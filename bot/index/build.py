@@ -1,0 +1,258 @@
+"""Build a saved index for a large corpus: in parallel worker processes, streamed to disk.
+
+Two passes over the documents, each split into chunks that worker processes (forked, so they
+share the documents without copying them) handle in parallel:
+
+1. mine acronym pairs ("long form (SHORT)") from every text: the glossary;
+2. split each document into passages and analyze them (the same ``PassageAnalyzer`` the
+   in-memory path uses), returning compact offset arrays, each passage's terms, term document
+   frequencies and surface words.
+
+The main process writes document texts to disk as chunks come back, in order, and feeds each
+passage's terms to a tantivy index writer; nothing but offsets and statistics stays in memory.
+"""
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import shutil
+from pathlib import Path
+from collections import Counter
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from bot.index import layout
+from bot.index import writer
+from bot.text.analyze import Analyzer, words as surface_words
+from bot.config import CorpusError, Manifest
+from bot.index.engines import tantivy_engine
+from bot.index.files import atomic_npz, atomic_write
+from bot.text.glossary import Glossary, pairs_in
+from bot.index.corpus import PassageAnalyzer
+from bot.model import Document
+from bot.text.spelling import candidate_words
+from bot.sources.split import split_document
+
+CHUNK_DOCS = 1000  # documents per task: big enough to amortize messaging, small enough to stream
+
+# Set in the parent before the pool forks; workers read them (copy-on-write, never pickled).
+_DOCS: Sequence[Document] = ()
+_ANALYZER: PassageAnalyzer | None = None
+_MAX_WORDS = 120
+
+
+def _pairs(rng: tuple[int, int]) -> list[tuple[int, list[tuple[str, str]]]]:
+    """(document position, the acronym pairs it defines) for the documents of a chunk that define any."""
+    out = []
+    for pos in range(rng[0], rng[1]):
+        pairs = pairs_in(_DOCS[pos].text)
+        if pairs:
+            out.append((pos, pairs))
+    return out
+
+
+def _analyze(rng: tuple[int, int]) -> dict[str, Any]:
+    gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time
+    try:
+        return analyze_documents(_DOCS, rng, _ANALYZER, _MAX_WORDS)
+    finally:
+        gc.enable()
+
+
+def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: PassageAnalyzer | None,
+                      max_words: int) -> dict[str, Any]:
+    """Split and analyze ``docs[rng[0]:rng[1]]``: passage offsets, each passage's terms, and how
+    many of these documents hold each word the speller may correct to."""
+    assert ix is not None, "set by the parent before the workers fork"
+    doc, start, end, first, heads, n_sent = [], [], [], [], [], []
+    s_start: list[int] = []
+    s_end: list[int] = []
+    s_bullet: list[bool] = []
+    bodies: list[str] = []
+    lengths: list[int] = []
+    word_docs: Counter[str] = Counter()
+    meta: list[bytes] = []
+    for pos in range(rng[0], rng[1]):
+        d = docs[pos]
+        meta.append(writer.meta_line(d))
+        surface: set[str] = set()
+        seen_heads: set[tuple[str, ...]] = set()
+        for p in split_document(d, max_words):
+            terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text, words_out=surface))
+            if p.headings not in seen_heads:
+                seen_heads.add(p.headings)
+                surface.update(surface_words(" ".join(p.headings)))
+            bodies.append(" ".join(terms))
+            lengths.append(len(terms))
+            doc.append(pos)
+            start.append(p.start)
+            end.append(p.end)
+            first.append(p.section_first)
+            heads.append(p.headings)
+            sents = p.sentences
+            n_sent.append(len(sents))
+            s_start.extend([s.start for s in sents])
+            s_end.extend([s.end for s in sents])
+            s_bullet.extend([s.bullet for s in sents])
+        word_docs.update(candidate_words(surface))
+    return {"doc": np.asarray(doc, np.int32), "start": np.asarray(start, np.int32),
+            "end": np.asarray(end, np.int32), "first": np.asarray(first, np.bool_), "heads": heads,
+            "n_sent": np.asarray(n_sent, np.int64), "sent_start": np.asarray(s_start, np.int32),
+            "sent_end": np.asarray(s_end, np.int32), "sent_bullet": np.asarray(s_bullet, np.bool_),
+            "bodies": bodies, "lengths": np.asarray(lengths, np.int32), "word_docs": word_docs,
+            "meta": meta}
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run(func, ranges, workers: int):
+    """Results of ``func`` over ``ranges`` in order: a forked pool, or this process for one worker."""
+    if workers <= 1 or len(ranges) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None, map(func, ranges)
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    return pool, pool.imap(func, ranges)
+
+
+def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: int, workers: int | None = None,
+                chunk: int = 100) -> dict[str, Any]:
+    """``analyze_documents`` over all of ``docs`` in forked worker processes, as one result (an
+    update's new documents)."""
+    global _DOCS, _ANALYZER, _MAX_WORDS
+    ranges = [(i, min(i + chunk, len(docs))) for i in range(0, len(docs), chunk)] or [(0, 0)]
+    _DOCS, _ANALYZER, _MAX_WORDS = docs, ix, max_words
+    try:
+        pool, results = _run(_analyze, ranges, workers or default_workers())
+        try:
+            parts = list(results)
+        finally:
+            if pool:
+                pool.terminate()
+    finally:
+        _DOCS, _ANALYZER = (), None
+    out: dict[str, Any] = {}
+    for k in parts[0]:
+        if k == "word_docs":
+            out[k] = sum((r[k] for r in parts), Counter())
+        elif isinstance(parts[0][k], np.ndarray):
+            out[k] = np.concatenate([r[k] for r in parts])
+        else:
+            out[k] = [x for r in parts for x in r[k]]
+    return out
+
+
+def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs: Sequence[str],
+                problems: Sequence[str], progress: Callable[[range], Any] | None = None,
+                workers: int | None = None, snap: "layout.Snapshot | None" = None,
+                records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None) -> None:
+    """Write a complete index folder (tantivy engine) for ``docs`` to ``out``. Each passage's
+    indexed terms are kept too (``terms.txt``, one passage per line, read through a memory map):
+    answering checks a passage's terms without analyzing its text again, updates subtract them,
+    and benchmarks feed other engines the very same tokens. ``records`` and ``doc_file``: the
+    source files read and the one each document came from (what an update compares). A failed
+    or interrupted build leaves no temporary files (and an earlier index in ``out`` as it was)."""
+    try:
+        _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file)
+    except BaseException:
+        for leftover in out.glob(f".*.tmp-{os.getpid()}"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file) -> None:
+    global _DOCS, _ANALYZER, _MAX_WORDS
+    workers = workers or default_workers()
+    out.mkdir(parents=True, exist_ok=True)
+    ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
+    settings = manifest.settings
+    _DOCS, _MAX_WORDS = docs, settings.passage_max_words
+    doc_file = list(doc_file) if doc_file is not None else [0] * len(docs)
+    records = [dict(r) for r in records] or [{"path": "", "source": "", "size": -1, "mtime": 0, "sha256": ""}]
+    try:
+        pool, results = _run(_pairs, ranges, workers)
+        try:
+            defined = [item for chunk in results for item in chunk]
+        finally:
+            if pool:
+                pool.terminate()
+        glossary = Glossary.from_pairs(p for _, pairs in defined for p in pairs)
+        for pos, pairs in defined:  # each file's pairs, in order, once: what an update re-mines from
+            rec = records[doc_file[pos]]
+            have = rec.setdefault("pairs", [])
+            for pair in pairs:
+                if list(pair) not in have:
+                    have.append(list(pair))
+        _ANALYZER = PassageAnalyzer(glossary, Analyzer())
+        pool, results = _run(_analyze, ranges, workers)  # forked before tantivy starts its threads
+        tmp = out / f".tantivy.tmp-{os.getpid()}"
+        tantivy_writer = tantivy_engine.TantivyWriter(tmp, threads=workers)
+        doc_writer = writer.DocumentWriter(out)
+        terms_writer = writer.TermsWriter(out)
+        heads: dict[tuple[str, ...], int] = {}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("doc", "start", "end", "first", "path", "n_sent",
+                                                               "sent_start", "sent_end", "sent_bullet", "lengths")}
+        word_docs: Counter[str] = Counter()
+        bar = progress(range(len(docs))) if progress else None
+        gc.disable()
+        try:
+            for (lo, hi), r in zip(ranges, results):
+                for d, m in zip(docs[lo:hi], r["meta"]):
+                    doc_writer.add(d, m)
+                for body in r["bodies"]:
+                    tantivy_writer.add(body)
+                    terms_writer.add(body)
+                r["path"] = np.fromiter((heads.setdefault(h, len(heads)) for h in r["heads"]), np.int32,
+                                        count=len(r["heads"]))
+                for k in parts:
+                    parts[k].append(r[k])
+                word_docs.update(r["word_docs"])
+                if bar is not None:
+                    bar.update(hi - lo)
+        finally:
+            gc.enable()
+            if pool:
+                pool.terminate()
+            if bar is not None:
+                bar.close()
+        passages = tantivy_writer.count
+        counts = tantivy_writer.finish()  # every term with its document frequency
+        del tantivy_writer
+        for e in glossary.entries:
+            counts.setdefault(e.key, 0)
+        vocab_list = sorted(counts)
+        df = np.fromiter((counts[t] for t in vocab_list), np.int64, count=len(vocab_list))
+        del counts
+    finally:
+        _DOCS, _ANALYZER = (), None
+    if passages == 0:
+        raise CorpusError("the corpus has no text to index (no words in any document)")
+    files, ranges_ = doc_writer.close()
+    n = len(docs)
+    files["documents.npz"] = atomic_npz(out / "documents.npz", part=np.zeros(n, np.int16), **ranges_,
+                                        source_file=np.asarray(doc_file, np.int32))
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    sent_ptr = np.zeros(len(arrays["doc"]) + 1, np.int64)
+    np.cumsum(arrays.pop("n_sent"), out=sent_ptr[1:])
+    arrays["sent_ptr"] = sent_ptr
+    lengths = arrays.pop("lengths")
+    tfiles, tranges = terms_writer.close()
+    files.update(tfiles)
+    arrays.update(tranges)
+    arrays["uid"] = np.arange(passages, dtype=np.int64)
+    files["passages.npz"] = atomic_npz(out / "passages.npz", **arrays)
+    files.update(tantivy_engine.save_statistics(out, df, lengths, settings.bm25_k1, settings.bm25_b))
+    words = sorted(word_docs)
+    files["terms.json.gz"] = atomic_write(out / "terms.json.gz", writer.terms_blob(
+        heads, vocab_list, glossary, words, [word_docs[w] for w in words]))
+    files["sources.json.gz"] = atomic_write(out / "sources.json.gz", writer.sources_blob(records))
+    files.update(tantivy_engine.install(tmp, out))
+    writer.write_header(out, manifest, inputs, files, "tantivy", len(docs), passages, problems, snap)

@@ -1,0 +1,289 @@
+"""A corpus index: passages with their vocabulary, glossary, section tree and retriever.
+
+``CorpusIndex.build`` splits and analyzes documents (a corpus folder answered in memory, or the
+index ``python -m bot index`` saves); ``store.load`` gives the same object from a saved index
+without analyzing any text. ``PassageAnalyzer`` is what both index for one passage.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Callable, Iterable, Iterator, Sequence
+
+from bot.text.analyze import Analyzer, words
+from bot.config import CorpusError
+from bot.index.engines import LARGE_CORPUS, BM25Retriever, Retriever
+from bot.text.glossary import Glossary
+from bot.model import Document, Passage
+from bot.text.spelling import Speller
+from bot.sources.split import split_document
+
+_PAGE_HEADING = re.compile(r"Page \d+$")
+
+
+class PassageAnalyzer:
+    """What the retriever indexes for a passage: its heading path, its leaf heading again (a
+    heading match counts twice) and its text's terms, each with the glossary keys whose long
+    form appears ("total dissolved solids" adds "tds"). Heading terms are cached: many passages
+    share a heading."""
+
+    def __init__(self, glossary: Glossary, analyzer: Analyzer | None = None):
+        self.glossary = glossary
+        self.analyzer = analyzer or Analyzer()
+        self._long_forms = glossary.by_first
+        self._headings: dict[tuple[tuple[str, ...], bool], tuple[str, ...]] = {}
+
+    def text_terms(self, text: str, joined: frozenset[str] | set[str] | None = None) -> list[str]:
+        """A text's terms with glossary keys; with ``joined``, split spellings found in it are joined."""
+        return self.with_keys(self.analyzer.terms(text, joined))
+
+    def heading_terms(self, headings: tuple[str, ...], joined: frozenset[str] | set[str] | None = None) -> list[str]:
+        key = (headings, joined is not None)
+        got = self._headings.get(key)
+        if got is None:
+            if len(self._headings) > 200_000:
+                self._headings.clear()
+            got = self._headings[key] = tuple(self.text_terms(" ".join(headings), joined))
+        return list(got)
+
+    def passage_terms(self, p: Passage, joined: frozenset[str] | set[str] | None = None,
+                      text_terms: list[str] | None = None) -> list[str]:
+        """``text_terms``: the text's terms (without keys) when the caller has them already."""
+        leaf = self.heading_terms(p.headings[-1:], joined) if p.headings else []
+        path = self.heading_terms(p.headings, joined)
+        body = self.with_keys(text_terms) if text_terms is not None else self.text_terms(p.text, joined)
+        return path + leaf + body
+
+    def with_keys(self, terms: list[str]) -> list[str]:
+        """Add a glossary key wherever its long form appears as a run ("total dissolv solid" -> "tds")."""
+        long_forms = self._long_forms
+        if not long_forms:
+            return terms
+        have = set(terms)
+        firsts = long_forms.keys() & have
+        if not firsts:
+            return terms
+        # only entries whose every long-form word is present need the (slower) check for a run
+        candidates = [e for f in firsts for e in long_forms[f] if e.key not in have and have.issuperset(e.long_terms)]
+        if not candidates:
+            return terms
+        out = list(terms)
+        for e in candidates:
+            if e.key in have:  # another long form of the same short form matched already
+                continue
+            run, n = e.long_terms, len(e.long_terms)
+            i = terms.index(run[0])
+            while True:
+                if tuple(terms[i : i + n]) == run:
+                    out.append(e.key)
+                    have.add(e.key)
+                    break
+                try:
+                    i = terms.index(run[0], i + 1)
+                except ValueError:
+                    break
+        return out
+
+
+class PassageList(list):
+    """Passages built in memory, with the lookups a saved index's ``PassageStore`` answers from arrays."""
+
+    _by_doc: dict[str, list[int]] | None = None  # document id -> its passages, built on first lookup
+
+    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(passage index, heading path) of one document's passages."""
+        if self._by_doc is None:
+            self._by_doc = {}
+            for i, p in enumerate(self):
+                self._by_doc.setdefault(p.doc_id, []).append(i)
+        return [(i, self[i].headings) for i in self._by_doc.get(doc_id, ())]
+
+    def distinct_paths(self) -> Iterator[tuple[str, ...]]:
+        return iter(dict.fromkeys(p.headings for p in self))
+
+
+class LazyTerms(Sequence):
+    """Per-passage analysis computed on first use and kept: answering reads a handful of
+    passages, so a large or loaded index never analyzes the rest."""
+
+    def __init__(self, n: int, compute: Callable[[int], object]):
+        self._n, self._compute = n, compute
+        self._cache: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        got = self._cache.get(i)
+        if got is None:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            got = self._cache[i] = self._compute(i)
+        return got
+
+
+class CorpusIndex:
+    """Passages of a corpus with their vocabulary, glossary, section tree and retriever.
+
+    Made from its parts; ``CorpusIndex.build(documents)`` computes them, ``store.load`` reads them.
+    """
+
+    def __init__(self, documents: Sequence[Document] | dict[str, Document], passages: Sequence[Passage],
+                 glossary: Glossary, vocabulary: Iterable[str], retriever: Retriever, speller: Speller,
+                 stored_terms: Sequence[list[str]] | None = None, analyzer: PassageAnalyzer | None = None):
+        """``documents``: a sequence, a mapping by id, or a lazy store with a ``by_id`` mapping;
+        ``stored_terms``: each passage's indexed terms when the index kept them (a large index
+        does, so answering never re-analyzes a passage)."""
+        by_id = getattr(documents, "by_id", None)
+        if isinstance(documents, dict):
+            self.documents = documents
+        else:
+            self.documents = by_id if by_id is not None else {d.id: d for d in documents}
+        self.passages = passages if hasattr(passages, "heads_of_document") else PassageList(passages)
+        self.glossary = glossary
+        self.vocabulary = frozenset(vocabulary)
+        self.retriever = retriever
+        self.speller = speller
+        self.analyzer = analyzer or PassageAnalyzer(glossary)
+        self._stored_terms = stored_terms
+        n = len(self.passages)
+        self.heading_terms: Sequence[frozenset[str]] = LazyTerms(n, self._leaf_terms)  # leaf heading
+        self.path_terms: Sequence[frozenset[str]] = LazyTerms(n, self._path_terms)  # whole heading path
+        self.sentence_terms: Sequence[list[frozenset[str]]] = LazyTerms(n, self._sentence_terms)
+        self.passage_terms: Sequence[frozenset[str]] = LazyTerms(n, self._whole_terms)  # text + headings + keys
+        self._heading_sets: dict[tuple[str, ...], frozenset[str]] = {}
+        self._doc_trees: dict[str, tuple[dict, dict]] = {}
+        self._topics: dict[int, list[str]] = {}
+
+    @classmethod
+    def build(cls, documents: Sequence[Document], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
+              passages: Sequence[Passage] | None = None, engine: str = "auto",
+              progress: Callable[[Document], None] | None = None) -> "CorpusIndex":
+        """Split ``documents`` into passages (or take ``passages`` already cut) and index them with
+        an exact engine (``rank-bm25`` in memory, ``postings`` arrays, or ``auto``)."""
+        if not documents:
+            raise CorpusError("a corpus needs at least one document")
+        cut = PassageList(passages or [])
+        if passages is None:
+            for doc in documents:
+                cut.extend(split_document(doc, max_words, first_id=len(cut)))
+                if progress:
+                    progress(doc)
+        if not cut:
+            raise CorpusError("the corpus has no text to index (no words in any document)")
+        glossary = Glossary.mine(d.text for d in documents)
+        analyzer = PassageAnalyzer(glossary)
+        # Pass 1: the vocabulary, so pass 2 can join split spellings ("Dev Ops" -> "devop").
+        # Above LARGE_CORPUS passages that second pass is skipped (questions still join split words).
+        large = len(cut) > LARGE_CORPUS
+        vocab: set[str] = set()
+        surface: set[str] = set()
+        first_pass: list[list[str]] = []
+        seen_heads: set[tuple[str, ...]] = set()
+        for p in cut:
+            text_terms = analyzer.analyzer.terms(p.text, words_out=surface)
+            vocab.update(text_terms)
+            vocab.update(analyzer.heading_terms(p.headings))
+            if p.headings not in seen_heads:
+                seen_heads.add(p.headings)
+                surface.update(words(" ".join(p.headings)))
+            if large:
+                first_pass.append(text_terms)
+        vocab.update(e.key for e in glossary.entries)
+        vocabulary = frozenset(vocab)
+        joined = None if large else vocabulary
+        canonical: dict[str, str] = {}  # one string per distinct term: the lists below share them
+
+        def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
+            for i, p in enumerate(cut):
+                terms = analyzer.passage_terms(p, joined, first_pass[i] if large else None)
+                yield [canonical.setdefault(t, t) for t in terms]
+                if large:
+                    first_pass[i] = []
+
+        use = engine if engine != "auto" else ("postings" if large else "rank-bm25")
+        retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=use, count=len(cut))
+        return cls(documents, cut, glossary, vocabulary, retriever,
+                   Speller(surface, vocabulary, acronyms=[e.short for e in glossary.entries]),
+                   analyzer=analyzer)
+
+    def bm25_terms(self, p: Passage) -> list[str]:
+        """What the retriever indexed for a passage."""
+        if self._stored_terms is not None:
+            return list(self._stored_terms[p.id])
+        return self.analyzer.passage_terms(p, self.vocabulary)
+
+    def _leaf_terms(self, i: int) -> frozenset[str]:
+        headings = self.passages[i].headings
+        return self.heading_terms_of(headings[-1:]) if headings else frozenset()
+
+    def _path_terms(self, i: int) -> frozenset[str]:
+        return self.heading_terms_of(self.passages[i].headings)
+
+    def _sentence_terms(self, i: int) -> list[frozenset[str]]:
+        return [frozenset(self.analyzer.text_terms(s.text, self.vocabulary)) for s in self.passages[i].sentences]
+
+    def _whole_terms(self, i: int) -> frozenset[str]:
+        if self._stored_terms is not None:  # what the engine indexed: text (without joined pairs) + headings + keys
+            return frozenset(self._stored_terms[i])
+        return frozenset(self.analyzer.text_terms(self.passages[i].text, self.vocabulary)) | self.path_terms[i]
+
+    def heading_terms_of(self, headings: tuple[str, ...]) -> frozenset[str]:
+        """Terms of a heading path as the index sees them (joined spellings, glossary keys), cached."""
+        got = self._heading_sets.get(headings)
+        if got is None:
+            got = self._heading_sets[headings] = frozenset(self.analyzer.heading_terms(headings, self.vocabulary))
+        return got
+
+    def section(self, doc_id: str, path: tuple[str, ...]) -> list[int]:
+        """Passage indexes of one section of a document (heading path), in document order."""
+        return list(self._doc_tree(doc_id)[0].get(path, ()))
+
+    def document_passages(self, doc_id: str) -> list[int]:
+        """Passage indexes of one document, in document order."""
+        return [i for i, _ in self._heads_of(doc_id)]
+
+    def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """Direct subsections of a section, in document order."""
+        return list(self._doc_tree(doc_id)[1].get(path, ()))
+
+    def _doc_tree(self, doc_id: str) -> tuple[dict, dict]:
+        """A document's sections (heading path -> passages, every prefix present) and subsections,
+        built when first asked for: a loaded index of a million passages never builds them all."""
+        got = self._doc_trees.get(doc_id)
+        if got is None:
+            tree: dict[tuple[str, ...], list[int]] = {}
+            for i, headings in self._heads_of(doc_id):
+                for n in range(1, len(headings)):
+                    tree.setdefault(headings[:n], [])
+                tree.setdefault(headings, []).append(i)
+            kids: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+            for path in tree:  # dict order is document order
+                if path:
+                    kids.setdefault(path[:-1], []).append(path)
+            if len(self._doc_trees) > 10_000:
+                self._doc_trees.clear()
+            got = self._doc_trees[doc_id] = (tree, kids)
+        return got
+
+    def _heads_of(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(passage index, heading path) of a document's passages."""
+        return self.passages.heads_of_document(doc_id)  # type: ignore[attr-defined]
+
+    def top_sections(self, limit: int = 6) -> list[str]:
+        """Top-level headings, in document order: topics to suggest."""
+        if limit not in self._topics:
+            self._topics[limit] = self._top_sections(limit)
+        return list(self._topics[limit])
+
+    def _top_sections(self, limit: int) -> list[str]:
+        seen: dict[str, None] = {}
+        for path in self.passages.distinct_paths():  # type: ignore[attr-defined]
+            if len(path) >= 1 and not _PAGE_HEADING.match(path[0]):  # a PDF's "Page N" is no topic
+                seen.setdefault(path[0], None)
+                if len(seen) >= limit:
+                    break
+        titles = list(seen) or [d.title for d in itertools.islice(self.documents.values(), limit)]
+        return titles[:limit]

@@ -1,0 +1,70 @@
+"""Exact BM25 scoring every passage that holds a query term: rank_bm25 in memory for small
+corpora, postings arrays for saved indexes (the same scores either way)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from bot.index.engines.base import LARGE_CORPUS, Hit, top_hits
+from bot.index.engines.memory import LuceneBM25
+from bot.index.engines.postings import PostingsBM25
+
+
+@dataclass
+class BM25Retriever:
+    """The exact engine: a scorer (rank_bm25's LuceneBM25 or PostingsBM25) behind ``Retriever``."""
+
+    engine: LuceneBM25 | PostingsBM25
+
+    @classmethod
+    def build(cls, passage_terms: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75,
+              engine: str = "auto", count: int | None = None) -> "BM25Retriever":
+        """rank_bm25 (``engine="rank-bm25"``) for small corpora, postings arrays above
+        LARGE_CORPUS passages or when asked (``engine="postings"``): the same scores either way.
+        The postings path reads ``passage_terms`` once, so it may be a generator."""
+        n = count if count is not None else len(passage_terms)  # type: ignore[arg-type]
+        if engine == "postings" or (engine == "auto" and n > LARGE_CORPUS):
+            return cls(PostingsBM25.from_terms(passage_terms, k1=k1, b=b))
+        return cls(LuceneBM25(list(passage_terms), k1=k1, b=b))
+
+    @property
+    def k1(self) -> float:
+        return self.engine.k1
+
+    @property
+    def b(self) -> float:
+        return self.engine.b
+
+    def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
+        return top_hits(self.engine.get_scores(query), k)
+
+    def idf(self, term: str) -> float:
+        return self.engine.term_idf(term)
+
+    def score(self, query: Mapping[str, float], index: int) -> float:
+        return float(self.engine.get_scores(query)[index])
+
+    def document_frequency(self, term: str) -> int:
+        return self.engine.term_df(term)
+
+    def common_terms(self, fraction: float) -> set[str]:
+        return self.engine.common_terms(fraction)
+
+    def postings_arrays(self) -> PostingsBM25:
+        """The index as postings arrays, whichever scorer built it."""
+        e = self.engine
+        if isinstance(e, PostingsBM25):
+            return e
+        return PostingsBM25.from_postings(e.postings, e.doc_len, e.k1, e.b)
+
+    def save(self, folder: Path) -> dict[str, dict[str, Any]]:
+        return self.postings_arrays().save(folder)
+
+    @classmethod
+    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str]) -> "BM25Retriever":
+        return cls(PostingsBM25.load(folder, info, vocab))
+
+    @property
+    def size(self) -> int:
+        return self.engine.corpus_size

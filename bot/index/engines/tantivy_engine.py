@@ -1,0 +1,274 @@
+"""The large-corpus engine: tantivy (Rust, memory-mapped, block-max WAND top-k) gathers
+candidates, and the product's own BM25 scores them, so rankings are exact BM25 at every size.
+
+tantivy scores with k1 = 1.2, b = 0.75 and passage lengths rounded down to one byte's worth of
+precision (its "fieldnorm"), which is close to exact BM25 but not equal; after incremental
+updates it also still counts passages that were replaced (they stay in tantivy, marked dead
+here). So ``search`` asks tantivy for a few times ``k`` candidates, rescores them exactly (our
+IDF over live passages, ``bm25_k1``/``bm25_b`` from the settings, exact lengths, each passage's
+stored terms) and checks a bound: a passage tantivy ranked below the candidates scores at most
+``bound`` times tantivy's lowest candidate score. While the exact k-th score is below that
+bound, it asks for four times as many.
+
+Each tantivy document carries a ``uid``; ``positions`` maps uids to passage positions (-1: a
+passage an update replaced or removed).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from bot.index import files
+from bot.index.engines.base import Hit, bm25_idf, bm25_norm, bm25_tf, check_parameters
+
+FIELD = "body"
+FILE = "bm25.npz"
+FOLDER = "tantivy"
+TANTIVY_K1, TANTIVY_B = 1.2, 0.75
+FIRST_DEPTH = 40  # candidates asked for first (at least 4 * k)
+MAX_DEPTH = 5_000  # beyond this the ranking is taken as it stands (counted in ``inexact``)
+
+
+def register_tokenizer(index: Any) -> None:
+    """Our terms arrive analyzed and space-separated: split on whitespace only (no lower-casing,
+    no length limit, unlike tantivy's default tokenizer)."""
+    import tantivy
+
+    index.register_tokenizer("ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+
+
+def schema() -> Any:
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("id", stored=False, indexed=False, fast=True)
+    sb.add_text_field(FIELD, stored=False, tokenizer_name="ws", index_option="freq")
+    return sb.build()
+
+
+class TantivyWriter:
+    """Writes a tantivy folder from each passage's terms; uids count on from ``first_uid``.
+    With ``copy_of``, it starts as a copy of that folder (an update adds to a copy, so the index
+    in use is never changed)."""
+
+    def __init__(self, folder: Path, threads: int = 2, copy_of: Path | None = None, first_uid: int = 0,
+                 heap: int = 512_000_000):
+        import tantivy
+
+        self._tv = tantivy
+        self.folder = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        if copy_of is not None:
+            shutil.copytree(copy_of, folder, ignore=shutil.ignore_patterns(".tantivy-*"))
+            self._index = tantivy.Index.open(str(folder))
+        else:
+            folder.mkdir(parents=True)
+            self._index = tantivy.Index(schema(), path=str(folder))
+        register_tokenizer(self._index)
+        self._writer = self._index.writer(heap_size=heap, num_threads=max(1, min(2, threads)))
+        self.first_uid = first_uid
+        self.count = 0
+
+    def add(self, body: str) -> int:
+        """One passage: its terms joined by spaces. Returns its uid."""
+        uid = self.first_uid + self.count
+        self._writer.add_document(self._tv.Document(id=uid, body=body))
+        self.count += 1
+        return uid
+
+    def finish(self, counts: bool = True) -> dict[str, int]:
+        """Commit, and return every term with its document frequency (``counts``; else nothing)."""
+        self._writer.commit()
+        self._writer.wait_merging_threads()
+        del self._writer
+        got: dict[str, int] = {}
+        if counts:
+            self._index.reload()
+            got = dict(self._index.searcher().terms_with_prefix(FIELD, ""))
+        del self._index
+        return got
+
+
+def install(tmp: Path, out: Path, name: str = FOLDER) -> dict[str, dict[str, Any]]:
+    """Move a finished tantivy folder into ``out`` as ``name`` (replacing an older one) and
+    checksum its files."""
+    final = out / name
+    old = out / f".{name}.old-{tmp.name.rsplit('-', 1)[-1]}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return {f"{name}/{f.name}": files.checksum(f) for f in sorted(final.iterdir())
+            if f.is_file() and not f.name.startswith(".tantivy-")}  # lock files come and go
+
+
+def save_statistics(out: Path, df: np.ndarray, doc_len: np.ndarray, k1: float, b: float,
+                    uid_len: np.ndarray | None = None, name: str = FILE) -> dict[str, dict[str, Any]]:
+    """The exact statistics the rescoring uses: document frequencies over live passages, each
+    live passage's length, and the length of every passage tantivy holds (by uid, dead ones too)."""
+    uid_len = doc_len if uid_len is None else uid_len
+    return {name: files.atomic_npz(out / name, df=df, doc_len=doc_len, uid_len=uid_len,
+                                   params=np.asarray([k1, b], np.float64))}
+
+
+class TantivyRetriever:
+    """Exact BM25 over a tantivy index: tantivy's candidates rescored from stored terms."""
+
+    def __init__(self, path: str | Path, vocab: Sequence[str], df: np.ndarray, doc_len: np.ndarray,
+                 terms_of: Callable[[int], Sequence[str]], k1: float = 1.2, b: float = 0.75,
+                 uids: np.ndarray | None = None, uid_len: np.ndarray | None = None):
+        """``doc_len``: each live passage's length; ``uids``: each live passage's tantivy uid (by
+        default its position); ``uid_len``: the length of every passage tantivy holds, by uid."""
+        import tantivy
+
+        check_parameters(k1, b)
+        self._tv = tantivy
+        self.path = str(path)
+        self._index = tantivy.Index.open(self.path)
+        register_tokenizer(self._index)
+        self._searcher = self._index.searcher()
+        self._schema = self._index.schema
+        self.k1, self.b = k1, b
+        self.vocab = vocab
+        self.term_id = {t: i for i, t in enumerate(vocab)}
+        self.df = np.asarray(df, dtype=np.int64)
+        self.doc_len = np.asarray(doc_len, dtype=np.int32)
+        self.corpus_size = int(len(self.doc_len))
+        n = self.corpus_size
+        self.idf_arr = bm25_idf(n, self.df)
+        self.avgdl = float(self.doc_len.mean()) if n else 1.0
+        self.terms_of = terms_of
+        n_uid = int(len(uid_len)) if uid_len is not None else n
+        self.positions = np.full(n_uid, -1, np.int64)  # uid -> passage position, -1 for a dead uid
+        self.positions[uids if uids is not None else np.arange(n)] = np.arange(n)
+        self.tantivy_n = n_uid
+        self.tantivy_avgdl = float(np.mean(uid_len)) if uid_len is not None and n_uid else self.avgdl
+        self._ratio: float | None = None
+        self.inexact = 0  # searches that stopped at MAX_DEPTH before the bound held
+        self.rescored = 0  # candidates scored exactly, over all searches (for benchmarks)
+        self.searches = 0
+
+    @classmethod
+    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str],
+             terms_of: Callable[[int], Sequence[str]], generation: int = 0,
+             uids: np.ndarray | None = None) -> "TantivyRetriever":
+        sub = FOLDER if not generation else f"{FOLDER}.{generation}"
+        for name, item in info.items():
+            if name.startswith(sub + "/"):
+                files.checked(folder, name, item)
+        stats = FILE if not generation else f"bm25.{generation}.npz"
+        z = files.load_npz(folder, stats, info[stats])
+        k1, b = (float(x) for x in z["params"])
+        return cls(folder / sub, vocab, z["df"], z["doc_len"], terms_of, k1, b, uids, z["uid_len"])
+
+    def save(self, folder: Path) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError("a tantivy index is written by TantivyWriter while the corpus is built")
+
+    @property
+    def ratio(self) -> float:
+        """The most an exact BM25 term score, without its IDF, can exceed tantivy's for the same
+        live passage and term. tantivy rounds a passage's length down, so its length part of the
+        denominator is at most the one computed from the exact length; against ours,
+        ``tf (k1+1) / (tf + norm)`` differs most at tf = 1 or as tf grows (then by ``(k1+1) / 2.2``).
+        Equal k1 and b, and no update since the build, give 1."""
+        if self._ratio is None:
+            if self.corpus_size == 0:
+                self._ratio = 1.0
+            else:
+                lengths = np.unique(self.doc_len).astype(np.float64)
+                ours = bm25_norm(self.k1, self.b, lengths, self.avgdl)
+                theirs = bm25_norm(TANTIVY_K1, TANTIVY_B, lengths, self.tantivy_avgdl)  # upper end of its range
+                worst = max(1.0, float(((1.0 + theirs) / (1.0 + ours)).max()))  # tf = 1, or tf large
+                self._ratio = (self.k1 + 1.0) / (TANTIVY_K1 + 1.0) * worst * (1.0 + 1e-5)  # float32 rounding
+        return self._ratio
+
+    def bound(self, query: Mapping[str, float]) -> float:
+        """``ratio`` times the most our IDF exceeds tantivy's for a query term (tantivy counts
+        passages an update replaced; without updates the two are equal)."""
+        if self.tantivy_n == self.corpus_size:
+            return self.ratio
+        worst = 1.0
+        for t in query:
+            theirs = bm25_idf(self.tantivy_n, self._searcher.doc_freq(FIELD, t))
+            worst = max(worst, self.idf(t) / theirs if theirs > 0 else float("inf"))
+        return self.ratio * worst
+
+    def _candidates(self, clauses: list, depth: int) -> list[tuple[float, int]]:
+        Q = self._tv.Query
+        hits = self._searcher.search(Q.boolean_query(clauses), depth, count=False).hits
+        uids = self._searcher.fast_field_values("id", [a for _, a in hits])
+        pos = self.positions
+        return [(float(sc), int(pos[u])) for (sc, _), u in zip(hits, uids) if sc > 0]
+
+    def _exact(self, query: Mapping[str, float], i: int) -> float:
+        terms = self.terms_of(i)
+        norm = bm25_norm(self.k1, self.b, len(terms), self.avgdl)
+        total = 0.0
+        for t, w in query.items():
+            tf = terms.count(t)
+            if tf:
+                total += w * self.idf(t) * bm25_tf(tf, self.k1, norm)
+        return total
+
+    def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        Q, should = self._tv.Query, self._tv.Occur.Should
+        query = {t: float(w) for t, w in query.items() if w > 0 and t in self.term_id}
+        if not query:
+            return []
+        clauses = [(should, Q.boost_query(Q.term_query(self._schema, FIELD, t), w)) for t, w in query.items()]
+        self.searches += 1
+        depth = max(FIRST_DEPTH, 4 * k)
+        scored: dict[int, float] = {}
+        bound = None
+        while True:
+            found = self._candidates(clauses, depth)
+            for _, i in found:
+                if i >= 0 and i not in scored:  # a dead uid (-1) is a passage an update replaced
+                    scored[i] = self._exact(query, i)
+            self.rescored += len(found)
+            ranked = sorted(((-s, i) for i, s in scored.items() if s > 0))
+            if len(found) < depth:  # every passage holding a query term was scored
+                break
+            kth = -ranked[k - 1][0] if len(ranked) >= k else 0.0
+            bound = self.bound(query) if bound is None else bound
+            if kth >= found[-1][0] * bound:  # nothing tantivy ranked lower can score more
+                break
+            if depth >= MAX_DEPTH:
+                self.inexact += 1
+                break
+            depth = min(depth * 4, MAX_DEPTH)
+        return [Hit(i, -s) for s, i in ranked[:k]]
+
+    def containing_all(self, terms: Sequence[str]) -> list[int]:
+        """Positions of the live passages that hold every one of ``terms``."""
+        if not terms or any(t not in self.term_id for t in terms):
+            return []
+        Q, must = self._tv.Query, self._tv.Occur.Must
+        query = Q.boolean_query([(must, Q.term_query(self._schema, FIELD, t)) for t in terms])
+        limit = max(1, min(self.document_frequency(t) for t in terms) + self.tantivy_n - self.corpus_size)
+        hits = self._searcher.search(query, limit, count=False).hits
+        uids = self._searcher.fast_field_values("id", [a for _, a in hits])
+        return sorted(int(p) for p in self.positions[np.asarray(uids, np.int64)] if p >= 0) if uids else []
+
+    def idf(self, term: str) -> float:
+        i = self.term_id.get(term)
+        return 0.0 if i is None else float(self.idf_arr[i])
+
+    def document_frequency(self, term: str) -> int:
+        i = self.term_id.get(term)
+        return 0 if i is None else int(self.df[i])
+
+    def common_terms(self, fraction: float) -> set[str]:
+        return {self.vocab[i] for i in np.flatnonzero(self.df > fraction * self.corpus_size)}
+
+    def score(self, query: Mapping[str, float], index: int) -> float:
+        return self._exact({t: w for t, w in query.items() if w > 0}, index)
+
+    @property
+    def size(self) -> int:
+        return self.corpus_size

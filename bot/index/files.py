@@ -1,0 +1,95 @@
+"""Files of a saved index, written safely and read back checked: the one place that writes to
+disk for ``store`` and the engines.
+
+Every file is written to a temporary name and renamed into place, so a crash leaves the old file
+or the new one, never half of one. Each write returns the file's size and SHA-256 (files over
+64 MB: a hash of their first and last 4 MB, to keep loading fast), and every read checks them.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import mmap
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import CorpusError
+
+BIG_FILE = 64 * 2**20  # above this, a file is checked by size and a hash of its two ends
+SAMPLE = 4 * 2**20
+REBUILD = "rebuild it with `python -m bot index`"
+
+
+def checksum(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a file (of its first and last 4 MB above 64 MB)."""
+    size = path.stat().st_size
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        if size <= BIG_FILE:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            return {"size": size, "sha256": h.hexdigest()}
+        h.update(f.read(SAMPLE))
+        f.seek(size - SAMPLE)
+        h.update(f.read(SAMPLE))
+        return {"size": size, "sha256_ends": h.hexdigest()}
+
+
+def temporary(path: Path) -> Path:
+    """The name a file is written under before it is renamed into place (a crashed writer's
+    leftovers match ``.*.tmp-<pid>``)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def atomic_write(path: Path, data: bytes) -> dict[str, Any]:
+    tmp = temporary(path)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return checksum(path)
+
+
+def atomic_npz(dest: Path, /, **arrays: np.ndarray) -> dict[str, Any]:
+    """``np.savez`` straight to a temporary file, then renamed: no second copy of the arrays in
+    memory, as building the archive as bytes first would."""
+    tmp = temporary(dest)
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, dest)
+    return checksum(dest)
+
+
+def checked(folder: Path, name: str, info: dict[str, Any]) -> Path:
+    """The path of an index file whose size and hash match what the index recorded."""
+    path = folder / name
+    try:
+        got = checksum(path)
+    except OSError as exc:
+        raise CorpusError(f"{path}: index file missing or unreadable ({exc.strerror or exc}); {REBUILD}") from None
+    if got != {k: info.get(k) for k in got}:
+        raise CorpusError(f"{path}: index file is truncated or was changed after indexing; {REBUILD}")
+    return path
+
+
+def read_checked(folder: Path, name: str, info: dict[str, Any]) -> bytes:
+    return checked(folder, name, info).read_bytes()
+
+
+def load_npz(folder: Path, name: str, info: dict[str, Any]) -> Any:
+    """A checked ``.npz`` archive, read whole (no pickles)."""
+    return np.load(io.BytesIO(read_checked(folder, name, info)), allow_pickle=False)
+
+
+def map_file(path: Path) -> "mmap.mmap | bytes":
+    """A read-only memory map of a file (empty bytes for an empty file, which mmap refuses)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

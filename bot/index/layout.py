@@ -1,0 +1,149 @@
+"""The saved index's layout, written once: its format marker, the names of its files (per
+generation and part), which source files a build reads, the fingerprint that tells a stale
+index, and the checked header (``index.json``). Read by both sides: ``store`` (answering) and
+``writer`` (building)."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from bot.config import CorpusError, Settings, load_manifest, settings_from
+from bot.index.files import read_checked
+from bot.sources.ingest import collect
+from bot.sources.readers import LoadReport
+
+FORMAT = "grounded-bot-index"
+VERSION = 3
+ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
+INDEX_JSON = "index.json"
+
+
+def is_index(path: str | Path) -> bool:
+    return (Path(path) / INDEX_JSON).is_file()
+
+
+def looks_like_index(path: str | Path) -> bool:
+    """Index files without their index.json (deleted, or an interrupted first build)."""
+    folder = Path(path)
+    return folder.is_dir() and any((folder / name).exists() for name in ("texts.bin", "passages.npz", "bm25.npz"))
+
+
+# ---- sources and fingerprint ----------------------------------------------------------------
+def source_files(inputs: Sequence[str]) -> list[Path]:
+    """Every file a build reads: files under the inputs, a corpus folder's manifest, and the
+    documents that manifest lists (also those outside the folder, where it allows them)."""
+    files = [f.resolve() for f, _ in collect(inputs, LoadReport())]
+    for raw in inputs:
+        m = Path(raw) / "corpus.yaml"
+        if m.is_file():
+            files.append(m.resolve())
+            try:
+                listed = load_manifest(m).documents
+            except CorpusError:
+                listed = ()
+            files.extend((Path(raw) / e.path).resolve() for e in listed if (Path(raw) / e.path).is_file())
+    return sorted(set(files))
+
+
+Snapshot = list[tuple[str, int, int]]
+
+
+def snapshot(files: Iterable[Path]) -> Snapshot:
+    """(path, size, modification time) of each file, taken before a build reads them: a file
+    edited while the build runs then makes the index stale instead of being recorded as current."""
+    out: Snapshot = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def fingerprint(snap: Snapshot, settings: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    for name, size, mtime in snap:
+        h.update(f"{name}\0{size}\0{mtime}\n".encode())
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    h.update(ANALYZER.encode())
+    return h.hexdigest()
+
+
+def generation_name(name: str, generation: int) -> str:
+    """An index file's name at a generation of updates: "passages.npz" at 3 is "passages.3.npz";
+    generation 0 (a full build) keeps the plain name, as does a folder ("tantivy" -> "tantivy.3")."""
+    if not generation:
+        return name
+    stem, dot, ext = name.partition(".")
+    return f"{stem}.{generation}{dot}{ext}"
+
+
+def part_files(suffix: str) -> dict[str, str]:
+    """The append-only files of one part: document texts, their metadata, passage terms."""
+    return {"texts": f"texts{suffix}.bin", "meta": f"documents{suffix}.jsonl", "terms": f"terms{suffix}.txt"}
+
+
+def read_sources(folder: Path, header: dict[str, Any]) -> list[dict[str, Any]]:
+    name = generation_name("sources.json.gz", int(header.get("generation") or 0))
+    return json.loads(gzip.decompress(read_checked(folder, name, header["files"][name])))["files"]
+
+
+def read_header(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    try:
+        header = json.loads((folder / INDEX_JSON).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorpusError(f"{folder / INDEX_JSON}: not a readable index ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CorpusError(f"{folder / INDEX_JSON}: not an index written by `python -m bot index`")
+    if header.get("version") != VERSION or header.get("analyzer") != ANALYZER:
+        raise CorpusError(f"{folder}: index written by another version (format {header.get('version')}); "
+                          "rebuild it with `python -m bot index`")
+    _check_header(folder / INDEX_JSON, header)
+    return header
+
+
+def _check_header(path: Path, header: dict[str, Any]) -> None:
+    """Every field of index.json has the type the loader relies on (an edited header must give a
+    clear message, not a traceback)."""
+
+    def bad(field: str, wanted: str) -> CorpusError:
+        return CorpusError(f"{path}: '{field}' must be {wanted}; rebuild the index with `python -m bot index`")
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+    if header.get("engine") not in ("postings", "tantivy"):
+        raise bad("engine", '"postings" or "tantivy"')
+    if not strings(header.get("inputs")):
+        raise bad("inputs", "a list of paths")
+    for field in ("problems", "examples"):
+        if field in header and not strings(header[field]):
+            raise bad(field, "a list of strings")
+    for field in ("name", "description", "fingerprint"):
+        if header.get(field) is not None and not isinstance(header[field], str):
+            raise bad(field, "a string")
+    files = header.get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        raise bad("files", "a mapping of file names to sizes and checksums")
+    settings = header.get("settings")
+    if not isinstance(settings, dict):
+        raise bad("settings", "a mapping")
+    settings_from({k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}, lambda key: str(path))
+
+
+def stale_reason(header: dict[str, Any]) -> str | None:
+    """Why the index no longer matches its sources, or None when it does."""
+    inputs = header.get("inputs") or []
+    missing = [i for i in inputs if not Path(i).exists()]
+    if missing:
+        return f"source {missing[0]} no longer exists"
+    if fingerprint(snapshot(source_files(inputs)), header.get("settings") or {}) != header.get("fingerprint"):
+        return "its source files changed since it was built (added, removed or edited)"
+    return None
+
+

@@ -1,0 +1,238 @@
+"""Load a saved index, so ``ask``, ``search`` and the page start without analyzing text.
+
+An index folder holds ``index.json`` (format marker, settings, engine, a fingerprint of the
+sources and the size and SHA-256 of every other file), the document texts (one file read through
+a memory map, so loading a million passages reads none of it), document metadata, passage
+offsets, the BM25 engine (postings arrays, or a tantivy folder for large corpora), the
+vocabulary, the glossary and the spelling word list. Every file is written to a temporary name
+and renamed into place, ``index.json`` last, so a crash never leaves a half-written index that
+looks whole; a truncated, edited or foreign file is detected on load (files over 64 MB are
+checked by size and a hash of their first and last 4 MB, to keep loading fast).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from bot.config import CorpusError, Manifest, Settings, settings_from
+from bot.index.corpus import CorpusIndex
+from bot.index.engines import BM25Retriever, TantivyRetriever
+from bot.index.files import checked, load_npz, map_file, read_checked
+from bot.index.layout import INDEX_JSON, generation_name, part_files, read_header, stale_reason
+from bot.model import Document, Passage, Sentence
+from bot.text.glossary import Entry, Glossary
+from bot.text.spelling import Speller
+
+# ---- reading --------------------------------------------------------------------------------
+CACHE_CHARS = 16_000_000  # document text kept decoded (the documents answers cite are read again when evicted)
+
+
+class Parts:
+    """The append-only files of an index's parts, memory-mapped when first read."""
+
+    def __init__(self, folder: Path, suffixes: Sequence[str]):
+        self.folder, self.suffixes = folder, list(suffixes)
+        self._maps: dict[tuple[int, str], Any] = {}
+
+    def map(self, part: int, kind: str) -> Any:
+        got = self._maps.get((part, kind))
+        if got is None:
+            got = self._maps[(part, kind)] = map_file(self.folder / part_files(self.suffixes[part])[kind])
+        return got
+
+
+class DocumentStore(Sequence):
+    """Documents read on demand: texts through memory maps of ``texts*.bin``, metadata from
+    ``documents*.jsonl``, each by its part and byte range. ``by_id`` looks documents up by id."""
+
+    def __init__(self, parts: Parts, arrays: Mapping[str, np.ndarray]):
+        self.parts = parts
+        self.part = arrays["part"]
+        self.text_start, self.text_end = arrays["text_start"], arrays["text_end"]
+        self.meta_start, self.meta_end = arrays["meta_start"], arrays["meta_end"]
+        self.source_file = arrays["source_file"]
+        self._cache: OrderedDict[int, Document] = OrderedDict()  # most recently read last
+        self._cached_chars = 0
+        self._pos: dict[str, int] = {}
+        self._all_ids = False
+        self.by_id = _ById(self)
+
+    def __len__(self) -> int:
+        return len(self.part)
+
+    def _meta(self, i: int) -> dict[str, Any]:
+        return json.loads(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
+
+    def meta_bytes(self, i: int) -> bytes:
+        return bytes(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        got = self._cache.get(i)
+        if got is not None:
+            self._cache.move_to_end(i)
+        else:
+            o = self._meta(i)
+            texts = self.parts.map(int(self.part[i]), "texts")
+            text = texts[int(self.text_start[i]):int(self.text_end[i])].decode("utf-8")
+            got = Document(o["id"], o["title"], o["source"], text, o.get("metadata") or {})
+            self._cache[i] = got
+            self._cached_chars += len(text)
+            while len(self._cache) > 1 and (self._cached_chars > CACHE_CHARS or len(self._cache) > 20_000):
+                _, old = self._cache.popitem(last=False)  # a few huge documents must not fill memory
+                self._cached_chars -= len(old.text)
+            self._pos[got.id] = i
+        return got
+
+    def position(self, doc_id: str) -> int:
+        i = self._pos.get(doc_id)
+        if i is None and not self._all_ids:  # an id never reached through a passage: read them all once
+            for j in range(len(self)):
+                self._pos.setdefault(self._meta(j)["id"], j)
+            self._all_ids = True
+            i = self._pos.get(doc_id)
+        if i is None:
+            raise KeyError(doc_id)
+        return i
+
+
+class _ById(Mapping):
+    def __init__(self, store: DocumentStore):
+        self._store = store
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self._store[self._store.position(doc_id)]
+
+    def __iter__(self):
+        return (d.id for d in self._store)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def values(self) -> Iterator[Document]:  # type: ignore[override]
+        return iter(self._store)
+
+
+class PassageStore(Sequence):
+    """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
+    until they are read)."""
+
+    def __init__(self, docs: DocumentStore, heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
+        self.docs, self.head_paths, self.a = docs, heads, arrays
+        self._cache: dict[int, Passage] = {}
+
+    def __len__(self) -> int:
+        return int(len(self.a["doc"]))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        got = self._cache.get(i)
+        if got is not None:
+            return got
+        a = self.a
+        pos = int(a["doc"][i])
+        d = self.docs[pos]  # the store notes its id, so lookups by id stay cheap
+        lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
+        sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
+                      for s, e, b in zip(a["sent_start"][lo:hi], a["sent_end"][lo:hi], a["sent_bullet"][lo:hi]))
+        start, end = int(a["start"][i]), int(a["end"][i])
+        p = Passage(i, d.id, self.head_paths[int(a["path"][i])], d.text[start:end], start, end, sents,
+                    bool(a["first"][i]))
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[i] = p
+        return p
+
+    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(passage index, heading path) of one document's passages: they are contiguous."""
+        pos = self.docs.position(doc_id)
+        lo, hi = np.searchsorted(self.a["doc"], [pos, pos + 1])
+        return [(i, self.head_paths[int(self.a["path"][i])]) for i in range(int(lo), int(hi))]
+
+    def distinct_paths(self) -> Iterator[tuple[str, ...]]:
+        """Heading paths in order of first appearance (numpy: no loop over passages)."""
+        ids, first = np.unique(self.a["path"], return_index=True)
+        return (self.head_paths[int(ids[j])] for j in np.argsort(first, kind="stable"))
+
+
+class StoredTerms(Sequence):
+    """Each passage's indexed terms (heading path, leaf heading, text with glossary keys), one line
+    per passage of ``terms*.txt`` (the part of the passage's document), read through memory maps."""
+
+    def __init__(self, parts: Parts, part: np.ndarray, start: np.ndarray, end: np.ndarray):
+        self.parts, self.part, self.start, self.end = parts, part, start, end
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        m = self.parts.map(int(self.part[i]), "terms")
+        return m[int(self.start[i]):int(self.end[i])].decode("utf-8").split()
+
+
+def load(folder: str | Path, check_stale: bool = True,
+         ) -> tuple[Manifest, "DocumentStore", CorpusIndex, list[str]]:
+    """(Manifest, documents, CorpusIndex, problems) from an index folder, analyzing no text."""
+    folder = Path(folder)
+    header = read_header(folder)
+    if check_stale:
+        why = stale_reason(header)
+        if why:
+            raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with `python -m bot index "
+                              f"{' '.join(header.get('inputs') or [])} --out {folder}` or pass --rebuild")
+    files = header.get("files") or {}
+    engine_name = header.get("engine")
+    try:
+        gen = int(header.get("generation") or 0)
+        suffixes = [str(x) for x in header.get("parts") or [""]]
+        for suffix in suffixes:
+            names = part_files(suffix)
+            for kind in ("texts", "meta") + (("terms",) if engine_name == "tantivy" else ()):
+                checked(folder, names[kind], files[names[kind]])
+        parts = Parts(folder, suffixes)
+        dz = load_npz(folder, generation_name("documents.npz", gen), files[generation_name("documents.npz", gen)])
+        docs = DocumentStore(parts, {k: dz[k] for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
+                                                         "source_file")})
+        pname = generation_name("passages.npz", gen)
+        pz = load_npz(folder, pname, files[pname])
+        arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
+                                      "sent_bullet")}
+        tname = generation_name("terms.json.gz", gen)
+        meta = json.loads(gzip.decompress(read_checked(folder, tname, files[tname])))
+        stored_terms = None
+        if engine_name == "tantivy":
+            stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
+            engine = TantivyRetriever.load(folder, files, meta["vocab"], stored_terms.__getitem__, gen, pz["uid"])
+        elif engine_name == "postings":
+            engine = BM25Retriever.load(folder, files, meta["vocab"])
+        else:
+            raise ValueError(f"unknown engine {engine_name!r}")
+        glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
+        heads = [tuple(h) for h in meta["headings"]]
+    except CorpusError:
+        raise
+    except Exception as exc:  # numpy, zlib, json and tantivy each raise their own kinds on a damaged file
+        raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
+                          "rebuild it with `python -m bot index`") from None
+    settings_dict = {k: v for k, v in (header.get("settings") or {}).items() if k in Settings.__dataclass_fields__}
+    settings = settings_from(settings_dict, lambda key: str(folder / INDEX_JSON))
+    manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
+                        (), settings, tuple(header.get("examples") or ()))
+    passages = PassageStore(docs, heads, arrays)
+    vocabulary = frozenset(meta["vocab"])
+    speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])
+    index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
+    return manifest, docs, index, list(header.get("problems") or [])

@@ -1,0 +1,341 @@
+"""Write a saved index: one writer at a time (a lock), a fresh staging folder swapped in at once,
+the documents, passages, terms and header written atomically (``index.json`` last: its rename is
+the commit). The answering side never imports this module."""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from array import array
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from bot.config import CorpusError, Manifest
+from bot.index.corpus import CorpusIndex
+from bot.index.files import atomic_npz, atomic_write, checksum, temporary
+from bot.index.layout import (ANALYZER, FORMAT, INDEX_JSON, VERSION, Snapshot, fingerprint, part_files, snapshot,
+                              source_files)
+from bot.model import Document, Passage
+from bot.text.glossary import Glossary
+
+# ---- one writer at a time ------------------------------------------------------------------
+@contextmanager
+def writing(out: Path) -> Iterator[None]:
+    """Hold the index folder ``out`` for one build or update: a second `python -m bot index` on
+    the same folder is refused at once instead of interleaving its files with the first's."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CorpusError(f"{out}: another `python -m bot index` is writing this index; run it again when "
+                              "that one has finished") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# ---- building into a fresh folder, then one swap -----------------------------------------
+def staging_dir(out: Path) -> Path:
+    """A fresh folder beside ``out`` to build into (the earlier index stays untouched meanwhile)."""
+    stage = out.parent / f".{out.name}.new-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    if (out / "corpus.yaml").is_file():  # a corpus.yaml the user edited beside the index is kept
+        shutil.copy2(out / "corpus.yaml", stage / "corpus.yaml")
+    return stage
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False if the
+    system cannot."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, str(a).encode(), at_fdcwd, str(b).encode(), rename_exchange) == 0
+
+
+def swap_into(stage: Path, out: Path) -> None:
+    """Make the finished ``stage`` folder the index at ``out``: a reader sees the old index or the
+    new one, never a mix of both."""
+    if not out.exists():
+        os.rename(stage, out)
+        return
+    if _exchange(stage, out):  # stage now holds the old index
+        shutil.rmtree(stage, ignore_errors=True)
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    os.rename(out, old)
+    os.rename(stage, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(out: Path) -> None:
+    """An index folder lost between the two renames of ``swap_into``'s fallback: put the old back."""
+    if out.exists():
+        return
+    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        if (old / INDEX_JSON).is_file():
+            os.rename(old, out)
+            return
+
+
+def remove_leftovers(out: Path) -> None:
+    """Staging folders of builds that were killed before they finished."""
+    for left in out.parent.glob(f".{out.name}.new-*"):
+        shutil.rmtree(left, ignore_errors=True)
+
+
+# ---- writing --------------------------------------------------------------------------------
+def meta_line(d: Document) -> bytes:
+    return (json.dumps({"id": d.id, "title": d.title, "source": d.source, "metadata": dict(d.metadata)},
+                       ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class DocumentWriter:
+    """Writes documents one at a time: texts to ``texts.bin`` (UTF-8, back to back) and metadata to
+    ``documents.jsonl`` (a part of an update writes ``texts.<n>.bin`` and ``documents.<n>.jsonl``),
+    keeping each document's byte range in both."""
+
+    def __init__(self, out: Path, suffix: str = ""):
+        self.out = out
+        self.names = part_files(suffix)
+        self._tmp = {k: temporary(out / self.names[k]) for k in ("texts", "meta")}
+        self._texts = open(self._tmp["texts"], "wb")
+        self._meta = open(self._tmp["meta"], "wb")
+        self._text_at = self._meta_at = 0
+        self.ranges: dict[str, array] = {k: array("q") for k in ("text_start", "text_end", "meta_start", "meta_end")}
+
+    def add(self, d: Document, meta: bytes | None = None) -> None:
+        r = self.ranges
+        r["text_start"].append(self._text_at)
+        for i in range(0, len(d.text), 1 << 20):  # in 1 MB pieces: no second copy of a large text
+            piece = d.text[i : i + (1 << 20)].encode("utf-8")
+            self._texts.write(piece)
+            self._text_at += len(piece)
+        r["text_end"].append(self._text_at)
+        meta = meta if meta is not None else meta_line(d)
+        self._meta.write(meta)
+        r["meta_start"].append(self._meta_at)
+        self._meta_at += len(meta)
+        r["meta_end"].append(self._meta_at)
+
+    def close(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(the files written with their checksums, each document's byte ranges)."""
+        files = {}
+        for f in (self._texts, self._meta):
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        for k, tmp in self._tmp.items():
+            os.replace(tmp, self.out / self.names[k])
+            files[self.names[k]] = checksum(self.out / self.names[k])
+        return files, {k: np.frombuffer(v, np.int64) if len(v) else np.zeros(0, np.int64)
+                       for k, v in self.ranges.items()}
+
+    def abort(self) -> None:
+        for f in (self._texts, self._meta):
+            f.close()
+        for tmp in self._tmp.values():
+            tmp.unlink(missing_ok=True)
+
+
+class TermsWriter:
+    """Each passage's indexed terms, one line per passage (``terms.txt``, or ``terms.<n>.txt`` in a
+    part of an update), with each line's byte range."""
+
+    def __init__(self, out: Path, suffix: str = ""):
+        self.path = out / part_files(suffix)["terms"]
+        self._tmp = temporary(self.path)
+        self._f = open(self._tmp, "wb")
+        self._at = 0
+        self.start, self.end = array("q"), array("q")
+
+    def add(self, body: str) -> None:
+        line = body.encode("utf-8") + b"\n"
+        self._f.write(line)
+        self.start.append(self._at)
+        self._at += len(line)
+        self.end.append(self._at - 1)
+
+    def close(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        os.replace(self._tmp, self.path)
+        arrays = {"terms_start": np.frombuffer(self.start, np.int64) if len(self.start) else np.zeros(0, np.int64),
+                  "terms_end": np.frombuffer(self.end, np.int64) if len(self.end) else np.zeros(0, np.int64)}
+        return {self.path.name: checksum(self.path)}, arrays
+
+    def abort(self) -> None:
+        self._f.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
+                   heads: dict[tuple[str, ...], int]) -> dict[str, np.ndarray]:
+    """Offsets of passages and their sentences (heading paths numbered in ``heads``)."""
+    n = len(passages)
+    doc = np.zeros(n, np.int32)
+    start = np.zeros(n, np.int32)
+    end = np.zeros(n, np.int32)
+    first = np.zeros(n, np.bool_)
+    path_id = np.zeros(n, np.int32)
+    sent_ptr = np.zeros(n + 1, np.int64)
+    s_start, s_end, s_bullet = array("i"), array("i"), array("b")  # compact while they grow
+    for i in range(n):
+        p = passages[i]
+        doc[i], start[i], end[i], first[i] = doc_pos[p.doc_id], p.start, p.end, p.section_first
+        path_id[i] = heads.setdefault(p.headings, len(heads))
+        for s in p.sentences:
+            s_start.append(s.start)
+            s_end.append(s.end)
+            s_bullet.append(1 if s.bullet else 0)
+        sent_ptr[i + 1] = len(s_start)
+    return dict(doc=doc, start=start, end=end, first=first, path=path_id, sent_ptr=sent_ptr,
+                sent_start=np.frombuffer(s_start, np.int32), sent_end=np.frombuffer(s_end, np.int32),
+                sent_bullet=np.frombuffer(s_bullet, np.int8).astype(np.bool_))
+
+
+def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: dict[str, Any], engine: str,
+                 documents: int, passages: int, problems: Sequence[str], snap: Snapshot | None = None,
+                 generation: int = 0, parts: Sequence[str] = ("",), extra: dict[str, Any] | None = None) -> None:
+    """``index.json``, written last (its rename is what makes a build or an update count)."""
+    settings = dataclasses.asdict(manifest.settings)
+    inputs = [str(Path(i).resolve()) for i in inputs]
+    snap = snap if snap is not None else snapshot(source_files(inputs))
+    header = {
+        "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
+        "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
+        "fingerprint": fingerprint(snap, settings), "documents": documents, "passages": passages,
+        "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
+        **(extra or {}),
+    }
+    atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def file_record(path: Path, source: str) -> dict[str, Any]:
+    """What an update compares to tell a source file changed: size, modification time, SHA-256."""
+    st = path.stat()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"path": str(path.resolve()), "source": source, "size": st.st_size, "mtime": st.st_mtime_ns,
+            "sha256": h.hexdigest()}
+
+
+def sources_blob(records: Sequence[dict[str, Any]]) -> bytes:
+    """Each source file a build read, in reading order, with its size, time, hash, the acronym
+    pairs its documents define and the problems met reading it."""
+    return gzip.compress(json.dumps({"files": list(records)}, ensure_ascii=False).encode(), 1)
+
+
+def terms_blob(heads: Iterable[tuple[str, ...]], vocab: Sequence[str], glossary: Glossary,
+               words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
+    """Heading paths, vocabulary, glossary and the speller's words (with, for a large index, how
+    many documents hold each word, so an update can tell when the last one went)."""
+    meta_json = {
+        "headings": [list(h) for h in heads],
+        "vocab": list(vocab),
+        "glossary": [{"short": e.short, "long": e.long, "key": e.key, "long_terms": list(e.long_terms)}
+                     for e in glossary.entries],
+        "words": list(words),
+    }
+    if word_docs is not None:
+        meta_json["word_docs"] = [int(c) for c in word_docs]
+    return gzip.compress(json.dumps(meta_json, ensure_ascii=False).encode(), 1)
+
+
+def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
+         inputs: Sequence[str], problems: Sequence[str] = (), snap: Snapshot | None = None,
+         records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None) -> Path:
+    """Save an index built in memory (the postings engine). ``records``: the source files read
+    (``file_record``), ``doc_file``: the record each document came from."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    writer = DocumentWriter(out)
+    for d in documents:
+        writer.add(d)
+    files, ranges = writer.close()
+    n = len(documents)
+    files["documents.npz"] = atomic_npz(out / "documents.npz", part=np.zeros(n, np.int16), **ranges,
+                                        source_file=np.asarray(doc_file if doc_file is not None else np.zeros(n), np.int32))
+    heads: dict[tuple[str, ...], int] = {}
+    doc_pos = {d.id: i for i, d in enumerate(documents)}
+    files["passages.npz"] = atomic_npz(out / "passages.npz", **passage_arrays(index.passages, doc_pos, heads))
+    engine = index.retriever.postings_arrays()
+    files.update(engine.save(out))
+    files["terms.json.gz"] = atomic_write(out / "terms.json.gz",
+                                          terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
+    files["sources.json.gz"] = atomic_write(out / "sources.json.gz", sources_blob(records))
+    write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems, snap)
+    return out
+
+
+INDEX_FILE = re.compile(r"(?:texts|documents|passages|bm25|terms|sources)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
+                        r"tantivy(?:\.\d+)?|documents\.jsonl\.gz")
+
+
+def remove_unreferenced(out: Path, files: Mapping[str, Any]) -> None:
+    """Delete index files the header no longer lists (an update's earlier generation, another
+    engine's files, a killed update's leftovers)."""
+    keep = {name.split("/")[0] for name in files}
+    for f in out.iterdir():
+        leftover = f.name.startswith(".") and re.search(r"\.(?:tmp|old)-\d+$", f.name) is not None
+        if not leftover and (f.name in keep or not INDEX_FILE.fullmatch(f.name)):
+            continue
+        if f.is_dir():
+            shutil.rmtree(f, ignore_errors=True)
+        else:
+            f.unlink(missing_ok=True)
+
+
+def _plain(value: Any) -> Any:
+    """A metadata value as a built-in type YAML can write (a PDF library's str subclass is not)."""
+    if value is None:
+        return None
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document]) -> None:
+    """A corpus.yaml beside the index listing what was indexed (titles can be edited, then re-index)."""
+    import yaml
+
+    if (out / "corpus.yaml").exists():
+        return
+    seen: dict[str, dict[str, Any]] = {}
+    for d in documents:
+        src = d.source.split("#")[0]
+        if src not in seen:
+            entry: dict[str, Any] = {"path": src, "title": str(d.title) if "#" not in d.source else None}
+            # plain types only: a PDF library's str subclass would make PyYAML fail (RepresenterError)
+            entry.update({str(k): _plain(v) for k, v in d.metadata.items() if k != "format"})
+            seen[src] = {k: v for k, v in entry.items() if v is not None}
+    body = {"name": manifest.name, "documents": list(seen.values()),
+            "settings": dataclasses.asdict(manifest.settings)}
+    text = "# Written by `python -m bot index`: what this index holds (paths relative to the sources).\n"
+    atomic_write(out / "corpus.yaml", (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
+
+

@@ -1,0 +1,434 @@
+"""The chat page (Gradio). The only module that imports gradio; all answering is ``ChatBot.ask``.
+
+Every piece of corpus or user text is escaped before it becomes Markdown: Gradio sanitizes HTML
+but still renders it, so an ``<img>`` in a question or passage would otherwise show as an image.
+"""
+from __future__ import annotations
+
+import html
+import itertools
+import os
+import re
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from bot.index import layout  # noqa: E402
+from bot.chatbot import ChatBot, LiveBot  # noqa: E402
+from bot.model import Citation, Reply  # noqa: E402
+from bot.answer.render import jsonl, mark_quotes, page_escape  # noqa: E402
+from bot.serve.web import Guard, echo, make_app  # noqa: E402
+
+GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
+CONCURRENCY = 16  # answering takes milliseconds and shares no state between conversations
+SESSIONS = 1000  # conversations kept in memory (Gradio's default is 10,000); the oldest go first
+FEEDBACK_CHARS = 4000  # at most this much of a question or an answer is recorded
+# Bounded repetitions keep both patterns linear in the text's length (an unbounded run of word
+# characters before "@" made the e-mail pattern quadratic: 40k characters took 15 s).
+_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+_PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{6,30}\d(?!\w)")
+
+
+def highlighted_passage(c: Citation) -> str:
+    """The passage, escaped, with the quoted sentences wrapped in <mark>."""
+    return mark_quotes(c.passage, c.quotes, lambda q: f"<mark>{page_escape(q)}</mark>", page_escape)
+
+
+def document_link(c: Citation) -> str:
+    """The cited document's own page, scrolled to the passage, its quotes highlighted."""
+    marks = []
+    for q in c.quotes:
+        i = c.passage.find(q)
+        if i >= 0 and c.start >= 0:
+            marks.append(f"{c.start + i}-{c.start + i + len(q)}")
+    anchor = "page" if c.source.split("#")[0].lower().endswith(".pdf") else "passage"  # a PDF: its page image
+    return (f"/documents/{urllib.parse.quote(c.doc_id, safe='')}/view?start={c.start}&end={c.end}"
+            f"&hl={','.join(marks)}#{anchor}")
+
+
+def sources_markdown(citations: list[Citation], turn: int = 0) -> str:
+    blocks = []
+    for c in citations:
+        credit = ", ".join(page_escape(x) for x in (c.author, c.published) if x)
+        doc = f"*{page_escape(c.doc_title)}*" + (f" ({credit})" if credit else "")
+        opener = f" · [Open the document]({document_link(c)})" if c.doc_id else ""
+        blocks.append(f'<span id="src-{turn}-{c.id}" class="src-anchor"></span>**[{c.id}] {page_escape(c.title)}** — '
+                      f"{doc}{opener}\n\n{highlighted_passage(c)}")
+    return "\n\n---\n\n".join(blocks)
+
+
+_CITE_MARK = re.compile(r"(?<!\\)\[(\d+)\]")
+
+
+def cited_answer(reply: Reply, turn: int = 0) -> str:
+    """The answer with each [n] a focusable citation: hovering or focusing it shows the passage
+    with the quote highlighted; clicking it opens that source below the answer (page script)."""
+    by_id = {c.id: c for c in reply.citations}
+
+    def cite(m: re.Match[str]) -> str:
+        c = by_id.get(int(m.group(1)))
+        if c is None:
+            return m.group(0)
+        label = html.escape(f"Source {c.id}: {c.title}", quote=True)
+        return (f'<span class="cite" tabindex="0" role="button" aria-label="{label}" data-target="src-{turn}-{c.id}">'
+                f'[{c.id}]<span class="cite-pop" role="tooltip"><strong>{page_escape(c.title)}</strong><br>'
+                f"{highlighted_passage(c)}</span></span>")
+
+    return _CITE_MARK.sub(cite, reply.answer)
+
+
+def reply_messages(reply: Reply, turn: int = 0) -> list[dict[str, Any]]:
+    """Chat messages for a reply: the answer, then a collapsed "Sources" panel when it cites."""
+    answer = cited_answer(reply, turn)
+    if reply.support == "closest":
+        answer = "⚠ **Not a confirmed answer.** The sources may not answer this; judge the closest passages " \
+                 f"yourself (confidence {reply.confidence:.0%}).\n\n" + answer
+    elif reply.abstained and reply.kind == "abstain":
+        answer = "**Not covered by the sources.** " + answer
+    out: list[dict[str, Any]] = [{"role": "assistant", "content": answer}]
+    if reply.citations:
+        out.append({"role": "assistant", "content": sources_markdown(reply.citations, turn),
+                    "metadata": {"title": f"Sources ({len(reply.citations)})", "status": "done"}})
+    return out
+
+
+def redact(text: str) -> str:
+    """E-mail addresses and phone numbers replaced, in time linear in the text's length."""
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+class FeedbackLog:
+    """Appends like/dislike records (with e-mail addresses and phone numbers redacted) to a file."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, question: str, answer: str, liked: bool) -> None:
+        if self.path is None:
+            return
+        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": bool(liked),
+               "question": redact(question[:FEEDBACK_CHARS]), "answer": redact(answer[:FEEDBACK_CHARS])}
+        line = jsonl(row)  # U+2028, U+2029, U+0085 escaped: readers that split lines on them break records
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+class Conversation:
+    """One browser tab's conversation, kept on the server. Questions sent while an answer is
+    pending wait in ``pending`` and are answered in order; nothing is lost or overwritten."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[dict[str, Any]] = []  # what the chat shows
+        self.history: list[dict[str, str]] = []  # what the bot reads for follow-ups
+        self.turns: list[tuple[str, str]] = []  # (question, answer) per exchange, for feedback
+        self.turn_of: list[int | None] = []  # display message -> its exchange
+        self.pending: list[str] = []
+
+    def __deepcopy__(self, memo: dict) -> "Conversation":  # gr.State copies its initial value
+        return Conversation()
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The chat as shown now: answered exchanges, then questions waiting for their answer."""
+        out = list(self.messages)
+        for q in list(self.pending):
+            out.append({"role": "user", "content": page_escape(echo(q))})
+        if self.pending:
+            out.append({"role": "assistant", "content": "*Searching the sources…*"})
+        return out
+
+    def answer_pending(self, bot: ChatBot) -> None:
+        with self.lock:
+            while self.pending:
+                question = self.pending.pop(0)
+                reply = bot.ask(question, self.history)
+                turn = len(self.turns)
+                self.turns.append((question, reply.answer))
+                shown = [{"role": "user", "content": page_escape(echo(question))}] + reply_messages(reply, turn)
+                self.messages.extend(shown)
+                self.turn_of.extend([turn] * len(shown))
+                if reply.kind != "invalid":  # a refused question (too long, empty) is not kept
+                    self.history += [{"role": "user", "content": question},
+                                     {"role": "assistant", "content": reply.answer}]
+                turns = bot.settings.max_history_turns
+                self.history = self.history[-2 * turns:] if turns else []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages, self.history, self.turns, self.turn_of, self.pending = [], [], [], [], []
+
+
+def example_questions(bot: ChatBot) -> list[str]:
+    """The corpus's own examples, else natural questions made from its headings and glossary."""
+    if bot.manifest.examples:
+        return list(bot.manifest.examples)[:6]
+    out: list[str] = []
+    for h in bot.index.top_sections(8):
+        q = heading_question(h)
+        if q and q not in out:
+            out.append(q)
+        if len(out) >= 3:
+            break
+    out += [f"What does {e.short} stand for?" for e in bot.index.glossary.entries[:1]]
+    if not out:
+        out = [heading_question(d.title) or f"What is {d.title} about?" for d in itertools.islice(bot.documents, 2)]
+    return out[:5]
+
+
+_HOW_TO = re.compile(r"^how to\s+(.+)$", re.I)
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.)\s+")
+
+
+def heading_question(heading: str) -> str | None:
+    """A heading read as the question it answers: "How to rotate a key" -> "How do I rotate a
+    key?", "What is extraction?" as is, "Tyre pressure" -> "What do the sources say about tyre
+    pressure?"; None for page furniture such as "Page 3"."""
+    h = _SECTION_NUMBER.sub("", heading.strip()).strip(" :.")
+    if not h or re.fullmatch(r"page \d+", h, re.I) or len(h) > 80:
+        return None
+    if h.endswith("?"):
+        return h
+    m = _HOW_TO.match(h)
+    if m:
+        return f"How do I {m.group(1)}?"
+    words = h.split()
+    low = h if any(w.isupper() and len(w) > 1 for w in words[:1]) else h[:1].lower() + h[1:]
+    return f"What do the sources say about {low}?"
+
+
+def corpus_phrase(bot: ChatBot) -> str:
+    return f"*{page_escape(bot.documents[0].title)}*" if len(bot.documents) == 1 else \
+        f"the {len(bot.documents):,} documents listed under *Sources loaded*"
+
+
+PAGE_CSS = """
+#chat .cite { color: #1d4ed8; text-decoration: underline; cursor: pointer; position: relative; white-space: nowrap; }
+.dark #chat .cite { color: #93c5fd; }
+#chat .cite:focus { outline: 2px solid #2563eb; outline-offset: 1px; border-radius: 2px; }
+#chat .cite-pop { display: none; position: absolute; left: -2rem; top: 1.5em; z-index: 60; width: min(30rem, 80vw);
+  white-space: normal; text-decoration: none; cursor: auto; padding: .6rem .75rem; border-radius: 6px;
+  font-size: 14px; line-height: 1.45; background: #ffffff; color: #111827; border: 1px solid #6b7280;
+  box-shadow: 0 6px 24px rgba(0,0,0,.25); }
+.dark #chat .cite-pop { background: #1f2937; color: #f3f4f6; border-color: #9ca3af; }
+#chat .cite:hover .cite-pop, #chat .cite:focus .cite-pop, #chat .cite:focus-within .cite-pop { display: block; }
+#chat .cite:hover, #chat .cite:focus, #chat .cite:focus-within { z-index: 70; }
+#chat .message-content:has(.cite:hover), #chat .message-content:has(.cite:focus) { position: relative; z-index: 70; }
+#chat mark { background: #fde047; color: #111827; padding: 0 1px; }
+.dark #chat mark { background: #facc15; color: #111827; }
+#chat .thought-group, #chat .thought-group p, #chat .thought-group .message-content { font-size: 14px; }
+#chat .thought-group p { color: #1f2937; }
+.dark #chat .thought-group p { color: #f3f4f6; }
+#chat .flash { outline: 3px solid #f59e0b; border-radius: 4px; transition: outline-color 1s; }
+#examples button.example { white-space: normal; text-align: left; }
+#intro h1 { margin-bottom: .25rem; }
+"""
+
+# Clicking (or pressing Enter on) a citation opens its answer's Sources panel and scrolls to it.
+PAGE_SCRIPT = """<script>
+(function () {
+  function toggleFor(answer) {
+    const bots = Array.from(document.querySelectorAll('#chat [data-testid="bot"]'));
+    const i = bots.indexOf(answer);
+    for (const m of bots.slice(i + 1, i + 3)) {
+      const walker = document.createTreeWalker(m, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) {
+        if (/^\\s*Sources \\(\\d+\\)\\s*$/.test(walker.currentNode.textContent)) return walker.currentNode.parentElement;
+      }
+    }
+    return null;
+  }
+  function show(id) {
+    const t = document.getElementById(id);
+    if (!t) return false;
+    t.scrollIntoView({block: 'center', behavior: 'smooth'});
+    const box = t.parentElement;
+    box.classList.add('flash');
+    setTimeout(function () { box.classList.remove('flash'); }, 1600);
+    return true;
+  }
+  function open(cite) {
+    const id = cite.getAttribute('data-target');
+    if (show(id)) return;
+    const toggle = toggleFor(cite.closest('[data-testid="bot"]'));
+    if (toggle) toggle.click();
+    let tries = 0;
+    const timer = setInterval(function () { if (show(id) || ++tries > 20) clearInterval(timer); }, 100);
+  }
+  document.addEventListener('click', function (e) {
+    const cite = e.target.closest && e.target.closest('#chat .cite');
+    if (cite && !e.target.closest('.cite-pop')) { e.preventDefault(); open(cite); }
+  });
+  // Screen readers announce a message by its aria-label, which Gradio fills with the raw Markdown
+  // (asterisks, escaped entities, our citation markup): name each message by its visible text.
+  function relabel() {
+    document.querySelectorAll('#chat [data-testid="bot"], #chat [data-testid="user"]').forEach(function (m) {
+      const kind = m.getAttribute('data-testid') === 'bot' ? 'Answer' : 'Question';
+      const clone = m.cloneNode(true);
+      clone.querySelectorAll('.cite-pop').forEach(function (p) { p.remove(); });
+      const text = kind + ': ' + clone.textContent.replace(/\\s+/g, ' ').trim().slice(0, 400);
+      if (m.getAttribute('aria-label') !== text) m.setAttribute('aria-label', text);
+    });
+  }
+  new MutationObserver(function () { clearTimeout(window.__relabel); window.__relabel = setTimeout(relabel, 50); })
+    .observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+  document.addEventListener('keydown', function (e) {
+    const t = e.target;
+    if ((e.key === 'Enter' || e.key === ' ') && t.classList && t.classList.contains('cite')) { e.preventDefault(); open(t); }
+  });
+})();
+</script>"""
+
+
+def corpus_markdown(bot: ChatBot) -> str:
+    shown = []
+    for d in itertools.islice(bot.documents, 20):  # a saved index may hold a million documents
+        meta = ", ".join(page_escape(str(d.metadata[k])) for k in ("author", "published", "origin") if d.metadata.get(k))
+        shown.append(f"- *{page_escape(d.title)}*" + (f" — {meta}" if meta else "") + f" ({page_escape(d.source)})")
+    total = len(bot.documents)
+    if total > 20:
+        shown.append(f"- … and {total - 20:,} more")
+    text = f"**Sources loaded** ({total:,} document{'s' if total != 1 else ''}):\n\n" + "\n".join(shown)
+    if bot.problems:
+        text += f"\n\n**Skipped {len(bot.problems)} file(s):**\n\n" + "\n".join(
+            f"- {page_escape(p)}" for p in bot.problems[:20])
+    return text
+
+
+def glossary_markdown(bot: ChatBot) -> str:
+    entries = bot.index.glossary.entries
+    if not entries:
+        return "No acronyms were found in these sources."
+    rows = ["| short form | long form |", "|---|---|"]
+    rows += [f"| {page_escape(e.short)} | {page_escape(e.long)} |" for e in entries[:GLOSSARY_ROWS]]
+    if len(entries) > GLOSSARY_ROWS:
+        rows.append(f"| … | and {len(entries) - GLOSSARY_ROWS:,} more (`python -m bot glossary` lists them all) |")
+    return "\n".join(rows)
+
+
+def glossary_title(bot: ChatBot) -> str:
+    n = len(bot.index.glossary)
+    return f"Glossary: {n:,} acronym{'' if n == 1 else 's'} mined from the sources"
+
+
+def glossary_accordion(bot: ChatBot) -> gr.Accordion:
+    """The glossary accordion as the current index has it (title with its count; hidden when empty)."""
+    return gr.Accordion(label=glossary_title(bot), visible=len(bot.index.glossary) > 0)
+
+
+def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
+    """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it."""
+    bot = bot or ChatBot.load()
+    if feedback_path is None and bot.settings.feedback:
+        feedback_path = Path("feedback") / "feedback.jsonl"
+    log = FeedbackLog(Path(feedback_path) if feedback_path else None)
+    limit = bot.settings.max_question_chars
+
+    def send(message: Any, conv: Conversation) -> tuple[str, list, Conversation]:
+        """Shows the question at once (no queue); the answer follows in ``answer``."""
+        if isinstance(message, str) and message.strip():
+            conv.pending.append(message if len(message) <= limit else message[: limit + 1])
+        return "", conv.shown(), conv
+
+    def answer(conv: Conversation) -> tuple[list, Conversation]:
+        conv.answer_pending(bot.current())
+        return conv.shown(), conv
+
+    def clear(conv: Conversation) -> tuple[list, Conversation]:
+        conv.reset()
+        return [], conv
+
+    def on_like(conv: Conversation, data: gr.LikeData) -> None:
+        """Records the liked answer and its own question, as the server has them."""
+        if log.path is None:
+            return
+        idx = data.index if isinstance(data.index, int) else (data.index or [None])[0]
+        if not isinstance(idx, int) or not 0 <= idx < len(conv.turn_of) or conv.turn_of[idx] is None:
+            return
+        question, reply_text = conv.turns[conv.turn_of[idx]]
+        log.record(question, reply_text, data.liked is True)
+
+    def api_chat(message: str, history: list[dict] | None = None) -> dict:
+        """Answer a question from the sources: {question, answer, abstained, support, confidence, citations}."""
+        message = message if isinstance(message, str) else ""
+        return bot.current().ask(message, history if isinstance(history, list) else []).to_dict(echo(message))
+
+    examples = example_questions(bot) or ["What do the sources cover?"]
+    with gr.Blocks(title="Grounded answers", delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(
+            "# Grounded answers\n"
+            f"I answer **only from the sources** ({corpus_phrase(bot)}), quoting them word for word with "
+            "numbered citations, and I say so when they do not cover a question.", elem_id="intro")
+        chat = gr.Chatbot(elem_id="chat", height="min(46vh, 520px)", min_height=220, sanitize_html=True,
+                          allow_tags=False, label="Conversation", show_label=False,
+                          feedback_options=("Like", "Dislike") if log.path else None, buttons=["copy"],
+                          placeholder=f"Ask a question about the sources, for example *{page_escape(examples[0])}*. "
+                                      "Answers quote them, with [1] citations you can hover over or open.")
+        conv = gr.State(Conversation)
+        with gr.Row(elem_id="ask-row"):
+            box = gr.Textbox(placeholder="Ask a question about the sources…", label="Your question",
+                             show_label=False, scale=8, elem_id="question", max_length=limit + 1, autofocus=True)
+            ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+        with gr.Row(elem_id="examples"):
+            buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
+        clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
+        with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
+            # a function: worked out on each page load, so an updated index lists its documents
+            gr.Markdown(lambda: corpus_markdown(bot.current()), elem_id="corpus")
+        # The glossary's title and list are worked out on each page load too: an updated index
+        # shows its own count, and a corpus without acronyms shows no glossary at all.
+        with gr.Accordion(glossary_title(bot), open=False, elem_id="glossary",
+                          visible=len(bot.index.glossary) > 0) as glossary:
+            gr.Markdown(lambda: glossary_markdown(bot.current()))
+        demo.load(lambda: glossary_accordion(bot.current()), None, glossary, queue=False,
+                  api_visibility="private")
+
+        for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
+            trigger(send, [source, conv], [box, chat, conv], queue=False, api_visibility="private").then(
+                answer, [conv], [chat, conv], api_visibility="private")
+        clear_button.click(clear, [conv], [chat, conv], queue=False, api_visibility="private")
+        chat.clear(clear, [conv], [chat, conv], queue=False, api_visibility="private")  # the chat's trash icon
+        if log.path:
+            chat.like(on_like, [conv], None, api_visibility="private")
+        gr.api(api_chat, api_name="chat")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.state_session_capacity = SESSIONS
+    return demo
+
+
+def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> Guard:
+    """The whole server as one ASGI app: the JSON API and the page, behind the request guard."""
+    bot = bot or ChatBot.load()
+    return serve_app(bot, build(bot, feedback_path))
+
+
+def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks) -> Guard:
+    app = make_app(bot)
+    # system fonts: the default theme's web fonts cannot load offline, and a fallback drew a bold
+    # capital "A" in another typeface
+    theme = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+                                    "sans-serif"], font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+    app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=False, max_file_size="1kb",
+                              footer_links=["api"], theme=theme, css=PAGE_CSS, head=PAGE_SCRIPT)
+    demo.state_session_capacity = SESSIONS
+    return Guard(app)
+
+
+def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
+           feedback: str | None = None, strictness: float | None = None) -> None:
+    import uvicorn
+
+    # a saved index is followed: `python -m bot index` updating it is picked up without a restart
+    bot = LiveBot(corpus, strictness) if corpus and layout.is_index(corpus) else \
+        ChatBot.load(corpus, strictness=strictness)
+    app = create(bot, feedback)
+    print(f"Serving the chat on http://{host}:{port}/ (JSON API: /api/ask, documentation: /docs)", flush=True)
+    # open page connections must not hold a shutdown (Ctrl-C, SIGTERM) for long
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)

@@ -1,0 +1,387 @@
+"""The HTTP server around the page: a plain JSON API (``POST /api/ask``, ``GET /api/documents/{id}``,
+OpenAPI at ``/docs``) and the safety rules every request passes: a body size limit, no uploads,
+no framing by other sites, no cross-origin credentials. ``ui.py`` mounts the Gradio page on it.
+
+FastAPI and Starlette come with Gradio; this module does not import Gradio itself.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from bot.chatbot import ChatBot, LiveBot
+
+MAX_BODY_BYTES = 256 * 1024  # a question is at most a few thousand characters; history is capped too
+ECHO_CHARS = 200  # a refused question is echoed back at most this long
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+BLOCKED_PATHS = ("/gradio_api/upload", "/upload")  # the page has no file input
+# Gradio's HTTP API wants every argument; for these endpoints trailing optional ones may be left out
+# (raw HTTP callers of /gradio_api/call/chat often send only the question): they are sent as null.
+OPTIONAL_ARGS = {"/gradio_api/call/chat": 2}
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Guard:
+    """ASGI middleware: refuse bodies over ``limit`` bytes (413) before the app stores them,
+    refuse uploads (403), add anti-framing headers, and drop CORS grants to other origins."""
+
+    def __init__(self, app: Callable, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if any(path.startswith(p) for p in BLOCKED_PATHS):
+            await _plain(send, 403, "uploads are not accepted here")
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _plain(send, 413, f"request body over {self.limit:,} bytes")
+            return
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        host = headers.get(b"host", b"").decode("latin-1")
+        foreign = bool(origin) and urlsplit(origin).netloc != host
+        received = 0
+        started = False
+
+        async def limited_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge()
+            return message
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                kept = [(k, v) for k, v in message.get("headers", [])
+                        if not (foreign and k.lower().startswith(b"access-control-allow-"))]
+                names = {k.lower() for k, _ in kept}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                kept = [(k, v + b"; frame-ancestors 'none'" if k.lower() == b"content-security-policy"
+                         and b"frame-ancestors" not in v else v) for k, v in kept]
+                message = {**message, "headers": kept + extra}
+            await send(message)
+
+        try:
+            if scope.get("method") == "POST" and path in OPTIONAL_ARGS:
+                body = await _read_all(limited_receive)
+                body = _pad_args(body, OPTIONAL_ARGS[path])
+                scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
+                         + [(b"content-length", str(len(body)).encode())]}
+                replay = _replay(body)
+                await self.app(scope, replay, guarded_send)
+            else:
+                await self.app(scope, limited_receive, guarded_send)
+        except _TooLarge:
+            if not started:
+                await _plain(send, 413, f"request body over {self.limit:,} bytes")
+
+
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _pad_args(body: bytes, wanted: int) -> bytes:
+    """``{"data": ["q"]}`` -> ``{"data": ["q", null]}``; anything else is passed on unchanged."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list) and 0 < len(obj["data"]) < wanted:
+        obj["data"] = obj["data"] + [None] * (wanted - len(obj["data"]))
+        return json.dumps(obj).encode()
+    return body
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = json.dumps({"detail": text}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Message(BaseModel):
+    role: str = Field(description='"user" or "assistant"')
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="the question (longer than the corpus's max_question_chars is refused)")
+    history: list[Message] | None = Field(default=None, description="earlier messages, oldest first")
+    strictness: float | None = Field(default=None, ge=0.0, le=1.0,
+                                     description="0..1: how sure the bot must be to answer (default: the corpus's)")
+
+
+def echo(question: str) -> str:
+    """The question as echoed in a reply: never more than a short prefix."""
+    return question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…"
+
+
+class BotsByStrictness:
+    """The loaded bot, and the same corpus at other strictness values (a few kept)."""
+
+    def __init__(self, bot: "ChatBot | LiveBot", keep: int = 8):
+        self.bot = bot
+        self.keep = keep
+        self._bots: OrderedDict[float, ChatBot] = OrderedDict()
+        self._base: ChatBot | None = None
+        self._lock = threading.Lock()
+
+    def get(self, strictness: float | None) -> ChatBot:
+        base = self.bot.current()  # a newer index after an update: the copies below start over
+        if strictness is None or strictness == base.settings.strictness:
+            return base
+        key = round(float(strictness), 3)
+        with self._lock:
+            if base is not self._base:
+                self._bots.clear()
+                self._base = base
+            got = self._bots.get(key)
+            if got is None:
+                got = self._bots[key] = base.with_strictness(key)
+                while len(self._bots) > self.keep:
+                    self._bots.popitem(last=False)
+            self._bots.move_to_end(key)
+            return got
+
+
+VIEW_CSS = """
+body { font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 48rem;
+       padding: 1rem 1.25rem 4rem; color: #111827; background: #ffffff; }
+header p { color: #374151; margin-top: -.5rem; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.h { font-weight: 700; } .h1 { font-size: 1.6em; } .h2 { font-size: 1.35em; } .h3 { font-size: 1.15em; }
+.passage { background: #eef2ff; outline: 2px solid #6366f1; border-radius: 3px; scroll-margin-top: 30vh; }
+mark { background: #fde047; color: #111827; }
+@media (prefers-color-scheme: dark) {
+  body { color: #f3f4f6; background: #111827; } header p { color: #d1d5db; }
+  .passage { background: #1e1b4b; outline-color: #a5b4fc; } mark { background: #facc15; color: #111827; }
+}
+"""
+
+
+def render_document(text: str, passage: tuple[int, int] | None, marks: list[tuple[int, int]]) -> str:
+    """The document's text, escaped (shown as text, never as markup), with the cited passage
+    wrapped in ``<span id="passage">`` and the quoted sentences in ``<mark>``."""
+    n = len(text)
+    events: list[tuple[int, int, str]] = []  # (offset, order, markup): closings before openings
+    if passage is not None:
+        a, b = passage
+        events += [(a, 1, '<span id="passage" class="passage">'), (b, 0, "</span>")]
+    for a, b in marks:
+        events += [(a, 2, "<mark>"), (b, 0, "</mark>")]
+    out, pos = [], 0
+    for offset, _, markup in sorted(events):
+        offset = max(pos, min(offset, n))
+        out.append(html.escape(text[pos:offset]))
+        out.append(markup)
+        pos = offset
+    out.append(html.escape(text[pos:]))
+    # Markdown heading lines read as headings (the text itself is never interpreted as markup)
+    return _HEADING_LINE.sub(lambda m: f'<span class="h h{len(m.group(1))}">{m.group(2)}</span>', "".join(out))
+
+
+_HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+([^\n<]+)$", re.M)
+
+
+def _spans(raw: str, n: int) -> list[tuple[int, int]]:
+    """"a-b,c-d" -> [(a, b), (c, d)] within 0..n; anything malformed is ignored."""
+    out = []
+    for part in raw.split(",")[:50]:
+        a, _, b = part.partition("-")
+        if a.isdigit() and b.isdigit() and int(a) < int(b) <= n:
+            out.append((int(a), int(b)))
+    return out
+
+
+_PAGE_HEADING = re.compile(r"^## Page (\d+)$", re.M)
+PAGE_SCALE = 1.5  # 108 dpi: readable on a laptop screen, about 150 KB a page
+
+
+def pdf_page_of(text: str, offset: int) -> int | None:
+    """The PDF page an offset of an ingested PDF's text lies on ("## Page N" headings mark them)."""
+    page = None
+    for m in _PAGE_HEADING.finditer(text, 0, max(0, offset) + 1):
+        page = int(m.group(1))
+    return page
+
+
+def source_file(bot: ChatBot, doc: Any) -> Path | None:
+    """The PDF file a document was read from, found from what the corpus itself records (its
+    folder, or the sources a saved index was built from); never from a path sent by a client."""
+    rel = str(doc.source).split("#")[0]
+    roots = [bot.manifest.path.parent]
+    if bot.saved_index:
+        from bot.index import layout
+
+        try:
+            roots += [Path(i) for i in layout.read_header(bot.manifest.path.parent).get("inputs") or []]
+        except Exception:  # an unreadable header: no file to show
+            pass
+    for root in roots:
+        for candidate in (root / rel, root if root.name == rel else None):
+            if candidate is not None and candidate.suffix.lower() == ".pdf" and candidate.is_file():
+                return candidate
+    return None
+
+
+def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
+    """One PDF page as a PNG with the quoted sentences highlighted (pypdfium2 finds their
+    character boxes; a quote is located by its first and last words, as extracted text and the
+    PDF's own text may break lines differently)."""
+    import io
+
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageDraw
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        if not 1 <= page_no <= len(pdf):
+            raise HTTPException(status_code=404, detail="no such page")
+        page = pdf[page_no - 1]
+        width, height = page.get_size()
+        image = page.render(scale=PAGE_SCALE).to_pil().convert("RGBA")
+        text = page.get_textpage()
+        overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+        draw = ImageDraw.Draw(overlay)
+        for quote in quotes:
+            words = quote.split()
+            if not words:
+                continue
+            first = text.search(" ".join(words[:6]), match_case=False).get_next()
+            if first is None:
+                continue
+            last = text.search(" ".join(words[-6:]), match_case=False).get_next() if len(words) > 6 else None
+            start, end = first[0], (last[0] + last[1]) if last and last[0] >= first[0] else first[0] + first[1]
+            for i in range(text.count_rects(start, end - start)):
+                left, bottom, right, top = text.get_rect(i)
+                draw.rectangle([left * PAGE_SCALE - 2, (height - top) * PAGE_SCALE - 2,
+                                right * PAGE_SCALE + 2, (height - bottom) * PAGE_SCALE + 2],
+                               fill=(250, 204, 21, 110), outline=(202, 138, 4, 255), width=2)
+        out = io.BytesIO()
+        Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
+        return out.getvalue()
+    finally:
+        pdf.close()
+
+
+def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
+    """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
+    bots = BotsByStrictness(bot)
+    app = FastAPI(title="Grounded answers", version="1",
+                  description="Answers only from the loaded sources, quoting them verbatim with citations. "
+                              "The reply object is the same as `python -m bot ask --json`.")
+
+    @app.post("/api/ask", summary="Answer a question from the sources")
+    def ask(req: AskRequest) -> dict[str, Any]:
+        history = [m.model_dump() for m in req.history] if req.history else None
+        reply = bots.get(req.strictness).ask(req.question, history)
+        return reply.to_dict(echo(req.question))
+
+    @app.get("/api/documents/{doc_id:path}", summary="One document of the loaded corpus, by id")
+    def document(doc_id: str) -> dict[str, Any]:
+        try:
+            d = bot.current().index.documents[doc_id]
+        except (KeyError, IndexError, TypeError):
+            raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
+        return {"id": d.id, "title": d.title, "source": d.source,
+                "metadata": {k: str(v) for k, v in d.metadata.items()}, "text": d.text}
+
+    @app.get("/documents/{doc_id:path}/view", response_class=HTMLResponse, include_in_schema=False)
+    def view(doc_id: str, start: int = Query(-1), end: int = Query(-1), hl: str = Query("", max_length=2000)):
+        """The whole cited document, the passage outlined and scrolled to, its quotes highlighted."""
+        try:
+            d = bot.current().index.documents[doc_id]
+        except (KeyError, IndexError, TypeError):
+            raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
+        n = len(d.text)
+        passage = (start, end) if 0 <= start < end <= n else None
+        figure = ""
+        page_no = pdf_page_of(d.text, start) if passage else None
+        if page_no is not None and source_file(bot.current(), d) is not None:
+            src = f"page.png?page={page_no}&hl={html.escape(hl, quote=True)}"
+            figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="Page {page_no} of the PDF, the quoted sentences highlighted" '
+                      f'style="max-width:100%;border:1px solid #9ca3af"><figcaption>Page {page_no}</figcaption>'
+                      f"</figure>")
+        credit = ", ".join(html.escape(str(d.metadata[k])) for k in ("author", "published") if d.metadata.get(k))
+        body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                f"<title>{html.escape(d.title)}</title><style>{VIEW_CSS}</style></head><body>"
+                f"<header><h1>{html.escape(d.title)}</h1><p>{credit + ' — ' if credit else ''}"
+                f"{html.escape(d.source)}</p></header>{figure}"
+                f"<main class=\"text\">{render_document(d.text, passage, _spans(hl, n))}</main></body></html>")
+        return HTMLResponse(body, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                      "img-src 'self'; frame-ancestors 'none'"})
+
+    @app.get("/documents/{doc_id:path}/page.png", include_in_schema=False)
+    def page_image(doc_id: str, page: int = Query(..., ge=1, le=100_000), hl: str = Query("", max_length=2000)):
+        """A cited PDF page as an image, the quoted sentences highlighted on it."""
+        try:
+            d = bot.current().index.documents[doc_id]
+        except (KeyError, IndexError, TypeError):
+            raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
+        path = source_file(bot.current(), d)
+        if path is None:
+            raise HTTPException(status_code=404, detail="this document has no PDF to show")
+        quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]
+        try:
+            png = render_pdf_page(path, page, quotes)
+        except HTTPException:
+            raise
+        except Exception:  # a PDF changed or damaged since it was indexed
+            raise HTTPException(status_code=404, detail="the PDF page cannot be shown") from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    return app

@@ -1,0 +1,2 @@
+"""Sources: files and corpus folders read into Documents (``readers``, ``ingest``, ``load``) and
+Documents split into Passages (``split``)."""

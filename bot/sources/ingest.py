@@ -1,0 +1,345 @@
+"""Read a user's files and folders into Documents: Markdown, text, HTML, PDF and BEIR JSON Lines.
+
+Every file is tried on its own: a file that cannot be read is reported ("path: problem") and
+skipped, never aborting the rest. HTML keeps its main content only (trafilatura drops navigation,
+footers and scripts) with headings as Markdown headings; PDF pages become "Page N" sections so
+citations name the page.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from bot.config import CorpusError
+from bot.sources.readers import LoadReport, guess_title, read_text, text_title
+from bot.model import Document
+
+SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
+            ".pdf": "pdf", ".jsonl": "jsonl"}
+SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv"}
+
+
+SAVED_INDEX_MARKERS = ("index.json", "texts.bin")  # files every saved index folder holds
+
+
+def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, Path]]:
+    """(file, root) pairs for every supported file under ``paths``, in a stable order."""
+    out: list[tuple[Path, Path]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_file():
+            if path.suffix.lower() in SUFFIXES:
+                out.append((path, path.parent))
+            else:
+                report.problems.append(f"{path}: unsupported file type '{path.suffix}'; skipped")
+        elif path.is_dir():
+            saved: dict[Path, bool] = {}
+
+            def in_saved_index(folder: Path) -> bool:  # an index written inside the sources (--out docs/idx)
+                while folder != path and folder.is_relative_to(path):
+                    if folder not in saved:
+                        saved[folder] = all((folder / m).is_file() for m in SAVED_INDEX_MARKERS)
+                    if saved[folder]:
+                        return True
+                    folder = folder.parent
+                return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
+
+            for f in sorted(path.rglob("*")):
+                if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
+                    continue
+                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != "corpus.yaml" \
+                        and not in_saved_index(f.parent):
+                    out.append((f, path))
+        else:
+            report.problems.append(f"{path}: not found; skipped")
+    return out
+
+
+# Page furniture that is never a passage: navigation, headers and footers, cookie and consent
+# banners, menus, sidebars, sharing and newsletter boxes.
+_BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template",
+                     "iframe", "svg", "button", "select", "dialog")
+_BOILERPLATE_NAMES = re.compile(r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|breadcrumbs?|cookies?|consent|gdpr|"
+                                r"banner|footer|header|sidebar|social|share|sharing|newsletter|subscribe|signup|"
+                                r"advert|ads?|promo|popup|modal|skip-link)(?:$|[\s_-])", re.I)
+_BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td",
+               "th", "thead", "tbody", "blockquote", "pre", "figure", "figcaption", "caption", "br", "hr",
+               "h1", "h2", "h3", "h4", "h5", "h6", "body", "center", "address", "details", "summary"}
+_WS = re.compile(r"\s+")
+
+
+def _clean_dom(html: str):
+    """The page's DOM without boilerplate (by tag, role, id and class), or None if unparsable."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, TypeError, lxml.etree.ParserError):
+        return None
+    drop = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            drop.append(el)  # comments, processing instructions
+            continue
+        role = (el.get("role") or "").lower()
+        names = f"{el.get('id') or ''} {el.get('class') or ''}"
+        if (el.tag in _BOILERPLATE_TAGS or role in ("navigation", "banner", "contentinfo", "complementary",
+                                                    "search", "dialog")
+                or (el.tag not in ("html", "body", "main", "article") and _BOILERPLATE_NAMES.search(names))):
+            drop.append(el)
+    for el in drop:
+        parent = el.getparent()
+        if parent is not None:
+            tail = el.tail
+            parent.remove(el)
+            if tail and tail.strip():  # keep the text that followed the removed element
+                prev = parent[-1] if len(parent) else None
+                if prev is not None:
+                    prev.tail = (prev.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+    return root
+
+
+def _dom_markdown(root) -> str:
+    """Markdown blocks from a cleaned DOM: h1-h6 as headings, every block element its own paragraph
+    (list items as "- " items), inline text joined."""
+    blocks: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        text = _WS.sub(" ", "".join(run)).strip()
+        run.clear()
+        if text:
+            blocks.append(text)
+
+    def walk(el) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            flush()
+            text = _WS.sub(" ", el.text_content()).strip()
+            if text:
+                blocks.append("#" * int(tag[1]) + " " + text)
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            flush()
+            if tag == "li":
+                run.append("- ")
+        if el.text:
+            run.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                run.append(child.tail)
+        if block:
+            flush()
+
+    body = root.find("body")
+    walk(body if body is not None else root)
+    flush()
+    return "\n\n".join(b for b in blocks if b.strip("- "))
+
+
+def html_to_markdown(html: str, path: Path) -> tuple[str, str | None, dict[str, str]]:
+    """Main content of an HTML page as Markdown with its headings, its title, and its author and
+    publication date where the page marks them up (trafilatura's metadata: meta tags, bylines).
+
+    Boilerplate (navigation, headers, footers, cookie banners, menus) is removed first; trafilatura
+    then extracts the main text. Where it loses the page's h1-h6 headings (pages without semantic
+    markup), the cleaned page is converted block by block instead, so headings become the
+    passages' heading path and nothing is glued onto a first sentence."""
+    import trafilatura
+
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else None
+    found = {k: str(v).strip() for k, v in (("author", getattr(meta, "author", None)),
+                                           ("published", getattr(meta, "date", None))) if v and str(v).strip()}
+    root = _clean_dom(html)
+    cleaned = html
+    n_headings = 0
+    if root is not None:
+        import lxml.html
+
+        n_headings = sum(1 for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6") if el.text_content().strip())
+        cleaned = lxml.html.tostring(root, encoding="unicode")
+    text = trafilatura.extract(cleaned, output_format="markdown", include_formatting=True, include_links=False,
+                               include_images=False, include_comments=False, favor_recall=True) or ""
+    kept = sum(1 for line in text.splitlines() if line.lstrip().startswith("#"))
+    if root is not None and (not text.strip() or (n_headings >= 1 and kept < (n_headings + 1) // 2)):
+        text = _dom_markdown(root)
+    if not text.strip():
+        raise CorpusError(f"{path}: no main text found in the HTML")
+    return text.strip() + "\n", title, found
+
+
+def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
+    """Each page's text under a "## Page N" heading, so citations keep page numbers."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would bypass our report
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise CorpusError(f"{path}: the PDF is encrypted (save an unprotected copy to index it)")
+        pages = []
+        for n, page in enumerate(reader.pages, 1):
+            text = (page.extract_text() or "").strip()
+            if text:
+                pages.append(f"## Page {n}\n\n{_pdf_headings(text)}\n")
+        title = str(reader.metadata.title) if reader.metadata and reader.metadata.title else None
+    except CorpusError:
+        raise
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise CorpusError(f"{path}: cannot read the PDF ({exc})") from None
+    if not pages:
+        raise CorpusError(f"{path}: the PDF has no extractable text (scanned images?)")
+    return "\n".join(pages), title
+
+
+_PDF_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][^.!?;:,]{0,80}$")
+
+
+def _pdf_headings(text: str) -> str:
+    """A PDF page's text with its heading lines marked as Markdown headings: a short line (eight
+    words or fewer, capitalized, no closing punctuation) followed by a line that starts a sentence.
+    Otherwise the heading would be glued onto the first sentence of the paragraph below it."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        nxt = next((x.strip() for x in lines[i + 1:] if x.strip()), "")
+        if (stripped and len(stripped.split()) <= 8 and _PDF_HEADING.match(stripped) and nxt[:1].isupper()
+                and not stripped.endswith(("-", "–"))):
+            out.append(f"\n### {stripped}\n")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float = 20) -> Iterator[Document]:
+    """BEIR-style lines {"_id", "title", "text"}; a bad line is reported and skipped. The size limit
+    applies to each line's document, not to the file (a knowledge base export can be gigabytes).
+    An optional "format": "markdown" reads the text as Markdown (its headings become each
+    passage's heading path); the default is plain text."""
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError("not an object")
+                doc_id, text, title = obj["_id"], obj.get("text") or "", obj.get("title") or ""
+                fmt = obj.get("format") or "text"
+                if fmt not in ("text", "markdown"):
+                    raise ValueError("'format' must be \"text\" or \"markdown\"")
+                if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+                    raise ValueError("'_id' must be a string or a whole number")
+                if not isinstance(text, str) or not isinstance(title, str):
+                    raise ValueError("'text' and 'title' must be strings")
+                doc_id = str(doc_id)
+            except (ValueError, KeyError, RecursionError) as exc:
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+                report.problems.append(f"{path}:{lineno}: not a BEIR line with '_id' and 'text' ({reason}); skipped")
+                continue
+            if not text.strip():
+                report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
+                continue
+            if "\x00" in text:
+                report.problems.append(f"{path}:{lineno}: document '{doc_id}' holds NUL bytes (binary data); skipped")
+                continue
+            if len(text) > max_mb * 1024 * 1024:
+                report.problems.append(f"{path}:{lineno}: document '{doc_id}' is over the {max_mb} MB limit "
+                                       "(settings.max_document_mb); skipped")
+                continue
+            title = title.strip() or doc_id
+            yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
+                           metadata={"format": fmt})
+
+
+def read_file(path: Path, source: str, report: LoadReport, title: str | None = None,
+              metadata: dict | None = None, doc_id: str | None = None, max_mb: float = 20) -> list[Document]:
+    """Documents in one file (several for JSON Lines). Raises CorpusError for an unreadable file."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    meta = dict(metadata or {})
+    if kind == "jsonl":
+        docs = list(jsonl_documents(path, source, report, max_mb))
+        if not docs:
+            raise CorpusError(f"{path}: no documents in the JSON Lines file")
+        return docs
+    if kind == "pdf":
+        text, found = pdf_to_markdown(path)
+        fmt = "markdown"
+    elif kind == "html":
+        text, found, page_meta = html_to_markdown(read_text(path), path)
+        for key, value in page_meta.items():  # what the manifest says wins
+            meta.setdefault(key, value)
+        fmt = "markdown"
+    elif kind in ("markdown", "text"):
+        text = read_text(path)
+        found = text_title(text) if kind == "text" else None
+        fmt = kind
+    else:
+        raise CorpusError(f"{path}: unsupported file type '{path.suffix}'")
+    if not text.strip():
+        raise CorpusError(f"{path}: the document is empty")
+    meta["format"] = fmt
+    return [Document(id=doc_id or source, title=title or found or guess_title(text, path), source=source, text=text,
+                     metadata=meta)]
+
+
+def named_files(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, str]]:
+    """(file, source name) for every supported file under ``paths``, in reading order: the name is
+    the path below the folder given (the full path when two would share one)."""
+    out: list[tuple[Path, str]] = []
+    seen: set[str] = set()
+    for f, root in collect(paths, report):
+        source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
+        if source in seen:
+            source = str(f)
+        seen.add(source)
+        out.append((f, source))
+    return out
+
+
+def read_checked(f: Path, source: str, report: LoadReport, max_mb: float = 20, **entry: Any) -> list[Document]:
+    """``read_file`` with the size limit, every failure reported in ``report`` (nothing raised)."""
+    try:
+        size = f.stat().st_size
+        if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
+            raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
+                              "(settings.max_document_mb)")
+        return read_file(f, source, report, max_mb=max_mb, **entry)
+    except CorpusError as exc:
+        report.problems.append(f"{exc}; skipped")
+    except Exception as exc:  # a library failing on one odd file must not stop the rest
+        report.problems.append(f"{f}: could not be read ({type(exc).__name__}: {exc}); skipped")
+    return []
+
+
+def ingest(paths: Iterable[str | Path], report: LoadReport,
+           progress: Callable[[Iterable], Iterable] | None = None, max_mb: int = 20) -> list[Document]:
+    """Documents from files and folders; problems go to ``report``. Files over ``max_mb``
+    megabytes are skipped with a warning."""
+    files = named_files(paths, report)
+    docs: list[Document] = []
+    for f, source in (progress(files) if progress else files):
+        docs.extend(read_checked(f, source, report, max_mb=max_mb))
+    return docs
+
+
+def progress_bar(desc: str, unit: str = "file") -> Callable[[Iterable[Any]], Any] | None:
+    """tqdm on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return lambda items: tqdm(items, desc=desc, unit=unit, file=sys.stderr)

@@ -1,0 +1,150 @@
+"""Typo tolerance: map a question word the corpus never uses to a close corpus word.
+
+Only words of five letters or more that are not stopwords, and not written with capitals past
+their first letter (names and acronyms: "McKay" is not a typo of "mckey"), are corrected, and
+only to a corpus word at least 85% similar (rapidfuzz's normalized Indel ratio), or one swap of
+neighbouring letters away (Damerau-Levenshtein distance 1, same letters: "netwrok" -> "network"),
+so "calibraton" finds "calibration" but "water" never becomes "later". A common English word
+("fight", "religion": see ``paraphrase.common_words``) is not a typo, unless the corpus spells it
+the other side of the Atlantic ("center" -> "centre", "organizations" -> "organisations"), and no
+correction adds or drops a negating prefix ("unofficial" never becomes "official", nor
+"synchronously" "asynchronously"). Shorter words are corrected only to an acronym of the
+sources' glossary with two neighbouring letters swapped ("tsl" -> "TLS", "AIP" -> "API"). The first word of a question may also be a misspelt question
+word ("wat", "hwo", "whats"): within one edit of exactly one of them, it is replaced by it.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Callable, Iterable
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from bot.text import analyze
+from bot.text.paraphrase import common_words
+
+MIN_LENGTH = 5
+CUTOFF = 85.0
+QUESTION_WORDS = ("what", "who", "whom", "whose", "when", "where", "which", "why", "how")
+NEGATING_PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "a", "an", "anti", "mis")
+# British and American spellings of one word: "centre"/"center", "colour"/"color", "organise"/"organize"
+_SPELLING_VARIANTS = ((re.compile(r"our"), "or"), (re.compile(r"(?<=[bcdfghkmnpstvz])re(?=s?$|d$)"), "er"),
+                      (re.compile(r"is(?=e|ed|es|ing|ation|ations)"), "iz"), (re.compile(r"ys(?=e|ed|es|ing)"), "yz"),
+                      (re.compile(r"ll(?=ed|ing|er)"), "l"), (re.compile(r"s$"), ""))
+
+
+def spelling_variants(a: str, b: str) -> bool:
+    """The same word in British and American spelling (plural or not): "centre", "centers"."""
+    def plain(w: str) -> str:
+        for pattern, repl in _SPELLING_VARIANTS:
+            w = pattern.sub(repl, w)
+        return w
+    return a != b and plain(a) == plain(b)
+
+
+def negation_flip(a: str, b: str) -> bool:
+    """One word is the other with a negating prefix: "official"/"unofficial", "relevant"/"irrelevant"."""
+    return any(a == p + b or b == p + a for p in NEGATING_PREFIXES)
+
+
+def candidate_words(surface: Iterable[str]) -> set[str]:
+    """The corpus words a typo may be corrected to: lower-cased, letters only, five or more, no
+    stopwords."""
+    words = {w.lower() for w in surface if len(w) >= MIN_LENGTH and "-" not in w}
+    return {w for w in words if w.isalpha() and w not in analyze.STOPWORDS}
+
+
+class Speller:
+    """``common``: the words that are never typos (default: ``paraphrase.common_words``, read on
+    the first correction that needs it)."""
+
+    def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str],
+                 common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()):
+        self.vocabulary = vocabulary
+        self.words = sorted(candidate_words(corpus_words))
+        self._common = common
+        # the glossary's short forms of three or four letters, by their letters: "tsl" finds "TLS"
+        self._acronyms: dict[str, list[str]] = {}
+        for a in dict.fromkeys(acronyms):
+            if 3 <= len(a) < MIN_LENGTH and a.isalpha():
+                self._acronyms.setdefault("".join(sorted(a.lower())), []).append(a)
+        self._lookup = lru_cache(maxsize=4096)(self._closest)
+        self._lengths: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
+
+    @classmethod
+    def from_words(cls, words: list[str], vocabulary: frozenset[str],
+                   common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()) -> "Speller":
+        """A speller from a saved word list (already filtered and sorted)."""
+        self = cls([], vocabulary, common, acronyms)
+        self.words = list(words)
+        return self
+
+    def _acceptable(self, word: str, candidate: str) -> bool:
+        if negation_flip(word, candidate):
+            return False
+        return word not in self._common() or spelling_variants(word, candidate)
+
+    def _of_lengths(self, lo: int, hi: int) -> list[str]:
+        """The words of ``lo`` to ``hi`` letters, in alphabetical order (a few such lists are kept:
+        a corpus of millions of words is scanned once per length, not once per question)."""
+        got = self._lengths.get((lo, hi))
+        if got is None:
+            got = self._lengths[(lo, hi)] = [w for w in self.words if lo <= len(w) <= hi]
+            while len(self._lengths) > 12:
+                self._lengths.popitem(last=False)
+        else:
+            self._lengths.move_to_end((lo, hi))
+        return got
+
+    def _closest(self, word: str) -> str | None:
+        cutoff = CUTOFF if len(word) >= 8 else CUTOFF + 3
+        # fuzz.ratio is at most 2 * shorter / (both lengths): only words of these lengths can reach the cutoff
+        c, n = cutoff / 100.0, len(word)
+        lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
+        found = process.extractOne(word, self._of_lengths(lo, hi), scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found:
+            return found[0] if self._acceptable(word, found[0]) else None
+        # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
+        letters = sorted(word)
+        near = [w for w, _, _ in process.extract(word, self._of_lengths(n, n), scorer=DamerauLevenshtein.distance,
+                                                 score_cutoff=1, limit=5) if sorted(w) == letters]
+        return near[0] if len(near) == 1 and self._acceptable(word, near[0]) else None
+
+    def _acronym(self, word: str) -> str | None:
+        """The one acronym of the sources two neighbouring letters of ``word`` swapped give."""
+        low = word.lower()
+        near = [a for a in self._acronyms.get("".join(sorted(low)), ())
+                if DamerauLevenshtein.distance(low, a.lower()) == 1]
+        return near[0] if len(near) == 1 else None
+
+    @staticmethod
+    def _question_word(word: str) -> str | None:
+        near = [q for q in QUESTION_WORDS if DamerauLevenshtein.distance(word, q) <= 1]
+        return near[0] if len(near) == 1 and word not in near else None
+
+    def correct(self, text: str) -> str:
+        """The question with unknown long words replaced by their closest corpus word."""
+
+        def fix(m: re.Match[str]) -> str:
+            word = m.group(0)
+            low = word.lower()
+            if m.start() == first and low not in analyze.STOPWORDS and low.isalpha():
+                q = self._question_word(low)
+                if q is not None and analyze.term_of(word) not in self.vocabulary:
+                    return q.capitalize() if word[:1].isupper() else q
+            term = analyze.term_of(word)
+            if term is None or term in self.vocabulary or not low.isalpha():
+                return word
+            if len(low) < MIN_LENGTH:  # short: only a swap of two letters of one of the sources' acronyms
+                return (self._acronym(word) or word) if len(low) >= 3 and low not in analyze.STOPWORDS else word
+            if any(c.isupper() for c in word[1:]):  # "McKay", "NASA", "iPhone": a name, not a typo
+                return word
+            return self._lookup(low) or word
+
+        text = analyze.normalize(text)
+        start = analyze.WORD.search(text)
+        first = start.start() if start else -1
+        return analyze.WORD.sub(fix, text)
