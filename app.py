@@ -2,6 +2,8 @@
 import argparse
 import sys
 
+from bot.config import setting_arg  # light: the manifest reader (PyYAML), no gradio
+
 
 def main() -> int:
     p = argparse.ArgumentParser(description="Chat page that answers only from its sources.")
@@ -11,11 +13,9 @@ def main() -> int:
     p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
     p.add_argument("--feedback", metavar="FILE",
                    help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
-    p.add_argument("--strictness", type=float, default=None,
+    p.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     args = p.parse_args()
-    if args.strictness is not None and not 0.0 <= args.strictness <= 1.0:
-        p.error(f"--strictness must be between 0 and 1, got {args.strictness}")
     from bot.config import CorpusError
 
     try:

@@ -287,7 +287,7 @@ def run_engine(engine: str, terms: Path, index_dir: Path, n_queries: int, work: 
     res["sources"] = [[bot.index.passages[i].doc_id.rsplit("#", 1)[-1].split("~")[0] for i in top] for top in tops]
     if hasattr(retriever, "idf"):  # a full Retriever: answer through it
         bot.index.retriever = retriever
-        bot.responder = Responder(bot.index, top_k=bot.settings.top_k)
+        bot.responder = Responder(bot.index, top_k=bot.settings.answer.top_k)
         alat = []
         for q in qtexts:
             t = time.perf_counter()

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from bot.text import analyze
 from bot.index import layout
 from bot.index import store
-from bot.config import CorpusError, Manifest, Settings
+from bot.config import MANIFEST, CorpusError, Manifest, Settings, check_setting
 from bot.answer.decide import DecisionSettings
 from bot.index.corpus import CorpusIndex
 from bot.sources.load import load_corpus
@@ -29,7 +29,7 @@ def _default_corpus() -> Path:
     """The bundled corpus: the ``bot.corpus`` package data of an install, else the checkout's corpus/."""
     try:
         found = Path(str(resources.files("bot.corpus")))
-        if (found / "corpus.yaml").is_file():
+        if (found / MANIFEST).is_file():
             return found.resolve()
     except (ModuleNotFoundError, TypeError):
         pass
@@ -70,7 +70,7 @@ def prepare_question(question: Any, history: Sequence[dict[str, Any]] | None, in
     """Clean -> check -> correct typos -> understand: the one pipeline every caller uses (ask,
     search, the evaluations). ``history`` must already be bounded."""
     raw = question if isinstance(question, str) else ""
-    limit = settings.max_question_chars
+    limit = settings.answer.max_question_chars
     if len(raw) > limit:
         return Reply(fill("invalid", "too_long", length=f"{len(raw):,}", limit=f"{limit:,}"), True, [],
                      kind="invalid")
@@ -80,7 +80,7 @@ def prepare_question(question: Any, history: Sequence[dict[str, Any]] | None, in
     if not has_words(text):
         return Reply(fill("invalid", "no_words"), True, [], kind="invalid")
     text = index.speller.correct(text)
-    return understand(text, history, index.vocabulary, settings.max_history_turns, about_sources=about_sources)
+    return understand(text, history, index.vocabulary, settings.answer.max_history_turns, about_sources=about_sources)
 
 
 class ChatBot:
@@ -94,10 +94,10 @@ class ChatBot:
         self.settings: Settings = manifest.settings
         # a saved index's documents are a lazy sequence: keep it (a million documents load on demand)
         self.documents = documents if isinstance(documents, Sequence) else list(documents)
-        self.index = index or CorpusIndex.build(self.documents, max_words=self.settings.passage_max_words,
-                                          k1=self.settings.bm25_k1, b=self.settings.bm25_b)
-        self.responder = Responder(self.index, top_k=self.settings.top_k,
-                                   decision=DecisionSettings(strictness=self.settings.strictness))
+        self.index = index or CorpusIndex.build(self.documents, max_words=self.settings.index.passage_max_words,
+                                          k1=self.settings.index.bm25_k1, b=self.settings.index.bm25_b)
+        self.responder = Responder(self.index, top_k=self.settings.answer.top_k,
+                                   decision=DecisionSettings(strictness=self.settings.answer.strictness))
 
     @classmethod
     def load(cls, path: str | Path | None = None, strictness: float | None = None) -> "ChatBot":
@@ -105,11 +105,11 @@ class ChatBot:
         ``python -m bot index``. A stale saved index is refused (``bot.index.indexer.refresh``,
         ``--rebuild`` on the CLI and app.py, brings it up to date first: answering never writes).
         ``strictness`` (0..1) overrides the corpus's setting. The default bot is cached."""
-        if strictness is not None and not (0.0 <= strictness <= 1.0):
-            raise ValueError(f"strictness must be between 0 and 1, got {strictness}")
+        if strictness is not None:
+            strictness = check_setting("strictness", strictness)
         if path is None or Path(path).resolve() == DEFAULT_CORPUS:
             base = _default_bot()
-            if strictness is None or strictness == base.settings.strictness:
+            if strictness is None or strictness == base.settings.answer.strictness:
                 return base
             return base.with_strictness(strictness)
         if layout.is_index(path):
@@ -139,8 +139,8 @@ class ChatBot:
         """The most recent well-formed messages, within the turn and character caps of the config."""
         if not isinstance(history, (list, tuple)):
             return None
-        turns = self.settings.max_history_turns
-        budget = self.settings.max_history_chars
+        turns = self.settings.answer.max_history_turns
+        budget = self.settings.answer.max_history_chars
         out: list[dict[str, Any]] = []
         for msg in reversed(list(history)[-turns * 2:] if turns else []):
             if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
@@ -172,7 +172,7 @@ class ChatBot:
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive whole number, got {k!r}")
         k = min(k, max(self.index.retriever.size, 1))  # never more than there are passages
-        text = clean_question(query)[: self.settings.max_question_chars]  # a long query is cut, not refused
+        text = clean_question(query)[: self.settings.answer.max_question_chars]  # a long query is cut, not refused
         q = self.question(text)  # the same pipeline as ask: clean, correct, understand
         if isinstance(q, Reply):
             return []
@@ -217,7 +217,7 @@ class ChatBot:
 def _with_strictness(manifest: Manifest, strictness: float | None) -> Manifest:
     if strictness is None:
         return manifest
-    return replace(manifest, settings=replace(manifest.settings, strictness=float(strictness)))
+    return replace(manifest, settings=manifest.settings.with_values(strictness=float(strictness)))
 
 
 @lru_cache(maxsize=1)

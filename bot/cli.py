@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
-from bot.config import CorpusError
+from bot.config import CorpusError, setting_arg
 from bot.model import Citation, Reply
 from bot.answer.render import jsonl, mark_quotes, printable, term
 
@@ -274,17 +274,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 2
 
 
-def _unit_float(text: str) -> float:
-    """argparse type: a finite number between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Answers questions only from its sources.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -294,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--history", help="earlier messages as a JSON list of {role, content}")
     a.add_argument("--corpus", help="corpus folder or saved index (default: the bundled corpus/)")
     a.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
-    a.add_argument("--strictness", type=_unit_float, default=None,
+    a.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     a.set_defaults(func=cmd_ask)
     ix = sub.add_parser("index", help="read files and folders (.md .txt .html .pdf .jsonl) into a saved index")
@@ -328,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "squad: answer / closest / none on a SQuAD 2.0 JSON file, each article its own corpus; "
                         "realdocs: documentation folders (docs/ + questions.jsonl) with gold substrings")
     e.add_argument("path", help="gold set YAML, BEIR folder, WikiQA TSV or SQuAD 2.0 JSON file")
-    e.add_argument("--strictness", type=_unit_float, default=None,
+    e.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="squad, gold: 0..1, how sure the bot must be to answer (default 0.5)")
     e.add_argument("--corpus", help="gold: corpus folder")
     e.add_argument("--json", action="store_true")

@@ -7,32 +7,129 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
 
+MANIFEST = "corpus.yaml"  # a corpus folder's manifest: its documents, metadata and settings
+
+
 class CorpusError(ValueError):
     """A corpus that cannot be loaded; the message names the file (and line) at fault."""
 
 
+def _limits(low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    return {"low": low, "high": high}
+
+
 @dataclass(frozen=True)
-class Settings:
-    top_k: int = 5
-    max_question_chars: int = 2000
-    max_history_turns: int = 20
-    passage_max_words: int = 120
-    max_history_chars: int = 20000
-    max_document_mb: int = 20
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
+class IndexSettings:
+    """What the index is made of: a change means indexing again (only these are fingerprinted)."""
+
+    passage_max_words: int = field(default=120, metadata=_limits(20))
+    max_document_mb: int = field(default=20, metadata=_limits(1))
+    bm25_k1: float = field(default=1.2, metadata=_limits(0))
+    bm25_b: float = field(default=0.75, metadata=_limits(0, 1))
+    allow_outside_paths: bool = False  # may the manifest list documents outside its own folder?
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How questions are answered: read again at every load, never a reason to rebuild."""
+
+    top_k: int = field(default=5, metadata=_limits(1))
+    max_question_chars: int = field(default=2000, metadata=_limits(10))
+    max_history_turns: int = field(default=20, metadata=_limits(0))
+    max_history_chars: int = field(default=20000, metadata=_limits(0))
     feedback: bool = False
     # 0 = answer whenever the closest passage is at all likely to hold the answer, 1 = only when
     # nearly certain; 0.5 is the operating point measured in README ("How strict it is").
-    strictness: float = 0.5
-    allow_outside_paths: bool = False  # may the manifest list documents outside its own folder?
+    strictness: float = field(default=0.5, metadata=_limits(0, 1))
+
+
+_GROUPS = {"index": IndexSettings, "answer": AnswerSettings}
+
+
+def _spec(name: str) -> tuple[str, Any]:
+    """(group, dataclass field) of a setting; KeyError for an unknown name."""
+    for group, cls in _GROUPS.items():
+        for f in fields(cls):
+            if f.name == name:
+                return group, f
+    raise KeyError(name)
+
+
+SETTING_NAMES = tuple(f.name for cls in _GROUPS.values() for f in fields(cls))
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """The one range and type check of every setting (manifest, saved index, CLI, HTTP, API):
+    the value as its type, or ValueError saying what is wrong."""
+    try:
+        _, f = _spec(name)
+    except KeyError:
+        raise ValueError(f"unknown setting '{name}' (known: {', '.join(sorted(SETTING_NAMES))})") from None
+    kind = {"int": int, "float": float, "bool": bool}[f.type if isinstance(f.type, str) else f.type.__name__]
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false")
+        return value
+    low, high = f.metadata.get("low"), f.metadata.get("high")
+    between = f" between {low:g} and {high:g}" if high is not None else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'}{between}")
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number{between}")
+    if high is not None and not (low <= value <= high):
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be at least {low:g}")
+    return kind(value)
+
+
+def setting_arg(name: str) -> Callable[[str], Any]:
+    """An argparse ``type`` for a command-line setting (``--strictness 0.7``), checked by ``check_setting``."""
+    import argparse
+
+    def parse(text: str) -> Any:
+        try:
+            value: Any = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = text  # check_setting says what it must be
+        try:
+            return check_setting(name, value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A corpus's settings: ``index`` (fingerprinted with the sources) and ``answer`` (not)."""
+
+    index: IndexSettings = field(default_factory=IndexSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by name, as corpus.yaml writes them."""
+        return {**asdict(self.index), **asdict(self.answer)}
+
+    def with_values(self, **values: Any) -> "Settings":
+        """These settings with some values replaced (each checked by ``check_setting``)."""
+        groups: dict[str, dict[str, Any]] = {"index": {}, "answer": {}}
+        for name, value in values.items():
+            group, _ = _spec(name) if name in SETTING_NAMES else (None, None)
+            if group is None:
+                raise ValueError(f"unknown setting '{name}'")
+            groups[group][name] = check_setting(name, value)
+        return Settings(replace(self.index, **groups["index"]), replace(self.answer, **groups["answer"]))
 
 
 @dataclass(frozen=True)
@@ -54,20 +151,6 @@ class Manifest:
     examples: tuple[str, ...] = ()  # example questions shown on the page
 
 
-# name -> (type, minimum); bool settings have no minimum
-_SETTING_TYPES: dict[str, tuple[type, int | None]] = {
-    "top_k": (int, 1),
-    "max_question_chars": (int, 10),
-    "max_history_turns": (int, 0),
-    "passage_max_words": (int, 20),
-    "max_history_chars": (int, 0),
-    "max_document_mb": (int, 1),
-    "feedback": (bool, None),
-    "bm25_k1": (float, 0),
-    "bm25_b": (float, 0),
-    "strictness": (float, 0),
-    "allow_outside_paths": (bool, None),
-}
 _DOC_KEYS = {"path", "id", "title", "author", "published", "origin", "url", "license", "tags"}
 
 
@@ -108,25 +191,19 @@ def _mapping(path: Path, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Nod
 def settings_from(values: dict[str, Any], where: Callable[[str], str]) -> Settings:
     """Validated Settings from plain values (a manifest's or a saved index's); ``where(key)``
     names the file (and line) of a value for the error message."""
-    given: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in _SETTING_TYPES:
-            raise CorpusError(f"{where(key)}: unknown setting '{key}'")
-        kind, minimum = _SETTING_TYPES[key]
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise CorpusError(f"{where(key)}: settings.{key} must be a whole number")
-        if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise CorpusError(f"{where(key)}: settings.{key} must be a number")
-        if kind is bool and not isinstance(value, bool):
-            raise CorpusError(f"{where(key)}: settings.{key} must be true or false")
-        if kind is float and not math.isfinite(value):
-            raise CorpusError(f"{where(key)}: settings.{key} must be a finite number")
-        if minimum is not None and value < minimum:
-            raise CorpusError(f"{where(key)}: settings.{key} must be at least {minimum}")
-        if key in ("bm25_b", "strictness") and value > 1:
-            raise CorpusError(f"{where(key)}: settings.{key} must be between 0 and 1")
-        given[key] = float(value) if kind is float else value
-    return Settings(**given)
+    for key in values:
+        if key not in SETTING_NAMES:
+            raise CorpusError(f"{where(key)}: unknown setting '{key}' (known: {', '.join(sorted(SETTING_NAMES))})")
+    try:
+        return Settings().with_values(**values)
+    except ValueError:
+        pass
+    for key, value in values.items():  # which one: the message names its file and line
+        try:
+            check_setting(key, value)
+        except ValueError as exc:
+            raise CorpusError(f"{where(key)}: settings.{exc}") from None
+    raise AssertionError("unreachable")
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -189,8 +266,8 @@ def load_manifest(path: str | Path) -> Manifest:
         given = {}
         where: dict[str, str] = {}
         for key, (knode, vnode) in _mapping(path, top["settings"][1], "settings").items():
-            if key not in _SETTING_TYPES:
-                known = ", ".join(sorted(_SETTING_TYPES))
+            if key not in SETTING_NAMES:
+                known = ", ".join(sorted(SETTING_NAMES))
                 raise CorpusError(f"{_where(path, knode)}: unknown setting '{key}' (known: {known})")
             given[key] = _scalar(path, vnode, f"settings.{key}")
             where[key] = _where(path, vnode)

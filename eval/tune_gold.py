@@ -24,8 +24,8 @@ def main() -> None:
         rules = RuleSettings(**{name.lower(): v for name, v in combo})
         row = []
         for label, bot, items in sets:
-            bot.responder = Responder(bot.index, top_k=bot.settings.top_k, rules=rules,
-                                      decision=DecisionSettings(strictness=bot.settings.strictness))
+            bot.responder = Responder(bot.index, top_k=bot.settings.answer.top_k, rules=rules,
+                                      decision=DecisionSettings(strictness=bot.settings.answer.strictness))
             m = evaluate(bot, items)["metrics"]
             row.append(f"{label}: correct {m['answers_correct']:.3f} abst-recall {m['abstention_recall']:.3f} "
                        f"false-abst {m['false_abstention']:.3f}")

@@ -18,7 +18,7 @@ def test_default_manifest_has_credit():
     assert doc.path == "llm-vs-genai.md"
     assert doc.metadata["author"] == "Monika Karlović"
     assert doc.metadata["published"] == "2024-03-28"
-    assert m.settings.top_k >= 1
+    assert m.settings.answer.top_k >= 1
 
 
 def test_broken_yaml_names_file_and_line(tmp_path):
@@ -122,7 +122,7 @@ def test_strictness_setting(tmp_path):
 
     (tmp_path / "a.md").write_text("# A\n\nWidgets are blue.\n")
     (tmp_path / "corpus.yaml").write_text("documents: [a.md]\nsettings:\n  strictness: 0.9\n")
-    assert load_manifest(tmp_path / "corpus.yaml").settings.strictness == 0.9
+    assert load_manifest(tmp_path / "corpus.yaml").settings.answer.strictness == 0.9
     bot = ChatBot.load(tmp_path)
     assert bot.responder.decider.settings.strictness == 0.9
     assert ChatBot.load(tmp_path, strictness=0.1).responder.decider.settings.strictness == 0.1

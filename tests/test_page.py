@@ -134,7 +134,7 @@ def test_feedback_off_by_default_and_redacted_when_on(tmp_path):
     ui.FeedbackLog(path).record("mail me at jane.doe@example.com or +44 20 7946 0958", "answer", False)
     text = path.read_text()
     assert "jane.doe" not in text and "7946" not in text and "[email]" in text and "[phone]" in text
-    assert ChatBot.load().settings.feedback is False
+    assert ChatBot.load().settings.answer.feedback is False
 
 
 def test_nothing_written_to_disk_by_default(app_url, tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import ChatBot
+from bot import ChatBot, CorpusError
 from bot.index import indexer
 from bot.index import layout
 from bot.index import store
@@ -150,14 +150,14 @@ def manifest_corpus(folder: Path, manifest: str) -> Path:
     return folder
 
 
-def test_other_sources_or_settings_need_a_full_build(tmp_path):
+def test_other_sources_or_index_settings_need_a_full_build(tmp_path):
     src = write_mixed(tmp_path / "mixed")
     idx = tmp_path / "idx"
     indexer.build([src], idx)
     assert update(idx, [str(tmp_path)]).full is not None
     corpus = manifest_corpus(tmp_path / "corpus", "name: A\ndocuments:\n  - path: a.md\n")
     indexer.build([corpus], tmp_path / "c-idx")
-    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\nsettings:\n  top_k: 3\n")
+    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\nsettings:\n  passage_max_words: 60\n")
     assert "settings" in update(tmp_path / "c-idx").full
     (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\n    title: Widgets\n")
     indexer.build([corpus], tmp_path / "c-idx")
@@ -165,6 +165,32 @@ def test_other_sources_or_settings_need_a_full_build(tmp_path):
     r = update(tmp_path / "c-idx")  # a new title in the manifest: that document is read again
     assert r.full is None and r.changed == ["a.md"]
     assert ChatBot.load(tmp_path / "c-idx").documents[0].title == "All about widgets"
+
+
+def test_answer_settings_edited_after_indexing_apply_at_once_without_a_rebuild(tmp_path):
+    """strictness, top_k, name and examples are read at load time: editing them never makes the
+    index stale, and the next load answers with them (the index files are not touched)."""
+    corpus = manifest_corpus(tmp_path / "corpus", "name: A\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 0.5\n")
+    idx = tmp_path / "idx"
+    indexer.build([corpus], idx)
+    before = ChatBot.load(idx)
+    answered = before.ask("What colour are widgets?")
+    assert answered.support == "answer" and before.settings.answer.strictness == 0.5
+    files = {p.name: p.stat().st_mtime_ns for p in idx.iterdir()}
+    (corpus / "corpus.yaml").write_text("name: Widget notes\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 1.0\n"
+                                        "  top_k: 2\nexamples: [\"What colour are widgets?\"]\n")
+    assert layout.stale_reason(layout.read_header(idx)) is None
+    assert update(idx).touched is False
+    after = ChatBot.load(idx)  # no "stale" refusal
+    assert after.settings.answer.strictness == 1.0 and after.settings.answer.top_k == 2
+    assert after.responder.decider.settings.strictness == 1.0
+    assert after.name == "Widget notes" and after.manifest.examples == ("What colour are widgets?",)
+    strict = after.ask("What colour are widgets?")
+    assert strict.support == "closest" and strict.confidence == answered.confidence  # same estimate, new threshold
+    assert {p.name: p.stat().st_mtime_ns for p in idx.iterdir()} == files  # nothing rebuilt or rewritten
+    (corpus / "corpus.yaml").write_text("name: A\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 2\n")
+    with pytest.raises(CorpusError, match=r"corpus.yaml:5: settings.strictness must be between 0 and 1"):
+        ChatBot.load(idx)  # a bad value names its file and line
 
 
 def test_interrupted_update_leaves_the_old_index(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 from bot.text.analyze import terms
 from bot.chatbot import ChatBot
-from bot.config import CorpusError
+from bot.config import MANIFEST, CorpusError
 from bot.index.engines import LuceneBM25
 
 _WS = re.compile(r"\s+")
@@ -81,7 +81,7 @@ def write_corpus(article: SquadArticle, folder: Path) -> Path:
     body = "\n\n".join(_WS.sub(" ", p).strip() for p in article.paragraphs)
     (folder / "article.md").write_text(f"# {article.title}\n\n{body}\n", encoding="utf-8")
     manifest = {"name": article.title, "documents": [{"path": "article.md", "title": article.title}]}
-    (folder / "corpus.yaml").write_text(json.dumps(manifest), encoding="utf-8")  # JSON is YAML
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")  # JSON is YAML
     return folder
 
 

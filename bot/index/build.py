@@ -174,7 +174,7 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap,
     out.mkdir(parents=True, exist_ok=True)
     ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
     settings = manifest.settings
-    _DOCS, _MAX_WORDS = docs, settings.passage_max_words
+    _DOCS, _MAX_WORDS = docs, settings.index.passage_max_words
     doc_file = list(doc_file) if doc_file is not None else [0] * len(docs)
     records = [dict(r) for r in records] or [{"path": "", "source": "", "size": -1, "mtime": 0, "sha256": ""}]
     try:
@@ -249,7 +249,7 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap,
     arrays.update(tranges)
     arrays["uid"] = np.arange(passages, dtype=np.int64)
     files["passages.npz"] = atomic_npz(out / "passages.npz", **arrays)
-    files.update(tantivy_engine.save_statistics(out, df, lengths, settings.bm25_k1, settings.bm25_b))
+    files.update(tantivy_engine.save_statistics(out, df, lengths, settings.index.bm25_k1, settings.index.bm25_b))
     words = sorted(word_docs)
     files["terms.json.gz"] = atomic_write(out / "terms.json.gz", writer.terms_blob(
         heads, vocab_list, glossary, words, [word_docs[w] for w in words]))

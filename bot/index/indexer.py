@@ -11,7 +11,7 @@ from bot.index import layout
 from bot.index import store
 from bot.index import writer
 from bot.index.build import build_large
-from bot.config import CorpusError, Manifest
+from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.engines import LARGE_CORPUS
 from bot.index.corpus import CorpusIndex
 from bot.sources.load import Planned, plan_sources, read_planned
@@ -26,7 +26,7 @@ def read_sources(inputs: Sequence[str], out: Path, progress: Callable[[Iterable[
     of each file read (size, time, hash, problems), report). Raises CorpusError when nothing is
     readable."""
     report = LoadReport()
-    manifest, planned = plan_sources(inputs, report, out / "corpus.yaml")
+    manifest, planned = plan_sources(inputs, report, out / MANIFEST)
     docs: list[Document] = []
     doc_file: list[int] = []
     records: list[dict[str, Any]] = []
@@ -76,11 +76,11 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
     writer.recover(out)
     writer.remove_leftovers(out)
     inputs = [str(i) for i in inputs]
-    snap = layout.snapshot(layout.source_files(inputs))  # before reading: edits made meanwhile make it stale
+    snap = layout.snapshot_sources(inputs)  # before reading: edits made meanwhile make it stale
     manifest, docs, doc_file, records, report = read_sources(inputs, out, progress)
     s = manifest.settings
     if engine == "auto":
-        engine = "tantivy" if estimated_passages(docs, s.passage_max_words) > LARGE_CORPUS else "postings"
+        engine = "tantivy" if estimated_passages(docs, s.index.passage_max_words) > LARGE_CORPUS else "postings"
     if engine not in ("postings", "tantivy"):
         raise ValueError(f"unknown engine {engine!r} (auto, postings or tantivy)")
     stage = writer.staging_dir(out)
@@ -90,7 +90,7 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
                         snap=snap, records=records, doc_file=doc_file)
         else:
             # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
-            index = CorpusIndex.build(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b,
+            index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b,
                                       engine="postings")
             writer.save(stage, manifest, docs, index, inputs, report.problems, snap, records, doc_file)
         writer.write_manifest(stage, manifest, docs)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from bot.config import CorpusError, Settings, load_manifest, settings_from
+from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.files import read_checked
 from bot.sources.ingest import collect
 from bot.sources.readers import LoadReport
@@ -33,13 +34,13 @@ def looks_like_index(path: str | Path) -> bool:
 
 # ---- sources and fingerprint ----------------------------------------------------------------
 def source_files(inputs: Sequence[str]) -> list[Path]:
-    """Every file a build reads: files under the inputs, a corpus folder's manifest, and the
-    documents that manifest lists (also those outside the folder, where it allows them)."""
+    """Every document file a build reads: files under the inputs and the documents a corpus
+    folder's manifest lists (also those outside the folder, where it allows them). The manifest
+    itself is not one of them: ``manifest_state`` takes what of it the index is made of."""
     files = [f.resolve() for f, _ in collect(inputs, LoadReport())]
     for raw in inputs:
-        m = Path(raw) / "corpus.yaml"
+        m = Path(raw) / MANIFEST
         if m.is_file():
-            files.append(m.resolve())
             try:
                 listed = load_manifest(m).documents
             except CorpusError:
@@ -48,7 +49,42 @@ def source_files(inputs: Sequence[str]) -> list[Path]:
     return sorted(set(files))
 
 
+def source_manifest(inputs: Sequence[str]) -> Path | None:
+    """The corpus.yaml of an index built from one corpus folder (None for files and plain folders)."""
+    if len(inputs) == 1 and (Path(inputs[0]) / MANIFEST).is_file():
+        return Path(inputs[0]) / MANIFEST
+    return None
+
+
 Snapshot = list[tuple[str, int, int]]
+
+_MANIFEST_PART = "#documents-and-index-settings"
+
+
+def manifest_state(path: Path) -> tuple[str, int, int]:
+    """A snapshot entry for what of a corpus.yaml the index is made of: its document entries and
+    its index settings. Its answer settings, name, description and examples are read again at
+    every load, so editing them (``strictness: 0.7``) never makes the index stale."""
+    try:
+        m = load_manifest(path)
+        blob = json.dumps([[e.path, e.id, e.title, e.metadata] for e in m.documents] + [asdict(m.settings.index)],
+                          sort_keys=True)
+    except CorpusError as exc:  # broken now: stale until it reads again (the build then names the line)
+        blob = f"unreadable: {exc}"
+    digest = hashlib.sha256(blob.encode()).hexdigest()
+    return str(path.resolve()) + _MANIFEST_PART, len(blob), int(digest[:15], 16)
+
+
+def snapshot_sources(inputs: Sequence[str]) -> Snapshot:
+    """The state of everything an index of ``inputs`` is made of, taken before a build reads it."""
+    snap = snapshot(source_files(inputs))
+    snap += [manifest_state(Path(raw) / MANIFEST) for raw in inputs if (Path(raw) / MANIFEST).is_file()]
+    return snap
+
+
+def index_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The index part of a header's settings (what the fingerprint covers)."""
+    return {k: v for k, v in settings.items() if k in IndexSettings.__dataclass_fields__}
 
 
 def snapshot(files: Iterable[Path]) -> Snapshot:
@@ -133,7 +169,7 @@ def _check_header(path: Path, header: dict[str, Any]) -> None:
     settings = header.get("settings")
     if not isinstance(settings, dict):
         raise bad("settings", "a mapping")
-    settings_from({k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}, lambda key: str(path))
+    settings_from({k: v for k, v in settings.items() if k in SETTING_NAMES}, lambda key: str(path))
 
 
 def stale_reason(header: dict[str, Any]) -> str | None:
@@ -142,7 +178,7 @@ def stale_reason(header: dict[str, Any]) -> str | None:
     missing = [i for i in inputs if not Path(i).exists()]
     if missing:
         return f"source {missing[0]} no longer exists"
-    if fingerprint(snapshot(source_files(inputs)), header.get("settings") or {}) != header.get("fingerprint"):
+    if fingerprint(snapshot_sources(inputs), index_settings(header.get("settings") or {})) != header.get("fingerprint"):
         return "its source files changed since it was built (added, removed or edited)"
     return None
 

@@ -14,16 +14,17 @@ from __future__ import annotations
 import gzip
 import json
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from bot.config import CorpusError, Manifest, Settings, settings_from
+from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import BM25Retriever, TantivyRetriever
 from bot.index.files import checked, load_npz, map_file, read_checked
-from bot.index.layout import INDEX_JSON, generation_name, part_files, read_header, stale_reason
+from bot.index.layout import INDEX_JSON, generation_name, part_files, read_header, source_manifest, stale_reason
 from bot.model import Document, Passage, Sentence
 from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
@@ -183,11 +184,29 @@ class StoredTerms(Sequence):
         return m[int(self.start[i]):int(self.end[i])].decode("utf-8").split()
 
 
+def current_manifest(folder: Path, header: dict[str, Any]) -> Manifest:
+    """The index's manifest as it reads now: index settings as built (the header's), and the
+    answer settings, name, description and examples from the corpus.yaml that describes the
+    index (its source folder's, else the one written beside it), so editing them needs no
+    rebuild; from the header when neither is there. A broken corpus.yaml names its line."""
+    built = settings_from({k: v for k, v in (header.get("settings") or {}).items() if k in SETTING_NAMES},
+                          lambda key: str(folder / INDEX_JSON))
+    manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
+                        (), built, tuple(header.get("examples") or ()))
+    path = source_manifest(header.get("inputs") or []) or (folder / MANIFEST)
+    if not path.is_file():
+        return manifest
+    now = load_manifest(path)
+    return replace(manifest, name=now.name, description=now.description, examples=now.examples,
+                   settings=replace(built, answer=now.settings.answer))
+
+
 def load(folder: str | Path, check_stale: bool = True,
          ) -> tuple[Manifest, "DocumentStore", CorpusIndex, list[str]]:
     """(Manifest, documents, CorpusIndex, problems) from an index folder, analyzing no text."""
     folder = Path(folder)
     header = read_header(folder)
+    manifest = current_manifest(folder, header)  # first: a broken corpus.yaml names its line
     if check_stale:
         why = stale_reason(header)
         if why:
@@ -227,10 +246,6 @@ def load(folder: str | Path, check_stale: bool = True,
     except Exception as exc:  # numpy, zlib, json and tantivy each raise their own kinds on a damaged file
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           "rebuild it with `python -m bot index`") from None
-    settings_dict = {k: v for k, v in (header.get("settings") or {}).items() if k in Settings.__dataclass_fields__}
-    settings = settings_from(settings_dict, lambda key: str(folder / INDEX_JSON))
-    manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
-                        (), settings, tuple(header.get("examples") or ()))
     passages = PassageStore(docs, heads, arrays)
     vocabulary = frozenset(meta["vocab"])
     speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])

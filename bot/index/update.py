@@ -37,7 +37,7 @@ from bot.index import store
 from bot.index import writer
 from bot.text.analyze import Analyzer, WORD, normalize, words as surface_words
 from bot.index.build import analyze_all, analyze_documents
-from bot.config import CorpusError, Manifest
+from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.engines import tantivy_engine
 from bot.index.files import atomic_npz, atomic_write, load_npz
 from bot.text.glossary import Glossary, pairs_in
@@ -119,11 +119,11 @@ def _update(folder: Path, inputs: Sequence[str] | None,
         old_records = layout.read_sources(folder, header)
     except (CorpusError, KeyError):
         return UpdateReport(full="the index does not record its source files")
-    snap = layout.snapshot(layout.source_files(inputs))
+    snap = layout.snapshot_sources(inputs)
     report = LoadReport()
-    manifest, planned = plan_sources(inputs, report, folder / "corpus.yaml")  # a broken manifest raises
-    if dataclasses.asdict(manifest.settings) != header.get("settings"):
-        return UpdateReport(full="the settings changed")
+    manifest, planned = plan_sources(inputs, report, folder / MANIFEST)  # a broken manifest raises
+    if dataclasses.asdict(manifest.settings.index) != layout.index_settings(header.get("settings") or {}):
+        return UpdateReport(full="the index settings changed")
     by_path = {r["path"]: (k, r) for k, r in enumerate(old_records)}
     kept: dict[int, int] = {}  # planned position -> old record position, for files that did not change
     records: list[dict[str, Any]] = []
@@ -157,7 +157,7 @@ def _update(folder: Path, inputs: Sequence[str] | None,
             records[k]["entry"] = p.signature()
     out.problems = [x for r in records for x in r.get("problems", [])]
     if not out.touched:
-        if layout.fingerprint(snap, header.get("settings") or {}) != header.get("fingerprint"):
+        if layout.fingerprint(snap, layout.index_settings(header.get("settings") or {})) != header.get("fingerprint"):
             _rewrite_header(folder, header, snap, manifest, inputs)
         out.documents, out.passages = header["documents"], header["passages"]
         return out
@@ -207,7 +207,7 @@ def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
     if not docs:
         raise CorpusError("nothing to index: no readable documents left in the sources")
     s = manifest.settings
-    index = CorpusIndex.build(docs, max_words=s.passage_max_words, k1=s.bm25_k1, b=s.bm25_b, engine="postings")
+    index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b, engine="postings")
     stage = writer.staging_dir(folder)
     try:
         writer.save(stage, manifest, docs, index, inputs, out.problems, snap, records, doc_file)
@@ -323,8 +323,8 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     # Analyze and write the new part.
     suffix = f".{gen}"
     ix = PassageAnalyzer(glossary, Analyzer())
-    res = analyze_all(new_docs, ix, settings.passage_max_words) if len(new_docs) > 50 else \
-        analyze_documents(new_docs, (0, len(new_docs)), ix, settings.passage_max_words)
+    res = analyze_all(new_docs, ix, settings.index.passage_max_words) if len(new_docs) > 50 else \
+        analyze_documents(new_docs, (0, len(new_docs)), ix, settings.index.passage_max_words)
     doc_writer = writer.DocumentWriter(folder, suffix)
     terms_writer = writer.TermsWriter(folder, suffix)
     written += [folder / n for n in layout.part_files(suffix).values()]
@@ -431,8 +431,8 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
         written.append(folder / name(base))
         files[name(base)] = atomic_npz(folder / name(base), **arrays)
     written.append(folder / name("bm25.npz"))
-    files.update(tantivy_engine.save_statistics(folder, df, lengths.astype(np.int32), settings.bm25_k1,
-                                                settings.bm25_b, uid_len, name=name("bm25.npz")))
+    files.update(tantivy_engine.save_statistics(folder, df, lengths.astype(np.int32), settings.index.bm25_k1,
+                                                settings.index.bm25_b, uid_len, name=name("bm25.npz")))
     written.append(folder / name("terms.json.gz"))
     files[name("terms.json.gz")] = atomic_write(folder / name("terms.json.gz"), writer.terms_blob(
         heads, vocab, glossary, word_list, [words[w] for w in word_list]))

@@ -3,7 +3,6 @@ the documents, passages, terms and header written atomically (``index.json`` las
 the commit). The answering side never imports this module."""
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import gzip
 import hashlib
@@ -19,11 +18,11 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from bot.config import CorpusError, Manifest
+from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
 from bot.index.files import atomic_npz, atomic_write, checksum, temporary
-from bot.index.layout import (ANALYZER, FORMAT, INDEX_JSON, VERSION, Snapshot, fingerprint, part_files, snapshot,
-                              source_files)
+from bot.index.layout import (ANALYZER, FORMAT, INDEX_JSON, VERSION, Snapshot, fingerprint, index_settings, part_files,
+                              snapshot_sources)
 from bot.model import Document, Passage
 from bot.text.glossary import Glossary
 
@@ -51,8 +50,8 @@ def staging_dir(out: Path) -> Path:
     stage = out.parent / f".{out.name}.new-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
-    if (out / "corpus.yaml").is_file():  # a corpus.yaml the user edited beside the index is kept
-        shutil.copy2(out / "corpus.yaml", stage / "corpus.yaml")
+    if (out / MANIFEST).is_file():  # a corpus.yaml the user edited beside the index is kept
+        shutil.copy2(out / MANIFEST, stage / MANIFEST)
     return stage
 
 
@@ -216,14 +215,14 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
                  documents: int, passages: int, problems: Sequence[str], snap: Snapshot | None = None,
                  generation: int = 0, parts: Sequence[str] = ("",), extra: dict[str, Any] | None = None) -> None:
     """``index.json``, written last (its rename is what makes a build or an update count)."""
-    settings = dataclasses.asdict(manifest.settings)
+    settings = manifest.settings.flat()
     inputs = [str(Path(i).resolve()) for i in inputs]
-    snap = snap if snap is not None else snapshot(source_files(inputs))
+    snap = snap if snap is not None else snapshot_sources(inputs)
     header = {
         "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
         "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
-        "fingerprint": fingerprint(snap, settings), "documents": documents, "passages": passages,
+        "fingerprint": fingerprint(snap, index_settings(settings)), "documents": documents, "passages": passages,
         "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
         **(extra or {}),
     }
@@ -323,7 +322,7 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
     """A corpus.yaml beside the index listing what was indexed (titles can be edited, then re-index)."""
     import yaml
 
-    if (out / "corpus.yaml").exists():
+    if (out / MANIFEST).exists():
         return
     seen: dict[str, dict[str, Any]] = {}
     for d in documents:
@@ -334,8 +333,8 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
             entry.update({str(k): _plain(v) for k, v in d.metadata.items() if k != "format"})
             seen[src] = {k: v for k, v in entry.items() if v is not None}
     body = {"name": manifest.name, "documents": list(seen.values()),
-            "settings": dataclasses.asdict(manifest.settings)}
+            "settings": manifest.settings.flat()}
     text = "# Written by `python -m bot index`: what this index holds (paths relative to the sources).\n"
-    atomic_write(out / "corpus.yaml", (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
+    atomic_write(out / MANIFEST, (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
 
 

@@ -158,7 +158,7 @@ class Conversation:
                 if reply.kind != "invalid":  # a refused question (too long, empty) is not kept
                     self.history += [{"role": "user", "content": question},
                                      {"role": "assistant", "content": reply.answer}]
-                turns = bot.settings.max_history_turns
+                turns = bot.settings.answer.max_history_turns
                 self.history = self.history[-2 * turns:] if turns else []
 
     def reset(self) -> None:
@@ -326,10 +326,10 @@ def glossary_accordion(bot: ChatBot) -> gr.Accordion:
 def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
     """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it."""
     bot = bot or ChatBot.load()
-    if feedback_path is None and bot.settings.feedback:
+    if feedback_path is None and bot.settings.answer.feedback:
         feedback_path = Path("feedback") / "feedback.jsonl"
     log = FeedbackLog(Path(feedback_path) if feedback_path else None)
-    limit = bot.settings.max_question_chars
+    limit = bot.settings.answer.max_question_chars
 
     def send(message: Any, conv: Conversation) -> tuple[str, list, Conversation]:
         """Shows the question at once (no queue); the answer follows in ``answer``."""

@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from bot.chatbot import ChatBot, LiveBot
+from bot.config import check_setting
 
 MAX_BODY_BYTES = 256 * 1024  # a question is at most a few thousand characters; history is capped too
 ECHO_CHARS = 200  # a refused question is echoed back at most this long
@@ -160,8 +161,13 @@ class Message(BaseModel):
 class AskRequest(BaseModel):
     question: str = Field(description="the question (longer than the corpus's max_question_chars is refused)")
     history: list[Message] | None = Field(default=None, description="earlier messages, oldest first")
-    strictness: float | None = Field(default=None, ge=0.0, le=1.0,
+    strictness: float | None = Field(default=None,
                                      description="0..1: how sure the bot must be to answer (default: the corpus's)")
+
+    @field_validator("strictness")
+    @classmethod
+    def _strictness(cls, value: float | None) -> float | None:
+        return None if value is None else check_setting("strictness", value)
 
 
 def echo(question: str) -> str:
@@ -181,7 +187,7 @@ class BotsByStrictness:
 
     def get(self, strictness: float | None) -> ChatBot:
         base = self.bot.current()  # a newer index after an update: the copies below start over
-        if strictness is None or strictness == base.settings.strictness:
+        if strictness is None or strictness == base.settings.answer.strictness:
             return base
         key = round(float(strictness), 3)
         with self._lock:

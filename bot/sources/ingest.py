@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from bot.config import CorpusError
+from bot.config import MANIFEST, CorpusError
 from bot.sources.readers import LoadReport, guess_title, read_text, text_title
 from bot.model import Document
 
@@ -50,7 +50,7 @@ def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path,
             for f in sorted(path.rglob("*")):
                 if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
                     continue
-                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != "corpus.yaml" \
+                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != MANIFEST \
                         and not in_saved_index(f.parent):
                     out.append((f, path))
         else:
@@ -258,7 +258,7 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 continue
             if len(text) > max_mb * 1024 * 1024:
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' is over the {max_mb} MB limit "
-                                       "(settings.max_document_mb); skipped")
+                                       "(settings.index.max_document_mb); skipped")
                 continue
             title = title.strip() or doc_id
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
@@ -316,7 +316,7 @@ def read_checked(f: Path, source: str, report: LoadReport, max_mb: float = 20, *
         size = f.stat().st_size
         if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
             raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
-                              "(settings.max_document_mb)")
+                              "(settings.index.max_document_mb)")
         return read_file(f, source, report, max_mb=max_mb, **entry)
     except CorpusError as exc:
         report.problems.append(f"{exc}; skipped")

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from bot.config import CorpusError, DocumentEntry, Manifest, Settings, load_manifest
+from bot.config import MANIFEST, CorpusError, DocumentEntry, Manifest, Settings, load_manifest
 from bot.sources.ingest import SUFFIXES, collect, named_files, read_checked
 from bot.model import Document
 from bot.sources.readers import LoadReport
 
-MANIFEST = "corpus.yaml"
 
 
 def entry_path(root: Path, entry: DocumentEntry) -> Path:
@@ -21,7 +20,7 @@ def read_entry(root: Path, manifest: Manifest, entry: DocumentEntry, report: Loa
     """The documents of one manifest entry; a problem is reported in ``report`` and gives none."""
     path = entry_path(root, entry)
     try:
-        if not manifest.settings.allow_outside_paths and not path.is_relative_to(root.resolve()):
+        if not manifest.settings.index.allow_outside_paths and not path.is_relative_to(root.resolve()):
             # said before looking at the file, so the message never tells whether it exists
             raise CorpusError(f"{manifest.path}:{entry.line}: document '{entry.path}' is outside the corpus "
                               f"folder (set allow_outside_paths: true in settings to allow it)")
@@ -30,7 +29,7 @@ def read_entry(root: Path, manifest: Manifest, entry: DocumentEntry, report: Loa
     except CorpusError as exc:
         report.problems.append(f"{exc}; skipped")
         return []
-    return read_checked(path, entry.path, report, max_mb=manifest.settings.max_document_mb, title=entry.title,
+    return read_checked(path, entry.path, report, max_mb=manifest.settings.index.max_document_mb, title=entry.title,
                         metadata=entry.metadata, doc_id=entry.id)
 
 
@@ -101,4 +100,4 @@ def read_planned(manifest: Manifest, planned: Planned, report: LoadReport) -> li
     """The documents of one planned file; problems go to ``report``."""
     if planned.entry is not None:
         return read_entry(manifest.path.parent, manifest, planned.entry, report)
-    return read_checked(planned.path, planned.source, report, max_mb=manifest.settings.max_document_mb)
+    return read_checked(planned.path, planned.source, report, max_mb=manifest.settings.index.max_document_mb)
