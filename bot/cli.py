@@ -289,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="read files and folders (.md .txt .html .pdf .jsonl) into a saved index")
     ix.add_argument("sources", nargs="+", help="files or folders (a folder with corpus.yaml uses its manifest)")
     ix.add_argument("--out", required=True, help="folder to write the index to")
-    ix.add_argument("--engine", choices=["auto", "postings", "tantivy"], default="auto",
+    from bot.index.names import ENGINES  # the names only: no engine is imported
+
+    ix.add_argument("--engine", choices=["auto", *ENGINES], default="auto",
                     help="retrieval engine: postings (exact rank-bm25 scores, in memory) or tantivy (large "
                          "corpora, built in parallel); auto picks tantivy above 50,000 passages")
     ix.add_argument("--workers", type=int, default=None,

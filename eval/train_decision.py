@@ -1,4 +1,4 @@
-"""Train the answer decision (bot/decision_model.json): a logistic model over the features of
+"""Train the answer decision (bot/answer/decision_model.json): a logistic model over the features of
 ``Responder.features``, predicting whether quoting the best candidate answers the question.
 
 Trained on questions nobody on the team wrote: the first five articles of the open SQuAD 2.0 half
@@ -10,22 +10,25 @@ The last three articles (Scottish Parliament, Imperialism, French and Indian War
 here: they are the held-out part reported beside the training figures. WikiQA is not used for
 training (its license allows research use only: nothing derived from it ships).
 
-    .venv/bin/python eval/train_decision.py [SQUAD_JSON] [--out bot/decision_model.json] [--l2 1.0]
+    .venv/bin/python eval/train_decision.py [SQUAD_JSON] [--out bot/answer/decision_model.json] [--l2 1.0]
 
 Prints the training and held-out log loss, the expected calibration error and the weights.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
+from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
 from bot.chatbot import ChatBot
-from bot.answer.decide import FEATURES, LogisticModel, fit_logistic
+from bot.answer.decide import FEATURES, MODEL_FILE, LogisticModel, bundled_model, fit_logistic
 from bot.eval.gold import load_gold
 from bot.eval.squad import quotes_gold, read_squad, write_corpus
 from bot.answer.quote import Cites
@@ -42,14 +45,12 @@ def candidate(bot: ChatBot, text: str, history=None):
     if not isinstance(q, Question) or q.kind == "smalltalk" or not q.focus_terms:
         return None
     r = bot.responder
-    weights = r.weights(q)
-    hits = bot.index.retriever.search(weights, r.top_k * 2)
-    assessed = r.assess(q, hits, weights)
-    if assessed is None:
+    c = r.candidate(q)  # the same retrieval and choice as Responder.respond
+    if c.chosen is None:
         return None
-    hit, feats = assessed
-    cites = Cites(bot.index, {h.index: h.score for h in hits}, weights)
-    r.quoter.single(q, hit, weights, cites)
+    feats = c.features
+    cites = Cites(bot.index, {h.index: h.score for h in c.hits}, c.weights)
+    r.quoter.single(q, c.chosen, c.weights, cites)
     quotes = [x for c in cites.citations() for x in c.quotes]
     titles = [c.title for c in cites.citations()]
     return feats, quotes, titles
@@ -107,6 +108,14 @@ def gold_rows(weight: float):
     return rows
 
 
+def data_hash(rows) -> str:
+    """SHA-256 of the training rows (features, label, weight), so a model file says what it saw."""
+    h = hashlib.sha256()
+    for feats, label, weight in rows:
+        h.update(json.dumps([[feats[n] for n in FEATURES], label, round(weight, 6)]).encode())
+    return h.hexdigest()
+
+
 def log_loss(model: LogisticModel, rows) -> float:
     p = np.array([model.probability(r[0]) for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
@@ -145,7 +154,7 @@ def report(name: str, model: LogisticModel, rows) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("squad", nargs="?", default=str(DEFAULT_SQUAD))
-    ap.add_argument("--out", default=str(ROOT / "bot" / "decision_model.json"))
+    ap.add_argument("--out", default=str(ROOT / "bot" / "answer" / MODEL_FILE))
     ap.add_argument("--l2", type=float, default=None, help="L2 strength (default: chosen by leave-one-article-out)")
     args = ap.parse_args(argv)
     articles = read_squad(args.squad)
@@ -170,7 +179,11 @@ def main(argv=None) -> int:
     report("held out: SQuAD articles 6-8", model, held_rows)
     for name, wt in sorted(zip(model.names, model.weights), key=lambda t: -abs(t[1])):
         print(f"  {name:22} {wt:+.3f}")
-    Path(args.out).write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
+    model = replace(model, thresholds=bundled_model().thresholds,  # re-chosen by eval/strictness_curve.py
+                    provenance={"wordllama": version("wordllama"), "training_data": data_hash(train_rows + gold + crossed)})
+    out = model.to_dict()
+    out["thresholds_chosen"] = json.loads(Path(args.out).read_text())["thresholds_chosen"] if Path(args.out).is_file() else ""
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 

@@ -132,6 +132,20 @@ def test_the_stage_checker_catches_a_backward_import():
     assert stage_of("answer.respond") > stage_of("index.corpus") > stage_of("text.analyze") > stage_of("sources.split")
 
 
+def test_module_level_state_is_bounded():
+    """The only module-level caches are lru_caches with a finite size; the only module globals
+    assigned at run time are the build workers' inputs, set in the parent before the pool forks."""
+    for f in BOT.rglob("*.py"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "lru_cache":
+                sizes = [k.value for k in node.keywords if k.arg == "maxsize"]
+                assert sizes and isinstance(sizes[0], ast.Constant) and isinstance(sizes[0].value, int), \
+                    f"{f.name}:{node.lineno}: an lru_cache without a finite maxsize"
+            if isinstance(node, ast.Global):
+                assert f.relative_to(BOT).as_posix() == "index/build.py", f"{f.name}:{node.lineno}: global state"
+
+
 def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

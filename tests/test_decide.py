@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.answer.decide import (FEATURES, Decider, DecisionSettings, LogisticModel, bundled_model, fit_logistic,
-                        kind_features)
+from bot.answer.decide import (FEATURES, Decider, DecisionSettings, LogisticModel, Thresholds, bundled_model,
+                               fit_logistic, kind_features)
 
 
 def test_settings_validate_and_map_strictness_monotonically():
@@ -16,13 +16,13 @@ def test_settings_validate_and_map_strictness_monotonically():
     with pytest.raises(ValueError):
         DecisionSettings(strictness=math.nan)
     with pytest.raises(ValueError):
-        DecisionSettings(loosest=0.6, answer_at_half=0.3)
-    thresholds = [DecisionSettings(strictness=s / 10).answer_threshold for s in range(11)]
+        Thresholds(loosest=0.6, answer_at_half=0.3, strictest=0.8, closest_coverage=0.25, incidental_closeness=0.3)
+    thresholds = [Decider(DecisionSettings(strictness=s / 10)).answer_threshold for s in range(11)]
     assert thresholds == sorted(thresholds) and len(set(thresholds)) == 11
-    d = DecisionSettings()
-    assert DecisionSettings(strictness=0).answer_threshold == pytest.approx(d.loosest)
-    assert DecisionSettings(strictness=1).answer_threshold == pytest.approx(d.strictest)
-    assert d.answer_threshold == pytest.approx(d.answer_at_half)
+    d = bundled_model().thresholds  # the model file carries its operating points
+    assert Decider(DecisionSettings(strictness=0)).answer_threshold == pytest.approx(d.loosest)
+    assert Decider(DecisionSettings(strictness=1)).answer_threshold == pytest.approx(d.strictest)
+    assert Decider().answer_threshold == pytest.approx(d.answer_at_half)
 
 
 def test_bundled_model_loads_fast_and_names_every_feature():
@@ -33,6 +33,15 @@ def test_bundled_model_loads_fast_and_names_every_feature():
     assert list(model.names) == list(FEATURES)
     assert "SQuAD" in model.trained_on
     assert all(math.isfinite(w) for w in model.weights)
+    assert model.thresholds is not None and model.provenance["wordllama"]
+
+
+def test_a_model_naming_a_feature_the_responder_does_not_compute_is_refused():
+    renamed = LogisticModel(("coverage", "covrage"), (0.0, 0.0), (1.0, 1.0), (0.0, 1.0), 0.0)
+    with pytest.raises(ValueError, match="covrage"):
+        Decider(model=renamed)
+    with pytest.raises(KeyError):  # and a feature missing from a candidate never reads as 0
+        LogisticModel(("coverage",), (0.0,), (1.0,), (1.0,), 0.0).probability({})
 
 
 def test_model_round_trips_and_rejects_mismatched_lengths():
@@ -87,7 +96,7 @@ def test_a_passage_met_only_in_passing_is_not_shown():
     relevant ("none", low confidence), however sure the model is; close enough, the passage shows."""
     always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)
     far = Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.15))
-    assert far.support == "none" and far.confidence <= DecisionSettings().loosest and far.in_passing
+    assert far.support == "none" and far.confidence <= bundled_model().thresholds.loosest and far.in_passing
     assert not Decider(model=always).decide(_features(coverage=0.1)).in_passing
     assert Decider(model=always).decide(_features(incidental=1.0, text_closeness=0.6)).support == "answer"
     assert Decider(model=always).decide(_features(incidental=0.0, text_closeness=0.1)).support == "answer"

@@ -8,14 +8,16 @@ quoting the candidate answers the question. It is trained by ``eval/train_decisi
 nobody on the team wrote (see that script) and stored in ``decision_model.json`` next to this
 file: a few dozen numbers that load in well under a millisecond.
 
-Thresholds live in one frozen :class:`DecisionSettings` passed to the constructor; tuning
-scripts pass other values, they never patch this module.
+The model file carries its own thresholds, the names of its features (checked against
+``FEATURES`` on load) and where it came from (the WordLlama version, a hash of its training
+data); ``DecisionSettings`` passed to the constructor holds the strictness, and tuning scripts
+pass other thresholds there, they never patch this module.
 """
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from importlib import resources
 from typing import Mapping, Sequence
@@ -28,44 +30,51 @@ KINDS = ("definition", "who", "when", "where", "duration", "quantity", "how", "w
 
 
 @dataclass(frozen=True)
-class DecisionSettings:
-    """Operating point of the decision.
+class Thresholds:
+    """The decision's operating points; they belong to a trained model and are stored in its file.
 
-    ``strictness`` (0..1) moves the confidence an answer needs: the threshold is
-    ``answer_at_half`` at strictness 0.5 and moves linearly to ``loosest`` at 0 and ``strictest``
-    at 1. ``closest_coverage`` is the IDF-weighted share of the question's focus the closest
-    passage must hold for a "closest" reply; below it the reply is "none" (nothing relevant).
-    ``incidental_closeness``: when the passage meets the question only in passing (the one
-    question word it holds is a common word said once, outside the headings), the question and
-    the quote must be at least this close (sentence vectors), else the reply is "none" too.
-    """
+    The answer threshold is ``answer_at_half`` at strictness 0.5 and moves linearly to
+    ``loosest`` at 0 and ``strictest`` at 1. ``closest_coverage`` is the IDF-weighted share of the
+    question's focus the closest passage must hold for a "closest" reply; below it the reply is
+    "none" (nothing relevant). ``incidental_closeness``: when the passage meets the question only
+    in passing (the one question word it holds is a common word said once, outside the
+    headings), the question and the quote must be at least this close (sentence vectors), else
+    the reply is "none" too. Where each value came from is recorded beside it in the model file
+    (``thresholds_chosen``)."""
 
-    strictness: float = 0.5
-    loosest: float = 0.05
-    # The lowest threshold at which the first five articles of the open SQuAD 2.0 half (the
-    # decision's training articles) keep "unanswerable not answered" at 65% or more, the issue's
-    # target, so answerable questions are answered as often as that allows (0.29 before the
-    # negation and number vetoes, which themselves keep many unanswerable questions unanswered).
-    answer_at_half: float = 0.275
-    strictest: float = 0.8
-    closest_coverage: float = 0.25
-    incidental_closeness: float = 0.3
+    loosest: float
+    answer_at_half: float
+    strictest: float
+    closest_coverage: float
+    incidental_closeness: float
 
     def __post_init__(self) -> None:
-        for name in ("strictness", "loosest", "answer_at_half", "strictest", "closest_coverage",
-                     "incidental_closeness"):
-            value = getattr(self, name)
+        for f in fields(self):
+            value = getattr(self, f.name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+                raise ValueError(f"{f.name} must be a number between 0 and 1, got {value!r}")
         if not self.loosest <= self.answer_at_half <= self.strictest:
             raise ValueError("thresholds must satisfy loosest <= answer_at_half <= strictest")
 
-    @property
-    def answer_threshold(self) -> float:
-        s = self.strictness
+    def answer_threshold(self, strictness: float) -> float:
+        s = strictness
         if s <= 0.5:
             return self.loosest + (self.answer_at_half - self.loosest) * (s / 0.5)
         return self.answer_at_half + (self.strictest - self.answer_at_half) * ((s - 0.5) / 0.5)
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """How strict the decision is (0..1, from the corpus settings or ``--strictness``) and,
+    for tuning scripts, thresholds other than the model's own."""
+
+    strictness: float = 0.5
+    thresholds: Thresholds | None = None
+
+    def __post_init__(self) -> None:
+        from bot.config import check_setting
+
+        check_setting("strictness", self.strictness)
 
 
 @dataclass(frozen=True)
@@ -78,24 +87,40 @@ class LogisticModel:
     weights: tuple[float, ...]
     bias: float
     trained_on: str = ""
+    thresholds: Thresholds | None = None  # None: a model made by hand borrows the bundled one's
+    provenance: Mapping[str, str] | None = None  # the WordLlama version, a hash of the training data, ...
 
     def probability(self, features: Mapping[str, float]) -> float:
         z = self.bias
         for name, m, s, w in zip(self.names, self.mean, self.scale, self.weights):
-            z += w * (float(features.get(name, 0.0)) - m) / s
+            z += w * (float(features[name]) - m) / s  # a feature the responder no longer computes fails loudly
         if z < -30:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
 
+    def check_features(self, computed: Sequence[str]) -> None:
+        """Every feature the model weighs must be one the responder computes (``FEATURES``)."""
+        missing = [n for n in self.names if n not in computed]
+        if missing:
+            raise ValueError(f"decision model: features {', '.join(missing)} are not computed by the responder; "
+                             "retrain it with eval/train_decision.py")
+
     def to_dict(self) -> dict:
-        return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
-                "weights": list(self.weights), "bias": self.bias, "trained_on": self.trained_on}
+        out = {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
+               "weights": list(self.weights), "bias": self.bias, "trained_on": self.trained_on}
+        if self.thresholds is not None:
+            out["thresholds"] = asdict(self.thresholds)
+        if self.provenance:
+            out["provenance"] = dict(self.provenance)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LogisticModel":
         names = tuple(str(n) for n in data["names"])
+        thresholds = Thresholds(**{k: float(v) for k, v in data["thresholds"].items()}) if "thresholds" in data else None
         model = cls(names, tuple(float(x) for x in data["mean"]), tuple(float(x) or 1.0 for x in data["scale"]),
-                    tuple(float(x) for x in data["weights"]), float(data["bias"]), str(data.get("trained_on", "")))
+                    tuple(float(x) for x in data["weights"]), float(data["bias"]), str(data.get("trained_on", "")),
+                    thresholds, {str(k): str(v) for k, v in (data.get("provenance") or {}).items()} or None)
         if not len(model.mean) == len(model.scale) == len(model.weights) == len(names):
             raise ValueError("decision model: names, mean, scale and weights differ in length")
         return model
@@ -129,11 +154,18 @@ def fit_logistic(names: Sequence[str], rows: Sequence[tuple[Mapping[str, float],
                          tuple(float(v) for v in beta[1:]), float(beta[0]), trained_on)
 
 
+MODEL_FILE = "decision_model.json"
+
+
 @lru_cache(maxsize=1)
 def bundled_model() -> LogisticModel:
-    """The model shipped with the package (``decision_model.json``)."""
-    text = resources.files(__package__).joinpath("decision_model.json").read_text("utf-8")
-    return LogisticModel.from_dict(json.loads(text))
+    """The model shipped with the package (``decision_model.json``), checked against ``FEATURES``."""
+    text = resources.files(__package__).joinpath(MODEL_FILE).read_text("utf-8")
+    model = LogisticModel.from_dict(json.loads(text))
+    if model.thresholds is None:
+        raise ValueError(f"{MODEL_FILE}: the shipped model must carry its thresholds")
+    model.check_features(FEATURES)
+    return model
 
 
 @dataclass(frozen=True)
@@ -149,23 +181,27 @@ class Decider:
     def __init__(self, settings: DecisionSettings | None = None, model: LogisticModel | None = None):
         self.settings = settings or DecisionSettings()
         self.model = model or bundled_model()
+        self.model.check_features(FEATURES)
+        self.thresholds = self.settings.thresholds or self.model.thresholds or bundled_model().thresholds
+        self.answer_threshold = self.thresholds.answer_threshold(self.settings.strictness)
 
     def decide(self, features: Mapping[str, float]) -> Decision:
         p = self.model.probability(features)
-        if (features.get("coverage", 0.0) < self.settings.closest_coverage
+        t = self.thresholds
+        if (features.get("coverage", 0.0) < t.closest_coverage
                 or features.get("unknown_share", 0.0) > 0.5):
             # far from everything in the sources: nothing to show, at any strictness
-            return Decision(SUPPORT_NONE, min(p, self.settings.loosest))
-        if features.get("incidental", 0.0) and features.get("text_closeness", 1.0) < self.settings.incidental_closeness:
-            return Decision(SUPPORT_NONE, min(p, self.settings.loosest), in_passing=True)
+            return Decision(SUPPORT_NONE, min(p, t.loosest))
+        if features.get("incidental", 0.0) and features.get("text_closeness", 1.0) < t.incidental_closeness:
+            return Decision(SUPPORT_NONE, min(p, t.loosest), in_passing=True)
         if (features.get("type_ok", 1.0) < 1.0 or features.get("negation_unmet", 0.0)
                 or features.get("number_unmet", 0.0)):
             # The passage lacks the kind of fact asked for (no time for "when", no agent for
             # "who", ...); or the question asks about what is not so ("Which tribes didn't
             # fight?") and the quote states no negation; or it names a number ("in 1755") the
             # quote does not: the quote cannot be the answer.
-            p = min(p, self.settings.answer_threshold * 0.5)
-        if p >= self.settings.answer_threshold:
+            p = min(p, self.answer_threshold * 0.5)
+        if p >= self.answer_threshold:
             return Decision(SUPPORT_ANSWER, p)
         return Decision(SUPPORT_CLOSEST, p)
 

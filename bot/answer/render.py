@@ -22,7 +22,7 @@ _CONTROL_OR_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u
 LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1)
 def templates() -> dict:
     return yaml.safe_load(resources.files(__package__).joinpath("templates.yaml").read_text("utf-8"))
 

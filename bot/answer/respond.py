@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from rapidfuzz import fuzz as rf_fuzz
@@ -36,6 +37,17 @@ _CALENDAR = frozenset(analyze_terms("monday tuesday wednesday thursday friday sa
                                     "march april may june july august september october november december "
                                     "first second third fourth fifth sixth seventh eighth ninth tenth last"))
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What retrieval found for a question: the query weights, the hits, and the passage chosen
+    to answer from with the decision's features for it (None and {} when nothing was found)."""
+
+    weights: dict[str, float]
+    hits: list[Hit]
+    chosen: Hit | None
+    features: dict[str, float]
 
 
 class Responder:
@@ -73,18 +85,17 @@ class Responder:
         if not focus:
             name = "followup" if q.followup or any(t.surface.lower() in ("it", "they", "this", "that") for t in q.frame) else "no_focus"
             return self.explainer.abstain(fill("abstain", name, question=md_escape(q.text[:200])))
-        weights = self.weights(q)
         if q.extra.get("expand"):
-            expanded = self._long_form(q, weights)
+            expanded = self._long_form(q, self.weights(q))
             if expanded is not None:
                 return expanded
-        hits = self.index.retriever.search(weights, self.top_k * 2)
+        c = self.candidate(q)
+        weights, hits = c.weights, c.hits
         scores = {h.index: h.score for h in hits}
         cites = Cites(self.index, scores, weights)
-        assessment = self.assess(q, hits, weights)
-        if assessment is None:
+        if c.chosen is None:
             return self.explainer.abstain_for(q, hits, focus)
-        chosen, features = assessment
+        chosen, features = c.chosen, c.features
         decision = self.decider.decide(features)
         # Comparisons and lists are answered from the section tree when it names every side or
         # item (rules measured on the gold sets); their confidence is at least the answer threshold.
@@ -94,7 +105,7 @@ class Responder:
         elif q.kind == "list":
             shaped = self.quoter.list_answer(q, hits, weights, cites)
         if shaped:
-            confidence = max(decision.confidence, self.decider.settings.answer_threshold)
+            confidence = max(decision.confidence, self.decider.answer_threshold)
             return Reply(shaped, False, cites.citations(), confidence=confidence)
         cites = Cites(self.index, scores, weights)
         if decision.support == "answer":
@@ -107,6 +118,16 @@ class Responder:
             # (a who/when/colour/... question keeps its own wording: "do not say what colour")
             return self.explainer.in_passing(q, chosen.index, decision.confidence)
         return self.explainer.abstain_for(q, hits, focus, decision.confidence)
+
+    def candidate(self, q: Question) -> "Candidate":
+        """Retrieval and the best candidate passage with the decision's features: the first half
+        of ``respond``, shared with the decision's training (``eval/train_decision.py``)."""
+        weights = self.weights(q)
+        hits = self.index.retriever.search(weights, self.top_k * 2)
+        assessed = self.assess(q, hits, weights)
+        if assessed is None:
+            return Candidate(weights, list(hits), None, {})
+        return Candidate(weights, list(hits), assessed[0], assessed[1])
 
     def assess(self, q: Question, hits: Sequence[Hit], weights: dict[str, float]) -> tuple[Hit, dict[str, float]] | None:
         """The best candidate passage for ``q`` and the decision's features for it (None: no hits)."""
@@ -264,7 +285,7 @@ class Responder:
         for h in hits:
             if len(picked) >= 2:
                 break
-            if h.index not in picked and self.support.coverage(h.index, focus) >= min(floor, self.decider.settings.closest_coverage):
+            if h.index not in picked and self.support.coverage(h.index, focus) >= min(floor, self.decider.thresholds.closest_coverage):
                 picked.append(h.index)
         for pi in picked:
             quotes = self.quoter.span(pi, weights, focus, q.kind, max_sentences=2, soft=[t.term for t in q.soft])

@@ -27,7 +27,7 @@ from bot.index import layout
 from bot.index import writer
 from bot.text.analyze import Analyzer, words as surface_words
 from bot.config import CorpusError, Manifest
-from bot.index.engines import tantivy_engine
+from bot.index.engines import TANTIVY, tantivy_engine
 from bot.index.files import atomic_npz, atomic_write
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import PassageAnalyzer
@@ -237,7 +237,7 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap,
         raise CorpusError("the corpus has no text to index (no words in any document)")
     files, ranges_ = doc_writer.close()
     n = len(docs)
-    files["documents.npz"] = atomic_npz(out / "documents.npz", part=np.zeros(n, np.int16), **ranges_,
+    files[layout.DOCUMENTS_NPZ] = atomic_npz(out / layout.DOCUMENTS_NPZ, part=np.zeros(n, np.int16), **ranges_,
                                         source_file=np.asarray(doc_file, np.int32))
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     sent_ptr = np.zeros(len(arrays["doc"]) + 1, np.int64)
@@ -248,11 +248,11 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap,
     files.update(tfiles)
     arrays.update(tranges)
     arrays["uid"] = np.arange(passages, dtype=np.int64)
-    files["passages.npz"] = atomic_npz(out / "passages.npz", **arrays)
+    files[layout.PASSAGES_NPZ] = atomic_npz(out / layout.PASSAGES_NPZ, **arrays)
     files.update(tantivy_engine.save_statistics(out, df, lengths, settings.index.bm25_k1, settings.index.bm25_b))
     words = sorted(word_docs)
-    files["terms.json.gz"] = atomic_write(out / "terms.json.gz", writer.terms_blob(
+    files[layout.TERMS_JSON] = atomic_write(out / layout.TERMS_JSON, writer.terms_blob(
         heads, vocab_list, glossary, words, [word_docs[w] for w in words]))
-    files["sources.json.gz"] = atomic_write(out / "sources.json.gz", writer.sources_blob(records))
+    files[layout.SOURCES_JSON] = atomic_write(out / layout.SOURCES_JSON, writer.sources_blob(records))
     files.update(tantivy_engine.install(tmp, out))
-    writer.write_header(out, manifest, inputs, files, "tantivy", len(docs), passages, problems, snap)
+    writer.write_header(out, manifest, inputs, files, TANTIVY, len(docs), passages, problems, snap)

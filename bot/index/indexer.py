@@ -12,7 +12,7 @@ from bot.index import store
 from bot.index import writer
 from bot.index.build import build_large
 from bot.config import MANIFEST, CorpusError, Manifest
-from bot.index.engines import LARGE_CORPUS
+from bot.index.engines import ENGINES, LARGE_CORPUS, POSTINGS, TANTIVY
 from bot.index.corpus import CorpusIndex
 from bot.sources.load import Planned, plan_sources, read_planned
 from bot.model import Document
@@ -80,25 +80,25 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
     manifest, docs, doc_file, records, report = read_sources(inputs, out, progress)
     s = manifest.settings
     if engine == "auto":
-        engine = "tantivy" if estimated_passages(docs, s.index.passage_max_words) > LARGE_CORPUS else "postings"
-    if engine not in ("postings", "tantivy"):
-        raise ValueError(f"unknown engine {engine!r} (auto, postings or tantivy)")
+        engine = TANTIVY if estimated_passages(docs, s.index.passage_max_words) > LARGE_CORPUS else POSTINGS
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (auto, {', '.join(ENGINES)})")
     stage = writer.staging_dir(out)
     try:
-        if engine == "tantivy":
+        if engine == TANTIVY:
             build_large(docs, stage, manifest, inputs, report.problems, progress=index_progress, workers=workers,
                         snap=snap, records=records, doc_file=doc_file)
         else:
             # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
             index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b,
-                                      engine="postings")
+                                      engine=POSTINGS)
             writer.save(stage, manifest, docs, index, inputs, report.problems, snap, records, doc_file)
         writer.write_manifest(stage, manifest, docs)
         writer.swap_into(stage, out)
     except BaseException:  # failed or interrupted (Ctrl-C): the earlier index at `out` is untouched
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    if engine == "tantivy":
+    if engine == TANTIVY:
         return store.load(out, check_stale=False)
     return manifest, docs, index, report.problems
 

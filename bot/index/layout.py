@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
+from bot.index.names import ENGINES
 from bot.index.files import read_checked
 from bot.sources.ingest import collect
 from bot.sources.readers import LoadReport
@@ -20,6 +21,10 @@ FORMAT = "grounded-bot-index"
 VERSION = 3
 ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
 INDEX_JSON = "index.json"
+# The files rewritten at each generation (one table: the writers, the reader and the updater use it).
+DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ = "documents.npz", "passages.npz", "bm25.npz"
+TERMS_JSON, SOURCES_JSON = "terms.json.gz", "sources.json.gz"
+GENERATION_FILES = (DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ, TERMS_JSON, SOURCES_JSON)
 
 
 def is_index(path: str | Path) -> bool:
@@ -29,7 +34,7 @@ def is_index(path: str | Path) -> bool:
 def looks_like_index(path: str | Path) -> bool:
     """Index files without their index.json (deleted, or an interrupted first build)."""
     folder = Path(path)
-    return folder.is_dir() and any((folder / name).exists() for name in ("texts.bin", "passages.npz", "bm25.npz"))
+    return folder.is_dir() and any((folder / name).exists() for name in (part_files("")["texts"], PASSAGES_NPZ, BM25_NPZ))
 
 
 # ---- sources and fingerprint ----------------------------------------------------------------
@@ -124,7 +129,7 @@ def part_files(suffix: str) -> dict[str, str]:
 
 
 def read_sources(folder: Path, header: dict[str, Any]) -> list[dict[str, Any]]:
-    name = generation_name("sources.json.gz", int(header.get("generation") or 0))
+    name = generation_name(SOURCES_JSON, int(header.get("generation") or 0))
     return json.loads(gzip.decompress(read_checked(folder, name, header["files"][name])))["files"]
 
 
@@ -153,8 +158,8 @@ def _check_header(path: Path, header: dict[str, Any]) -> None:
     def strings(value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(x, str) for x in value)
 
-    if header.get("engine") not in ("postings", "tantivy"):
-        raise bad("engine", '"postings" or "tantivy"')
+    if header.get("engine") not in ENGINES:
+        raise bad("engine", " or ".join(f'"{e}"' for e in ENGINES))
     if not strings(header.get("inputs")):
         raise bad("inputs", "a list of paths")
     for field in ("problems", "examples"):

@@ -22,9 +22,9 @@ import numpy as np
 
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
-from bot.index.engines import BM25Retriever, TantivyRetriever
+from bot.index.engines import POSTINGS, TANTIVY, BM25Retriever, TantivyRetriever
 from bot.index.files import checked, load_npz, map_file, read_checked
-from bot.index.layout import INDEX_JSON, generation_name, part_files, read_header, source_manifest, stale_reason
+from bot.index.layout import DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, generation_name, part_files, read_header, source_manifest, stale_reason
 from bot.model import Document, Passage, Sentence
 from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
@@ -219,23 +219,23 @@ def load(folder: str | Path, check_stale: bool = True,
         suffixes = [str(x) for x in header.get("parts") or [""]]
         for suffix in suffixes:
             names = part_files(suffix)
-            for kind in ("texts", "meta") + (("terms",) if engine_name == "tantivy" else ()):
+            for kind in ("texts", "meta") + (("terms",) if engine_name == TANTIVY else ()):
                 checked(folder, names[kind], files[names[kind]])
         parts = Parts(folder, suffixes)
-        dz = load_npz(folder, generation_name("documents.npz", gen), files[generation_name("documents.npz", gen)])
+        dz = load_npz(folder, generation_name(DOCUMENTS_NPZ, gen), files[generation_name(DOCUMENTS_NPZ, gen)])
         docs = DocumentStore(parts, {k: dz[k] for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
                                                          "source_file")})
-        pname = generation_name("passages.npz", gen)
+        pname = generation_name(PASSAGES_NPZ, gen)
         pz = load_npz(folder, pname, files[pname])
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
-        tname = generation_name("terms.json.gz", gen)
+        tname = generation_name(TERMS_JSON, gen)
         meta = json.loads(gzip.decompress(read_checked(folder, tname, files[tname])))
         stored_terms = None
-        if engine_name == "tantivy":
+        if engine_name == TANTIVY:
             stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
             engine = TantivyRetriever.load(folder, files, meta["vocab"], stored_terms.__getitem__, gen, pz["uid"])
-        elif engine_name == "postings":
+        elif engine_name == POSTINGS:
             engine = BM25Retriever.load(folder, files, meta["vocab"])
         else:
             raise ValueError(f"unknown engine {engine_name!r}")

@@ -38,7 +38,7 @@ from bot.index import writer
 from bot.text.analyze import Analyzer, WORD, normalize, words as surface_words
 from bot.index.build import analyze_all, analyze_documents
 from bot.config import MANIFEST, CorpusError, Manifest
-from bot.index.engines import tantivy_engine
+from bot.index.engines import POSTINGS, TANTIVY, tantivy_engine
 from bot.index.files import atomic_npz, atomic_write, load_npz
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
@@ -161,7 +161,7 @@ def _update(folder: Path, inputs: Sequence[str] | None,
             _rewrite_header(folder, header, snap, manifest, inputs)
         out.documents, out.passages = header["documents"], header["passages"]
         return out
-    if header.get("engine") == "tantivy":
+    if header.get("engine") == TANTIVY:
         _update_large(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
     else:
         _update_small(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
@@ -177,11 +177,11 @@ def _rewrite_header(folder: Path, header: dict[str, Any], snap: layout.Snapshot,
                        int(header.get("generation") or 0), header.get("parts") or [""])
 
 
-_GENERATION_FILES = ("documents.npz", "passages.npz", "bm25.npz", "terms.json.gz", "sources.json.gz")
+_GENERATION_FILES = layout.GENERATION_FILES
 
 
 def _generation_base(name: str) -> str | None:
-    """"passages.3.npz" -> "passages.npz" for the files written anew at each generation."""
+    """"passages.3.npz" -> layout.PASSAGES_NPZ for the files written anew at each generation."""
     for base in _GENERATION_FILES:
         stem, _, ext = base.partition(".")
         if name == base or (name.startswith(stem + ".") and name.endswith("." + ext)
@@ -207,7 +207,7 @@ def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
     if not docs:
         raise CorpusError("nothing to index: no readable documents left in the sources")
     s = manifest.settings
-    index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b, engine="postings")
+    index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b, engine=POSTINGS)
     stage = writer.staging_dir(folder)
     try:
         writer.save(stage, manifest, docs, index, inputs, out.problems, snap, records, doc_file)
@@ -275,10 +275,10 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     _, stored, index, _ = store.load(folder, check_stale=False)
     retriever = index.retriever
     assert isinstance(retriever, tantivy_engine.TantivyRetriever)
-    pz = load_npz(folder, layout.generation_name("passages.npz", old_gen),
-                  files_in[layout.generation_name("passages.npz", old_gen)])
-    bz = load_npz(folder, layout.generation_name("bm25.npz", old_gen), files_in[layout.generation_name("bm25.npz", old_gen)])
-    meta = json.loads(gzip.decompress((folder / layout.generation_name("terms.json.gz", old_gen)).read_bytes()))
+    pz = load_npz(folder, layout.generation_name(layout.PASSAGES_NPZ, old_gen),
+                  files_in[layout.generation_name(layout.PASSAGES_NPZ, old_gen)])
+    bz = load_npz(folder, layout.generation_name(layout.BM25_NPZ, old_gen), files_in[layout.generation_name(layout.BM25_NPZ, old_gen)])
+    meta = json.loads(gzip.decompress((folder / layout.generation_name(layout.TERMS_JSON, old_gen)).read_bytes()))
     old_pdoc = pz["doc"]
     doc_lo = np.searchsorted(old_pdoc, np.arange(len(stored) + 1))  # passages of old document d: lo[d]..lo[d+1]
     by_file: dict[int, list[int]] = {}
@@ -427,21 +427,21 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
                              and not n.split("/")[0].startswith("tantivy")}
     files.update(part_files)
     files.update(terms_files)
-    for base, arrays in (("documents.npz", docs_out), ("passages.npz", p_out)):
+    for base, arrays in ((layout.DOCUMENTS_NPZ, docs_out), (layout.PASSAGES_NPZ, p_out)):
         written.append(folder / name(base))
         files[name(base)] = atomic_npz(folder / name(base), **arrays)
-    written.append(folder / name("bm25.npz"))
+    written.append(folder / name(layout.BM25_NPZ))
     files.update(tantivy_engine.save_statistics(folder, df, lengths.astype(np.int32), settings.index.bm25_k1,
-                                                settings.index.bm25_b, uid_len, name=name("bm25.npz")))
-    written.append(folder / name("terms.json.gz"))
-    files[name("terms.json.gz")] = atomic_write(folder / name("terms.json.gz"), writer.terms_blob(
+                                                settings.index.bm25_b, uid_len, name=name(layout.BM25_NPZ)))
+    written.append(folder / name(layout.TERMS_JSON))
+    files[name(layout.TERMS_JSON)] = atomic_write(folder / name(layout.TERMS_JSON), writer.terms_blob(
         heads, vocab, glossary, word_list, [words[w] for w in word_list]))
-    written.append(folder / name("sources.json.gz"))
-    files[name("sources.json.gz")] = atomic_write(folder / name("sources.json.gz"), writer.sources_blob(records))
+    written.append(folder / name(layout.SOURCES_JSON))
+    files[name(layout.SOURCES_JSON)] = atomic_write(folder / name(layout.SOURCES_JSON), writer.sources_blob(records))
     written.append(folder / name("tantivy"))
     files.update(tantivy_engine.install(tmp, folder, name=name("tantivy")))
     parts = list(header.get("parts") or [""]) + [suffix]
-    writer.write_header(folder, manifest, inputs, files, "tantivy", len(order), int(len(take)), out.problems, snap,
+    writer.write_header(folder, manifest, inputs, files, TANTIVY, len(order), int(len(take)), out.problems, snap,
                        gen, parts)
     written.clear()  # the new index is in place: nothing to undo
     # the previous generation stays until the next update: a server still answering from it

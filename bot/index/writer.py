@@ -20,8 +20,9 @@ import numpy as np
 
 from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
+from bot.index.names import POSTINGS
 from bot.index.files import atomic_npz, atomic_write, checksum, temporary
-from bot.index.layout import (ANALYZER, FORMAT, INDEX_JSON, VERSION, Snapshot, fingerprint, index_settings, part_files,
+from bot.index.layout import (ANALYZER, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON, TERMS_JSON, VERSION, Snapshot, fingerprint, index_settings, part_files,
                               snapshot_sources)
 from bot.model import Document, Passage
 from bot.text.glossary import Glossary
@@ -274,17 +275,17 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
         writer.add(d)
     files, ranges = writer.close()
     n = len(documents)
-    files["documents.npz"] = atomic_npz(out / "documents.npz", part=np.zeros(n, np.int16), **ranges,
+    files[DOCUMENTS_NPZ] = atomic_npz(out / DOCUMENTS_NPZ, part=np.zeros(n, np.int16), **ranges,
                                         source_file=np.asarray(doc_file if doc_file is not None else np.zeros(n), np.int32))
     heads: dict[tuple[str, ...], int] = {}
     doc_pos = {d.id: i for i, d in enumerate(documents)}
-    files["passages.npz"] = atomic_npz(out / "passages.npz", **passage_arrays(index.passages, doc_pos, heads))
+    files[PASSAGES_NPZ] = atomic_npz(out / PASSAGES_NPZ, **passage_arrays(index.passages, doc_pos, heads))
     engine = index.retriever.postings_arrays()
     files.update(engine.save(out))
-    files["terms.json.gz"] = atomic_write(out / "terms.json.gz",
+    files[TERMS_JSON] = atomic_write(out / TERMS_JSON,
                                           terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
-    files["sources.json.gz"] = atomic_write(out / "sources.json.gz", sources_blob(records))
-    write_header(out, manifest, inputs, files, "postings", len(documents), len(index.passages), problems, snap)
+    files[SOURCES_JSON] = atomic_write(out / SOURCES_JSON, sources_blob(records))
+    write_header(out, manifest, inputs, files, POSTINGS, len(documents), len(index.passages), problems, snap)
     return out
 
 
