@@ -30,7 +30,7 @@ class FakeBot:
 
     def search(self, question, k):
         passage = {"skip files": "use --exclude to skip", "tar leave out": "nothing here"}.get(question, "x")
-        return [{"rank": 1, "passage": passage}]
+        return [{"rank": 1, "title": "OPTIONS", "passage": passage}]
 
 
 def cite(quote, passage=None):

@@ -11,7 +11,8 @@ from typing import Iterable, Sequence
 from bot.index.engines import Hit
 from bot.index.corpus import CorpusIndex
 from bot.model import Citation
-from bot.answer.render import fill, md_escape, templates
+from bot.answer.render import fill, md_code, md_escape, templates
+from bot.sources import structure
 from bot.answer.support import EVIDENCE, RuleSettings, Support
 from bot.answer.understand import LIST_CLASSES, Question
 
@@ -21,6 +22,8 @@ _DANGLING = re.compile(r"^(It|Its|It's|It’s|This|That|These|Those|They|Their|T
 _CONTRAST = re.compile(r"\b(while|whereas|unlike|differs?|differences?|in contrast|on the other hand|rather than|"
                        r"instead of|compared (to|with)|versus)\b", re.I)
 POSITION_PRIOR = 1e-3  # far below any term weight: only breaks ties
+# A sentence that introduces what follows it: a command, an example, a list.
+_LEAD_IN = re.compile(r"(?::|\b(?:as follows|like this|like so|for example|for instance|such as|e\.g\.)[.,]?)\s*$", re.I)
 
 
 @dataclass
@@ -113,6 +116,8 @@ class Quoter:
         lo = hi = best
         while lo > 0 and _DANGLING.match(sents[lo].text) and hi - lo + 1 < max_sentences:
             lo -= 1
+        if sents[best].bullet and best > 0 and lo == best and _LEAD_IN.search(sents[best - 1].text):
+            lo = best - 1  # a code block or list item quoted with the sentence that introduces it
         words = sum(len(sents[i].text.split()) for i in range(lo, hi + 1))
         want = 2 if kind in ("definition", "how", "why") else 1
         while hi + 1 < len(sents) and hi - lo + 1 < max_sentences and not sents[hi + 1].bullet:
@@ -123,7 +128,27 @@ class Quoter:
                 break
             hi += 1
             words += n
+        if hi + 1 < len(sents) and sents[hi + 1].bullet and _LEAD_IN.search(sents[hi].text) \
+                and not self._list_follows(sents, hi + 1):
+            hi += 1  # "... use this command:" is quoted with the command (one code block or item)
         return [sents[i].text for i in range(lo, hi + 1)]
+
+    @staticmethod
+    def _list_follows(sents: Sequence, i: int) -> bool:
+        """Two or more list items from ``i`` on: a list, answered item by item (``_bullets_after``)."""
+        return i + 1 < len(sents) and sents[i].bullet and sents[i + 1].bullet and "\n" not in sents[i].text
+
+    def quote_markdown(self, pi: int, quotes: Sequence[str]) -> str:
+        """Quotes as Markdown: prose escaped, a code block as code (never re-flowed as prose)."""
+        p = self.index.passages[pi]
+        out = []
+        at = 0
+        for q in quotes:
+            k = p.text.find(q, at)
+            block = self.index.block_at(p.doc_id, p.start + k) if k >= 0 else None
+            out.append(md_code(q) if block is not None and block.kind == structure.CODE else md_escape(q))
+            at = k + len(q) if k >= 0 else at
+        return " ".join(out)
 
     def single(self, q: Question, hit: Hit, weights: dict[str, float], cites: Cites) -> str:
         focus = q.focus_terms
@@ -143,8 +168,11 @@ class Quoter:
         cite = cites.mark(pi, quotes)
         p = self.index.passages[pi]
         heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
+        key = self.index.key_of(pi)
+        if key and key not in " ".join(quotes):  # an option entry or a defined term: its key says what it is
+            return fill("answer", "keyed", key=md_code(key), quote=self.quote_markdown(pi, quotes), cite=cite)
         name = q.kind if q.kind in templates()["answer"] else "other"
-        return fill("answer", name, quote=md_escape(" ".join(quotes)), cite=cite, heading=md_escape(heading))
+        return fill("answer", name, quote=self.quote_markdown(pi, quotes), cite=cite, heading=md_escape(heading))
 
     def _bullets_after(self, pi: int, quotes: list[str], focus: Sequence[str], q: Question,
                        cites: Cites) -> str | None:
@@ -167,6 +195,9 @@ class Quoter:
         if not (quotes and quotes[-1].endswith(":")) and not about_section:
             return None
         lead = [s.text for s in p.sentences if s.text.endswith(":") and not s.bullet][:1]
+        if not lead and about_section:  # the section's own opening sentences come before its list
+            first_bullet = next(i for i, s in enumerate(p.sentences) if s.bullet)
+            lead = [s.text for s in p.sentences[:first_bullet] if s.text in quotes][:2]
         lines = [fill("answer", "other", quote=md_escape(" ".join(lead)), cite=cites.mark(pi, lead))] if lead else []
         for b in bullets:
             lines.append(fill("answer", "bullet_item", quote=md_escape(b.text), cite=cites.mark(pi, [b.text])))

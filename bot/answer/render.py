@@ -36,6 +36,15 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
 
 
+def md_code(text: str) -> str:
+    """Text as a Markdown code span (a command, an option, a code block): shown as written, in a
+    code font; the fence is longer than any run of backticks inside, and lines are joined."""
+    body = " ".join(text.replace("\r", " ").split("\n"))
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
 def join_words(items: Sequence[str]) -> str:
     items = [f"*{md_escape(i)}*" for i in items]
     if len(items) <= 1:

@@ -8,13 +8,14 @@ Scoring (the set's own rule): an answer is right when the gold substring is in i
 lower-cased, Markdown backticks and backslash escapes dropped and whitespace folded. Per question:
 
 - answerable: *answered right* (support ``answer`` and the gold in the answer); *shown* (support
-  ``answer`` or ``closest`` and the gold in the reply or in a passage it cites: what the user sees
-  with the sources open; the figure the issue reported); *quoted* (the same, the gold in the
+  ``answer`` or ``closest`` and the gold in the reply or in a passage it cites, heading path
+  included: what the user sees with the sources open); *quoted* (the same, the gold in the
   reply's text or quotes); *confidently wrong* (support ``answer`` without the gold);
 - unanswerable: right when not answered (``closest`` or ``none``); an ``answer`` is confidently wrong.
 
 Reference rows measured in the same run: the bot's own retrieval (``ChatBot.search``), top 1, 3
-and 10 passages holding the gold.
+and 10 passages holding the gold (in the passage or its heading path: an option entry's option
+is its heading).
 """
 from __future__ import annotations
 
@@ -91,14 +92,14 @@ def score(bot: Any, q: RealQuestion) -> dict[str, Any]:
     if q.answerable:
         assert q.gold is not None
         quoted = reply.answer + " " + " ".join(x for c in reply.citations for x in c.quotes)
-        cited = reply.answer + " " + " ".join(c.passage for c in reply.citations)
+        cited = reply.answer + " " + " ".join(f"{c.title} {c.passage}" for c in reply.citations)
         offered = reply.support in ("answer", "closest")
         row["right"] = answered and contains(reply.answer, q.gold)
         row["shown"] = offered and contains(cited, q.gold)
         row["quoted"] = offered and contains(quoted, q.gold)
         row["wrong"] = answered and not row["right"]
         hits = bot.search(q.question, 10)
-        rank = next((h["rank"] for h in hits if contains(h["passage"], q.gold)), None)
+        rank = next((h["rank"] for h in hits if contains(f"{h['title']} {h['passage']}", q.gold)), None)
         row["gold_rank"] = rank
     else:
         row["right"] = not answered

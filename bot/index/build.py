@@ -30,7 +30,7 @@ from bot.config import CorpusError, Manifest
 from bot.index.engines import TANTIVY, tantivy_engine
 from bot.index.files import atomic_npz, atomic_write
 from bot.text.glossary import Glossary, pairs_in
-from bot.index.corpus import PassageAnalyzer
+from bot.index.corpus import PassageAnalyzer, indexed_title
 from bot.model import Document
 from bot.text.spelling import candidate_words
 from bot.sources.split import split_document
@@ -41,6 +41,7 @@ CHUNK_DOCS = 1000  # documents per task: big enough to amortize messaging, small
 _DOCS: Sequence[Document] = ()
 _ANALYZER: PassageAnalyzer | None = None
 _MAX_WORDS = 120
+_N_DOCS: int | None = None  # documents in the whole index (an update analyzes only some of them)
 
 
 def _pairs(rng: tuple[int, int]) -> list[tuple[int, list[tuple[str, str]]]]:
@@ -56,15 +57,16 @@ def _pairs(rng: tuple[int, int]) -> list[tuple[int, list[tuple[str, str]]]]:
 def _analyze(rng: tuple[int, int]) -> dict[str, Any]:
     gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time
     try:
-        return analyze_documents(_DOCS, rng, _ANALYZER, _MAX_WORDS)
+        return analyze_documents(_DOCS, rng, _ANALYZER, _MAX_WORDS, _N_DOCS)
     finally:
         gc.enable()
 
 
 def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: PassageAnalyzer | None,
-                      max_words: int) -> dict[str, Any]:
+                      max_words: int, n_docs: int | None = None) -> dict[str, Any]:
     """Split and analyze ``docs[rng[0]:rng[1]]``: passage offsets, each passage's terms, and how
-    many of these documents hold each word the speller may correct to."""
+    many of these documents hold each word the speller may correct to. ``n_docs``: how many
+    documents the whole index holds (default: ``len(docs)``), which decides ``indexed_title``."""
     assert ix is not None, "set by the parent before the workers fork"
     doc, start, end, first, heads, n_sent = [], [], [], [], [], []
     s_start: list[int] = []
@@ -80,7 +82,8 @@ def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: Passag
         surface: set[str] = set()
         seen_heads: set[tuple[str, ...]] = set()
         for p in split_document(d, max_words):
-            terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text, words_out=surface))
+            terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text, words_out=surface),
+                                     indexed_title(d, n_docs if n_docs is not None else len(docs)))
             if p.headings not in seen_heads:
                 seen_heads.add(p.headings)
                 surface.update(surface_words(" ".join(p.headings)))
@@ -121,12 +124,12 @@ def _run(func, ranges, workers: int):
 
 
 def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: int, workers: int | None = None,
-                chunk: int = 100) -> dict[str, Any]:
+                chunk: int = 100, n_docs: int | None = None) -> dict[str, Any]:
     """``analyze_documents`` over all of ``docs`` in forked worker processes, as one result (an
-    update's new documents)."""
-    global _DOCS, _ANALYZER, _MAX_WORDS
+    update's new documents; ``n_docs``: how many the whole index holds)."""
+    global _DOCS, _ANALYZER, _MAX_WORDS, _N_DOCS
     ranges = [(i, min(i + chunk, len(docs))) for i in range(0, len(docs), chunk)] or [(0, 0)]
-    _DOCS, _ANALYZER, _MAX_WORDS = docs, ix, max_words
+    _DOCS, _ANALYZER, _MAX_WORDS, _N_DOCS = docs, ix, max_words, n_docs
     try:
         pool, results = _run(_analyze, ranges, workers or default_workers())
         try:
@@ -135,7 +138,7 @@ def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: int, w
             if pool:
                 pool.terminate()
     finally:
-        _DOCS, _ANALYZER = (), None
+        _DOCS, _ANALYZER, _N_DOCS = (), None, None
     out: dict[str, Any] = {}
     for k in parts[0]:
         if k == "word_docs":
@@ -169,12 +172,12 @@ def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs:
 
 
 def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file) -> None:
-    global _DOCS, _ANALYZER, _MAX_WORDS
+    global _DOCS, _ANALYZER, _MAX_WORDS, _N_DOCS
     workers = workers or default_workers()
     out.mkdir(parents=True, exist_ok=True)
     ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
     settings = manifest.settings
-    _DOCS, _MAX_WORDS = docs, settings.index.passage_max_words
+    _DOCS, _MAX_WORDS, _N_DOCS = docs, settings.index.passage_max_words, len(docs)
     doc_file = list(doc_file) if doc_file is not None else [0] * len(docs)
     records = [dict(r) for r in records] or [{"path": "", "source": "", "size": -1, "mtime": 0, "sha256": ""}]
     try:

@@ -6,6 +6,7 @@ without analyzing any text. ``PassageAnalyzer`` is what both index for one passa
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from typing import Callable, Iterable, Iterator, Sequence
@@ -16,6 +17,7 @@ from bot.index.engines import LARGE_CORPUS, BM25Retriever, Retriever
 from bot.text.glossary import Glossary
 from bot.model import Document, Passage
 from bot.text.spelling import Speller
+from bot.sources import structure
 from bot.sources.split import split_document
 
 _PAGE_HEADING = re.compile(r"Page \d+$")
@@ -47,10 +49,12 @@ class PassageAnalyzer:
         return list(got)
 
     def passage_terms(self, p: Passage, joined: frozenset[str] | set[str] | None = None,
-                      text_terms: list[str] | None = None) -> list[str]:
-        """``text_terms``: the text's terms (without keys) when the caller has them already."""
+                      text_terms: list[str] | None = None, title: str | None = None) -> list[str]:
+        """``text_terms``: the text's terms (without keys) when the caller has them already;
+        ``title``: the document's title, indexed with the heading path where a corpus has more
+        than one document (there it tells documents apart: "tar", "rsync")."""
         leaf = self.heading_terms(p.headings[-1:], joined) if p.headings else []
-        path = self.heading_terms(p.headings, joined)
+        path = self.heading_terms(((title,) if title else ()) + p.headings, joined)
         body = self.with_keys(text_terms) if text_terms is not None else self.text_terms(p.text, joined)
         return path + leaf + body
 
@@ -83,6 +87,23 @@ class PassageAnalyzer:
                 except ValueError:
                     break
         return out
+
+
+def indexed_title(doc: Document, documents: int) -> str | None:
+    """The title indexed with a document's passages: a structured document's (a man page's
+    "tar - an archiving utility", a documentation page's), in a corpus of more than one
+    document. Their units are small and lean on the document for context ("--skip-old-files:
+    Don't replace existing files" says nothing of tar); an article's passages carry their own
+    context, and in a one-document corpus the title tells no passage from another."""
+    if documents < 2 or (doc.metadata or {}).get("format") != structure.STRUCTURED:
+        return None
+    return doc.title
+
+
+def titles_of(documents: Sequence[Document]) -> dict[str, str] | None:
+    """Document id -> indexed title (``indexed_title``), or None when no document has one."""
+    got = {d.id: t for d in documents if (t := indexed_title(d, len(documents)))}
+    return got or None
 
 
 class PassageList(list):
@@ -156,6 +177,8 @@ class CorpusIndex:
         self._heading_sets: dict[tuple[str, ...], frozenset[str]] = {}
         self._doc_trees: dict[str, tuple[dict, dict]] = {}
         self._topics: dict[int, list[str]] = {}
+        self._titled: bool | None = None  # whether document titles are indexed (more than one document)
+        self._blocks: dict[str, tuple[list[int], list[structure.Block]]] = {}
 
     @classmethod
     def build(cls, documents: Sequence[Document], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
@@ -196,9 +219,12 @@ class CorpusIndex:
         joined = None if large else vocabulary
         canonical: dict[str, str] = {}  # one string per distinct term: the lists below share them
 
+        titles = titles_of(documents)
+
         def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
             for i, p in enumerate(cut):
-                terms = analyzer.passage_terms(p, joined, first_pass[i] if large else None)
+                terms = analyzer.passage_terms(p, joined, first_pass[i] if large else None,
+                                               titles.get(p.doc_id) if titles else None)
                 yield [canonical.setdefault(t, t) for t in terms]
                 if large:
                     first_pass[i] = []
@@ -213,7 +239,52 @@ class CorpusIndex:
         """What the retriever indexed for a passage."""
         if self._stored_terms is not None:
             return list(self._stored_terms[p.id])
-        return self.analyzer.passage_terms(p, self.vocabulary)
+        return self.analyzer.passage_terms(p, self.vocabulary, title=self.title_of(p.doc_id))
+
+    def blocks_of(self, doc_id: str) -> tuple[list[int], list[structure.Block]]:
+        """A structured document's blocks (``sources.structure``) and their starts, for asking
+        what kind of unit a quote is (code, a table row) and whether a heading is a key (an option
+        tag, a defined term); empty for Markdown and plain text. Cached for a few documents."""
+        got = self._blocks.get(doc_id)
+        if got is None:
+            doc = self.documents[doc_id]
+            blocks = structure.decode((doc.metadata or {}).get(structure.BLOCKS_KEY) or [], len(doc.text))
+            if len(self._blocks) > 256:
+                self._blocks.clear()
+            got = self._blocks[doc_id] = ([b.start for b in blocks], blocks)
+        return got
+
+    def block_at(self, doc_id: str, offset: int) -> structure.Block | None:
+        """The block of a structured document that holds ``offset`` (None for other formats)."""
+        starts, blocks = self.blocks_of(doc_id)
+        k = bisect.bisect_right(starts, offset) - 1
+        if k >= 0 and blocks[k].start <= offset < blocks[k].end:
+            return blocks[k]
+        return None
+
+    def key_of(self, pi: int) -> str | None:
+        """The passage's leaf heading when it is a key (an option tag, a defined term, an FAQ-free
+        label the document gives the unit), not a section heading; None otherwise."""
+        p = self.passages[pi]
+        if not p.headings:
+            return None
+        starts, blocks = self.blocks_of(p.doc_id)
+        k = bisect.bisect_right(starts, p.start) - 1
+        text = self.documents[p.doc_id].text
+        while k >= 0:
+            b = blocks[k]
+            if b.kind in (structure.HEADING, structure.KEY):
+                return p.headings[-1] if b.kind == structure.KEY and text[b.start:b.end] == p.headings[-1] else None
+            k -= 1
+        return None
+
+    def title_of(self, doc_id: str) -> str | None:
+        """The document title indexed with a passage's headings (``indexed_title``)."""
+        if self._titled is None:
+            self._titled = len(self.documents) > 1
+        if not self._titled:
+            return None
+        return indexed_title(self.documents[doc_id], len(self.documents))
 
     def _leaf_terms(self, i: int) -> frozenset[str]:
         headings = self.passages[i].headings
@@ -228,7 +299,10 @@ class CorpusIndex:
     def _whole_terms(self, i: int) -> frozenset[str]:
         if self._stored_terms is not None:  # what the engine indexed: text (without joined pairs) + headings + keys
             return frozenset(self._stored_terms[i])
-        return frozenset(self.analyzer.text_terms(self.passages[i].text, self.vocabulary)) | self.path_terms[i]
+        p = self.passages[i]
+        title = self.title_of(p.doc_id)
+        terms = frozenset(self.analyzer.text_terms(p.text, self.vocabulary)) | self.path_terms[i]
+        return terms | self.heading_terms_of((title,)) if title else terms
 
     def heading_terms_of(self, headings: tuple[str, ...]) -> frozenset[str]:
         """Terms of a heading path as the index sees them (joined spellings, glossary keys), cached."""

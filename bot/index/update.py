@@ -48,6 +48,10 @@ from bot.sources.readers import LoadReport
 from bot.text.spelling import candidate_words
 
 
+class _FullBuild(Exception):
+    """Raised inside an update that finds only a full build can do it (nothing was switched)."""
+
+
 @dataclass
 class UpdateReport:
     """What an update did (or why it could not: ``full`` says why a full build is needed)."""
@@ -162,7 +166,10 @@ def _update(folder: Path, inputs: Sequence[str] | None,
         out.documents, out.passages = header["documents"], header["passages"]
         return out
     if header.get("engine") == TANTIVY:
-        _update_large(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
+        try:
+            _update_large(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
+        except _FullBuild as exc:
+            return UpdateReport(full=str(exc))
     else:
         _update_small(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
     return out
@@ -323,8 +330,10 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     # Analyze and write the new part.
     suffix = f".{gen}"
     ix = PassageAnalyzer(glossary, Analyzer())
-    res = analyze_all(new_docs, ix, settings.index.passage_max_words) if len(new_docs) > 50 else \
-        analyze_documents(new_docs, (0, len(new_docs)), ix, settings.index.passage_max_words)
+    if (len(order) > 1) != (len(stored) > 1):
+        raise _FullBuild("the index goes from one document to several or back (titles are indexed with several)")
+    res = analyze_all(new_docs, ix, settings.index.passage_max_words, n_docs=len(order)) if len(new_docs) > 50 else \
+        analyze_documents(new_docs, (0, len(new_docs)), ix, settings.index.passage_max_words, len(order))
     doc_writer = writer.DocumentWriter(folder, suffix)
     terms_writer = writer.TermsWriter(folder, suffix)
     written += [folder / n for n in layout.part_files(suffix).values()]

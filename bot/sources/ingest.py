@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from bot.config import MANIFEST, CorpusError
+from bot.sources.htmldoc import read_html_doc
+from bot.sources.manpage import looks_like_man, read_man
 from bot.sources.readers import LoadReport, guess_title, read_text, text_title
+from bot.sources.structure import BLOCKS_KEY, STRUCTURED
 from bot.model import Document
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
@@ -156,8 +159,7 @@ def html_to_markdown(html: str, path: Path) -> tuple[str, str | None, dict[str, 
 
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
-    found = {k: str(v).strip() for k, v in (("author", getattr(meta, "author", None)),
-                                           ("published", getattr(meta, "date", None))) if v and str(v).strip()}
+    found = _credits(meta)
     root = _clean_dom(html)
     cleaned = html
     n_headings = 0
@@ -174,6 +176,21 @@ def html_to_markdown(html: str, path: Path) -> tuple[str, str | None, dict[str, 
     if not text.strip():
         raise CorpusError(f"{path}: no main text found in the HTML")
     return text.strip() + "\n", title, found
+
+
+def _credits(meta: Any) -> dict[str, str]:
+    return {k: str(v).strip() for k, v in (("author", getattr(meta, "author", None)),
+                                           ("published", getattr(meta, "date", None))) if v and str(v).strip()}
+
+
+def html_metadata(html: str) -> dict[str, str]:
+    """A documentation page's author and publication date where its markup states them (meta
+    tags, structured data). No guessing: a documentation page's copyright year ("2026") is not
+    its publication date."""
+    import trafilatura
+
+    return _credits(trafilatura.extract_metadata(html, extensive=False,
+                                                 date_config={"extensive_search": False, "original_date": True}))
 
 
 def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
@@ -279,14 +296,26 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
         text, found = pdf_to_markdown(path)
         fmt = "markdown"
     elif kind == "html":
-        text, found, page_meta = html_to_markdown(read_text(path), path)
+        html = read_text(path)
+        doc = read_html_doc(html)  # documentation: its own structure; else an article: the extractor
+        if doc is not None:
+            text, blocks, found = doc
+            page_meta = html_metadata(html)
+            meta[BLOCKS_KEY] = blocks
+            fmt = STRUCTURED
+        else:
+            text, found, page_meta = html_to_markdown(html, path)
+            fmt = "markdown"
         for key, value in page_meta.items():  # what the manifest says wins
             meta.setdefault(key, value)
-        fmt = "markdown"
     elif kind in ("markdown", "text"):
         text = read_text(path)
         found = text_title(text) if kind == "text" else None
         fmt = kind
+        if kind == "text" and looks_like_man(text):  # a man page rendered as text
+            text, blocks, found = read_man(text)
+            meta[BLOCKS_KEY] = blocks
+            fmt = STRUCTURED
     else:
         raise CorpusError(f"{path}: unsupported file type '{path.suffix}'")
     if not text.strip():

@@ -13,6 +13,7 @@ from typing import Iterator
 from markdown_it import MarkdownIt
 
 from bot.model import Document, Passage, Sentence
+from bot.sources import structure
 from bot.sources.readers import text_heading
 
 _MD = MarkdownIt("commonmark")
@@ -32,12 +33,14 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 @dataclass(frozen=True)
 class Block:
-    """A paragraph or list item: its span in the text and its heading path."""
+    """A paragraph or list item: its span in the text and its heading path. ``whole``: a unit
+    that is never cut into sentences (a code block, a table row, a short list item)."""
 
     start: int
     end: int
     headings: tuple[str, ...]
     bullet: bool
+    whole: bool = False
 
 
 _NEXT_CHAR = re.compile(r"\s*(\S)")
@@ -211,15 +214,45 @@ def text_blocks(text: str, title: str | None = None) -> Iterator[Block]:
         yield Block(start, end, heading, False)
 
 
+def structured_blocks(doc: Document) -> Iterator[Block] | None:
+    """The blocks a structured reader recorded (``structure``), or None when there are none."""
+    blocks = structure.decode(doc.metadata.get(structure.BLOCKS_KEY) or [], len(doc.text))
+    if not blocks:
+        return None
+    return (Block(u.start, u.end, u.headings, u.kind in _BULLETED, u.kind in _WHOLE)
+            for u in structure.units(doc.text, blocks))
+
+
+_BULLETED = (structure.ITEM, structure.ROW, structure.CODE)
+_WHOLE = (structure.ROW, structure.CODE)
+
+
 def blocks_for(doc: Document) -> Iterator[Block]:
     fmt = doc.metadata.get("format") if doc.metadata else None
+    if fmt == structure.STRUCTURED:
+        found = structured_blocks(doc)
+        if found is not None:
+            return found
     if fmt == "markdown" or (fmt is None and doc.source.lower().endswith((".md", ".markdown"))):
         return markdown_blocks(doc.text)
     return text_blocks(doc.text, doc.title)
 
 
+CODE_LINES = 30  # a longer code block is quoted in pieces of this many lines
+
+
 def _sentences_of(doc: Document, block: Block) -> list[Sentence]:
     piece = doc.text[block.start : block.end]
+    if block.whole:  # a code block or a table row: a unit (a long code block in pieces of whole lines)
+        if piece.count("\n") < CODE_LINES:
+            return [Sentence(piece, block.start, block.end, True)]
+        out, at = [], block.start
+        lines = piece.split("\n")
+        for k in range(0, len(lines), CODE_LINES):
+            chunk = "\n".join(lines[k:k + CODE_LINES])
+            out.append(Sentence(chunk, at, at + len(chunk), True))
+            at += len(chunk) + 1
+        return [x for x in out if x.text.strip()]
     if block.bullet and len(piece.split()) <= 60:  # a list item is one unit unless it is long
         return [Sentence(piece, block.start, block.end, True)]
     return split_sentences(piece, block.start, block.bullet)

@@ -1,0 +1,240 @@
+"""HTML documentation (Sphinx, DocBook, the Apache manual, Doxygen-like pages) read as its structure.
+
+An article extractor is made for news and blog pages: on documentation it loses code blocks,
+definition lists and tables, or turns them into Markdown whose marks end up in quotes. This
+reader walks the page's own DOM instead and builds clean text with its blocks
+(``structure.Builder``): headings, paragraphs, list items, ``pre`` blocks kept verbatim as code,
+definition terms as keys over their definitions, table rows with their header row. Navigation,
+tables of contents, language switchers, permalinks ("¶"), footnote markers and "See also"
+boxes are dropped first.
+
+``is_documentation`` tells such a page from an article (which still goes to the extractor).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, Builder
+
+_GENERATORS = re.compile(r"sphinx|docutils|docbook|doxygen|mkdocs|asciidoc|texinfo|javadoc|pandoc|hugo|"
+                         r"docusaurus|gitbook|jsdoc|pydoc|rustdoc|godoc", re.I)
+# Page furniture of documentation generators, by a whole class name or id (a section's id is a
+# slug of its heading, so words inside ids are not looked at: "how-to-set-up-a-path" is content).
+_FURNITURE = frozenset("""toc toctree-wrapper quickview toplang bottomlang related sphinxsidebar sphinxsidebarwrapper
+    sidebar headerlink permalink footnote-reference fn-backref breadcrumb breadcrumbs nav navbar navigation
+    navheader navfooter menu menu-wrapper mobile-nav version_switcher_placeholder language_switcher_placeholder
+    inline-search searchbox search footer header page-header path top up clearer seealso see-also edit-link
+    editthispage prev-next pager copyright comments skip-link sidebarbutton cookie cookies cookie-banner banner
+    contents local-contents table-of-contents footnotes""".split())
+_FURNITURE_PREFIX = re.compile(r"^(?:nav|sidebar|breadcrumb|footer|cookie|menu|site)[-_]?(?:bar|wrapper|inner|menu|links?|"
+                               r"nav|header|footer|container|area|main|list)?$", re.I)
+_ID_TAGS = {"div", "ul", "ol", "nav", "p", "span", "table", "aside", "dl"}  # a section's or heading's id is a slug
+_DROP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "form", "nav", "header", "footer",
+              "aside", "iframe", "select", "dialog", "input", "label", "head", "img", "map", "object"}
+_DROP_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "dialog"}
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_CONTAINERS = {"div", "section", "article", "main", "body", "blockquote", "center", "figure", "details", "td",
+               "th", "span", "font", "header"}
+_FOOTNOTE_MARK = re.compile(r"^\s*\[?\s*(?:\d{1,3}|[a-z]|\*|†)\s*\]?\s*$")
+_SEE_ALSO = re.compile(r"^\s*see also\b", re.I)
+_WS = re.compile(r"\s+")
+
+
+def is_documentation(root: Any) -> bool:
+    """A page made by a documentation generator, or one built like documentation: code blocks,
+    definition lists, or many headings without an ``article`` element."""
+    for meta in root.iter("meta"):
+        if (meta.get("name") or "").lower() == "generator" and _GENERATORS.search(meta.get("content") or ""):
+            return True
+    if root.find(".//pre") is not None or root.find(".//dl") is not None:
+        return True
+    n_headings = sum(1 for _ in root.iter("h2", "h3", "h4"))
+    return n_headings >= 3 and root.find(".//article") is None
+
+
+def _furniture(el: Any) -> bool:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in _DROP_TAGS:
+        return True
+    if (el.get("role") or "").lower() in _DROP_ROLES or (el.get("aria-hidden") or "").lower() == "true":
+        return True
+    names = [*(el.get("class") or "").split(), el.get("id") or "" if tag in _ID_TAGS else ""]
+    if tag not in ("html", "body", "main", "article") and any(
+            n.lower() in _FURNITURE or _FURNITURE_PREFIX.match(n) for n in names if n):
+        return True
+    if tag == "a" and (el.text_content() or "").strip() in ("¶", "#", "§", "🔗"):
+        return True  # a permalink
+    if tag == "sup" and _FOOTNOTE_MARK.match(el.text_content() or ""):
+        return True  # a footnote marker
+    return False
+
+
+def _strip(root: Any) -> None:
+    """Remove page furniture, keeping the text that followed each removed element."""
+    drop = [el for el in root.iter() if not isinstance(el.tag, str) or _furniture(el)]
+    for el in drop:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        tail = el.tail
+        prev = el.getprevious()
+        parent.remove(el)
+        if tail:
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+
+
+def _main(root: Any) -> Any:
+    """The content root: the page's main element when it marks one, else the body."""
+    for path in ("//*[@role='main']", "//main", "//*[@id='page-content']", "//*[@class='body']",
+                 "//*[@id='content']", "//*[@id='main-content']", "//article"):
+        found = next(iter(root.xpath(path)), None)
+        if found is not None and len((found.text_content() or "").split()) > 20:
+            return found
+    body = root.find(".//body")
+    return body if body is not None else root
+
+
+def _inline(el: Any) -> str:
+    """The text of an element, whitespace folded (inline code keeps its characters, no marks)."""
+    return _WS.sub(" ", el.text_content() or "").strip()
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.b = Builder()
+        self.level = 0  # the current heading level
+        self.run: list[str] = []  # loose inline text waiting to become a paragraph
+
+    def flush(self) -> None:
+        text = _WS.sub(" ", "".join(self.run)).strip()
+        self.run.clear()
+        if text:
+            self.b.add(PARAGRAPH, text)
+
+    def walk(self, el: Any) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _HEADINGS:
+            self.flush()
+            text = _inline(el)
+            if text:
+                self.level = _HEADINGS[tag]
+                self.b.add(HEADING, text, self.level)
+            return
+        if tag == "pre":
+            self.flush()
+            self.b.add(CODE, el.text_content() or "")
+            return
+        if tag == "p":
+            self.flush()
+            text = _inline(el)
+            if _SEE_ALSO.match(text):
+                return
+            self._children_with_blocks(el, PARAGRAPH)
+            return
+        if tag in ("ul", "ol"):
+            self.flush()
+            for li in el:
+                if isinstance(li.tag, str) and li.tag == "li":
+                    self._children_with_blocks(li, ITEM)
+            return
+        if tag == "dl":
+            self.flush()
+            self._definitions(el)
+            return
+        if tag == "table":
+            self.flush()
+            self._table(el)
+            return
+        if tag in ("br", "hr"):
+            self.run.append(" ")
+            return
+        if tag in _CONTAINERS or tag == "":
+            if el.text:
+                self.run.append(el.text)
+            for child in el:
+                self.walk(child)
+                if child.tail:
+                    self.run.append(child.tail)
+            if tag in ("div", "section", "article", "main", "blockquote", "figure", "details", "td", "th", "body"):
+                self.flush()
+            return
+        # any other inline element: its text joins the current run
+        self.run.append(el.text_content() or "")
+
+    def _children_with_blocks(self, el: Any, kind: int) -> None:
+        """An element's inline text as one block of ``kind``; block children (a nested list, a
+        code block, a paragraph inside a list item) become blocks of their own after it."""
+        parts: list[str] = [el.text or ""]
+        later: list[Any] = []
+        for child in el:
+            ctag = child.tag if isinstance(child.tag, str) else ""
+            if ctag in ("ul", "ol", "pre", "dl", "table", "div", "p", "blockquote") and not (ctag == "p" and not later and not "".join(parts).strip()):
+                later.append(child)
+            else:
+                if later:
+                    later.append(child)
+                else:
+                    parts.append(child.text_content() or "")
+                    parts.append(child.tail or "")
+                    continue
+            if child.tail and child.tail.strip():
+                later.append(child.tail)
+        text = _WS.sub(" ", "".join(parts)).strip()
+        if text:
+            self.b.add(kind, text)
+        for item in later:
+            if isinstance(item, str):
+                self.run.append(item)
+            else:
+                self.walk(item)
+        self.flush()
+
+    def _definitions(self, dl: Any) -> None:
+        level = self.level + 1
+        for child in dl:
+            ctag = child.tag if isinstance(child.tag, str) else ""
+            if ctag == "dt":
+                text = _inline(child)
+                if text:
+                    self.b.add(KEY, text, level)
+            elif ctag == "dd":
+                saved = self.level
+                self.level = level
+                self._children_with_blocks(child, PARAGRAPH)
+                self.level = saved
+
+    def _table(self, table: Any) -> None:
+        rows = table.findall(".//tr")
+        for tr in rows:
+            cells = [_inline(c) for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            cells = [c for c in cells if c]
+            if cells:
+                self.b.add(ROW, " | ".join(cells))
+
+
+def read_html_doc(html: str) -> tuple[str, list[int], str | None] | None:
+    """(clean text, blocks, title) of a documentation page, or None when it is not one (or has no text)."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, TypeError, lxml.etree.ParserError):
+        return None
+    if not is_documentation(root):
+        return None
+    title_el = root.find(".//title")
+    _strip(root)
+    main = _main(root)
+    w = _Walker()
+    w.walk(main)
+    w.flush()
+    if w.b.empty():
+        return None
+    text, flat = w.b.build()
+    h1 = next((text[b.start:b.end] for b in w.b.blocks if b.kind == HEADING and b.level == 1), None)
+    title = h1 or (_inline(title_el) if title_el is not None else None)
+    return text, flat, title or None

@@ -1,0 +1,137 @@
+"""A document read as its own units: clean text (no markup) plus the list of blocks it is made of.
+
+Readers of structured formats (documentation HTML, man pages) do not hand the splitter Markdown:
+Markdown would put escapes, emphasis marks and code fences into the text quotes are cut from.
+They build the document with :class:`Builder` instead: each heading, paragraph, list item, code
+block, definition term, option entry or table row is appended as plain text, separated by blank
+lines, and recorded as a block (kind, level, start, end). The blocks travel with the document as
+``metadata["_blocks"]`` (a flat list of integers, saved with the index like other metadata) and
+the splitter turns them into passages: a heading, a definition term and an option tag head the
+blocks that follow them, so an FAQ entry, a term with its definition and an option with its
+description each become a unit of their own.
+
+Metadata keys starting with "_" are the reader's, never shown as document metadata.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+STRUCTURED = "structured"  # the document format of texts built here
+BLOCKS_KEY = "_blocks"
+
+# Block kinds. A heading (with its level) opens a section; a "key" (definition term, option tag)
+# opens a unit one level below the current heading and heads the blocks after it up to the next
+# heading or key of the same or a higher level; the rest are content.
+HEADING, KEY, PARAGRAPH, ITEM, CODE, ROW = range(6)
+KIND_NAMES = ("heading", "key", "paragraph", "item", "code", "row")
+_WS = re.compile(r"[ \t\r\f\v]+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: int
+    level: int  # headings and keys: their depth (1 = top); others: 0
+    start: int
+    end: int
+
+
+class Builder:
+    """Appends blocks of clean text; ``build()`` gives the text and its blocks."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._at = 0
+        self.blocks: list[Block] = []
+
+    def add(self, kind: int, text: str, level: int = 0) -> None:
+        """One block. Prose is folded to single spaces; code keeps its lines (trailing spaces go)."""
+        if kind == CODE:
+            lines = [line.rstrip() for line in text.replace("\t", "    ").split("\n")]
+            while lines and not lines[0].strip():
+                lines.pop(0)
+            while lines and not lines[-1].strip():
+                lines.pop()
+            body = "\n".join(_dedent(lines))
+            body = re.sub(r"\n{2,}", "\n", body)  # a blank line inside code would read as a block break
+        else:
+            body = _SPACES.sub(" ", text).strip()
+        if not body:
+            return
+        if self._parts:
+            self._parts.append("\n\n")
+            self._at += 2
+        self.blocks.append(Block(kind, level, self._at, self._at + len(body)))
+        self._parts.append(body)
+        self._at += len(body)
+
+    def text_of(self, k: int) -> str:
+        """The text of block ``k`` (negative counts from the end)."""
+        n = k if k >= 0 else len(self.blocks) + k
+        return self._parts[2 * n]  # parts alternate block text and separators
+
+    def empty(self) -> bool:
+        return not self.blocks
+
+    def build(self) -> tuple[str, list[int]]:
+        flat: list[int] = []
+        for b in self.blocks:
+            flat.extend((b.kind, b.level, b.start, b.end))
+        return "".join(self._parts) + "\n", flat
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    indents = [len(x) - len(x.lstrip(" ")) for x in lines if x.strip()]
+    cut = min(indents) if indents else 0
+    return [x[cut:] for x in lines]
+
+
+def decode(flat: Sequence[int], text_length: int) -> list[Block]:
+    """The blocks stored in a document's metadata, checked against its text (a damaged list
+    gives no blocks, and the splitter then reads the text as plain paragraphs)."""
+    if not isinstance(flat, (list, tuple)) or len(flat) % 4:
+        return []
+    out = []
+    last = 0
+    for i in range(0, len(flat), 4):
+        kind, level, start, end = flat[i:i + 4]
+        if not all(isinstance(x, int) for x in (kind, level, start, end)) or not (
+                0 <= kind < len(KIND_NAMES) and last <= start < end <= text_length):
+            return []
+        out.append(Block(kind, level, start, end))
+        last = end
+    return out
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A content block with the heading path it sits under (keys included)."""
+
+    start: int
+    end: int
+    headings: tuple[str, ...]
+    kind: int
+
+
+def units(text: str, blocks: Sequence[Block]) -> Iterator[Unit]:
+    """Content blocks with their heading paths. A lone level-1 heading is the title, not a path
+    part; a key with nothing under it (a term without a definition) is content itself."""
+    top = [b for b in blocks if b.kind == HEADING and b.level == 1]
+    stack: list[tuple[int, str]] = []
+    for n, b in enumerate(blocks):
+        if b.kind in (HEADING, KEY):
+            if b.kind == HEADING and b.level == 1 and len(top) == 1:
+                stack.clear()
+                continue
+            level = b.level
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            nxt = blocks[n + 1] if n + 1 < len(blocks) else None
+            if b.kind == KEY and (nxt is None or (nxt.kind in (HEADING, KEY) and nxt.level <= level)):
+                yield Unit(b.start, b.end, tuple(h for _, h in stack), ITEM)
+                continue
+            stack.append((level, text[b.start:b.end]))
+            continue
+        yield Unit(b.start, b.end, tuple(h for _, h in stack), b.kind)
