@@ -47,20 +47,28 @@ class Thresholds:
     strictest: float
     closest_coverage: float
     incidental_closeness: float
+    # documentation (man pages, documentation HTML: feature "structured") has its own operating
+    # point at strictness 0.5: the same probability answers it wrongly more often (chosen by the
+    # rule in ``thresholds_chosen``); None: the same as ``answer_at_half``
+    documentation_at_half: float | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if value is None and f.name == "documentation_at_half":
+                continue
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{f.name} must be a number between 0 and 1, got {value!r}")
         if not self.loosest <= self.answer_at_half <= self.strictest:
             raise ValueError("thresholds must satisfy loosest <= answer_at_half <= strictest")
 
-    def answer_threshold(self, strictness: float) -> float:
+    def answer_threshold(self, strictness: float, documentation: bool = False) -> float:
         s = strictness
+        half = self.documentation_at_half if documentation and self.documentation_at_half is not None \
+            else self.answer_at_half
         if s <= 0.5:
-            return self.loosest + (self.answer_at_half - self.loosest) * (s / 0.5)
-        return self.answer_at_half + (self.strictest - self.answer_at_half) * ((s - 0.5) / 0.5)
+            return self.loosest + (half - self.loosest) * (s / 0.5)
+        return half + (self.strictest - half) * ((s - 0.5) / 0.5)
 
 
 @dataclass(frozen=True)
@@ -89,8 +97,13 @@ class LogisticModel:
     trained_on: str = ""
     thresholds: Thresholds | None = None  # None: a model made by hand borrows the bundled one's
     provenance: Mapping[str, str] | None = None  # the WordLlama version, a hash of the training data, ...
+    # weights of its own for documentation (feature "structured": man pages, documentation HTML),
+    # trained with the realdocs rows; prose keeps the weights trained without them
+    documentation: "LogisticModel | None" = None
 
     def probability(self, features: Mapping[str, float]) -> float:
+        if self.documentation is not None and features.get("structured"):
+            return self.documentation.probability(features)
         z = self.bias
         for name, m, s, w in zip(self.names, self.mean, self.scale, self.weights):
             z += w * (float(features[name]) - m) / s  # a feature the responder no longer computes fails loudly
@@ -100,7 +113,8 @@ class LogisticModel:
 
     def check_features(self, computed: Sequence[str]) -> None:
         """Every feature the model weighs must be one the responder computes (``FEATURES``)."""
-        missing = [n for n in self.names if n not in computed]
+        names = [*self.names, *(self.documentation.names if self.documentation is not None else ())]
+        missing = [n for n in dict.fromkeys(names) if n not in computed]
         if missing:
             raise ValueError(f"decision model: features {', '.join(missing)} are not computed by the responder; "
                              "retrain it with eval/train_decision.py")
@@ -112,15 +126,19 @@ class LogisticModel:
             out["thresholds"] = asdict(self.thresholds)
         if self.provenance:
             out["provenance"] = dict(self.provenance)
+        if self.documentation is not None:
+            out["documentation"] = self.documentation.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LogisticModel":
         names = tuple(str(n) for n in data["names"])
-        thresholds = Thresholds(**{k: float(v) for k, v in data["thresholds"].items()}) if "thresholds" in data else None
+        thresholds = Thresholds(**{k: None if v is None else float(v) for k, v in data["thresholds"].items()}) \
+            if "thresholds" in data else None
         model = cls(names, tuple(float(x) for x in data["mean"]), tuple(float(x) or 1.0 for x in data["scale"]),
                     tuple(float(x) for x in data["weights"]), float(data["bias"]), str(data.get("trained_on", "")),
-                    thresholds, {str(k): str(v) for k, v in (data.get("provenance") or {}).items()} or None)
+                    thresholds, {str(k): str(v) for k, v in (data.get("provenance") or {}).items()} or None,
+                    cls.from_dict(data["documentation"]) if data.get("documentation") else None)
         if not len(model.mean) == len(model.scale) == len(model.weights) == len(names):
             raise ValueError("decision model: names, mean, scale and weights differ in length")
         return model
@@ -184,6 +202,11 @@ class Decider:
         self.model.check_features(FEATURES)
         self.thresholds = self.settings.thresholds or self.model.thresholds or bundled_model().thresholds
         self.answer_threshold = self.thresholds.answer_threshold(self.settings.strictness)
+        self.documentation_threshold = self.thresholds.answer_threshold(self.settings.strictness, documentation=True)
+
+    def threshold_for(self, features: Mapping[str, float]) -> float:
+        """The answer threshold for a candidate: documentation has its own (``Thresholds``)."""
+        return self.documentation_threshold if features.get("structured") else self.answer_threshold
 
     def decide(self, features: Mapping[str, float]) -> Decision:
         p = self.model.probability(features)
@@ -200,8 +223,8 @@ class Decider:
             # "who", ...); or the question asks about what is not so ("Which tribes didn't
             # fight?") and the quote states no negation; or it names a number ("in 1755") the
             # quote does not: the quote cannot be the answer.
-            p = min(p, self.answer_threshold * 0.5)
-        if p >= self.answer_threshold:
+            p = min(p, self.threshold_for(features) * 0.5)
+        if p >= self.threshold_for(features):
             return Decision(SUPPORT_ANSWER, p)
         return Decision(SUPPORT_CLOSEST, p)
 
@@ -217,5 +240,6 @@ FEATURES: Sequence[str] = (
     "margin", "heading_share", "novelty", "negation_mismatch", "rank", "span_words",
     "span_missing_known", "span_missing_known_idf", "span_best_sentence", "number_missing", "names_missing",
     "span_coverage_sq", "rule_and_span", "definition_match", "type_ok", "paraphrase_mean", "paraphrase_min",
+    "unit_key", "span_code", "structured",
     *(f"kind_{k}" for k in KINDS),
 )

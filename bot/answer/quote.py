@@ -22,6 +22,10 @@ _DANGLING = re.compile(r"^(It|Its|It's|It’s|This|That|These|Those|They|Their|T
 _CONTRAST = re.compile(r"\b(while|whereas|unlike|differs?|differences?|in contrast|on the other hand|rather than|"
                        r"instead of|compared (to|with)|versus)\b", re.I)
 POSITION_PRIOR = 1e-3  # far below any term weight: only breaks ties
+# A documentation unit is quoted whole up to this many words: an FAQ answer's opening paragraph
+# or two, an option's description (the median option entry of the open realdocs man pages is
+# under 60 words).
+UNIT_WORDS = 90
 # A sentence that introduces what follows it: a command, an example, a list.
 _LEAD_IN = re.compile(r"(?::|\b(?:as follows|like this|like so|for example|for instance|such as|e\.g\.)[.,]?)\s*$", re.I)
 
@@ -97,11 +101,38 @@ class Quoter:
             out.append(score + POSITION_PRIOR / (1 + i))
         return out
 
+    def unit_span(self, pi: int, scores: Sequence[float], focus: Sequence[str]) -> list[str] | None:
+        """A documentation unit the question is about (an FAQ entry, an option entry, a short how-to
+        section whose heading names what is asked), quoted whole from its start, up to
+        ``UNIT_WORDS`` words of whole sentences, code blocks and list items included; None when
+        the passage is not such a unit or its best sentence lies past that window."""
+        p = self.index.passages[pi]
+        if not p.section_first or not p.headings or self.index.block_at(p.doc_id, p.start) is None:
+            return None
+        if not (self.index.key_of(pi) or set(focus) & self.index.heading_terms[pi]):
+            return None
+        out: list[str] = []
+        words = 0
+        for s in p.sentences:
+            n = len(s.text.split())
+            if out and words + n > UNIT_WORDS:
+                break
+            out.append(s.text)
+            words += n
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        if best >= len(out) or (out[-1].endswith(":") and len(out) < len(p.sentences)):
+            return None  # the answer lies further on, or the window ends on a lead-in
+        return out
+
     def span(self, pi: int, weights: dict[str, float], focus: Sequence[str], kind: str,
               max_sentences: int = 3, max_words: int = 75, soft: Sequence[str] = ()) -> list[str]:
         p = self.index.passages[pi]
         sents = p.sentences
         scores = self.sentence_scores(pi, weights, focus, kind)
+        if kind not in ("list", "comparison"):
+            whole = self.unit_span(pi, scores, focus)
+            if whole is not None:
+                return whole
         heading = self.index.heading_terms[pi]
         beyond_heading = [t for t in (*focus, *soft) if t not in self.index.path_terms[pi]]
         idf = self.index.retriever.idf
@@ -128,10 +159,17 @@ class Quoter:
                 break
             hi += 1
             words += n
-        if hi + 1 < len(sents) and sents[hi + 1].bullet and _LEAD_IN.search(sents[hi].text) \
-                and not self._list_follows(sents, hi + 1):
-            hi += 1  # "... use this command:" is quoted with the command (one code block or item)
+        if hi + 1 < len(sents) and sents[hi + 1].bullet and not self._list_follows(sents, hi + 1) and (
+                _LEAD_IN.search(sents[hi].text)
+                or (kind in ("how", "other") and self._is_code(p.doc_id, sents[hi + 1].start))):
+            # "... use this command:" is quoted with the command (one code block or item); a how-to
+            # answer with the example that follows it ("You can do this using mod_rewrite." + the rule)
+            hi += 1
         return [sents[i].text for i in range(lo, hi + 1)]
+
+    def _is_code(self, doc_id: str, offset: int) -> bool:
+        block = self.index.block_at(doc_id, offset)
+        return block is not None and block.kind == structure.CODE
 
     @staticmethod
     def _list_follows(sents: Sequence, i: int) -> bool:

@@ -28,6 +28,7 @@ from bot.answer.quote import Cites, Quoter
 from bot.answer.render import fill, md_escape
 from bot.answer.support import EVIDENCE, RuleSettings, Support
 from bot.answer.understand import FRAME_TERMS, Question
+from bot.sources.structure import STRUCTURED
 
 MAX_LISTED_DOCUMENTS = 8  # questions about the sources list at most this many documents
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -100,12 +101,14 @@ class Responder:
         # Comparisons and lists are answered from the section tree when it names every side or
         # item (rules measured on the gold sets); their confidence is at least the answer threshold.
         shaped = None
-        if q.kind == "comparison" and len(q.sides) == 2:
+        if features.get("structured") and decision.support != "answer":
+            pass  # documentation: a list or comparison shaped from weak matches would read as an answer
+        elif q.kind == "comparison" and len(q.sides) == 2:
             shaped = self.quoter.comparison(q, hits, weights, cites)
         elif q.kind == "list":
             shaped = self.quoter.list_answer(q, hits, weights, cites)
         if shaped:
-            confidence = max(decision.confidence, self.decider.answer_threshold)
+            confidence = max(decision.confidence, self.decider.threshold_for(features))
             return Reply(shaped, False, cites.citations(), confidence=confidence)
         cites = Cites(self.index, scores, weights)
         if decision.support == "answer":
@@ -252,6 +255,14 @@ class Responder:
             "paraphrase_min": min(close) if close else 1.0,
             "type_ok": 1.0 if self.support.type_ok(q, pi, focus) and self.support.shape_ok(q, defines) else 0.0,
         }
+        doc = self.index.documents[self.index.passages[pi].doc_id]
+        # documentation units: an option entry or a defined term (its key labels the quote), a
+        # code block quoted (a command, a config line), and the document kind itself
+        out["unit_key"] = 1.0 if self.index.key_of(pi) else 0.0
+        p = self.index.passages[pi]
+        out["span_code"] = 1.0 if any(self.quoter._is_code(p.doc_id, s.start) for s in sents
+                                      if s.text in quotes) else 0.0
+        out["structured"] = 1.0 if (doc.metadata or {}).get("format") == STRUCTURED else 0.0
         out.update(kind_features(q.kind))
         out["incidental"] = 1.0 if self._incidental(q, pi) else 0.0
         if out["incidental"]:  # only then: the word vectors load on first use (about 0.3 s)

@@ -35,7 +35,10 @@ _FRAME_WORDS = {
     "common": "define definition explain explanation describe description tell mean meaning means "
               "stand stands refer refers called call know understand info information overview "
               "summary summarize briefly detail details something thing things please exactly "
-              "want need needs let able like",
+              "want need needs let able like "
+              # fillers and hedges: they color a question, never name what it asks about
+              "actually just really still ok okay anyway basically ever now simply somehow possible "
+              "possibly way ways also even already currently instead",
     "comparison": "difference differences differ different compare compared comparison versus vs "
                   "distinguish contrast similar similarity similarities same",
     "list": "type types kind kinds sort sorts example examples list categories category variety "

@@ -98,6 +98,35 @@ def _main(root: Any) -> Any:
     return body if body is not None else root
 
 
+def _bold_only(el: Any) -> bool:
+    """All of the element's text is inside bold (``b``, ``strong``) children."""
+    if (el.text or "").strip():
+        return False
+    bold = False
+    for child in el:
+        if not isinstance(child.tag, str) or (child.tail or "").strip():
+            return False
+        if child.tag in ("b", "strong"):
+            bold = bold or bool(_inline(child))
+        elif _inline(child):
+            return False
+    return bold
+
+
+def _in_page_toc(el: Any) -> bool:
+    """A list whose every item is a link to an anchor of this page (``href="#..."``)."""
+    items = [li for li in el if isinstance(li.tag, str) and li.tag == "li"]
+    if len(items) < 3:
+        return False
+    for li in items:
+        links = li.findall(".//a")
+        if not links or not all((a.get("href") or "").startswith("#") for a in links):
+            return False
+        if len(_inline(li)) > sum(len(_inline(a)) for a in links) + 12:
+            return False
+    return True
+
+
 def _inline(el: Any) -> str:
     """The text of an element, whitespace folded (inline code keeps its characters, no marks)."""
     return _WS.sub(" ", el.text_content() or "").strip()
@@ -133,10 +162,17 @@ class _Walker:
             text = _inline(el)
             if _SEE_ALSO.match(text):
                 return
+            if _bold_only(el) and len(text.split()) <= 25:
+                # a paragraph that is all bold ("(1) How do I create an AUTOINCREMENT field?") is
+                # how many FAQs and manuals set a question or a term: it heads what follows
+                self.b.add(KEY, text, self.level + 1)
+                return
             self._children_with_blocks(el, PARAGRAPH)
             return
         if tag in ("ul", "ol"):
             self.flush()
+            if _in_page_toc(el):
+                return  # a list of links to this page's own sections: a table of contents
             for li in el:
                 if isinstance(li.tag, str) and li.tag == "li":
                     self._children_with_blocks(li, ITEM)

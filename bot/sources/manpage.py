@@ -121,8 +121,7 @@ def read_man(text: str) -> tuple[str, list[int], str | None]:
                 para_indent = ind + 1
             i += 1
             continue
-        rows = [_ROW.match(x.strip()) for x in run]
-        if len(run) >= 1 and rows[0] and _TAG_START.match(body) and _table_like(run):
+        if _table_like(run):
             _rows(b, run)
             para_indent = ind
             i += 1
@@ -189,9 +188,10 @@ def _next_is_deeper(runs: list[list[str]], i: int, ind: int) -> bool:
 
 
 def _table_like(run: list[str]) -> bool:
-    """Lines of key, gap, description (continuation lines indented to the description column)."""
+    """Lines of key, gap, description (continuation lines indented to the description column).
+    The key is short and is not a sentence: "0", "SSH_AUTH_SOCK", "--exclude=PATTERN"."""
     m = _ROW.match(run[0].strip())
-    if not m:
+    if not m or len(m.group(1)) > 40 or len(m.group(1).split()) > 3 or m.group(1).endswith((".", ",", ";", ":")):
         return False
     col = _indent(run[0]) + run[0].strip().index(m.group(2))
     for line in run[1:]:

@@ -1,0 +1,195 @@
+"""Readers of documentation: man pages rendered as text and documentation HTML, read as their units."""
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot import ChatBot
+from bot.sources.htmldoc import is_documentation, read_html_doc
+from bot.sources.ingest import read_file
+from bot.sources.manpage import looks_like_man, read_man
+from bot.sources.readers import LoadReport
+from bot.sources.structure import CODE, HEADING, ITEM, KEY, ROW, Builder, decode, units
+from bot.sources.split import split_document
+
+MAN = textwrap.dedent("""\
+    WIDGET(1)                     User Commands                    WIDGET(1)
+
+    NAME
+           widget - list and tidy the widgets of a workshop
+
+    SYNOPSIS
+           widget [OPTION]... [FILE]...
+
+    DESCRIPTION
+           widget lists the widgets found in each FILE and can tidy them into
+           drawers.  With no FILE, the current workshop is read.
+
+    OPTIONS
+       Listing
+           -a, --all
+                  Do not ignore widgets whose names start with a dot; hidden
+                  widgets are listed as well.
+
+           --sort=KEY
+                  Sort the list by KEY instead of by name.  To sort by weight,
+                  use this command:
+
+                      widget --sort=weight drawers/
+
+                  The heaviest widget comes last.
+
+       Tidying
+           --drawer=DIR
+                  Put every widget into DIR after listing it.
+
+    EXIT STATUS
+           0      All widgets were listed.
+
+           2      A FILE could not be read, or it held a broken
+                  widget.
+
+    SEE ALSO
+           gadget(1)
+
+    widget 2.4                       March 2024                        WIDGET(1)
+    """)
+
+
+def _units(text: str, flat):
+    blocks = decode(flat, len(text))
+    return [(u.kind, u.headings, text[u.start:u.end]) for u in units(text, blocks)]
+
+
+def test_a_man_page_is_read_as_sections_option_entries_examples_and_rows():
+    assert looks_like_man(MAN) and not looks_like_man("Widgets\n\nA plain note about widgets.\n")
+    text, flat, title = read_man(MAN)
+    assert title == "widget - list and tidy the widgets of a workshop"
+    got = _units(text, flat)
+    # the option entry is a unit keyed by its option names, its wrapped lines joined
+    assert (0 + 2, ("OPTIONS", "Listing", "-a, --all"),
+            "Do not ignore widgets whose names start with a dot; hidden widgets are listed as well.") in got
+    # the example below a lead-in is code, kept as written; the sentence after it stays prose
+    sort = [u for u in got if u[1][-1:] == ("--sort=KEY",)]
+    assert [k for k, _, _ in sort] == [2, CODE, 2]
+    assert sort[0][2].endswith("use this command:") and sort[1][2] == "widget --sort=weight drawers/"
+    assert ("OPTIONS", "Tidying", "--drawer=DIR") in [h for _, h, _ in got]
+    # exit codes are table rows, a wrapped description joined to its row
+    rows = [t for k, h, t in got if k == ROW]
+    assert rows == ["0 All widgets were listed.", "2 A FILE could not be read, or it held a broken widget."]
+    # the running header and footer are gone, and no hard wrapping or indentation is left in prose
+    assert "WIDGET(1)" not in text and "March 2024" not in text
+    assert all("\n" not in t and "  " not in t for k, _, t in got if k != CODE)
+
+
+def test_a_man_page_answers_with_the_option_it_documents(tmp_path):
+    (tmp_path / "widget.txt").write_text(MAN)
+    (tmp_path / "notes.md").write_text("# Notes\n\nThe workshop opens at nine.\n")
+    bot = ChatBot.load(tmp_path)
+    hit = bot.search("list hidden widgets too", 1)[0]
+    assert hit["title"] == "OPTIONS > Listing > -a, --all"
+    reply = bot.ask("how do I list hidden widgets too?")
+    assert reply.support in ("answer", "closest") and reply.citations[0].title == "OPTIONS > Listing > -a, --all"
+    assert "--all" in reply.answer.replace("\\", "")  # the unit's key labels its quote
+    doc = next(d for d in bot.documents if d.source == "widget.txt")
+    for c in reply.citations:
+        for q in c.quotes:
+            assert q in c.passage and q in doc.text  # verbatim, no markup
+    code = bot.ask("how do I sort widgets by weight?")
+    assert "widget --sort=weight drawers/" in code.answer  # the command after its lead-in
+    assert "`widget --sort=weight drawers/`" in code.answer  # shown as code
+
+
+DOC_HTML = """<!DOCTYPE html><html><head><title>Widget FAQ &#8212; Widget 2.4 documentation</title>
+<meta name="generator" content="Docutils 0.19: https://docutils.sourceforge.io/" /></head><body>
+<div class="related" role="navigation"><ul><li><a href="index.html">index</a></li><li>modules |</li></ul></div>
+<div class="sphinxsidebar" role="navigation"><h3>Navigation</h3><p>Quick search</p></div>
+<div class="body" role="main">
+<section id="widget-faq"><h1>Widget FAQ<a class="headerlink" href="#widget-faq">¶</a></h1>
+<ul><li><a href="#how-do-i-oil">How do I oil a widget?</a></li><li><a href="#sizes">Sizes</a></li>
+<li><a href="#terms">Terms</a></li></ul>
+<section id="how-do-i-oil"><h2>How do I oil a widget?<a class="headerlink" href="#how-do-i-oil">¶</a></h2>
+<p>Oil a widget once a month<sup>1</sup> with the <code>widget-oil</code> tool. Run:</p>
+<div class="highlight"><pre><span class="gp">$ </span>widget-oil --drops=3 hinge.cfg
+</pre></div>
+<p>See also <a href="care.html">Widget care</a>.</p>
+</section>
+<section id="sizes"><h2>Sizes<a class="headerlink" href="#sizes">¶</a></h2>
+<table><thead><tr><th>Size</th><th>Weight</th></tr></thead>
+<tbody><tr><td>small</td><td>2 kg</td></tr><tr><td>large</td><td>9 kg</td></tr></tbody></table>
+</section>
+<section id="terms"><h2>Terms<a class="headerlink" href="#terms">¶</a></h2>
+<dl><dt>sprocket</dt><dd><p>The toothed wheel that drives a widget.</p></dd>
+<dt>hinge</dt><dd><p>The joint a widget folds on.</p></dd></dl>
+<p><b>Can widgets get wet?</b></p>
+<blockquote><p>Only the sealed models: rain rusts the others within a week.</p></blockquote>
+</section></section></div>
+<div class="footer">&#169; Copyright 2024, Widget Corp.</div></body></html>"""
+
+
+def test_documentation_html_is_read_as_its_units_without_page_furniture():
+    text, flat, title = read_html_doc(DOC_HTML)
+    assert title == "Widget FAQ"
+    got = _units(text, flat)
+    for junk in ("¶", "Navigation", "Quick search", "index", "Copyright", "See also", "How do I oil a widget?\n"):
+        assert junk not in [t for _, _, t in got] and (junk != "¶" or junk not in text)
+    assert ("How do I oil a widget?",) in [h for _, h, _ in got]
+    oil = [(k, t) for k, h, t in got if h == ("How do I oil a widget?",)]
+    # the footnote marker is dropped; the code block is kept verbatim, as code
+    assert oil[0] == (2, "Oil a widget once a month with the widget-oil tool. Run:")
+    assert oil[1] == (CODE, "$ widget-oil --drops=3 hinge.cfg")
+    rows = [t for k, _, t in got if k == ROW]
+    assert rows == ["Size | Weight", "small | 2 kg", "large | 9 kg"]
+    assert (2, ("Terms", "sprocket"), "The toothed wheel that drives a widget.") in got  # a term heads its definition
+    assert ("Terms", "Can widgets get wet?") in [h for _, h, _ in got]  # a bold-only paragraph is a question
+    assert "<" not in text and "`" not in text and "\\" not in text
+
+
+def test_documentation_html_answers_with_the_command_after_its_lead_in(tmp_path):
+    (tmp_path / "faq.html").write_text(DOC_HTML)
+    (tmp_path / "other.html").write_text(DOC_HTML.replace("Widget FAQ", "Gadget FAQ").replace("widget", "gadget"))
+    bot = ChatBot.load(tmp_path)
+    doc = next(d for d in bot.documents if d.source == "faq.html")
+    assert doc.metadata["format"] == "structured" and "published" not in doc.metadata  # no copyright-year date
+    reply = bot.ask("how do i oil my widget")
+    assert reply.citations and reply.citations[0].title == "How do I oil a widget?"
+    assert "widget-oil --drops=3 hinge.cfg" in reply.answer
+    for c in reply.citations:
+        for q in c.quotes:
+            assert q in c.passage and q in doc.text or q in next(d.text for d in bot.documents if d.source == c.source)
+
+
+def test_an_article_page_still_goes_to_the_article_extractor(tmp_path):
+    page = ("<html><head><title>Our trip</title></head><body><nav><a href='/'>Home</a></nav><article>"
+            "<h1>Our trip to the coast</h1><p>We drove to the coast in May and stayed for a week.</p>"
+            "<p>The weather was kind to us every day.</p></article></body></html>")
+    import lxml.html
+
+    assert not is_documentation(lxml.html.document_fromstring(page))
+    (tmp_path / "trip.html").write_text(page)
+    (doc,) = read_file(tmp_path / "trip.html", "trip.html", LoadReport())
+    assert doc.metadata["format"] == "markdown" and "_blocks" not in doc.metadata
+
+
+def test_blocks_that_do_not_fit_the_text_are_ignored():
+    b = Builder()
+    b.add(HEADING, "Title", 1)
+    b.add(KEY, "term", 2)
+    b.add(ITEM, "one item")
+    text, flat = b.build()
+    assert [u.headings for u in units(text, decode(flat, len(text)))] == [("term",)]
+    assert decode(flat, 3) == [] and decode([1, 2, 3], len(text)) == [] and decode("junk", 10) == []
+
+
+def test_a_structured_document_splits_into_its_units_with_offsets(tmp_path):
+    (tmp_path / "widget.txt").write_text(MAN)
+    (doc,) = read_file(tmp_path / "widget.txt", "widget.txt", LoadReport())
+    passages = split_document(doc)
+    assert {p.headings for p in passages} >= {("OPTIONS", "Listing", "-a, --all"), ("EXIT STATUS",)}
+    for p in passages:
+        assert doc.text[p.start:p.end] == p.text
+        for s in p.sentences:
+            assert doc.text[s.start:s.end] == s.text
+    code = [s for p in passages for s in p.sentences if s.text.startswith("widget --sort")]
+    assert code and code[0].bullet  # a code block is one unit, never cut into sentences
