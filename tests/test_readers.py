@@ -1,9 +1,6 @@
 """Readers of documentation: man pages rendered as text and documentation HTML, read as their units."""
-import re
 import textwrap
-from pathlib import Path
 
-import pytest
 
 from bot import ChatBot
 from bot.sources.htmldoc import is_documentation, read_html_doc
