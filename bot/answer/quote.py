@@ -236,9 +236,10 @@ class Quoter:
         if not lead and about_section:  # the section's own opening sentences come before its list
             first_bullet = next(i for i, s in enumerate(p.sentences) if s.bullet)
             lead = [s.text for s in p.sentences[:first_bullet] if s.text in quotes][:2]
-        lines = [fill("answer", "other", quote=md_escape(" ".join(lead)), cite=cites.mark(pi, lead))] if lead else []
-        for b in bullets:
-            lines.append(fill("answer", "bullet_item", quote=md_escape(b.text), cite=cites.mark(pi, [b.text])))
+        lines = [fill("answer", "other", quote=self.quote_markdown(pi, lead), cite=cites.mark(pi, lead))] if lead else []
+        for b in bullets:  # a code block among the items shows as code
+            lines.append(fill("answer", "bullet_item", quote=self.quote_markdown(pi, [b.text]),
+                              cite=cites.mark(pi, [b.text])))
         return "\n".join(lines)
 
     def section_opening(self, pi: int, focus: Sequence[str]) -> int:
