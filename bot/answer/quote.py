@@ -161,13 +161,13 @@ class Quoter:
             words += n
         if hi + 1 < len(sents) and sents[hi + 1].bullet and not self._list_follows(sents, hi + 1) and (
                 _LEAD_IN.search(sents[hi].text)
-                or (kind in ("how", "other") and self._is_code(p.doc_id, sents[hi + 1].start))):
+                or (kind in ("how", "other") and self.is_code(p.doc_id, sents[hi + 1].start))):
             # "... use this command:" is quoted with the command (one code block or item); a how-to
             # answer with the example that follows it ("You can do this using mod_rewrite." + the rule)
             hi += 1
         return [sents[i].text for i in range(lo, hi + 1)]
 
-    def _is_code(self, doc_id: str, offset: int) -> bool:
+    def is_code(self, doc_id: str, offset: int) -> bool:
         block = self.index.block_at(doc_id, offset)
         return block is not None and block.kind == structure.CODE
 

@@ -260,7 +260,7 @@ class Responder:
         # code block quoted (a command, a config line), and the document kind itself
         out["unit_key"] = 1.0 if self.index.key_of(pi) else 0.0
         p = self.index.passages[pi]
-        out["span_code"] = 1.0 if any(self.quoter._is_code(p.doc_id, s.start) for s in sents
+        out["span_code"] = 1.0 if any(self.quoter.is_code(p.doc_id, s.start) for s in sents
                                       if s.text in quotes) else 0.0
         out["structured"] = 1.0 if (doc.metadata or {}).get("format") == STRUCTURED else 0.0
         out.update(kind_features(q.kind))

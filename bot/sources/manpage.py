@@ -83,17 +83,11 @@ def read_man(text: str) -> tuple[str, list[int], str | None]:
         first = run[0]
         ind = _indent(first)
         body = first.strip()
-        if ind == 0 and len(run) == 1 and _SECTION.match(body):
+        level = _heading_level(run)
+        if level:  # a section at the margin, or a subsection indented a little
             keys.clear()
-            section_level = 1
-            b.add(HEADING, body, 1)
-            para_indent = None
-            i += 1
-            continue
-        if 0 < ind <= 4 and len(run) == 1 and len(body.split()) <= 10 and not body.endswith((".", ",", ";")):
-            keys.clear()
-            section_level = 2
-            b.add(HEADING, body, 2)
+            section_level = level
+            b.add(HEADING, body, level)
             para_indent = None
             i += 1
             continue
@@ -133,6 +127,18 @@ def read_man(text: str) -> tuple[str, list[int], str | None]:
         i += 1
     out, flat = b.build()
     return out, flat, title
+
+
+def _heading_level(run: list[str]) -> int:
+    """1 for a section name at the margin, 2 for a subsection indented a little, 0 otherwise."""
+    if len(run) != 1:
+        return 0
+    ind, body = _indent(run[0]), run[0].strip()
+    if ind == 0 and _SECTION.match(body):
+        return 1
+    if 0 < ind <= 4 and len(body.split()) <= 10 and not body.endswith((".", ",", ";")):
+        return 2
+    return 0
 
 
 def _heading_line(line: str) -> bool:
@@ -255,7 +261,3 @@ def _flush(b: Builder, prose: list[str], code: list[str]) -> None:
             b.add(PARAGRAPH, _join(prose))
     if code:
         b.add(CODE, "\n".join(code))
-
-
-def _bullet(line: str) -> bool:
-    return line.strip().startswith(("•", "o ", "* ", "- "))
