@@ -9,7 +9,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Chat page that answers only from its sources.")
     p.add_argument("--corpus", help="corpus folder (default: the bundled corpus/)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=7860, help="port to serve on (0: any free port, printed)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name the page may be reached by besides --host, localhost and IP addresses "
+                        "(for a reverse proxy or a LAN name; repeatable; '*' allows any)")
     p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
     p.add_argument("--feedback", metavar="FILE",
                    help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
@@ -17,16 +20,18 @@ def main() -> int:
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     args = p.parse_args()
     from bot.config import CorpusError
+    from bot.serve.server import PortInUse, bind  # standard library only: no gradio yet
 
     try:
+        sock = bind(args.host, args.port)  # a port in use is reported before anything else happens
         if args.rebuild:  # the launcher writes; the page only answers
             from bot.index.indexer import refresh
 
             refresh(args.corpus)
         from bot.serve.ui import launch
 
-        launch(args.corpus, args.host, args.port, args.feedback, args.strictness)
-    except CorpusError as exc:
+        launch(args.corpus, args.host, args.port, args.feedback, args.strictness, tuple(args.allow_host), sock)
+    except (CorpusError, PortInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -39,3 +39,223 @@ def test_clean_question_with_a_limit_reads_a_bounded_prefix():
     cut = clean_question(text, 50)
     assert len(cut) <= 50 and cut.startswith("word word")
     assert clean_question(text, 0) == ""
+
+
+# ---- the JSON API: hostile requests get short 4xx replies ---------------------------------------
+@pytest.fixture(scope="module")
+def api(bot):
+    from starlette.testclient import TestClient
+
+    from bot.serve.web import Guard, make_app
+
+    with TestClient(Guard(make_app(bot), allowed_hosts=("chat.example",)), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.mark.parametrize("raw", ['{"question": "what is a VAE", "strictness": NaN}',
+                                 '{"question": "what is a VAE", "strictness": Infinity}',
+                                 '{"question": "what is a VAE", "strictness": -Infinity}',
+                                 '{"question": "bad \\ud800 question"}',
+                                 '{"question": "ok", "history": [{"role": "user", "content": 12}]}'])
+def test_nan_and_lone_surrogates_get_a_short_422(api, raw):
+    r = api.post("/api/ask", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail and all(set(d) == {"where", "problem"} for d in detail)
+    assert len(r.content) < 1000
+
+
+def test_a_surrogate_in_history_is_cleaned_not_fatal(api):
+    raw = '{"question": "what is a VAE", "history": [{"role": "user", "content": "bad \\ud800 text"}]}'
+    r = api.post("/api/ask", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["support"] == "answer"
+
+
+def test_a_large_wrong_body_is_not_reflected(api):
+    body = "x" * 250_000
+    r = api.post("/api/ask", content=body, headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and len(r.content) < 500
+    r = api.post("/api/ask", content='{"question": ["' + "y" * 200_000 + '"]}',
+                 headers={"content-type": "application/json"})
+    assert r.status_code == 422 and len(r.content) < 2000 and "yyyy" not in r.text
+
+
+def test_host_names_the_server_was_not_started_for_are_refused(api):
+    """DNS rebinding: a page on attacker.example resolves its name to 127.0.0.1 and reads the API."""
+    assert api.get("/api/documents/llm-vs-genai", headers={"host": "attacker.example"}).status_code == 421
+    assert api.get("/api/documents/llm-vs-genai", headers={"host": "attacker.example:7860"}).status_code == 421
+    for host in ("127.0.0.1:7860", "localhost:7860", "[::1]:7860", "10.0.0.5", "chat.example", "CHAT.example:80"):
+        r = api.get("/api/documents/nonexistent", headers={"host": host})
+        assert r.status_code == 404, host  # served (no such document), not refused
+    assert api.post("/api/ask", json={"question": "what is a VAE"},
+                    headers={"host": "evil.test"}).status_code == 421
+
+
+def test_every_reply_carries_a_content_security_policy(api):
+    csp = api.get("/docs").headers["content-security-policy"]
+    for rule in ("default-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+                 "frame-ancestors 'none'"):
+        assert rule in csp
+    assert "http" not in csp  # no other origin is trusted
+
+
+def test_api_documentation_is_served_without_a_cdn(api):
+    import re
+
+    page = api.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text) + re.findall(r"""url: ?["']([^"']+)""", page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert api.get(asset).status_code == 200, asset
+
+
+# ---- the socket: deadlines, a connection cap, logs that cannot flood, the port ------------------
+class Running:
+    """A guarded uvicorn server for a tiny app, in a thread, on a free loopback port."""
+
+    def __init__(self, limits):
+        import threading
+
+        from bot.serve import server
+
+        async def app(scope, receive, send):
+            if scope["type"] != "http":
+                return
+            while (await receive()).get("more_body"):
+                pass
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        self.sock = server.bind("127.0.0.1", 0)
+        self.port = self.sock.getsockname()[1]
+        self.server = server.make_server(app, limits)
+        self.errors: list[BaseException] = []
+
+        def run():
+            try:
+                self.server.run(sockets=[self.sock])
+            except BaseException as exc:  # collected: a failure in the thread fails the test
+                self.errors.append(exc)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        wait_until(lambda: self.server.started or self.errors, "server start")
+
+    def connect(self):
+        import socket
+
+        return socket.create_connection(("127.0.0.1", self.port), timeout=30)
+
+    def get(self) -> bytes:
+        with self.connect() as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return read_all(s)
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join(30)
+        assert not self.errors
+
+
+def wait_until(condition, what, seconds=30.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def read_all(s) -> bytes:
+    out = b""
+    while True:
+        chunk = s.recv(65536)  # blocks until the server writes or closes (socket timeout: 30 s)
+        if not chunk:
+            return out
+        out += chunk
+
+
+@pytest.fixture
+def running():
+    from bot.serve.server import Limits
+
+    made = []
+
+    def start(**kw):
+        made.append(Running(Limits(**kw)))
+        return made[-1]
+
+    yield start
+    for r in made:
+        r.close()
+
+
+def test_unfinished_headers_and_bodies_are_closed(running):
+    srv = running(header_seconds=0.3, body_seconds=0.3)
+    assert srv.get().startswith(b"HTTP/1.1 200")
+    with srv.connect() as s:  # headers never finished: closed by the server, nothing answered
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert read_all(s) == b""
+    with srv.connect() as s:  # a body that never arrives
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789")
+        assert read_all(s) == b""
+    with srv.connect() as s:  # bytes trickling in do not extend the deadline
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        import time
+
+        for _ in range(100):
+            try:
+                s.sendall(b"X-a: b\r\n")
+            except OSError:
+                break
+            time.sleep(0.02)
+        assert read_all(s) == b""
+    assert srv.get().startswith(b"HTTP/1.1 200")
+
+
+def test_connections_over_the_cap_are_refused_at_once(running):
+    srv = running(header_seconds=120, max_connections=3)
+    idle = [srv.connect() for _ in range(3)]
+    wait_until(lambda: len(srv.server.server_state.connections) == 3, "3 connections")
+    with srv.connect() as s:  # answered and closed without waiting for a request
+        assert read_all(s).startswith(b"HTTP/1.1 503")
+    for s in idle:
+        s.close()
+    wait_until(lambda: len(srv.server.server_state.connections) == 0, "idle connections closed")
+    assert srv.get().startswith(b"HTTP/1.1 200")
+
+
+def test_a_flood_of_one_log_message_is_cut_to_a_few_lines():
+    import logging
+
+    from bot.serve.server import RateLimit
+
+    now = [0.0]
+    rate = RateLimit(per_minute=5, clock=lambda: now[0])
+    records = [logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "Too many open files", None, None)
+               for _ in range(10_000)]
+    passed = [r for r in records if rate.filter(r)]
+    assert len(passed) == 5
+    now[0] = 61.0
+    later = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "Too many open files", None, None)
+    assert rate.filter(later) and "9,995 more" in later.getMessage()
+    other = logging.LogRecord("uvicorn.error", logging.WARNING, __file__, 1, "something else", None, None)
+    assert rate.filter(other)
+
+
+def test_a_port_in_use_is_reported_before_serving(tmp_path):
+    import subprocess
+    import sys
+
+    from bot.serve.server import PortInUse, bind
+
+    taken = bind("127.0.0.1", 0)
+    port = taken.getsockname()[1]
+    with pytest.raises(PortInUse, match=f"port {port} .* already in use.*--port 0"):
+        bind("127.0.0.1", port)
+    p = subprocess.run([sys.executable, "app.py", "--port", str(port)], capture_output=True, text=True, timeout=120,
+                       cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    taken.close()
+    assert p.returncode == 2 and "already in use" in p.stderr and "Serving" not in p.stdout
+    assert "Traceback" not in p.stderr

@@ -23,6 +23,7 @@ from bot.index import layout  # noqa: E402
 from bot.chatbot import ChatBot, LiveBot  # noqa: E402
 from bot.model import Citation, Reply  # noqa: E402
 from bot.answer.render import jsonl, mark_quotes, page_escape  # noqa: E402
+from bot.serve import server  # noqa: E402
 from bot.serve.web import Guard, echo, make_app  # noqa: E402
 
 GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
@@ -403,13 +404,15 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
     return demo
 
 
-def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> Guard:
-    """The whole server as one ASGI app: the JSON API and the page, behind the request guard."""
+def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None,
+           allowed_hosts: tuple[str, ...] = ()) -> Guard:
+    """The whole server as one ASGI app: the JSON API and the page, behind the request guard
+    (``allowed_hosts``: Host names served besides localhost and IP addresses)."""
     bot = bot or ChatBot.load()
-    return serve_app(bot, build(bot, feedback_path))
+    return serve_app(bot, build(bot, feedback_path), allowed_hosts)
 
 
-def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks) -> Guard:
+def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks, allowed_hosts: tuple[str, ...] = ()) -> Guard:
     app = make_app(bot)
     # system fonts: the default theme's web fonts cannot load offline, and a fallback drew a bold
     # capital "A" in another typeface
@@ -418,17 +421,19 @@ def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks) -> Guard:
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=False, max_file_size="1kb",
                               footer_links=["api"], theme=theme, css=PAGE_CSS, head=PAGE_SCRIPT)
     demo.state_session_capacity = SESSIONS
-    return Guard(app)
+    return Guard(app, allowed_hosts=allowed_hosts)
 
 
 def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-           feedback: str | None = None, strictness: float | None = None) -> None:
-    import uvicorn
-
+           feedback: str | None = None, strictness: float | None = None, allow_hosts: tuple[str, ...] = (),
+           sock: Any = None) -> None:
+    """Take the port first (a port in use is reported before anything says "Serving"; app.py
+    takes it before gradio is even imported and passes ``sock``), load the corpus, then serve
+    until Ctrl-C."""
+    sock = sock or server.bind(host, port)
     # a saved index is followed: `python -m bot index` updating it is picked up without a restart
     bot = LiveBot(corpus, strictness) if corpus and layout.is_index(corpus) else \
         ChatBot.load(corpus, strictness=strictness)
-    app = create(bot, feedback)
-    print(f"Serving the chat on http://{host}:{port}/ (JSON API: /api/ask, documentation: /docs)", flush=True)
-    # open page connections must not hold a shutdown (Ctrl-C, SIGTERM) for long
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    app = create(bot, feedback, allowed_hosts=(host, *allow_hosts))
+    print(f"Serving the chat on {server.address(sock)} (JSON API: /api/ask, documentation: /docs)", flush=True)
+    server.serve(app, sock)

@@ -7,6 +7,7 @@ FastAPI and Starlette come with Gradio; this module does not import Gradio itsel
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import re
 import threading
@@ -16,7 +17,9 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, field_validator
 
 from bot.chatbot import ChatBot, LiveBot
@@ -24,9 +27,14 @@ from bot.config import check_setting
 
 MAX_BODY_BYTES = 256 * 1024  # a question is at most a few thousand characters; history is capped too
 ECHO_CHARS = 200  # a refused question is echoed back at most this long
+# Everything the page loads comes from this server: no script, style, font, image or request
+# reaches another origin (Gradio's page needs inline scripts and styles of its own).
+PAGE_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
+            "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"content-security-policy", PAGE_CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
@@ -34,6 +42,8 @@ BLOCKED_PATHS = ("/gradio_api/upload", "/upload")  # the page has no file input
 # Gradio's HTTP API wants every argument; for these endpoints trailing optional ones may be left out
 # (raw HTTP callers of /gradio_api/call/chat often send only the question): they are sent as null.
 OPTIONAL_ARGS = {"/gradio_api/call/chat": 2}
+JSON_ONLY = ("/api/",)  # these routes read a JSON body: any other content type is refused (415)
+LOOPBACK_NAMES = ("localhost",)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -44,15 +54,53 @@ class _TooLarge(Exception):
     pass
 
 
+def host_name(host_header: str) -> str:
+    """``Example.org:7860`` -> ``example.org``; ``[::1]:7860`` -> ``::1``."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def host_allowed(host_header: str, allowed: frozenset[str]) -> bool:
+    """A request's Host is one of the names this server was started for (``--host``,
+    ``--allow-host``), ``localhost``, or an IP address: a page on another site that rebinds its
+    own DNS name to this machine sends that name, and is refused."""
+    if "*" in allowed:
+        return True
+    host = host_name(host_header)
+    if host in allowed or host in LOOPBACK_NAMES:
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
 class Guard:
     """ASGI middleware: refuse bodies over ``limit`` bytes (413) before the app stores them,
-    refuse uploads (403), add anti-framing headers, and drop CORS grants to other origins."""
+    refuse uploads (403), refuse Host names the server was not started for (421), refuse non-JSON
+    bodies on the JSON API (415), add the content security policy and anti-framing headers, and
+    drop CORS grants to other origins."""
 
-    def __init__(self, app: Callable, limit: int = MAX_BODY_BYTES):
+    def __init__(self, app: Callable, limit: int = MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = ()):
         self.app = app
         self.limit = limit
+        self.allowed_hosts = frozenset(h.strip().lower().strip("[]") for h in allowed_hosts if h.strip())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host")
+        if host is not None and not host_allowed(host.decode("latin-1"), self.allowed_hosts):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await _plain(send, 421, "this server does not answer for that host name (see --allow-host)")
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -60,7 +108,10 @@ class Guard:
         if any(path.startswith(p) for p in BLOCKED_PATHS):
             await _plain(send, 403, "uploads are not accepted here")
             return
-        headers = dict(scope.get("headers") or [])
+        if (scope.get("method") == "POST" and path.startswith(JSON_ONLY)
+                and not headers.get(b"content-type", b"").split(b";")[0].strip().lower().endswith(b"json")):
+            await _plain(send, 415, "send the request as JSON (Content-Type: application/json)")
+            return
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await _plain(send, 413, f"request body over {self.limit:,} bytes")
@@ -146,11 +197,22 @@ def _pad_args(body: bytes, wanted: int) -> bytes:
 
 
 async def _plain(send: Send, status: int, text: str) -> None:
-    body = json.dumps({"detail": text}).encode()
+    body = json.dumps({"detail": text}).encode()  # ASCII: a lone surrogate cannot break the reply
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *SECURITY_HEADERS]})
     await send({"type": "http.response.body", "body": body})
+
+
+def no_surrogates(text: str) -> str:
+    """Refuse a lone UTF-16 surrogate (``"\\ud800"`` in JSON): it is no character and cannot be
+    written back in a UTF-8 reply."""
+    if _SURROGATE.search(text):
+        raise ValueError("contains a lone surrogate escape (\\ud800-\\udfff), which is no character")
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Message(BaseModel):
@@ -169,9 +231,31 @@ class AskRequest(BaseModel):
     def _strictness(cls, value: float | None) -> float | None:
         return None if value is None else check_setting("strictness", value)
 
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        return no_surrogates(value)
+
+
+VALIDATION_ERRORS = 5  # at most this many problems are listed in a 422 reply
+VALIDATION_CHARS = 200  # each described in at most this many characters; the input is never echoed
+
+
+def validation_reply(exc: RequestValidationError) -> Response:
+    """422 naming what is wrong and where, without the input: a 250 KB body was reflected whole,
+    and a NaN or a lone surrogate in it made the reply itself fail (500)."""
+    problems = []
+    for err in exc.errors()[:VALIDATION_ERRORS]:
+        where = ".".join(str(part) for part in err.get("loc", ()) if part != "body")[:VALIDATION_CHARS]
+        problems.append({"where": where, "problem": str(err.get("msg", "invalid"))[:VALIDATION_CHARS]})
+    body = json.dumps({"detail": problems}).encode()  # ASCII
+    return Response(body, status_code=422, media_type="application/json")
+
 
 def echo(question: str) -> str:
-    """The question as echoed in a reply: never more than a short prefix."""
+    """The question as echoed in a reply: never more than a short prefix, and only characters a
+    UTF-8 reply can carry."""
+    question = _SURROGATE.sub("\ufffd", question)
     return question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…"
 
 
@@ -326,9 +410,14 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
 def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
     """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
     bots = BotsByStrictness(bot)
-    app = FastAPI(title="Grounded answers", version="1",
+    # Swagger UI and ReDoc from the fastapi-offline package: FastAPI's own /docs loads them from a CDN
+    app = FastAPIOffline(title="Grounded answers", version="1",
                   description="Answers only from the loaded sources, quoting them verbatim with citations. "
                               "The reply object is the same as `python -m bot ask --json`.")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Any, exc: RequestValidationError) -> Response:
+        return validation_reply(exc)
 
     @app.post("/api/ask", summary="Answer a question from the sources")
     def ask(req: AskRequest) -> dict[str, Any]:

@@ -1,0 +1,189 @@
+"""The socket side of serving the page: the port is taken before anything says "Serving", a
+connection must finish its request headers and body in time, open connections are capped below
+the process's file limit, and the server's logs cannot flood the disk.
+
+uvicorn has a keep-alive timeout but none for a request in progress: 300 connections that never
+finished their headers stayed open for minutes, and at 1,100 the server ran out of file handles.
+Nothing here imports gradio.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+BUSY_REPLY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 32\r\n"
+              b"connection: close\r\n\r\ntoo many open connections, retry")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a client may take to send its request, and how many connections may be open."""
+    header_seconds: float = 10.0  # from connecting (or the end of the last reply) to the end of the headers
+    body_seconds: float = 30.0  # from the end of the headers to the end of the body
+    max_connections: int = 500  # more are answered 503 and closed at once
+    keep_alive_seconds: float = 5.0  # an idle connection between requests
+
+    def within_file_limit(self) -> "Limits":
+        """The connection cap lowered, if need be, to leave file handles for the index and logs."""
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            wanted = min(hard, 8192) if hard != resource.RLIM_INFINITY else 8192
+            if soft != resource.RLIM_INFINITY and soft < wanted:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+                soft = wanted
+        except (ImportError, ValueError, OSError):
+            return self
+        if soft == resource.RLIM_INFINITY:
+            return self
+        room = max(16, int(soft) // 2)
+        return self if self.max_connections <= room else replace(self, max_connections=room)
+
+
+class PortInUse(Exception):
+    """The address cannot be listened on; the message says why and what to do."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: a free one), or PortInUse saying what to do."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} on {host} is already in use (another server is running "
+                                       "there); stop it, or pick another port with --port (--port 0 picks a "
+                                       "free one)") from None
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+
+
+def guarded_protocol(limits: Limits) -> type:
+    """uvicorn's h11 protocol with request deadlines and a connection cap."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11Protocol(H11Protocol):
+        _deadline: Any = None
+        _phase = ""
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > limits.max_connections:
+                transport.write(BUSY_REPLY)
+                transport.close()
+                return
+            self._expect("headers", limits.header_seconds)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._follow()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._follow()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel()
+            super().connection_lost(exc)
+
+        def _follow(self) -> None:
+            """Set the deadline for what the client must send next."""
+            state = self.conn.their_state
+            if state is h11.IDLE:
+                self._expect("headers", limits.header_seconds)
+            elif state is h11.SEND_BODY:
+                self._expect("body", limits.body_seconds)
+            else:  # the request is in: the app answers in its own time
+                self._phase = "answered"
+                self._cancel()
+
+        def _expect(self, phase: str, seconds: float) -> None:
+            if self._phase == phase and self._deadline is not None:
+                return  # a slow trickle of bytes does not extend the deadline
+            self._cancel()
+            self._phase = phase
+            self._deadline = self.loop.call_later(seconds, self._expired)
+
+        def _cancel(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing() or self.transport.get_protocol() is not self:
+                return  # closed, or handed to a WebSocket protocol
+            if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+                self.transport.close()
+
+    return GuardedH11Protocol
+
+
+class RateLimit(logging.Filter):
+    """Lets through at most ``per_minute`` records of one kind (logger and message template) a
+    minute, then one line saying how many were dropped: a flood of "Too many open files" grew the
+    log by 339 MB in 40 s."""
+
+    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.per_minute = per_minute
+        self.clock = clock
+        self._seen: dict[tuple[str, str], list[float]] = {}  # kind -> [window start, count]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg)[:200])
+        now = self.clock()
+        window = self._seen.get(key)
+        if window is None or now - window[0] >= 60:
+            dropped = int(window[1]) - self.per_minute if window else 0
+            if len(self._seen) > 1000:
+                self._seen.clear()
+            self._seen[key] = [now, 1.0]
+            if dropped > 0:
+                record.msg = f"{record.msg} (and {dropped:,} more like it in the last minute, not shown)"
+            return True
+        window[1] += 1
+        return window[1] <= self.per_minute
+
+
+LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "asyncio")
+
+
+def limit_logs(per_minute: int = 20) -> RateLimit:
+    rate = RateLimit(per_minute)
+    for name in LOGGERS:
+        logging.getLogger(name).addFilter(rate)
+    return rate
+
+
+def make_server(app: Any, limits: Limits = Limits(), log_level: str = "warning") -> Any:
+    """A uvicorn server for ``app`` with these limits; run it with ``.run(sockets=[bind(...)])``."""
+    import uvicorn
+
+    config = uvicorn.Config(app, http=guarded_protocol(limits), log_level=log_level,
+                            timeout_keep_alive=limits.keep_alive_seconds,
+                            # open page connections must not hold a shutdown (Ctrl-C, SIGTERM) for long
+                            timeout_graceful_shutdown=2)
+    return uvicorn.Server(config)
+
+
+def serve(app: Any, sock: socket.socket, limits: Limits = Limits()) -> None:
+    """Serve ``app`` on an already bound socket until Ctrl-C or SIGTERM."""
+    limit_logs()
+    make_server(app, limits.within_file_limit()).run(sockets=[sock])
