@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot import ChatBot
 from bot import chatbot as chatbot_module
 from bot.chatbot import MARKUP_SLACK, clean_question, drop_comments
 
