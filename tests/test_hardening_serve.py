@@ -258,3 +258,63 @@ def test_a_port_in_use_is_reported_before_serving(tmp_path):
     taken.close()
     assert p.returncode == 2 and "already in use" in p.stderr and "Serving" not in p.stdout
     assert "Traceback" not in p.stderr
+
+
+# ---- feedback keeps no personal data and is private ----------------------------------------------
+PERSONAL = [
+    ("My name is Jane Q. Public and what is a VAE?", ["Jane", "Public"]),
+    ("I'm Jane Public, how do VAEs work? Regards, Jane", ["Jane", "Public"]),
+    ("I live at 221B Baker Street, London NW1 6XE, what is a GAN", ["221B", "Baker", "NW1", "6XE"]),
+    ("ship to 12 Elm Road, Springfield, IL 62704", ["Elm Road", "62704"]),
+    ("my passport number is X12345678, can an LLM read it", ["X12345678"]),
+    ("passport no: 987654321", ["987654321"]),
+    ("my password is hunter2! what is Sora", ["hunter2"]),
+    ("password: correct-horse-battery", ["correct-horse"]),
+    ("mail jane dot public at gmail dot com about it", ["jane", "gmail"]),
+    ("write to jane.public@example.com", ["jane.public", "example.com"]),
+    ("jane (at) example (dot) org please", ["jane", "example"]),
+    ("tel 5550199 if it fails", ["5550199"]),
+    ("call me on 555 0199", ["555 0199"]),
+    ("five five five zero one nine nine is my number", ["five five five"]),
+    ("card 4111 1111 1111 1111 expired", ["4111"]),
+    ("flat 3, 14 Station Road", ["Station Road", "flat 3"]),
+]
+
+
+@pytest.mark.parametrize("text, secrets", PERSONAL)
+def test_feedback_redacts_personal_data(text, secrets):
+    from bot.serve.feedback import redact
+
+    cleaned = redact(text)
+    for secret in secrets:
+        assert secret.lower() not in cleaned.lower(), cleaned
+
+
+@pytest.mark.parametrize("text", ["what is a VAE?", "How do I pin a tab in the browser?",
+                                  "what does rsync -avz --delete do", "how do I call C from Python 3.11",
+                                  "which port does 127.0.0.1:7860 use", "what is the default TTL of 3600 seconds",
+                                  "how to connect via the API at example time"])
+def test_feedback_keeps_ordinary_questions(text):
+    from bot.serve.feedback import redact
+
+    assert redact(text) == text
+
+
+def test_feedback_file_is_private_and_redacted_in_question_and_answer(tmp_path):
+    import json
+    import os
+    import stat
+
+    from bot.serve.feedback import FeedbackLog
+
+    path = tmp_path / "fb" / "feedback.jsonl"
+    log = FeedbackLog(path)
+    question = "my name is Jane Public, tel 5550199, what is a VAE"
+    log.record(question, "The sources do not mention Jane Public or 5550199.", True)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    row = json.loads(path.read_text())
+    assert "Jane" not in json.dumps(row) and "5550199" not in json.dumps(row)
+    assert "what is a VAE" in row["question"]
+    path.chmod(0o644)  # a file made by an older version is tightened at the next record
+    log.record("q", "a", False)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and len(path.read_text().splitlines()) == 2

@@ -133,7 +133,7 @@ def test_feedback_off_by_default_and_redacted_when_on(tmp_path):
     path = tmp_path / "fb.jsonl"
     ui.FeedbackLog(path).record("mail me at jane.doe@example.com or +44 20 7946 0958", "answer", False)
     text = path.read_text()
-    assert "jane.doe" not in text and "7946" not in text and "[email]" in text and "[phone]" in text
+    assert "jane.doe" not in text and "7946" not in text and "[email]" in text and "[number]" in text
     assert ChatBot.load().settings.answer.feedback is False
 
 

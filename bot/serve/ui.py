@@ -10,7 +10,6 @@ import itertools
 import os
 import re
 import threading
-import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,14 @@ import gradio as gr  # noqa: E402
 from bot.index import layout  # noqa: E402
 from bot.chatbot import ChatBot, LiveBot  # noqa: E402
 from bot.model import Citation, Reply  # noqa: E402
-from bot.answer.render import jsonl, mark_quotes, page_escape  # noqa: E402
+from bot.answer.render import mark_quotes, page_escape  # noqa: E402
 from bot.serve import server  # noqa: E402
+from bot.serve.feedback import FEEDBACK_CHARS, FeedbackLog, redact  # noqa: E402,F401  (FEEDBACK_CHARS, redact: re-exported)
 from bot.serve.web import Guard, echo, make_app  # noqa: E402
 
 GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
 CONCURRENCY = 16  # answering takes milliseconds and shares no state between conversations
 SESSIONS = 1000  # conversations kept in memory (Gradio's default is 10,000); the oldest go first
-FEEDBACK_CHARS = 4000  # at most this much of a question or an answer is recorded
-# Bounded repetitions keep both patterns linear in the text's length (an unbounded run of word
-# characters before "@" made the e-mail pattern quadratic: 40k characters took 15 s).
-_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d ()./-]{6,30}\d(?!\w)")
 
 
 def highlighted_passage(c: Citation) -> str:
@@ -97,29 +92,6 @@ def reply_messages(reply: Reply, turn: int = 0) -> list[dict[str, Any]]:
         out.append({"role": "assistant", "content": sources_markdown(reply.citations, turn),
                     "metadata": {"title": f"Sources ({len(reply.citations)})", "status": "done"}})
     return out
-
-
-def redact(text: str) -> str:
-    """E-mail addresses and phone numbers replaced, in time linear in the text's length."""
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
-
-
-class FeedbackLog:
-    """Appends like/dislike records (with e-mail addresses and phone numbers redacted) to a file."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._lock = threading.Lock()
-
-    def record(self, question: str, answer: str, liked: bool) -> None:
-        if self.path is None:
-            return
-        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": bool(liked),
-               "question": redact(question[:FEEDBACK_CHARS]), "answer": redact(answer[:FEEDBACK_CHARS])}
-        line = jsonl(row)  # U+2028, U+2029, U+0085 escaped: readers that split lines on them break records
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
 
 
 class Conversation:
