@@ -318,3 +318,36 @@ def test_feedback_file_is_private_and_redacted_in_question_and_answer(tmp_path):
     path.chmod(0o644)  # a file made by an older version is tightened at the next record
     log.record("q", "a", False)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and len(path.read_text().splitlines()) == 2
+
+
+# ---- PDF page images: a pixel budget and a cache ------------------------------------------------
+def test_a_huge_pdf_page_is_rendered_within_the_pixel_budget_once(tmp_path):
+    import io
+
+    from PIL import Image
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import RectangleObject
+    from starlette.testclient import TestClient
+
+    from bot import ChatBot
+    from bot.serve.web import PAGE_PIXELS, Guard, make_app
+    from mixed_corpus import make_pdf
+
+    plain = tmp_path / "plain.pdf"
+    make_pdf(plain, ["Poster rules: the poster must be printed on recycled paper."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.pages[0].mediabox = RectangleObject([0, 0, 6000, 6000])  # 83 x 83 inches: 81 million pixels at 108 dpi
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with open(docs / "poster.pdf", "wb") as f:
+        writer.write(f)
+    bot = ChatBot.load(docs)
+    doc_id = bot.documents[0].id
+    app = make_app(bot)
+    with TestClient(Guard(app), base_url="http://127.0.0.1") as client:
+        first = client.get(f"/documents/{doc_id}/page.png", params={"page": 1})
+        again = client.get(f"/documents/{doc_id}/page.png", params={"page": 1})
+    assert first.status_code == 200 and first.headers["content-type"] == "image/png"
+    width, height = Image.open(io.BytesIO(first.content)).size
+    assert width * height <= PAGE_PIXELS and width > 1000
+    assert again.content == first.content and app.state.pages.renders == 1

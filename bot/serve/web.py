@@ -338,6 +338,51 @@ def _spans(raw: str, n: int) -> list[tuple[int, int]]:
 
 _PAGE_HEADING = re.compile(r"^## Page (\d+)$", re.M)
 PAGE_SCALE = 1.5  # 108 dpi: readable on a laptop screen, about 150 KB a page
+PAGE_PIXELS = 4_000_000  # a page image is never larger (an A4 page at 108 dpi is 1.1 million pixels);
+# a 14,400-point page rendered at full scale took 25 s and 7.45 GB
+PAGE_CACHE_BYTES = 32 * 1024 * 1024  # rendered pages kept, newest first
+
+
+def page_scale(width: float, height: float) -> float:
+    """The render scale: ``PAGE_SCALE``, or less if that would exceed ``PAGE_PIXELS``."""
+    area = max(width, 1.0) * max(height, 1.0)
+    return min(PAGE_SCALE, (PAGE_PIXELS / area) ** 0.5)
+
+
+class PageCache:
+    """Rendered page images by (file, its size and time, page, highlights), within a byte budget;
+    one page is rendered at a time (rendering takes a core and memory)."""
+
+    def __init__(self, budget: int = PAGE_CACHE_BYTES):
+        self.budget = budget
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self._render = threading.Lock()
+        self.renders = 0
+
+    def get(self, path: Path, page_no: int, quotes: list[str]) -> bytes:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, page_no, tuple(quotes))
+        with self._lock:
+            png = self._items.get(key)
+            if png is not None:
+                self._items.move_to_end(key)
+                return png
+        with self._render:
+            with self._lock:
+                png = self._items.get(key)  # rendered by another request meanwhile
+            if png is None:
+                png = render_pdf_page(path, page_no, quotes)
+                self.renders += 1
+        with self._lock:
+            if key not in self._items and len(png) <= self.budget:
+                self._items[key] = png
+                self._size += len(png)
+                while self._size > self.budget:
+                    _, old = self._items.popitem(last=False)
+                    self._size -= len(old)
+        return png
 
 
 def pdf_page_of(text: str, offset: int) -> int | None:
@@ -382,7 +427,8 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
             raise HTTPException(status_code=404, detail="no such page")
         page = pdf[page_no - 1]
         width, height = page.get_size()
-        image = page.render(scale=PAGE_SCALE).to_pil().convert("RGBA")
+        scale = page_scale(width, height)
+        image = page.render(scale=scale).to_pil().convert("RGBA")
         text = page.get_textpage()
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(overlay)
@@ -397,8 +443,8 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
             start, end = first[0], (last[0] + last[1]) if last and last[0] >= first[0] else first[0] + first[1]
             for i in range(text.count_rects(start, end - start)):
                 left, bottom, right, top = text.get_rect(i)
-                draw.rectangle([left * PAGE_SCALE - 2, (height - top) * PAGE_SCALE - 2,
-                                right * PAGE_SCALE + 2, (height - bottom) * PAGE_SCALE + 2],
+                draw.rectangle([left * scale - 2, (height - top) * scale - 2,
+                                right * scale + 2, (height - bottom) * scale + 2],
                                fill=(250, 204, 21, 110), outline=(202, 138, 4, 255), width=2)
         out = io.BytesIO()
         Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
@@ -410,10 +456,13 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
 def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
     """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
     bots = BotsByStrictness(bot)
+    pages = PageCache()
     # Swagger UI and ReDoc from the fastapi-offline package: FastAPI's own /docs loads them from a CDN
     app = FastAPIOffline(title="Grounded answers", version="1",
                   description="Answers only from the loaded sources, quoting them verbatim with citations. "
                               "The reply object is the same as `python -m bot ask --json`.")
+
+    app.state.pages = pages  # the rendered PDF pages (tests read its render count)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Any, exc: RequestValidationError) -> Response:
@@ -472,11 +521,11 @@ def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
             raise HTTPException(status_code=404, detail="this document has no PDF to show")
         quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]
         try:
-            png = render_pdf_page(path, page, quotes)
+            png = pages.get(path, page, quotes)
         except HTTPException:
             raise
         except Exception:  # a PDF changed or damaged since it was indexed
             raise HTTPException(status_code=404, detail="the PDF page cannot be shown") from None
-        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})
 
     return app
