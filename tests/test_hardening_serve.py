@@ -351,3 +351,39 @@ def test_a_huge_pdf_page_is_rendered_within_the_pixel_budget_once(tmp_path):
     width, height = Image.open(io.BytesIO(first.content)).size
     assert width * height <= PAGE_PIXELS and width > 1000
     assert again.content == first.content and app.state.pages.renders == 1
+
+
+# ---- the page: fast Enter loses nothing -----------------------------------------------------------
+from test_page import app_url, browser  # noqa: E402,F401  (fixtures: the page served, headless Chromium)
+
+
+def test_questions_sent_with_enter_back_to_back_are_all_answered(browser, app_url):  # noqa: F811
+    """Ten questions typed and sent with Enter with no pause: 3 were lost (Gradio dropped a submit
+    fired while the previous one was pending, and the server's emptying of the box wiped the next
+    question typed meanwhile)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(app_url)
+        box = page.get_by_test_id("textbox")
+        questions = [f"what is a VAE, question {i}" for i in range(10)]
+        for q in questions:
+            box.fill(q)
+            box.press("Enter")
+        page.wait_for_function("""() => {
+            const users = document.querySelectorAll('#chat [data-testid="user"]');
+            return users.length >= 10 && !document.querySelector('#chat').innerText.includes('Searching the sources');
+        }""", timeout=60_000)
+        shown = page.eval_on_selector_all('#chat [data-testid="user"]', "els => els.map(e => e.innerText.trim())")
+        assert shown == questions
+        answers = page.eval_on_selector_all('#chat [data-testid="bot"]', "els => els.map(e => e.innerText)")
+        assert sum("Variational" in a or "VAE" in a for a in answers) >= 10
+        assert box.input_value() == ""
+        # typed while an answer is on its way: stays in the box
+        box.fill("what is a GAN")
+        box.press("Enter")
+        box.fill("what is Sora")
+        page.wait_for_function("""() => document.querySelectorAll('#chat [data-testid="user"]').length >= 11
+            && !document.querySelector('#chat').innerText.includes('Searching the sources')""", timeout=60_000)
+        assert box.input_value() == "what is Sora"
+    finally:
+        page.close()
