@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, Iterable, Sequence, TextIO
 
 from bot.config import CorpusError, setting_arg
 from bot.model import Citation, Reply
-from bot.answer.render import jsonl, mark_quotes, printable, term
+from bot.answer.render import jsonl, mark_quotes, plain_markdown, printable, term
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
 
@@ -40,20 +39,12 @@ def quotes_marked(c: Citation, tty: bool) -> str:
                        (lambda s: f"{_BOLD}{s}{_RESET}") if tty else (lambda s: f"«{s}»"))
 
 
-def _unescape(md: str) -> str:
-    """Answer Markdown shown as plain text: drop our emphasis marks, then the backslash escapes
-    (corpus text keeps its own asterisks: they are escaped)."""
-    md = re.sub(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*", r"\1", md)  # **heading** -> heading
-    md = re.sub(r"(?<!\\)\*(.+?)(?<!\\)\*", r'"\1"', md)  # *word* -> "word"
-    return re.sub(r"\\([\\`*_\[\]<>&|~#!{}])", r"\1", md)
-
-
 def format_reply(reply: Reply, tty: bool = False, width: int = 100) -> str:
     lines = []
     if reply.support == "closest":
         tag = "NOT A CONFIRMED ANSWER: the closest passages, for you to judge."
         lines += [f"{_BOLD}{tag}{_RESET}" if tty else tag, ""]
-    for para in term(_unescape(reply.answer)).split("\n"):
+    for para in term(plain_markdown(reply.answer)).split("\n"):
         lines.append(textwrap.fill(para, width, subsequent_indent="  " if para.startswith("- ") else ""))
     if reply.citations:
         lines += ["", f"Support: {reply.support} (confidence {reply.confidence:.0%})"]

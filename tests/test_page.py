@@ -211,7 +211,8 @@ def test_page_answers_and_shows_sources(page, app_url, tmp_path):
     expect(bot_msgs.first).to_contain_text("[1]")
     page.get_by_text("Sources (1)").click()
     page.wait_for_timeout(600)
-    expect(page.get_by_text("[1] 5 types of generative AI > 5. Variational Autoencoders (VAE)")).to_be_visible()
+    expect(page.locator("#chat .thought-group").get_by_text(
+        "[1] 5 types of generative AI > 5. Variational Autoencoders (VAE)")).to_be_visible()
     mark = page.locator("#chat mark:visible").first
     expect(mark).to_have_text("VAEs are a kind of GenAI model that can create new content.")
     shot = Path(os.environ.get("SCREENSHOT_PATH", tmp_path / "page.png"))
@@ -796,7 +797,9 @@ def test_messages_are_announced_by_their_text_not_their_markdown(page, app_url):
     page.get_by_text(re.compile(r"^Sources \(\d+\)$")).first.click()
     page.wait_for_timeout(800)
     labels = page.locator('#chat [data-testid="bot"]').evaluate_all("ms => ms.map(m => m.getAttribute('aria-label'))")
-    assert labels and labels[0].startswith("Answer: VAEs are a kind of GenAI model")
+    # the support level is announced first, then the answer's text
+    assert labels and re.match(r"Answer: ✓ Answer from the sources · confidence \d+% VAEs are a kind of GenAI model",
+                               labels[0]), labels[0]
     for label in labels:
         assert "**" not in label and "&amp;" not in label and "&gt;" not in label and "<span" not in label
     assert any("5 types of generative AI > 5. Variational Autoencoders (VAE)" in x for x in labels)

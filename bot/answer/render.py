@@ -45,6 +45,14 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
+def plain_markdown(md: str) -> str:
+    """Answer Markdown shown as plain text: drop our emphasis marks, then the backslash escapes
+    (corpus text keeps its own asterisks: they are escaped)."""
+    md = re.sub(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*", r"\1", md)  # **heading** -> heading
+    md = re.sub(r"(?<!\\)\*(.+?)(?<!\\)\*", r'"\1"', md)  # *word* -> "word"
+    return re.sub(r"\\([\\`*_\[\]<>&|~#!{}])", r"\1", md)
+
+
 def join_words(items: Sequence[str]) -> str:
     items = [f"*{md_escape(i)}*" for i in items]
     if len(items) <= 1:

@@ -1,0 +1,229 @@
+"""The page as a new user meets it, in headless Chromium at a laptop size and a phone size, in the
+light and the dark scheme: citations that reach their source, previews inside the screen,
+support levels that look different, plain-text copy, long questions, contrast, offline /docs,
+and the port message. (Issue: the page as a document-chat product.)"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from test_page import _contrast, _rgb, app_url, browser  # noqa: F401  (fixtures: the page served, Chromium)
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = {"laptop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.fixture(params=list(SIZES))
+def sized(request, browser):  # noqa: F811
+    width, height = SIZES[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  has_touch=request.param == "phone", is_mobile=request.param == "phone")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def send(page, question: str) -> None:
+    """Type a question, press Enter, and wait until its reply is in (the placeholder gone)."""
+    before = page.locator('#chat [data-testid="user"]').count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function("""n => document.querySelectorAll('#chat [data-testid="user"]').length > n
+        && !document.querySelector('#chat').innerText.includes('Searching the sources')""", arg=before)
+
+
+def in_viewport(page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["x"] >= -1 and box["y"] >= -1 and box["x"] + box["width"] <= size["width"] + 1 \
+        and box["y"] + box["height"] <= size["height"] + 1
+
+
+def activate(page, locator) -> None:
+    """Click with a mouse, tap on a touch screen."""
+    if page.context.browser and (page.viewport_size or {}).get("width", 1000) < 500:
+        locator.tap()
+    else:
+        locator.click()
+
+
+def test_citation_opens_its_own_source_and_a_second_click_keeps_it_open(sized, app_url):  # noqa: F811
+    """Ask for the types of generative AI, press [5]: the Sources panel opens on source 5 and
+    scrolls it into view (it opened on source 1, out of view, and a second click closed it)."""
+    page = sized
+    page.goto(app_url)
+    send(page, "What are the types of generative AI?")
+    cites = page.locator("#chat .cite")
+    assert cites.count() >= 5
+    fifth = page.locator("#chat .cite", has_text="[5]").first
+    fifth.scroll_into_view_if_needed()
+    activate(page, fifth)
+    source = page.locator("#chat .src-anchor[id$='-5']").locator("xpath=..")
+    source.wait_for()
+    page.wait_for_function("""() => { const a = document.querySelector("#chat .src-anchor[id$='-5']");
+        if (!a) return false; const r = a.parentElement.getBoundingClientRect();
+        return r.top >= 0 && r.top < window.innerHeight; }""")
+    assert source.inner_text().startswith("[5] ")
+    pop = fifth.locator(".cite-pop")
+    assert not pop.is_visible()  # the preview steps aside from the source it opened
+    fifth.scroll_into_view_if_needed()
+    activate(page, fifth)  # again: still open, still there
+    page.wait_for_function("""() => { const a = document.querySelector("#chat .src-anchor[id$='-5']");
+        if (!a) return false; const r = a.parentElement.getBoundingClientRect();
+        return r.top >= 0 && r.top < window.innerHeight; }""")
+    assert page.locator("#chat .src-anchor").count() >= 5
+    # keyboard: focus [2] and press Enter
+    second = page.locator("#chat .cite", has_text="[2]").first
+    second.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("""() => !!(document.activeElement && document.activeElement.querySelector
+        && document.activeElement.querySelector(".src-anchor[id$='-2']"))""")
+
+
+def test_previews_stay_inside_the_screen(sized, app_url):  # noqa: F811
+    page = sized
+    page.goto(app_url)
+    send(page, "What are the types of generative AI?")
+    cites = page.locator("#chat .cite")
+    for i in range(cites.count()):
+        cite = cites.nth(i)
+        cite.scroll_into_view_if_needed()
+        cite.focus()  # focus shows the preview as hover does, on any screen
+        pop = cite.locator(".cite-pop")
+        pop.wait_for(state="visible")
+        assert in_viewport(page, pop), (i, pop.bounding_box(), page.viewport_size)
+        page.locator("#question textarea").focus()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_support_levels_look_different_and_show_confidence(browser, app_url, theme):  # noqa: F811
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(app_url + f"?__theme={theme}")
+        looks = {}
+        for question, level in [("what is a VAE", "answer"), ("When was LaMDA released?", "closest"),
+                                ("What is the boiling point of water?", "none")]:
+            send(page, question)
+            badge = page.locator(f"#chat .level-{level}").last
+            badge.wait_for()
+            assert in_viewport(page, badge), (level, badge.bounding_box())  # the reply's first line is in view
+            text = badge.inner_text()
+            assert text[0] in "✓⚠✕"
+            if level != "none":
+                assert re.search(r"confidence \d+%", text), text
+            fg, bg, border = badge.evaluate("""b => { const s = getComputedStyle(b);
+                return [s.color, s.backgroundColor, s.borderTopStyle + ' ' + s.borderTopColor]; }""")
+            assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, level, fg, bg)
+            side = badge.evaluate("b => getComputedStyle(b.closest('.message')).borderLeftStyle")
+            looks[level] = (fg, bg, border, side)
+        assert len({v[1] for v in looks.values()}) == 3  # three colours
+        assert len({v[3] for v in looks.values()}) == 3  # and three border styles: not colour alone
+    finally:
+        page.close()
+
+
+def test_copy_gives_plain_text(browser, app_url):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        send(page, "what is a VAE")
+        row = page.locator("#chat .message-row").filter(has=page.locator(".level-answer")).last
+        row.hover()
+        buttons = page.locator('#chat button[aria-label="Copy message"]')
+        buttons.last.click()
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert "VAEs are a kind of GenAI model that can create new content." in copied
+        assert "[1]" in copied and "Sources:" in copied
+        assert "[1] 5 types of generative AI > 5. Variational Autoencoders (VAE)" in copied
+        assert "<" not in copied and "cite" not in copied and "\\" not in copied
+    finally:
+        context.close()
+
+
+def test_a_long_paste_is_kept_counted_and_explained(sized, app_url):  # noqa: F811
+    from bot import ChatBot
+
+    limit = ChatBot.load().settings.answer.max_question_chars
+    page = sized
+    page.goto(app_url)
+    box = page.locator("#question textarea")
+    near = "why " * (int(limit * 0.9) // 4)
+    box.fill(near)
+    count = page.locator("#question-count")
+    count.wait_for()
+    assert f"{len(near):,} / {limit:,}" in count.inner_text()
+    pasted = "what is a VAE " + "x" * (limit + 500)
+    box.fill(pasted)
+    page.wait_for_function("() => document.querySelector('#question-count').classList.contains('over')")
+    assert "too many" in count.inner_text()
+    box.press("Enter")
+    page.wait_for_function("() => /characters long/.test(document.querySelector('#chat').innerText)")
+    assert box.input_value() == pasted  # nothing cut, nothing lost
+    assert f"{len(pasted):,}" in page.locator("#chat").inner_text()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_controls_and_footer_meet_contrast(browser, app_url, theme):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(app_url + f"?__theme={theme}")
+        page.locator("#ask").wait_for()
+        if theme == "dark":
+            page.wait_for_function("() => document.body.classList.contains('dark')")
+        checks = {
+            "Ask button": "document.querySelector('#ask')",
+            "placeholder": "document.querySelector('#question textarea')",
+            "footer link": "document.querySelector('footer .show-api') || document.querySelector('footer a')",
+            "example": "document.querySelector('#examples button')",
+            "new conversation": "document.querySelector('#clear')",
+        }
+        for name, find in checks.items():
+            fg, bg = page.evaluate(f"""() => {{ const el = {find};
+                const s = getComputedStyle(el, {'"::placeholder"' if name == "placeholder" else "null"});
+                let e = el, bg = 'rgba(0, 0, 0, 0)';
+                while (e && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) {{
+                    bg = getComputedStyle(e).backgroundColor; e = e.parentElement; }}
+                if (bg === 'rgba(0, 0, 0, 0)') bg = getComputedStyle(document.body).backgroundColor;
+                return [s.color, bg]; }}""")
+            assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, name, fg, bg)
+    finally:
+        page.close()
+
+
+def test_api_documentation_loads_with_no_outside_request(browser, app_url):  # noqa: F811
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(app_url.rstrip("/")) or r.url.startswith("data:")
+            else outside.append(r.url))
+    try:
+        page.goto(app_url + "docs")
+        page.get_by_text("/api/ask").first.wait_for()
+        assert outside == []
+    finally:
+        page.close()
+
+
+def test_port_zero_picks_a_free_port_and_prints_it():
+    p = subprocess.Popen([sys.executable, "app.py", "--port", "0"], cwd=str(ROOT), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()  # waits for the line (the corpus loads first)
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m and int(m.group(1)) > 0, line
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/api/documents/none", timeout=60) as r:
+            pass
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404  # served: the API answered
+    finally:
+        p.terminate()
+        p.wait(30)
