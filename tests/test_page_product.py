@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_page import _contrast, _rgb, app_url, browser  # noqa: F401  (fixtures: the page served, Chromium)
+from test_page import _contrast, _rgb, app_url, browser, mixed_url  # noqa: F401  (fixtures: pages served, Chromium)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"laptop": (1280, 800), "phone": (390, 844)}
@@ -224,3 +224,28 @@ def test_port_zero_picks_a_free_port_and_prints_it():
     finally:
         p.terminate()
         p.wait(30)
+
+
+def test_a_pdf_page_can_be_enlarged_on_a_phone(browser, mixed_url):  # noqa: F811
+    """The page image was 272 px wide on a phone, unreadable, with no way to enlarge it."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(mixed_url)
+        send(page, "how do I calibrate the widget sensor?")
+        page.get_by_text(re.compile(r"^Sources \(\d+\)$")).first.click()
+        href = page.get_by_role("link", name="Open the document").first.get_attribute("href")
+        page.goto(mixed_url.rstrip("/") + href)
+        plain = page.locator("figure img.page")
+        plain.wait_for()
+        page.get_by_text("Enlarge the page here").click()
+        big = page.locator(".zoom-box img")
+        big.wait_for()
+        page.wait_for_function("() => { const i = document.querySelector('.zoom-box img'); return i.complete && i.naturalWidth > 0; }")
+        natural = plain.evaluate("i => i.naturalWidth")
+        assert big.evaluate("i => i.naturalWidth") >= 1.9 * natural  # rendered larger, not just stretched
+        assert big.evaluate("i => i.getBoundingClientRect().width") > 2 * page.viewport_size["width"]
+        assert page.locator(".zoom-box").evaluate("b => b.scrollWidth > b.clientWidth")  # scrolled in its box
+        full = page.get_by_role("link", name="open the page at full size")
+        assert "zoom=2" in full.get_attribute("href")
+    finally:
+        page.close()

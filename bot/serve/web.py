@@ -295,9 +295,14 @@ header p { color: #374151; margin-top: -.5rem; }
 .h { font-weight: 700; } .h1 { font-size: 1.6em; } .h2 { font-size: 1.35em; } .h3 { font-size: 1.15em; }
 .passage { background: #eef2ff; outline: 2px solid #6366f1; border-radius: 3px; scroll-margin-top: 30vh; }
 mark { background: #fde047; color: #111827; }
+img.page { max-width: 100%; border: 1px solid #9ca3af; }
+figure { margin: 1rem 0; } figcaption a, summary { color: #1d4ed8; } summary { cursor: pointer; margin: .25rem 0; }
+.zoom-box { overflow: auto; max-height: 85vh; border: 1px solid #9ca3af; }
+.zoom-box img { width: 250%; max-width: none; display: block; }
 @media (prefers-color-scheme: dark) {
   body { color: #f3f4f6; background: #111827; } header p { color: #d1d5db; }
   .passage { background: #1e1b4b; outline-color: #a5b4fc; } mark { background: #facc15; color: #111827; }
+  figcaption a, summary { color: #93c5fd; }
 }
 """
 
@@ -341,12 +346,13 @@ PAGE_SCALE = 1.5  # 108 dpi: readable on a laptop screen, about 150 KB a page
 PAGE_PIXELS = 4_000_000  # a page image is never larger (an A4 page at 108 dpi is 1.1 million pixels);
 # a 14,400-point page rendered at full scale took 25 s and 7.45 GB
 PAGE_CACHE_BYTES = 32 * 1024 * 1024  # rendered pages kept, newest first
+MAX_ZOOM = 3  # "enlarge": the page rendered up to this many times larger, still within PAGE_PIXELS
 
 
-def page_scale(width: float, height: float) -> float:
-    """The render scale: ``PAGE_SCALE``, or less if that would exceed ``PAGE_PIXELS``."""
+def page_scale(width: float, height: float, zoom: int = 1) -> float:
+    """The render scale: ``PAGE_SCALE`` times ``zoom``, or less if that would exceed ``PAGE_PIXELS``."""
     area = max(width, 1.0) * max(height, 1.0)
-    return min(PAGE_SCALE, (PAGE_PIXELS / area) ** 0.5)
+    return min(PAGE_SCALE * zoom, (PAGE_PIXELS / area) ** 0.5)
 
 
 class PageCache:
@@ -361,9 +367,9 @@ class PageCache:
         self._render = threading.Lock()
         self.renders = 0
 
-    def get(self, path: Path, page_no: int, quotes: list[str]) -> bytes:
+    def get(self, path: Path, page_no: int, quotes: list[str], zoom: int = 1) -> bytes:
         st = path.stat()
-        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, page_no, tuple(quotes))
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, page_no, tuple(quotes), zoom)
         with self._lock:
             png = self._items.get(key)
             if png is not None:
@@ -373,7 +379,7 @@ class PageCache:
             with self._lock:
                 png = self._items.get(key)  # rendered by another request meanwhile
             if png is None:
-                png = render_pdf_page(path, page_no, quotes)
+                png = render_pdf_page(path, page_no, quotes, zoom)
                 self.renders += 1
         with self._lock:
             if key not in self._items and len(png) <= self.budget:
@@ -412,7 +418,7 @@ def source_file(bot: ChatBot, doc: Any) -> Path | None:
     return None
 
 
-def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
+def render_pdf_page(path: Path, page_no: int, quotes: list[str], zoom: int = 1) -> bytes:
     """One PDF page as a PNG with the quoted sentences highlighted (pypdfium2 finds their
     character boxes; a quote is located by its first and last words, as extracted text and the
     PDF's own text may break lines differently)."""
@@ -427,7 +433,7 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str]) -> bytes:
             raise HTTPException(status_code=404, detail="no such page")
         page = pdf[page_no - 1]
         width, height = page.get_size()
-        scale = page_scale(width, height)
+        scale = page_scale(width, height, zoom)
         image = page.render(scale=scale).to_pil().convert("RGBA")
         text = page.get_textpage()
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
@@ -496,9 +502,13 @@ def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
         page_no = pdf_page_of(d.text, start) if passage else None
         if page_no is not None and source_file(bot.current(), d) is not None:
             src = f"page.png?page={page_no}&hl={html.escape(hl, quote=True)}"
-            figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="Page {page_no} of the PDF, the quoted sentences highlighted" '
-                      f'style="max-width:100%;border:1px solid #9ca3af"><figcaption>Page {page_no}</figcaption>'
-                      f"</figure>")
+            alt = f"Page {page_no} of the PDF, the quoted sentences highlighted"
+            # enlarge without a script (the view allows none): a larger rendering, scrolled in its box
+            figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="{alt}" class="page">'
+                      f'<figcaption>Page {page_no} · <a href="{src}&amp;zoom=2">open the page at full size</a>'
+                      f'</figcaption><details class="zoom"><summary>Enlarge the page here</summary>'
+                      f'<div class="zoom-box"><img src="{src}&amp;zoom=2" alt="{alt}, enlarged" loading="lazy">'
+                      f"</div></details></figure>")
         credit = ", ".join(html.escape(str(d.metadata[k])) for k in ("author", "published") if d.metadata.get(k))
         body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -510,7 +520,8 @@ def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
                                                                       "img-src 'self'; frame-ancestors 'none'"})
 
     @app.get("/documents/{doc_id:path}/page.png", include_in_schema=False)
-    def page_image(doc_id: str, page: int = Query(..., ge=1, le=100_000), hl: str = Query("", max_length=2000)):
+    def page_image(doc_id: str, page: int = Query(..., ge=1, le=100_000), hl: str = Query("", max_length=2000),
+                   zoom: int = Query(1, ge=1, le=MAX_ZOOM)):
         """A cited PDF page as an image, the quoted sentences highlighted on it."""
         try:
             d = bot.current().index.documents[doc_id]
@@ -521,7 +532,7 @@ def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
             raise HTTPException(status_code=404, detail="this document has no PDF to show")
         quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]
         try:
-            png = pages.get(path, page, quotes)
+            png = pages.get(path, page, quotes, zoom)
         except HTTPException:
             raise
         except Exception:  # a PDF changed or damaged since it was indexed
