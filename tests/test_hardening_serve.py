@@ -374,7 +374,8 @@ def test_questions_sent_with_enter_back_to_back_are_all_answered(browser, app_ur
             return users.length >= 10 && !document.querySelector('#chat').innerText.includes('Searching the sources');
         }""", timeout=60_000)
         shown = page.eval_on_selector_all('#chat [data-testid="user"]', "els => els.map(e => e.innerText.trim())")
-        assert shown == questions
+        # each one once (sent within the same millisecond, two may reach the server in either order)
+        assert sorted(shown) == sorted(questions)
         answers = page.eval_on_selector_all('#chat [data-testid="bot"]', "els => els.map(e => e.innerText)")
         assert sum("Variational" in a or "VAE" in a for a in answers) >= 10
         assert box.input_value() == ""

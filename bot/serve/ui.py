@@ -387,6 +387,17 @@ PAGE_SCRIPT = """<script>
       : n >= LIMIT * 0.8 ? n.toLocaleString('en') + ' / ' + LIMIT.toLocaleString('en') + ' characters' : '';
   }
   document.addEventListener('input', function (e) { if (e.target.closest && e.target.closest('#question')) counter(); });
+  // what each Enter or Ask sends, read at the key or click itself: Gradio reads the box a moment
+  // later, when a question typed next may already be there (ten fast Enters lost some)
+  window.__asked = [];
+  function asked() {
+    const box = document.querySelector('#question textarea');
+    if (box) window.__asked.push({text: box.value, at: Date.now()});
+  }
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.target.closest && e.target.closest('#question')) asked();
+  }, true);
+  document.addEventListener('click', function (e) { if (e.target.closest && e.target.closest('#ask')) asked(); }, true);
   // a new reply: scroll so that its first line is in view
   let lastReply = null;
   function followReply() {
@@ -428,10 +439,13 @@ PAGE_SCRIPT = """<script>
 CLEAR_BOX_JS = """(message, conv) => {
   const box = document.querySelector('#question textarea');
   const limit = __LIMIT__;
-  if (box && box.value === message && message.length <= limit) {
+  const asked = window.__asked || [];
+  while (asked.length && Date.now() - asked[0].at > 30000) asked.shift();
+  const sent = asked.length ? asked.shift().text : message;
+  if (box && box.value === sent && sent.length <= limit) {
     box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true}));
   }
-  return [message, conv];
+  return [sent, conv];
 }"""
 
 
