@@ -260,6 +260,39 @@ def test_a_port_in_use_is_reported_before_serving(tmp_path):
     assert "Traceback" not in p.stderr
 
 
+
+def test_served_connections_send_small_replies_at_once():
+    """The socket app.py binds says it is TCP, so asyncio turns Nagle's algorithm off on every
+    connection it accepts: with protocol 0 it stayed on, each small reply waited for a delayed
+    ACK, and /api/ask served half the requests a second (bench/load_page.py)."""
+    import asyncio
+    import socket
+
+    from bot.serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    seen: list[int] = []
+
+    async def main() -> None:
+        accepted = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):  # type: ignore[override]
+                s = transport.get_extra_info("socket")
+                seen.append(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+                accepted.set_result(True)
+
+        srv = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        await asyncio.wait_for(accepted, 30)
+        writer.close()
+        srv.close()
+        await srv.wait_closed()
+
+    asyncio.run(main())
+    assert seen and seen[0] != 0
+
 # ---- feedback keeps no personal data and is private ----------------------------------------------
 PERSONAL = [
     ("My name is Jane Q. Public and what is a VAE?", ["Jane", "Public"]),
