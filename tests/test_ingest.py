@@ -185,3 +185,45 @@ def test_jsonl_documents_may_be_markdown(tmp_path):
     assert heads["a"][-1] == "Rotation" and "Rotation" not in str(heads["b"])
     assert any("'format' must be" in p for p in problems)
     assert "[1]" in ChatBot.load(tmp_path / "idx").ask("how often do I rotate the API key?").answer
+
+
+def test_a_pdfs_author_title_and_creation_date_are_its_metadata(tmp_path):
+    """A PDF's /Author and /CreationDate were ignored: "who made this manual?" got none."""
+    from pypdf import PdfReader, PdfWriter
+
+    from mixed_corpus import make_pdf
+
+    plain = tmp_path / "plain.pdf"
+    make_pdf(plain, ["Press the red button twice to reset the kettle."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.add_metadata({"/Title": "Kettle Manual", "/Author": "Acme Appliances Ltd",
+                         "/CreationDate": "D:20210314093000+01'00'", "/Producer": "WordMaker 9"})
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with open(docs / "kettle.pdf", "wb") as f:
+        writer.write(f)
+    (docs / "notes.md").write_text("# Notes\n\nThe kettle holds 1.7 litres.\n")
+    bot = ChatBot.load(docs)
+    pdf = next(d for d in bot.documents if d.source == "kettle.pdf")
+    assert pdf.title == "Kettle Manual"
+    assert pdf.metadata["author"] == "Acme Appliances Ltd" and pdf.metadata["published"] == "2021-03-14"
+    who = bot.ask("who made this manual?")
+    assert who.support == "answer" and "Acme Appliances Ltd" in who.answer and "WordMaker" not in who.answer
+    when = bot.ask("when was the manual published?")
+    assert "2021-03-14" in when.answer
+    assert "Kettle Manual" in who.answer
+
+
+def test_a_pdf_with_an_unreadable_date_keeps_its_author(tmp_path):
+    from pypdf import PdfReader, PdfWriter
+
+    from mixed_corpus import make_pdf
+
+    plain = tmp_path / "plain.pdf"
+    make_pdf(plain, ["Descale the kettle monthly."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.add_metadata({"/Author": "Acme", "/CreationDate": "sometime in spring"})
+    with open(tmp_path / "k.pdf", "wb") as f:
+        writer.write(f)
+    bot = ChatBot.load(tmp_path)
+    assert bot.documents[0].metadata.get("author") == "Acme" and "published" not in bot.documents[0].metadata

@@ -90,7 +90,8 @@ _REQUEST = re.compile(
     r"(?:examples?|list|overview|summary|definition|explanation|description|comparison|types?|kinds?|"
     r"details?|information|info|idea|sense|difference|reasons?)\b)(?:an?|some|the|me|my)\b")
 _DOC = r"(?:article|articles|document|documents|doc|docs|text|texts|source|sources|post|paper|papers|report|" \
-       r"page|book|corpus|files?|material|materials|collection|knowledge base)"
+       r"page|book|corpus|files?|material|materials|collection|knowledge base|manuals?|guides?|handbooks?|" \
+       r"documentation|pdfs?)"
 _THE = r"(?:(?:this|these|the|your|those|all the|all (?:of )?(?:the|your|these)) )"
 _SOURCES = rf"(?:{_THE}?{_DOC})"  # "the article", "your documents", "sources"
 _IT = rf"(?:it|this|these|they|them|{_SOURCES})"  # "it" and "this": the sources, when nothing else is named

@@ -221,6 +221,30 @@ def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
     return "\n".join(pages), title
 
 
+def pdf_credits(path: Path) -> dict[str, str]:
+    """A PDF's author (/Author) and creation date (/CreationDate, as YYYY-MM-DD) from its document
+    information, where it states them; /Creator and /Producer name software, not people."""
+    from pypdf import PdfReader
+
+    try:
+        info = PdfReader(str(path)).metadata
+        if not info:
+            return {}
+        out: dict[str, str] = {}
+        author = " ".join(str(info.author or "").split())
+        if author and len(author) <= 200:
+            out["author"] = author
+        try:
+            created = info.creation_date
+        except (ValueError, TypeError):  # a date in a shape pypdf cannot read: left out
+            created = None
+        if created is not None:
+            out["published"] = created.date().isoformat()
+        return out
+    except Exception:  # noqa: BLE001 - credits are extra; the text was read already, or its error reported
+        return {}
+
+
 _PDF_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][^.!?;:,]{0,80}$")
 
 
@@ -295,6 +319,8 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
     if kind == "pdf":
         text, found = pdf_to_markdown(path)
         fmt = "markdown"
+        for key, value in pdf_credits(path).items():  # what the manifest says wins
+            meta.setdefault(key, value)
     elif kind == "html":
         html = read_text(path)
         doc = read_html_doc(html)  # documentation: its own structure; else an article: the extractor
