@@ -18,11 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"laptop": (1280, 800), "phone": (390, 844)}
 
 
-@pytest.fixture(params=list(SIZES))
+SCREENS = [(size, scheme) for size in SIZES for scheme in ("light", "dark")]
+
+
+@pytest.fixture(params=SCREENS, ids=[f"{size}-{scheme}" for size, scheme in SCREENS])
 def sized(request, browser):  # noqa: F811
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  has_touch=request.param == "phone", is_mobile=request.param == "phone")
+    """A page at a laptop or phone size, in the light or the dark scheme (Gradio follows the
+    system's scheme, as a visitor's browser sets it)."""
+    size, scheme = request.param
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
+                                  has_touch=size == "phone", is_mobile=size == "phone")
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(20_000)
     yield page
@@ -37,6 +44,14 @@ def send(page, question: str) -> None:
     box.press("Enter")
     page.wait_for_function("""n => document.querySelectorAll('#chat [data-testid="user"]').length > n
         && !document.querySelector('#chat').innerText.includes('Searching the sources')""", arg=before)
+
+
+def scheme_of(page) -> str:
+    """The scheme the page is drawn in, once Gradio has applied the system's (it adds .dark)."""
+    wanted = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+    if wanted:
+        page.wait_for_function("() => document.body.classList.contains('dark')")
+    return "dark" if wanted else "light"
 
 
 def in_viewport(page, locator) -> bool:
@@ -102,51 +117,43 @@ def test_previews_stay_inside_the_screen(sized, app_url):  # noqa: F811
         page.locator("#question textarea").focus()
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_support_levels_look_different_and_show_confidence(browser, app_url, theme):  # noqa: F811
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    try:
-        page.goto(app_url + f"?__theme={theme}")
-        looks = {}
-        for question, level in [("what is a VAE", "answer"), ("When was LaMDA released?", "closest"),
-                                ("What is the boiling point of water?", "none")]:
-            send(page, question)
-            badge = page.locator(f"#chat .level-{level}").last
-            badge.wait_for()
-            assert in_viewport(page, badge), (level, badge.bounding_box())  # the reply's first line is in view
-            text = badge.inner_text()
-            assert text[0] in "✓⚠✕"
-            if level != "none":
-                assert re.search(r"confidence \d+%", text), text
-            fg, bg, border = badge.evaluate("""b => { const s = getComputedStyle(b);
-                return [s.color, s.backgroundColor, s.borderTopStyle + ' ' + s.borderTopColor]; }""")
-            assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, level, fg, bg)
-            side = badge.evaluate("b => getComputedStyle(b.closest('.message')).borderLeftStyle")
-            looks[level] = (fg, bg, border, side)
-        assert len({v[1] for v in looks.values()}) == 3  # three colours
-        assert len({v[3] for v in looks.values()}) == 3  # and three border styles: not colour alone
-    finally:
-        page.close()
+def test_support_levels_look_different_and_show_confidence(sized, app_url):  # noqa: F811
+    page = sized
+    page.goto(app_url)
+    theme = scheme_of(page)
+    looks = {}
+    for question, level in [("what is a VAE", "answer"), ("When was LaMDA released?", "closest"),
+                            ("What is the boiling point of water?", "none")]:
+        send(page, question)
+        badge = page.locator(f"#chat .level-{level}").last
+        badge.wait_for()
+        assert in_viewport(page, badge), (level, badge.bounding_box())  # the reply's first line is in view
+        text = badge.inner_text()
+        assert text[0] in "✓⚠✕"
+        if level != "none":
+            assert re.search(r"confidence \d+%", text), text
+        fg, bg, border = badge.evaluate("""b => { const s = getComputedStyle(b);
+            return [s.color, s.backgroundColor, s.borderTopStyle + ' ' + s.borderTopColor]; }""")
+        assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, level, fg, bg)
+        side = badge.evaluate("b => getComputedStyle(b.closest('.message')).borderLeftStyle")
+        looks[level] = (fg, bg, border, side)
+    assert len({v[1] for v in looks.values()}) == 3  # three colours
+    assert len({v[3] for v in looks.values()}) == 3  # and three border styles: not colour alone
 
 
-def test_copy_gives_plain_text(browser, app_url):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
-    page = context.new_page()
-    try:
-        page.goto(app_url)
-        send(page, "what is a VAE")
-        row = page.locator("#chat .message-row").filter(has=page.locator(".level-answer")).last
-        row.hover()
-        buttons = page.locator('#chat button[aria-label="Copy message"]')
-        buttons.last.click()
-        copied = page.evaluate("() => navigator.clipboard.readText()")
-        assert "VAEs are a kind of GenAI model that can create new content." in copied
-        assert "[1]" in copied and "Sources:" in copied
-        assert "[1] 5 types of generative AI > 5. Variational Autoencoders (VAE)" in copied
-        assert "<" not in copied and "cite" not in copied and "\\" not in copied
-    finally:
-        context.close()
+def test_copy_gives_plain_text(sized, app_url):  # noqa: F811
+    page = sized
+    page.goto(app_url)
+    send(page, "what is a VAE")
+    row = page.locator("#chat .message-row").filter(has=page.locator(".level-answer")).last
+    row.hover()
+    buttons = page.locator('#chat button[aria-label="Copy message"]')
+    buttons.last.click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert "VAEs are a kind of GenAI model that can create new content." in copied
+    assert "[1]" in copied and "Sources:" in copied
+    assert "[1] 5 types of generative AI > 5. Variational Autoencoders (VAE)" in copied
+    assert "<" not in copied and "cite" not in copied and "\\" not in copied
 
 
 def test_a_long_paste_is_kept_counted_and_explained(sized, app_url):  # noqa: F811
@@ -171,32 +178,27 @@ def test_a_long_paste_is_kept_counted_and_explained(sized, app_url):  # noqa: F8
     assert f"{len(pasted):,}" in page.locator("#chat").inner_text()
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_controls_and_footer_meet_contrast(browser, app_url, theme):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    try:
-        page.goto(app_url + f"?__theme={theme}")
-        page.locator("#ask").wait_for()
-        if theme == "dark":
-            page.wait_for_function("() => document.body.classList.contains('dark')")
-        checks = {
-            "Ask button": "document.querySelector('#ask')",
-            "placeholder": "document.querySelector('#question textarea')",
-            "footer link": "document.querySelector('footer .show-api') || document.querySelector('footer a')",
-            "example": "document.querySelector('#examples button')",
-            "new conversation": "document.querySelector('#clear')",
-        }
-        for name, find in checks.items():
-            fg, bg = page.evaluate(f"""() => {{ const el = {find};
-                const s = getComputedStyle(el, {'"::placeholder"' if name == "placeholder" else "null"});
-                let e = el, bg = 'rgba(0, 0, 0, 0)';
-                while (e && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) {{
-                    bg = getComputedStyle(e).backgroundColor; e = e.parentElement; }}
-                if (bg === 'rgba(0, 0, 0, 0)') bg = getComputedStyle(document.body).backgroundColor;
-                return [s.color, bg]; }}""")
-            assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, name, fg, bg)
-    finally:
-        page.close()
+def test_controls_and_footer_meet_contrast(sized, app_url):  # noqa: F811
+    page = sized
+    page.goto(app_url)
+    page.locator("#ask").wait_for()
+    theme = scheme_of(page)
+    checks = {
+        "Ask button": "document.querySelector('#ask')",
+        "placeholder": "document.querySelector('#question textarea')",
+        "footer link": "document.querySelector('footer .show-api') || document.querySelector('footer a')",
+        "example": "document.querySelector('#examples button')",
+        "new conversation": "document.querySelector('#clear')",
+    }
+    for name, find in checks.items():
+        fg, bg = page.evaluate(f"""() => {{ const el = {find};
+            const s = getComputedStyle(el, {'"::placeholder"' if name == "placeholder" else "null"});
+            let e = el, bg = 'rgba(0, 0, 0, 0)';
+            while (e && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) {{
+                bg = getComputedStyle(e).backgroundColor; e = e.parentElement; }}
+            if (bg === 'rgba(0, 0, 0, 0)') bg = getComputedStyle(document.body).backgroundColor;
+            return [s.color, bg]; }}""")
+        assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, name, fg, bg)
 
 
 def test_api_documentation_loads_with_no_outside_request(browser, app_url):  # noqa: F811
