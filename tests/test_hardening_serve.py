@@ -421,3 +421,23 @@ def test_questions_sent_with_enter_back_to_back_are_all_answered(browser, app_ur
         assert box.input_value() == "what is Sora"
     finally:
         page.close()
+
+
+def test_a_chunked_body_over_the_limit_gets_413_not_a_parse_error():
+    """A body with no Content-Length, sent in chunks past the limit: reading stopped at the limit,
+    but FastAPI took the refusal for a malformed body and answered 400 "error parsing the body"."""
+    from fastapi.testclient import TestClient
+
+    from bot import ChatBot
+    from bot.serve.web import MAX_BODY_BYTES, Guard, make_app
+
+    def chunks():
+        yield b'{"question": "'
+        for _ in range(8):
+            yield b"a" * (MAX_BODY_BYTES // 4)
+        yield b'"}'
+
+    with TestClient(Guard(make_app(ChatBot.load())), base_url="http://127.0.0.1") as client:
+        r = client.post("/api/ask", content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "over" in r.json()["detail"]
+        assert client.post("/api/ask", json={"question": "what is a VAE"}).status_code == 200

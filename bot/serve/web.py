@@ -121,18 +121,25 @@ class Guard:
         foreign = bool(origin) and urlsplit(origin).netloc != host
         received = 0
         started = False
+        too_large = False  # an application may catch the refusal (FastAPI answers 400): the reply says 413
 
         async def limited_receive() -> dict[str, Any]:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    too_large = True
                     raise _TooLarge()
             return message
 
         async def guarded_send(message: dict[str, Any]) -> None:
             nonlocal started
+            if too_large:  # whatever the application made of a body cut short
+                if not started:
+                    started = True
+                    await _plain(send, 413, f"request body over {self.limit:,} bytes")
+                return
             if message["type"] == "http.response.start":
                 started = True
                 kept = [(k, v) for k, v in message.get("headers", [])
