@@ -34,17 +34,19 @@ CACHE_CHARS = 16_000_000  # document text kept decoded (the documents answers ci
 
 
 class Parts:
-    """The append-only files of an index's parts, memory-mapped when first read."""
+    """The append-only files of an index's parts, every one memory-mapped when the index is
+    loaded: an update or a rebuild may swap another folder in under the same path (or a full
+    build rewrite ``texts.bin``), and a map opened later would read the new generation's bytes at
+    the old generation's offsets. A map keeps its file readable after the swap deletes it."""
 
-    def __init__(self, folder: Path, suffixes: Sequence[str]):
+    def __init__(self, folder: Path, suffixes: Sequence[str], kinds: Sequence[str] = ("texts", "meta")):
         self.folder, self.suffixes = folder, list(suffixes)
-        self._maps: dict[tuple[int, str], Any] = {}
+        self._maps: dict[tuple[int, str], Any] = {
+            (part, kind): map_file(folder / part_files(suffix)[kind])
+            for part, suffix in enumerate(self.suffixes) for kind in kinds}
 
     def map(self, part: int, kind: str) -> Any:
-        got = self._maps.get((part, kind))
-        if got is None:
-            got = self._maps[(part, kind)] = map_file(self.folder / part_files(self.suffixes[part])[kind])
-        return got
+        return self._maps[(part, kind)]
 
 
 class DocumentStore(Sequence):
@@ -217,11 +219,12 @@ def load(folder: str | Path, check_stale: bool = True,
     try:
         gen = int(header.get("generation") or 0)
         suffixes = [str(x) for x in header.get("parts") or [""]]
+        kinds = ("texts", "meta") + (("terms",) if engine_name == TANTIVY else ())
         for suffix in suffixes:
             names = part_files(suffix)
-            for kind in ("texts", "meta") + (("terms",) if engine_name == TANTIVY else ()):
+            for kind in kinds:
                 checked(folder, names[kind], files[names[kind]])
-        parts = Parts(folder, suffixes)
+        parts = Parts(folder, suffixes, kinds)  # all mapped now: a later swap cannot mix generations
         dz = load_npz(folder, generation_name(DOCUMENTS_NPZ, gen), files[generation_name(DOCUMENTS_NPZ, gen)])
         docs = DocumentStore(parts, {k: dz[k] for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
                                                          "source_file")})
