@@ -1,11 +1,18 @@
 """Issue 22, the saved index and its settings: defects found by attacking the product (each test
 failed before its fix)."""
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from bot import ChatBot
-from bot.index import indexer
+from bot import ChatBot, CorpusError
+from bot.index import indexer, layout, writer
 from bot.index.update import update
 
 ALPHA = "# Alpha\n\nThe alpha widget is painted red.\n"
@@ -34,3 +41,91 @@ def test_a_loaded_index_keeps_reading_its_own_generation_after_an_update(tmp_pat
     old = {"a.md": ALPHA, "b.md": BETA}
     for p in bot.index.passages:  # every passage is the old generation's text, none a mix
         assert p.text in old[bot.index.documents[p.doc_id].source], p.text
+
+
+def test_the_writer_lock_holds_the_folder_under_any_name(tmp_path):
+    """Row 9: the lock was per path string, so `--out idx` and `--out alias` (alias -> idx) wrote
+    at once; a build through the symlink also swapped the symlink itself for a folder."""
+    src, idx = two_documents(tmp_path / "src"), tmp_path / "idx"
+    indexer.build([src], idx)
+    alias = tmp_path / "alias"
+    alias.symlink_to(idx.name)
+    for held, other in ((alias, idx), (idx, alias)):
+        with writer.writing(held):
+            with pytest.raises(CorpusError, match="another `python -m bot index` is writing"):
+                update(other)
+            with pytest.raises(CorpusError, match="another"):
+                indexer.build([src], other)
+    (src / "c.md").write_text("# Gamma\n\nGamma rays are energetic.\n")
+    assert update(alias).added == ["c.md"]
+    indexer.build([src], alias)
+    assert alias.is_symlink() and alias.resolve() == idx.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock", "alias", "idx", "src"]
+    assert "Gamma rays are energetic." in ChatBot.load(alias).ask("what are gamma rays?").answer
+
+
+def _damage(idx: Path, how: str) -> None:
+    if how == "truncated":
+        with open(idx / "passages.npz", "r+b") as f:
+            f.truncate(100)
+    elif how == "missing":
+        (idx / "texts.bin").unlink()
+    else:  # a file of an update's part, the one a racing writer deleted
+        name = next(n for n in layout.read_header(idx)["files"] if n.startswith("texts.1."))
+        (idx / name).unlink()
+
+
+@pytest.mark.parametrize("how", ["truncated", "missing", "missing-part"])
+def test_a_damaged_index_is_repaired_by_the_command_its_error_names(tmp_path, how):
+    """Row 9: a damaged index (a file its header names missing or truncated) made `index` say "Up
+    to date" and `ask --rebuild` fail; only `index --full` repaired it."""
+    src, idx = two_documents(tmp_path / "src"), tmp_path / "idx"
+    if how == "missing-part":  # a large index's update writes texts.1.bin
+        indexer.build([src], idx, engine="tantivy", workers=1)
+        (src / "c.md").write_text("# Gamma\n\nGamma rays are energetic.\n")
+        assert update(idx).added == ["c.md"]
+    else:
+        indexer.build([src], idx)
+    _damage(idx, how)
+    with pytest.raises(CorpusError) as err:
+        ChatBot.load(idx)
+    command = re.search(r"repair it with `([^`]+)` or pass --rebuild", str(err.value))
+    assert command, str(err.value)
+    assert indexer.refresh(idx) is True  # `ask --rebuild`, `app.py --rebuild`
+    assert "solar power" in ChatBot.load(idx).ask("what does the beta gadget run on?").answer
+    _damage(idx, "truncated")
+    args = shlex.split(command.group(1))
+    assert args[:4] == ["python", "-m", "bot", "index"]
+    p = subprocess.run([sys.executable, *args[1:]], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "Building anew: the index is damaged" in p.stdout and "passages.npz" in p.stdout
+    assert "solar power" in ChatBot.load(idx).ask("what does the beta gadget run on?").answer
+    assert layout.damage(idx, layout.read_header(idx)) is None
+    assert indexer.refresh(idx) is False  # whole and current: nothing to do
+
+
+def test_a_killed_update_leaves_nothing_the_next_run_keeps(tmp_path):
+    """Row 15: SIGKILL during a postings update left `.idx.new-PID` (the staging folder) that no
+    later update removed."""
+    src, idx = two_documents(tmp_path / "src"), tmp_path / "idx"
+    indexer.build([src], idx)
+    (src / "c.md").write_text("# Gamma\n\nGamma rays are energetic.\n")
+    driver = textwrap.dedent(f"""
+        import os, signal
+        from bot.index import writer
+        from bot.index.update import update
+        def killed(*a, **k):
+            os.kill(os.getpid(), signal.SIGKILL)  # as `kill -9` would, before the swap
+        writer.write_header = killed
+        update({str(idx)!r})
+    """)
+    p = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=120)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert [re.sub(r"\d+$", "PID", x.name) for x in tmp_path.glob(".idx.*-*")] == [".idx.new-PID"]
+    old = tmp_path / ".idx.old-4194304"  # an earlier index an interrupted swap left (no such process)
+    shutil.copytree(idx, old)
+    assert update(idx).added == ["c.md"]
+    assert sorted(x.name for x in tmp_path.iterdir()) == [".idx.lock", "idx", "src"]
+    shutil.copytree(idx, old)
+    assert not update(idx).touched  # a run with nothing to update cleans up too
+    assert sorted(x.name for x in tmp_path.iterdir()) == [".idx.lock", "idx", "src"]

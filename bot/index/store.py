@@ -23,8 +23,8 @@ import numpy as np
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import POSTINGS, TANTIVY, BM25Retriever, TantivyRetriever
-from bot.index.files import checked, load_npz, map_file, read_checked
-from bot.index.layout import DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, generation_name, part_files, read_header, source_manifest, stale_reason
+from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
+from bot.index.layout import DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, generation_name, part_files, read_header, repair_command, source_manifest, stale_reason
 from bot.model import Document, Passage, Sentence
 from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
@@ -212,8 +212,8 @@ def load(folder: str | Path, check_stale: bool = True,
     if check_stale:
         why = stale_reason(header)
         if why:
-            raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with `python -m bot index "
-                              f"{' '.join(header.get('inputs') or [])} --out {folder}` or pass --rebuild")
+            raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with "
+                              f"{repair_command(folder, header)} or pass --rebuild")
     files = header.get("files") or {}
     engine_name = header.get("engine")
     try:
@@ -244,11 +244,14 @@ def load(folder: str | Path, check_stale: bool = True,
             raise ValueError(f"unknown engine {engine_name!r}")
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
         heads = [tuple(h) for h in meta["headings"]]
+    except IndexFileError as exc:
+        raise CorpusError(f"{exc.problem}; repair it with {repair_command(folder, header)} "
+                          "or pass --rebuild") from None
     except CorpusError:
         raise
     except Exception as exc:  # numpy, zlib, json and tantivy each raise their own kinds on a damaged file
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
-                          "rebuild it with `python -m bot index`") from None
+                          f"rebuild it with {repair_command(folder, header)} --full") from None
     passages = PassageStore(docs, heads, arrays)
     vocabulary = frozenset(meta["vocab"])
     speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])
