@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import ChatBot, CorpusError
+from bot.config import SETTING_NAMES, Settings, check_setting, load_manifest
 from bot.index import indexer, layout, writer
 from bot.index.update import update
 
@@ -129,3 +130,60 @@ def test_a_killed_update_leaves_nothing_the_next_run_keeps(tmp_path):
     shutil.copytree(idx, old)
     assert not update(idx).touched  # a run with nothing to update cleans up too
     assert sorted(x.name for x in tmp_path.iterdir()) == [".idx.lock", "idx", "src"]
+
+
+NUMERIC = [name for name in SETTING_NAMES if name not in ("feedback", "allow_outside_paths")]
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_every_numeric_setting_has_a_range_with_two_ends(name):
+    """Row 11: only a lower bound was checked, so top_k 4294967296 reached tantivy (a Rust panic,
+    SIGABRT) and 10**23 numpy (OverflowError)."""
+    default = Settings().flat()[name]
+    for bad in (10**23, 4294967296, -1, 1e23, float("inf")):
+        with pytest.raises(ValueError, match=rf"^{name} must be .*between [\d,.]+ and [\d,.]+"):
+            check_setting(name, bad)
+    assert check_setting(name, default) == default
+
+
+@pytest.mark.parametrize("value,shown", [("4294967296", "got 4,294,967,296"), ("100000000000000000000000",
+                                         "got about 10\\^23"), ("1.0e+23", "a whole number"),
+                                         ("9" * 5000, "not a value that can be read")])
+def test_a_huge_top_k_in_corpus_yaml_is_refused_with_its_file_and_line(tmp_path, value, shown):
+    (tmp_path / "a.md").write_text(ALPHA)
+    (tmp_path / "corpus.yaml").write_text(f"documents: [a.md]\nsettings:\n  top_k: {value}\n")
+    with pytest.raises(CorpusError, match=rf"corpus.yaml:3: settings.top_k (must be|is) .*{shown}"):
+        load_manifest(tmp_path / "corpus.yaml")
+
+
+def test_a_huge_top_k_never_reaches_the_tantivy_engine(tmp_path):
+    """Row 11 end to end: `ask` on a tantivy index whose corpus.yaml says top_k: 4294967296 died
+    with SIGABRT; now it exits 2 naming the file, the setting and its range. The engine itself
+    also takes any k (clamped to its passages)."""
+    src = two_documents(tmp_path / "src")
+    (src / "corpus.yaml").write_text("documents: [a.md, b.md]\n")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    (src / "corpus.yaml").write_text("documents: [a.md, b.md]\nsettings:\n  top_k: 4294967296\n")  # read at load
+    p = subprocess.run([sys.executable, "-m", "bot", "ask", "what colour is the alpha widget?", "--corpus", str(idx)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, (p.returncode, p.stderr[-500:])
+    assert "corpus.yaml:3: settings.top_k must be between 1 and 100, got 4,294,967,296" in p.stderr
+    (src / "corpus.yaml").write_text("documents: [a.md, b.md]\n")
+    probe = textwrap.dedent(f"""
+        from bot import ChatBot
+        bot = ChatBot.load({str(idx)!r})
+        hits = bot.index.retriever.search({{"alpha": 1.0, "beta": 1.0}}, 2**32)
+        print(len(hits))
+    """)
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.split() == ["2"], (p.returncode, p.stderr[-500:])
+
+
+@pytest.mark.parametrize("program", [["-m", "bot", "ask", "hello"], ["app.py", "--port", "0"]])
+def test_out_of_range_flags_are_refused_by_name(program):
+    """CLI and app.py flags go through the same check: exit 2, the flag and the range named."""
+    p = subprocess.run([sys.executable, *program, "--strictness", "1e23"], capture_output=True, text=True,
+                       timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert p.returncode == 2
+    assert "argument --strictness: strictness must be between 0 and 1, got 1e+23" in p.stderr
