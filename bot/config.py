@@ -170,6 +170,41 @@ def _where(path: Path, node: yaml.Node) -> str:
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_VALUE_CHARS = 10_000  # a title, an author, a path: never longer
+# What a manifest may hold once its YAML aliases are expanded (``title: *v`` repeats the anchored
+# value): room for aliases shared by many documents, none for a 190 KB file that expands to 600 MB.
+MAX_EXPANDED_CHARS = 16 * MAX_MANIFEST_BYTES
+MAX_EXAMPLES, MAX_EXAMPLE_CHARS = 50, 500  # example questions: copied into index.json, shown on the page
+
+
+def _expanded_chars(path: Path, root: yaml.Node) -> int:
+    """How many characters of keys and values the manifest holds with every alias expanded: each
+    node is sized once (a shared node counts once per use), so a billion-laughs nest is sized in
+    a moment; sizing stops past ``MAX_EXPANDED_CHARS``; an alias inside its own anchor is refused."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            size[key] = len(node.value)
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if done:
+            open_.discard(key)
+            size[key] = min(sum(size[id(c)] for c in children), MAX_EXPANDED_CHARS + 1)
+            continue
+        if key in open_:
+            raise CorpusError(f"{_where(path, node)}: a YAML alias refers to the value it is part of")
+        open_.add(key)
+        stack.append((node, True))
+        for c in children:
+            if id(c) in open_:
+                raise CorpusError(f"{_where(path, c)}: a YAML alias refers to the value it is part of")
+            stack.append((c, False))
+    return size[id(root)]
 
 
 def _scalar(path: Path, node: yaml.Node, what: str) -> Any:
@@ -241,6 +276,9 @@ def load_manifest(path: str | Path) -> Manifest:
         raise CorpusError(f"{path}{line}: invalid YAML: {problem}") from None
     if root is None:
         raise CorpusError(f"{path}: the manifest is empty; it needs a 'documents' list")
+    if _expanded_chars(path, root) > MAX_EXPANDED_CHARS:
+        raise CorpusError(f"{path}: the manifest holds over {MAX_EXPANDED_CHARS:,} characters once its YAML aliases "
+                          "(*name) are expanded; list documents, not their text")
     top = _mapping(path, root, "the manifest")
     if "documents" not in top:
         raise CorpusError(f"{_where(path, root)}: the manifest has no 'documents' list")
@@ -291,7 +329,14 @@ def load_manifest(path: str | Path) -> Manifest:
         enode = top["examples"][1]
         if not isinstance(enode, yaml.SequenceNode):
             raise CorpusError(f"{_where(path, enode)}: 'examples' must be a list of questions")
-        examples = [str(_scalar(path, n, "an example")) for n in enode.value]
+        if len(enode.value) > MAX_EXAMPLES:
+            raise CorpusError(f"{_where(path, enode)}: 'examples' lists {len(enode.value):,} questions "
+                              f"(at most {MAX_EXAMPLES})")
+        for n in enode.value:
+            examples.append(str(_scalar(path, n, "an example")))
+            if len(examples[-1]) > MAX_EXAMPLE_CHARS:
+                raise CorpusError(f"{_where(path, n)}: an example question is {len(examples[-1]):,} characters "
+                                  f"long (at most {MAX_EXAMPLE_CHARS})")
     unknown = set(top) - {"name", "description", "documents", "settings", "examples"}
     if unknown:
         key = sorted(unknown)[0]

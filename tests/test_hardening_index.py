@@ -187,3 +187,48 @@ def test_out_of_range_flags_are_refused_by_name(program):
                        timeout=120, cwd=Path(__file__).resolve().parent.parent)
     assert p.returncode == 2
     assert "argument --strictness: strictness must be between 0 and 1, got 1e+23" in p.stderr
+
+
+def test_yaml_aliases_cannot_blow_a_manifest_up(tmp_path):
+    """Row 8: `description: &v "<9,999 x>"` and `examples: [*v x 60000]`, a 190 KB corpus.yaml, made
+    a 600 MB index.json that every `ask` parsed (3.3 s, 1.2 GB). Refused now, naming the file."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text(ALPHA)
+    (src / "corpus.yaml").write_text(f'description: &v "{"x" * 9999}"\ndocuments: [a.md]\n'
+                                     f'examples: [{",".join(["*v"] * 60000)}]\n')
+    assert (src / "corpus.yaml").stat().st_size < 200_000
+    with pytest.raises(CorpusError, match=r"corpus.yaml: the manifest holds over 16,777,216 characters once its "
+                                          r"YAML aliases \(\*name\) are expanded"):
+        load_manifest(src / "corpus.yaml")
+    p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(tmp_path / "idx")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "corpus.yaml: the manifest holds over" in p.stderr, p.stderr[-500:]
+    assert not (tmp_path / "idx" / "index.json").exists()
+
+
+@pytest.mark.parametrize("body,needle", [
+    ("documents: [a.md]\nexamples:\n" + "".join(f"  - Question {i}?\n" for i in range(51)),
+     r"corpus.yaml:3: 'examples' lists 51 questions \(at most 50\)"),
+    ('documents: [a.md]\nexamples:\n  - short?\n  - "' + "w" * 501 + '"\n',
+     r"corpus.yaml:4: an example question is 501 characters long \(at most 500\)"),
+    ("lol0: &l0 " + "x" * 1000 + "\n" + "".join(f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 6))
+     + "documents: [a.md]\n", r"corpus.yaml: the manifest holds over 16,777,216 characters"),
+    ("documents: [a.md]\nexamples: &a [*a]\n", r"corpus.yaml:\d+: a YAML alias refers to the value it is part of"),
+])
+def test_manifest_examples_and_nested_aliases_are_bounded(tmp_path, body, needle):
+    (tmp_path / "a.md").write_text(ALPHA)
+    (tmp_path / "corpus.yaml").write_text(body)
+    with pytest.raises(CorpusError, match=needle):
+        load_manifest(tmp_path / "corpus.yaml")
+
+
+def test_aliases_within_the_bounds_still_load(tmp_path):
+    (tmp_path / "a.md").write_text(ALPHA)
+    (tmp_path / "b.md").write_text(BETA)
+    (tmp_path / "corpus.yaml").write_text(
+        "documents:\n  - {path: a.md, author: &who Jane Doe, license: &lic CC BY 4.0}\n"
+        "  - {path: b.md, author: *who, license: *lic}\nexamples: [&q 'What is the alpha widget?']\n")
+    m = load_manifest(tmp_path / "corpus.yaml")
+    assert [d.metadata["author"] for d in m.documents] == ["Jane Doe", "Jane Doe"]
+    assert m.examples == ("What is the alpha widget?",)
