@@ -236,3 +236,13 @@ def test_aliases_within_the_bounds_still_load(tmp_path):
     m = load_manifest(tmp_path / "corpus.yaml")
     assert [d.metadata["author"] for d in m.documents] == ["Jane Doe", "Jane Doe"]
     assert m.examples == ("What is the alpha widget?",)
+
+
+def test_an_out_of_range_setting_over_http_is_a_422_naming_it():
+    from fastapi.testclient import TestClient
+
+    from bot.serve.web import make_app
+
+    client = TestClient(make_app(ChatBot.load()))
+    r = client.post("/api/ask", json={"question": "what is a VAE", "strictness": 1e23})
+    assert r.status_code == 422 and "strictness must be between 0 and 1, got 1e+23" in r.text
