@@ -13,7 +13,7 @@ def main() -> int:
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a host name the page may be reached by besides --host, localhost and IP addresses "
                         "(for a reverse proxy or a LAN name; repeatable; '*' allows any)")
-    p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
+    p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed or whose files are damaged")
     p.add_argument("--feedback", metavar="FILE",
                    help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
     p.add_argument("--strictness", type=setting_arg("strictness"), default=None,

@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print JSON (JSON Lines for stdin input)")
     a.add_argument("--history", help="earlier messages as a JSON list of {role, content}")
     a.add_argument("--corpus", help="corpus folder or saved index (default: the bundled corpus/)")
-    a.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed")
+    a.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed or whose files are damaged")
     a.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     a.set_defaults(func=cmd_ask)

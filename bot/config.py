@@ -21,7 +21,10 @@ class CorpusError(ValueError):
     """A corpus that cannot be loaded; the message names the file (and line) at fault."""
 
 
-def _limits(low: float | None = None, high: float | None = None) -> dict[str, Any]:
+def _limits(low: float, high: float) -> dict[str, Any]:
+    """The range of a numeric setting: every one has both ends, so no value too large for an
+    engine (tantivy panics on a result limit over 2**32; numpy overflows on 10**23) gets past
+    ``check_setting``."""
     return {"low": low, "high": high}
 
 
@@ -29,9 +32,10 @@ def _limits(low: float | None = None, high: float | None = None) -> dict[str, An
 class IndexSettings:
     """What the index is made of: a change means indexing again (only these are fingerprinted)."""
 
-    passage_max_words: int = field(default=120, metadata=_limits(20))
-    max_document_mb: int = field(default=20, metadata=_limits(1))
-    bm25_k1: float = field(default=1.2, metadata=_limits(0))
+    passage_max_words: int = field(default=120, metadata=_limits(20, 2000))
+    # offsets within a document are 32-bit: 1,024 MB keeps them in range
+    max_document_mb: int = field(default=20, metadata=_limits(1, 1024))
+    bm25_k1: float = field(default=1.2, metadata=_limits(0, 10))
     bm25_b: float = field(default=0.75, metadata=_limits(0, 1))
     allow_outside_paths: bool = False  # may the manifest list documents outside its own folder?
 
@@ -40,10 +44,10 @@ class IndexSettings:
 class AnswerSettings:
     """How questions are answered: read again at every load, never a reason to rebuild."""
 
-    top_k: int = field(default=5, metadata=_limits(1))
-    max_question_chars: int = field(default=2000, metadata=_limits(10))
-    max_history_turns: int = field(default=20, metadata=_limits(0))
-    max_history_chars: int = field(default=20000, metadata=_limits(0))
+    top_k: int = field(default=5, metadata=_limits(1, 100))
+    max_question_chars: int = field(default=2000, metadata=_limits(10, 100_000))
+    max_history_turns: int = field(default=20, metadata=_limits(0, 1000))
+    max_history_chars: int = field(default=20000, metadata=_limits(0, 200_000))
     feedback: bool = False
     # 0 = answer whenever the closest passage is at all likely to hold the answer, 1 = only when
     # nearly certain; 0.5 is the operating point measured in README ("How strict it is").
@@ -77,17 +81,23 @@ def check_setting(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be true or false")
         return value
-    low, high = f.metadata.get("low"), f.metadata.get("high")
-    between = f" between {low:g} and {high:g}" if high is not None else ""
+    low, high = f.metadata["low"], f.metadata["high"]
+    between = f"between {low:,g} and {high:,g}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-        raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'}{between}")
+        raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'} {between}")
     if kind is float and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number{between}")
-    if high is not None and not (low <= value <= high):
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be at least {low:g}")
+        raise ValueError(f"{name} must be a finite number {between}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {between}, got {_shown(value)}")
     return kind(value)
+
+
+def _shown(value: float) -> str:
+    """A number for a message: whole numbers with thousands separators, however many digits
+    (``str`` refuses integers over 4,300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"{'-' if value < 0 else ''}about 10^{int(math.log10(abs(value)))}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def setting_arg(name: str) -> Callable[[str], Any]:
@@ -160,6 +170,41 @@ def _where(path: Path, node: yaml.Node) -> str:
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_VALUE_CHARS = 10_000  # a title, an author, a path: never longer
+# What a manifest may hold once its YAML aliases are expanded (``title: *v`` repeats the anchored
+# value): room for aliases shared by many documents, none for a 190 KB file that expands to 600 MB.
+MAX_EXPANDED_CHARS = 16 * MAX_MANIFEST_BYTES
+MAX_EXAMPLES, MAX_EXAMPLE_CHARS = 50, 500  # example questions: copied into index.json, shown on the page
+
+
+def _expanded_chars(path: Path, root: yaml.Node) -> int:
+    """How many characters of keys and values the manifest holds with every alias expanded: each
+    node is sized once (a shared node counts once per use), so a billion-laughs nest is sized in
+    a moment; sizing stops past ``MAX_EXPANDED_CHARS``; an alias inside its own anchor is refused."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            size[key] = len(node.value)
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if done:
+            open_.discard(key)
+            size[key] = min(sum(size[id(c)] for c in children), MAX_EXPANDED_CHARS + 1)
+            continue
+        if key in open_:
+            raise CorpusError(f"{_where(path, node)}: a YAML alias refers to the value it is part of")
+        open_.add(key)
+        stack.append((node, True))
+        for c in children:
+            if id(c) in open_:
+                raise CorpusError(f"{_where(path, c)}: a YAML alias refers to the value it is part of")
+            stack.append((c, False))
+    return size[id(root)]
 
 
 def _scalar(path: Path, node: yaml.Node, what: str) -> Any:
@@ -170,7 +215,11 @@ def _scalar(path: Path, node: yaml.Node, what: str) -> Any:
                           f"(at most {MAX_VALUE_CHARS:,})")
     # built from the node itself: re-serializing each value made 2,000 aliases of one large value
     # take minutes to load
-    value = yaml.constructor.SafeConstructor().construct_object(node)
+    try:
+        value = yaml.constructor.SafeConstructor().construct_object(node)
+    except (ValueError, yaml.YAMLError) as exc:  # an integer of 5,000 digits, a date such as 2024-13-45
+        raise CorpusError(f"{_where(path, node)}: {what} is not a value that can be read "
+                          f"({str(exc)[:120]})") from None
     if isinstance(value, (_dt.date, _dt.datetime)):
         value = value.isoformat()
     return value
@@ -227,6 +276,9 @@ def load_manifest(path: str | Path) -> Manifest:
         raise CorpusError(f"{path}{line}: invalid YAML: {problem}") from None
     if root is None:
         raise CorpusError(f"{path}: the manifest is empty; it needs a 'documents' list")
+    if _expanded_chars(path, root) > MAX_EXPANDED_CHARS:
+        raise CorpusError(f"{path}: the manifest holds over {MAX_EXPANDED_CHARS:,} characters once its YAML aliases "
+                          "(*name) are expanded; list documents, not their text")
     top = _mapping(path, root, "the manifest")
     if "documents" not in top:
         raise CorpusError(f"{_where(path, root)}: the manifest has no 'documents' list")
@@ -277,7 +329,14 @@ def load_manifest(path: str | Path) -> Manifest:
         enode = top["examples"][1]
         if not isinstance(enode, yaml.SequenceNode):
             raise CorpusError(f"{_where(path, enode)}: 'examples' must be a list of questions")
-        examples = [str(_scalar(path, n, "an example")) for n in enode.value]
+        if len(enode.value) > MAX_EXAMPLES:
+            raise CorpusError(f"{_where(path, enode)}: 'examples' lists {len(enode.value):,} questions "
+                              f"(at most {MAX_EXAMPLES})")
+        for n in enode.value:
+            examples.append(str(_scalar(path, n, "an example")))
+            if len(examples[-1]) > MAX_EXAMPLE_CHARS:
+                raise CorpusError(f"{_where(path, n)}: an example question is {len(examples[-1]):,} characters "
+                                  f"long (at most {MAX_EXAMPLE_CHARS})")
     unknown = set(top) - {"name", "description", "documents", "settings", "examples"}
     if unknown:
         key = sorted(unknown)[0]

@@ -45,7 +45,7 @@ def test_unknown_setting_and_bad_type(tmp_path):
     with pytest.raises(CorpusError, match=r"corpus.yaml:3: settings.top_k must be a whole number"):
         load_corpus(tmp_path)
     write(tmp_path, "documents: [doc.md]\nsettings:\n  top_k: 0\n")
-    with pytest.raises(CorpusError, match="at least 1"):
+    with pytest.raises(CorpusError, match=r"corpus.yaml:3: settings.top_k must be between 1 and 100, got 0"):
         load_corpus(tmp_path)
 
 

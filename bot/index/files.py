@@ -66,15 +66,24 @@ def atomic_npz(dest: Path, /, **arrays: np.ndarray) -> dict[str, Any]:
     return checksum(dest)
 
 
+class IndexFileError(CorpusError):
+    """An index file missing, unreadable, truncated or changed; ``problem`` names it and says
+    which (the message adds how to repair it)."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+        super().__init__(f"{problem}; {REBUILD}")
+
+
 def checked(folder: Path, name: str, info: dict[str, Any]) -> Path:
     """The path of an index file whose size and hash match what the index recorded."""
     path = folder / name
     try:
         got = checksum(path)
     except OSError as exc:
-        raise CorpusError(f"{path}: index file missing or unreadable ({exc.strerror or exc}); {REBUILD}") from None
+        raise IndexFileError(f"{path}: index file missing or unreadable ({exc.strerror or exc})") from None
     if got != {k: info.get(k) for k in got}:
-        raise CorpusError(f"{path}: index file is truncated or was changed after indexing; {REBUILD}")
+        raise IndexFileError(f"{path}: index file is truncated or was changed after indexing")
     return path
 
 

@@ -66,15 +66,13 @@ def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Ite
     Returns (manifest, documents, index, problems). Raises CorpusError when nothing is readable."""
     out = Path(out)
     check_out(out)
-    with writer.writing(out):
-        return _build(inputs, out, progress, engine, workers, index_progress)
+    with writer.writing(out) as real:
+        return _build(inputs, real, progress, engine, workers, index_progress)
 
 
 def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable[Any]], Any] | None,
            engine: str, workers: int | None, index_progress: Callable[[range], Any] | None,
            ) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
-    writer.recover(out)
-    writer.remove_leftovers(out)
     inputs = [str(i) for i in inputs]
     snap = layout.snapshot_sources(inputs)  # before reading: edits made meanwhile make it stale
     manifest, docs, doc_file, records, report = read_sources(inputs, out, progress)
@@ -128,11 +126,13 @@ def rebuild(folder: str | Path) -> None:
 
 
 def refresh(path: str | Path | None) -> bool:
-    """``--rebuild``: when ``path`` is a saved index whose sources changed, bring it up to date
-    (before a bot loads it); True when it did. Anything else is left alone."""
+    """``--rebuild``: when ``path`` is a saved index whose sources changed or whose files are
+    damaged (missing, truncated), bring it up to date (before a bot loads it); True when it did.
+    Anything else is left alone."""
     if path is None or not layout.is_index(path):
         return False
-    if layout.stale_reason(layout.read_header(path)) is None:
+    header = layout.read_header(path)
+    if layout.stale_reason(header) is None and layout.damage(path, header) is None:
         return False
     rebuild(path)
     return True

@@ -7,13 +7,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import shlex
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.names import ENGINES
-from bot.index.files import read_checked
+from bot.index.files import IndexFileError, checked, read_checked
 from bot.sources.ingest import collect
 from bot.sources.readers import LoadReport
 
@@ -175,6 +176,25 @@ def _check_header(path: Path, header: dict[str, Any]) -> None:
     if not isinstance(settings, dict):
         raise bad("settings", "a mapping")
     settings_from({k: v for k, v in settings.items() if k in SETTING_NAMES}, lambda key: str(path))
+
+
+def repair_command(folder: str | Path, header: dict[str, Any]) -> str:
+    """The command that brings the index at ``folder`` back in line with its sources (an update
+    when it can, a full build when the index is damaged)."""
+    inputs = " ".join(shlex.quote(i) for i in header.get("inputs") or []) or "SOURCES"
+    return f"`python -m bot index {inputs} --out {shlex.quote(str(folder))}`"
+
+
+def damage(folder: str | Path, header: dict[str, Any]) -> str | None:
+    """What is wrong with the files ``index.json`` names (missing, truncated or changed: the checks
+    the loader makes), or None. Asked before an update or ``--rebuild`` trusts the index, so a
+    damaged one is built anew instead of being called up to date."""
+    for name, info in (header.get("files") or {}).items():
+        try:
+            checked(Path(folder), name, info)
+        except IndexFileError as exc:
+            return exc.problem
+    return None
 
 
 def stale_reason(header: dict[str, Any]) -> str | None:

@@ -23,8 +23,8 @@ import numpy as np
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import POSTINGS, TANTIVY, BM25Retriever, TantivyRetriever
-from bot.index.files import checked, load_npz, map_file, read_checked
-from bot.index.layout import DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, generation_name, part_files, read_header, source_manifest, stale_reason
+from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
+from bot.index.layout import DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, generation_name, part_files, read_header, repair_command, source_manifest, stale_reason
 from bot.model import Document, Passage, Sentence
 from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
@@ -34,17 +34,19 @@ CACHE_CHARS = 16_000_000  # document text kept decoded (the documents answers ci
 
 
 class Parts:
-    """The append-only files of an index's parts, memory-mapped when first read."""
+    """The append-only files of an index's parts, every one memory-mapped when the index is
+    loaded: an update or a rebuild may swap another folder in under the same path (or a full
+    build rewrite ``texts.bin``), and a map opened later would read the new generation's bytes at
+    the old generation's offsets. A map keeps its file readable after the swap deletes it."""
 
-    def __init__(self, folder: Path, suffixes: Sequence[str]):
+    def __init__(self, folder: Path, suffixes: Sequence[str], kinds: Sequence[str] = ("texts", "meta")):
         self.folder, self.suffixes = folder, list(suffixes)
-        self._maps: dict[tuple[int, str], Any] = {}
+        self._maps: dict[tuple[int, str], Any] = {
+            (part, kind): map_file(folder / part_files(suffix)[kind])
+            for part, suffix in enumerate(self.suffixes) for kind in kinds}
 
     def map(self, part: int, kind: str) -> Any:
-        got = self._maps.get((part, kind))
-        if got is None:
-            got = self._maps[(part, kind)] = map_file(self.folder / part_files(self.suffixes[part])[kind])
-        return got
+        return self._maps[(part, kind)]
 
 
 class DocumentStore(Sequence):
@@ -210,18 +212,19 @@ def load(folder: str | Path, check_stale: bool = True,
     if check_stale:
         why = stale_reason(header)
         if why:
-            raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with `python -m bot index "
-                              f"{' '.join(header.get('inputs') or [])} --out {folder}` or pass --rebuild")
+            raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with "
+                              f"{repair_command(folder, header)} or pass --rebuild")
     files = header.get("files") or {}
     engine_name = header.get("engine")
     try:
         gen = int(header.get("generation") or 0)
         suffixes = [str(x) for x in header.get("parts") or [""]]
+        kinds = ("texts", "meta") + (("terms",) if engine_name == TANTIVY else ())
         for suffix in suffixes:
             names = part_files(suffix)
-            for kind in ("texts", "meta") + (("terms",) if engine_name == TANTIVY else ()):
+            for kind in kinds:
                 checked(folder, names[kind], files[names[kind]])
-        parts = Parts(folder, suffixes)
+        parts = Parts(folder, suffixes, kinds)  # all mapped now: a later swap cannot mix generations
         dz = load_npz(folder, generation_name(DOCUMENTS_NPZ, gen), files[generation_name(DOCUMENTS_NPZ, gen)])
         docs = DocumentStore(parts, {k: dz[k] for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
                                                          "source_file")})
@@ -241,11 +244,14 @@ def load(folder: str | Path, check_stale: bool = True,
             raise ValueError(f"unknown engine {engine_name!r}")
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
         heads = [tuple(h) for h in meta["headings"]]
+    except IndexFileError as exc:
+        raise CorpusError(f"{exc.problem}; repair it with {repair_command(folder, header)} "
+                          "or pass --rebuild") from None
     except CorpusError:
         raise
     except Exception as exc:  # numpy, zlib, json and tantivy each raise their own kinds on a damaged file
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
-                          "rebuild it with `python -m bot index`") from None
+                          f"rebuild it with {repair_command(folder, header)} --full") from None
     passages = PassageStore(docs, heads, arrays)
     vocabulary = frozenset(meta["vocab"])
     speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])

@@ -105,8 +105,8 @@ def update(folder: str | Path, inputs: Sequence[str] | None = None,
     folder = Path(folder)
     if not layout.is_index(folder):
         return UpdateReport(full=f"{folder} holds no index yet")
-    with writer.writing(folder):
-        return _update(folder, inputs, progress)
+    with writer.writing(folder) as real:
+        return _update(real, inputs, progress)
 
 
 def _update(folder: Path, inputs: Sequence[str] | None,
@@ -118,6 +118,9 @@ def _update(folder: Path, inputs: Sequence[str] | None,
     inputs = [str(i) for i in (inputs if inputs is not None else header.get("inputs") or [])]
     if [str(Path(i).resolve()) for i in inputs] != header.get("inputs"):
         return UpdateReport(full="the sources given differ from the ones the index was built from")
+    damaged = layout.damage(folder, header)
+    if damaged:
+        return UpdateReport(full=f"the index is damaged ({damaged})")
     writer.remove_unreferenced(folder, header.get("files") or {})  # what a killed update left
     try:
         old_records = layout.read_sources(folder, header)

@@ -29,9 +29,14 @@ from bot.text.glossary import Glossary
 
 # ---- one writer at a time ------------------------------------------------------------------
 @contextmanager
-def writing(out: Path) -> Iterator[None]:
-    """Hold the index folder ``out`` for one build or update: a second `python -m bot index` on
-    the same folder is refused at once instead of interleaving its files with the first's."""
+def writing(out: Path) -> Iterator[Path]:
+    """Hold the index folder ``out`` for one build or update and give its real path (symlinks
+    resolved), which the writer must use from then on: a second `python -m bot index` on the same
+    folder, under any name (``--out idx`` and ``--out alias`` with ``alias -> idx``), is refused
+    at once instead of interleaving its files with the first's, and a swap replaces the folder,
+    not the symlink. Holding the lock, it puts back a folder lost mid-swap and removes what
+    killed writers left beside it (no writer of this folder is alive then)."""
+    out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.parent / f".{out.name}.lock", "a") as f:
         try:
@@ -40,7 +45,9 @@ def writing(out: Path) -> Iterator[None]:
             raise CorpusError(f"{out}: another `python -m bot index` is writing this index; run it again when "
                               "that one has finished") from None
         try:
-            yield
+            recover(out)
+            remove_leftovers(out)
+            yield out
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
 
@@ -95,10 +102,20 @@ def recover(out: Path) -> None:
             return
 
 
+def leftovers(out: Path) -> list[Path]:
+    """What writers of ``out`` killed midway left beside it: staging folders (``.idx.new-PID``) and
+    earlier indexes of an unfinished swap (``.idx.old-PID``)."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:new|old)-\d+")
+    return sorted(p for p in out.parent.glob(f".{out.name}.*-*") if pattern.fullmatch(p.name))
+
+
 def remove_leftovers(out: Path) -> None:
-    """Staging folders of builds that were killed before they finished."""
-    for left in out.parent.glob(f".{out.name}.new-*"):
-        shutil.rmtree(left, ignore_errors=True)
+    """Remove ``leftovers``: call it holding ``writing``'s lock (then none is a live writer's)."""
+    for left in leftovers(out):
+        if left.is_dir() and not left.is_symlink():
+            shutil.rmtree(left, ignore_errors=True)
+        else:
+            left.unlink(missing_ok=True)
 
 
 # ---- writing --------------------------------------------------------------------------------

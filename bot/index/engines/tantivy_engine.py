@@ -216,9 +216,10 @@ class TantivyRetriever:
     def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
+        k = min(k, self.corpus_size)  # tantivy panics (the process aborts) on a limit over 2**32
         Q, should = self._tv.Query, self._tv.Occur.Should
         query = {t: float(w) for t, w in query.items() if w > 0 and t in self.term_id}
-        if not query:
+        if not query or not k:
             return []
         clauses = [(should, Q.boost_query(Q.term_query(self._schema, FIELD, t), w)) for t, w in query.items()]
         self.searches += 1
