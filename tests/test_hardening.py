@@ -237,8 +237,9 @@ def test_interrupted_index_build_leaves_the_earlier_index(tmp_path, monkeypatch)
 
 
 def test_killed_index_build_never_leaves_a_broken_index(tmp_path):
-    import signal
-    import time
+    """SIGKILL while the files are read, once they are all read (the index being built), and while
+    the new index's files are written: the index at --out is always the old or the new one."""
+    from waits import Terminal, wait_until
 
     src = tmp_path / "src"
     src.mkdir()
@@ -246,12 +247,25 @@ def test_killed_index_build_never_leaves_a_broken_index(tmp_path):
         (src / f"d{i}.md").write_text(f"# Doc {i}\n\n" + f"Widget {i} is blue and sprocket {i} is red. " * 40 + "\n")
     out = tmp_path / "idx"
     indexer.build([src], out)
-    for delay in (0.6, 1.2, 1.8):
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(src), "--out", str(out), "--full"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    for moment in ("reading", "read", "writing"):
+        run = Terminal([sys.executable, "-m", "bot", "index", str(src), "--out", str(out), "--full"])
+        try:
+            if moment == "reading":
+                run.wait_for("Reading:")
+            elif moment == "read":
+                run.wait_for("400/400")
+            else:  # the staging folder beside --out holds more than the copied corpus.yaml
+                stage = tmp_path / f".idx.new-{run.proc.pid}"
+
+                def writing() -> bool:
+                    try:
+                        return any(p.name != "corpus.yaml" for p in stage.iterdir())
+                    except FileNotFoundError:  # not made yet, or already swapped in
+                        return run.proc.poll() is not None
+
+                wait_until(writing, "the new index's files being written")
+        finally:
+            run.kill()
         bot = ChatBot.load(out)  # the old index or the new one, whichever the kill left
         assert bot.ask("what colour is widget 7?").citations
     p = subprocess.run([sys.executable, "-m", "bot", "index", str(src), "--out", str(out), "--full"],
