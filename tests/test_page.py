@@ -504,68 +504,93 @@ def test_trash_icon_clears_the_conversation(page, app_url):
     expect(page.get_by_test_id("bot").first).to_contain_text("Please name the subject you mean")
 
 
-def slow_app(delay: float = 1.5):
-    import time
-
+def gated_app():
+    """(the page's app, gate): its bot answers only once the test opens the gate, so a test sees
+    the page while an answer is pending for as long as it needs, however slow the machine."""
     from bot import ChatBot
     from bot.serve import ui
 
-    class SlowBot(ChatBot):
+    gate = threading.Event()
+
+    class GatedBot(ChatBot):
         def ask(self, question, history=None):
-            time.sleep(delay)
+            if not gate.wait(120):
+                raise RuntimeError("the test never opened the gate")
             return super().ask(question, history)
 
     base = ChatBot.load()
-    return ui.create(SlowBot(base.manifest, base.documents, index=base.index))
+    return ui.create(GatedBot(base.manifest, base.documents, index=base.index)), gate
+
+
+def sent(page, text: str):
+    """A context that ends once the server has answered the request sending ``text``."""
+    return page.expect_response(lambda r: r.request.method == "POST" and text in (r.request.post_data or ""))
 
 
 @pytest.mark.browser
 def test_sending_while_an_answer_is_pending_loses_nothing(browser):
     from playwright.sync_api import expect
 
-    served = launch(slow_app())
+    app, gate = gated_app()
+    served = launch(app)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(20_000)
         page.goto(served.url)
+        chat = page.locator("#chat")
         box = page.locator("#question textarea")
         box.fill("what is a GAN")
         box.press("Enter")
         expect(box).to_have_value("")  # sent; its answer is still being looked up
+        expect(chat).to_contain_text("Searching the sources")
         box.fill("what is a VAE")
-        page.locator("#ask").click()
+        with sent(page, "what is a VAE"):  # the server has it while the first answer is pending
+            page.locator("#ask").click()
+        gate.set()
         expect(page.get_by_test_id("user")).to_have_count(2)
-        expect(page.locator("#chat")).to_contain_text("VAEs are a kind of GenAI model")
-        expect(page.locator("#chat")).to_contain_text("This generative model learns")
+        expect(chat).to_contain_text("VAEs are a kind of GenAI model")
+        expect(chat).to_contain_text("This generative model learns")
+        expect(chat).not_to_contain_text("Searching the sources")
         assert page.get_by_test_id("user").all_inner_texts() == ["what is a GAN", "what is a VAE"]
-        # two quick example clicks
-        page.get_by_role("button", name="Who made GPT?").click()
-        page.get_by_role("button", name="what is a VAE").click()
+        # two quick example clicks, again while the first is pending
+        gate.clear()
+        with sent(page, "Who made GPT?"), sent(page, "what is a VAE"):
+            page.get_by_role("button", name="Who made GPT?").click()
+            page.get_by_role("button", name="what is a VAE").click()
+        gate.set()
         expect(page.get_by_test_id("user")).to_have_count(4)
-        expect(page.locator("#chat")).to_contain_text("GPT by OpenAI")
-        expect(page.locator("#chat")).not_to_contain_text("Searching the sources")
+        expect(chat).to_contain_text("GPT by OpenAI")
+        expect(chat).not_to_contain_text("Searching the sources")
         assert page.get_by_test_id("user").all_inner_texts()[2:] == ["Who made GPT?", "what is a VAE"]
         page.close()
     finally:
+        gate.set()
         served.close()
 
 
 @pytest.mark.browser
 def test_question_shows_at_once_while_the_sources_are_searched(browser):
+    """The question and "Searching the sources" show while the answer cannot have come yet (the
+    gate is closed), and the answer replaces them once it comes."""
     from playwright.sync_api import expect
 
-    served = launch(slow_app(2.0))
+    app, gate = gated_app()
+    served = launch(app)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(20_000)
         page.goto(served.url)
         box = page.locator("#question textarea")
         box.fill("what is a VAE")
         box.press("Enter")
-        expect(page.get_by_test_id("user").first).to_have_text("what is a VAE", timeout=1500)
-        expect(page.locator("#chat")).to_contain_text("Searching the sources", timeout=1500)
-        expect(page.locator("#chat")).to_contain_text("VAEs are a kind of GenAI model", timeout=20_000)
+        expect(page.get_by_test_id("user").first).to_have_text("what is a VAE")
+        expect(page.locator("#chat")).to_contain_text("Searching the sources")
+        gate.set()
+        expect(page.locator("#chat")).to_contain_text("VAEs are a kind of GenAI model")
+        expect(page.locator("#chat")).not_to_contain_text("Searching the sources")
         page.close()
     finally:
+        gate.set()
         served.close()
 
 
