@@ -6,6 +6,7 @@ import pytest
 
 from bot import chatbot as chatbot_module
 from bot.chatbot import MARKUP_SLACK, clean_question, drop_comments
+from waits import wait_until
 
 
 # ---- linear-time cleaning of questions and history ---------------------------------------------
@@ -155,15 +156,6 @@ class Running:
         self.server.should_exit = True
         self.thread.join(30)
         assert not self.errors
-
-
-def wait_until(condition, what, seconds=30.0):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def read_all(s) -> bytes:

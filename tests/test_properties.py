@@ -49,7 +49,9 @@ def check_contract(bot: ChatBot, reply: Reply) -> None:
 def test_ask_keeps_contract_for_any_input(bot, question, history):
     start = time.perf_counter()
     reply = bot.ask(question, history)
-    assert time.perf_counter() - start < 2.0
+    # a hang guard only (a quadratic step on a hostile input took 45 s): how long hostile input
+    # takes beside a plain question is measured by bench/bench_guards.py, not asserted here
+    assert time.perf_counter() - start < 30
     check_contract(bot, reply)
 
 
