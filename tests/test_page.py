@@ -546,6 +546,10 @@ def test_sending_while_an_answer_is_pending_loses_nothing(browser):
         box.fill("what is a VAE")
         with sent(page, "what is a VAE"):  # the server has it while the first answer is pending
             page.locator("#ask").click()
+        # both questions show while the first is still being answered (the first vanished)
+        expect(page.get_by_test_id("user")).to_have_count(2)
+        assert page.get_by_test_id("user").all_inner_texts() == ["what is a GAN", "what is a VAE"]
+        expect(chat).to_contain_text("Searching the sources")
         gate.set()
         expect(page.get_by_test_id("user")).to_have_count(2)
         expect(chat).to_contain_text("VAEs are a kind of GenAI model")

@@ -161,8 +161,13 @@ class Conversation:
     def answer_pending(self, bot: ChatBot) -> None:
         with self.lock:
             while self.pending:
-                question = self.pending.pop(0)
-                reply = bot.ask(question, self.history)
+                # stays in ``pending`` (shown, with "Searching") until its answer is in: popped
+                # first, it vanished from the chat while a later question was shown alone
+                question = self.pending[0]
+                try:
+                    reply = bot.ask(question, self.history)
+                finally:
+                    self.pending.pop(0)
                 turn = len(self.turns)
                 self.turns.append((question, reply.answer))
                 shown = [{"role": "user", "content": page_escape(echo(question))}] + reply_messages(reply, turn)
