@@ -282,10 +282,7 @@ class Responder:
         own = [t.term for t in q.focus]
         if own and not any(t in span_terms for t in own):
             return True
-        subject = [t.term for t in q.context]
-        have = self.support.have(pi, subject)
-        have |= set(self.index.path_terms[pi]) | self.support.expand(have)
-        return not any(t in have for t in subject)
+        return not self.support.names_subject(q, pi)
 
     def _incidental(self, q: Question, pi: int) -> bool:
         """The passage meets the question only in passing: the one word of the question it holds
