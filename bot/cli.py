@@ -261,6 +261,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from bot.eval import realdocs as evaluate_realdocs
 
         return evaluate_realdocs.main_realdocs(args)
+    if args.what == "followups":
+        from bot.eval import followups as evaluate_followups
+
+        return evaluate_followups.main_followups(args)
     print(f"unknown evaluation '{args.what}'", file=sys.stderr)
     return 2
 
@@ -304,11 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rebuild", action="store_true")
     g.set_defaults(func=cmd_glossary)
     e = sub.add_parser("eval", help="evaluate on a gold question set")
-    e.add_argument("what", choices=["gold", "beir", "wikiqa", "squad", "realdocs"],
+    e.add_argument("what", choices=["gold", "beir", "wikiqa", "squad", "realdocs", "followups"],
                    help="gold: a gold question set; beir: BM25 retrieval on a BEIR folder; "
                         "wikiqa: sentence selection and abstention on a WikiQA TSV; "
                         "squad: answer / closest / none on a SQuAD 2.0 JSON file, each article its own corpus; "
-                        "realdocs: documentation folders (docs/ + questions.jsonl) with gold substrings")
+                        "realdocs: documentation folders (docs/ + questions.jsonl) with gold substrings; "
+                        "followups: two-turn conversations (a YAML set), the follow-up scored")
     e.add_argument("path", help="gold set YAML, BEIR folder, WikiQA TSV or SQuAD 2.0 JSON file")
     e.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="squad, gold: 0..1, how sure the bot must be to answer (default 0.5)")
@@ -319,8 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k1", type=float, default=1.5, help="beir: BM25 k1 (default 1.5)")
     e.add_argument("--b", type=float, default=0.6, help="beir: BM25 b (default 0.6)")
     e.add_argument("--title-weight", type=int, default=2, help="beir: times the title is counted (default 2)")
-    e.add_argument("--out", help="wikiqa, squad, realdocs: write one JSON line per question here")
-    e.add_argument("--misses", action="store_true", help="realdocs: list every question not answered right")
+    e.add_argument("--out", help="wikiqa, squad, realdocs, followups: write one JSON line per question here")
+    e.add_argument("--misses", action="store_true",
+                   help="realdocs: list every question not answered right; followups: list every conversation")
+    e.add_argument("--realdocs", help="followups: the realdocs set's folder, for conversations over its corpora")
     e.set_defaults(func=cmd_eval)
     return p
 

@@ -218,11 +218,12 @@ class Decider:
         if features.get("incidental", 0.0) and features.get("text_closeness", 1.0) < t.incidental_closeness:
             return Decision(SUPPORT_NONE, min(p, t.loosest), in_passing=True)
         if (features.get("type_ok", 1.0) < 1.0 or features.get("negation_unmet", 0.0)
-                or features.get("number_unmet", 0.0)):
+                or features.get("number_unmet", 0.0) or features.get("followup_unmet", 0.0)):
             # The passage lacks the kind of fact asked for (no time for "when", no agent for
             # "who", ...); or the question asks about what is not so ("Which tribes didn't
             # fight?") and the quote states no negation; or it names a number ("in 1755") the
-            # quote does not: the quote cannot be the answer.
+            # quote does not; or it is a follow-up whose quote holds nothing of what it asks, or
+            # whose passage no longer names the subject carried over: the quote cannot be the answer.
             p = min(p, self.threshold_for(features) * 0.5)
         if p >= self.threshold_for(features):
             return Decision(SUPPORT_ANSWER, p)

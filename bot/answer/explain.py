@@ -50,6 +50,15 @@ class Explainer:
         lo, hi = min(t.position for t in toks), max(t.position for t in toks)
         return " ".join(ws[lo : hi + 1])[:120]
 
+    def subject_lacks(self, q: Question) -> str:
+        """A follow-up whose subject's passage says nothing of what it asks: "The sources mention
+        *VAE*, but say nothing about *trained* in that connection"."""
+        found = self._surface(q, [t.term for t in q.context])
+        missing = self._surface(q, [t.term for t in q.focus], but_not=[t.term for t in q.context])
+        if not found or not missing:
+            return fill("closest", "unclear")
+        return fill("abstain", "not_together", found=join_words(found), missing=join_words(missing))
+
     def why_not(self, q: Question, hits: Sequence[Hit], focus: Sequence[str]) -> str:
         """One sentence on what the sources lack for ``q``."""
         vocab = self.index.vocabulary

@@ -115,8 +115,9 @@ class Responder:
             return Reply(self.quoter.single(q, chosen, weights, cites), False, cites.citations(),
                          confidence=decision.confidence)
         if decision.support == "closest":
-            return self._closest(q, chosen, hits, weights, cites, bool(features["rule_support"]),
-                                 decision.confidence)
+            unmet = bool(features.get("followup_unmet"))  # say what the subject's passage lacks
+            return self._closest(q, chosen, hits, weights, cites, bool(features["rule_support"]) and not unmet,
+                                 decision.confidence, explain_chosen=unmet)
         if decision.in_passing and q.kind not in EVIDENCE:  # "life" in "brings the story to life"
             # (a who/when/colour/... question keeps its own wording: "do not say what colour")
             return self.explainer.in_passing(q, chosen.index, decision.confidence)
@@ -264,10 +265,24 @@ class Responder:
                                       if s.text in quotes) else 0.0
         out["structured"] = 1.0 if (doc.metadata or {}).get("format") == STRUCTURED else 0.0
         out.update(kind_features(q.kind))
+        out["followup_unmet"] = 1.0 if self._followup_unmet(q, pi, span_terms) else 0.0
         out["incidental"] = 1.0 if self._incidental(q, pi) else 0.0
         if out["incidental"]:  # only then: the word vectors load on first use (about 0.3 s)
             out["text_closeness"] = self.support.closeness.text_closeness(q.text, " ".join(quotes))
         return out
+
+    def _followup_unmet(self, q: Question, pi: int, span_terms: set[str]) -> bool:
+        """A follow-up read against an earlier turn's subject ("what is a VAE" -> "and how is it
+        trained?") is answered only by a quote that holds something of what the follow-up itself
+        asks, from a passage that still names that subject (text, heading path or glossary): a
+        sentence about the subject that says nothing of training, or one about training something
+        else, is not its answer."""
+        if not (q.followup and q.context):
+            return False
+        own = [t.term for t in q.focus]
+        if own and not any(t in span_terms for t in own):
+            return True
+        return not self.support.names_subject(q, pi)
 
     def _incidental(self, q: Question, pi: int) -> bool:
         """The passage meets the question only in passing: the one word of the question it holds
@@ -285,11 +300,14 @@ class Responder:
                    and sum(1 for st in sentences if t.term in st) <= 1 for t in met)
 
     def _closest(self, q: Question, hit: Hit, hits: Sequence[Hit], weights: dict[str, float], cites: Cites,
-                 rule_ok: bool, confidence: float) -> Reply:
+                 rule_ok: bool, confidence: float, explain_chosen: bool = False) -> Reply:
         """Not a confirmed answer: one sentence saying so, then the closest passages quoted (the
         candidate and the next best passage that holds as much of the focus, if any)."""
         focus = q.focus_terms
-        why = self.explainer.why_not(q, hits, focus) if not rule_ok or q.extra.get("request") else None
+        if explain_chosen:
+            why: str | None = self.explainer.subject_lacks(q)
+        else:
+            why = self.explainer.why_not(q, hits, focus) if not rule_ok or q.extra.get("request") else None
         lines = [fill("closest", "intro", why=why or fill("closest", "unclear"))]
         picked = [hit.index]
         floor = self.support.coverage(hit.index, focus)

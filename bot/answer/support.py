@@ -191,6 +191,8 @@ class Support:
         required = self.required(q, focus)
         if self.missing(pi, required) and self.coverage(pi, required) < self.rules.passage_support:
             return False
+        if not self.names_subject(q, pi):
+            return False
         if q.kind == "yesno" and len(self.missing(pi, focus)) * 2 > len(focus):
             return False
         if not self.type_ok(q, pi, focus):
@@ -198,6 +200,18 @@ class Support:
         if self.rules.sentence_support > 0 and self.sentence_support(pi, focus) < self.rules.sentence_support:
             return False
         return True
+
+    def names_subject(self, q: Question, pi: int) -> bool:
+        """A follow-up's passage still names the subject carried over from the earlier turn (at
+        least half of its words by IDF, in the text, the heading path or the glossary): "and how is it trained?"
+        after "what is a VAE" is not answered by a passage on training something else."""
+        if not (q.followup and q.context):
+            return True
+        subject = [t.term for t in q.context]
+        have = self.have(pi, subject)
+        have |= set(self.index.path_terms[pi]) | self.expand(have)
+        weight = self.focus_weights(subject)  # by IDF: "model" alone does not name "diffusion model"
+        return sum(w for t, w in weight.items() if t in have) * 2 >= sum(weight.values())
 
     def defines(self, focus: Sequence[str], pi: int, quotes: Sequence[str]) -> bool:
         """The passage is about the focus: its heading path names all of it, or a quote has it as
@@ -246,6 +260,12 @@ class Support:
     def required(self, q: Question, focus: Sequence[str]) -> list[str]:
         """Terms a passage must support. A yes/no question's claim may be what is wrong
         ("Can X produce video?"), so there only its named subjects (and half the rest) must be found."""
+        if q.followup and q.focus and q.context:
+            # a follow-up with words of its own ("and to print only the names?" after "how do I
+            # count lines with grep"): what it asks must be found; of the earlier turn's words,
+            # which the follow-up may have replaced, the subject check (respond) needs one
+            own = {t.term for t in q.focus}
+            focus = [t for t in focus if t in own] or list(focus)
         if q.kind != "yesno":
             return list(focus)
         named = [t.term for t in (*q.focus, *q.context)

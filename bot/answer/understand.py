@@ -141,6 +141,12 @@ _MONEY_Q = re.compile(r"^(?:what(?:'s| is| are| was| were)? (?:the )?(?:price|co
                       r"how much (?:does|do|did|is|are|was|were) .+ (?:cost|charge)\b|how (?:expensive|cheap)\b|"
                       r"how much (?:money|does it cost)\b)")
 _FOLLOW_ABOUT = re.compile(r"^(and |so )?(what|how) about\s+(?P<x>.+)$|^and\s+(?P<y>.+)$")
+# A follow-up that goes on from the previous turn with a conjunction and then asks a question of
+# its own ("and how is it trained?", "so what does it cost?", "and to print only the names?"): the
+# question after the conjunction is read as asked, about the previous turn's subject.
+_GO_ON = re.compile(r"^(?:and|so|but|also|then|and so|and also|but then|ok so|okay so)\s+(?P<rest>"
+                    r"(?:what|which|who|whose|whom|when|where|why|how|is|are|am|can|could|does|do|did|was|"
+                    r"were|will|would|should|shall|has|have|had|may|might|must|to)\b.+)$")
 _WHICH = re.compile(r"^which ((?:[\w-]+ ){0,2}?[\w-]+s)\b|"
                     r"^what ((?:[\w-]+ ){0,2}?[\w-]+s) (?:do|does|did|can|could|are|were|will|would|have|has)\b")
 _YESNO = re.compile(r"^(is|are|can|could|does|do|did|was|were|will|would|should|has|have|had|may|might)\b")
@@ -297,7 +303,10 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
             return Question(text, "meta", extra={"meta": name})
     vocab = vocabulary if vocabulary is None or isinstance(vocabulary, (set, frozenset)) else set(vocabulary)
     prev = previous_questions(history, max_turns) if _depth == 0 else []
-    about = _FOLLOW_ABOUT.match(s)
+    go_on = _GO_ON.match(s) if prev else None
+    if go_on:
+        s = go_on.group("rest")
+    about = None if go_on else _FOLLOW_ABOUT.match(s)
     if about and prev:
         # "what about the French press?" -> ask the previous question's kind about the new subject
         subject = about.group("x") or about.group("y")
@@ -306,7 +315,7 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
         focus, frame = _split_tokens(toks, before.kind)
         kind = before.kind if before.kind not in ("smalltalk", "comparison") else "definition"
         return Question(text, kind, focus=focus or tuple(toks), frame=before.frame, followup=True)
-    kind = question_kind(s)
+    kind = "how" if go_on and s.startswith("to ") else question_kind(s)  # "and to X?": how to X
     toks = analyze.tokens(text, vocab)
     focus, frame = _split_tokens(toks, kind)
     sides: tuple[tuple[Token, ...], ...] = ()
@@ -316,7 +325,7 @@ def understand(text: str, history: Sequence[Any] | None = None, vocabulary: Iter
     anaphoric = bool(words & _ANAPHORA)
     context: tuple[Token, ...] = ()
     followup = False
-    if prev and (anaphoric or not focus or _elliptical(s, kind, focus)):
+    if prev and (anaphoric or not focus or go_on or _elliptical(s, kind, focus)):
         before = understand(prev[0], None, vocab, max_turns, _depth + 1)
         carried = before.focus or before.context
         if carried:
