@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from bot.config import MANIFEST, CorpusError
+from bot.config import MANIFEST, CorpusError, has_surrogates
 from bot.sources.htmldoc import read_html_doc
 from bot.sources.manpage import looks_like_man, read_man
-from bot.sources.readers import LoadReport, guess_title, read_text, text_title
+from bot.sources.readers import LoadReport, guess_title, read_text, shown, text_title
 from bot.sources.structure import BLOCKS_KEY, STRUCTURED
 from bot.model import Document
 
@@ -29,36 +29,65 @@ SAVED_INDEX_MARKERS = ("index.json", "texts.bin")  # files every saved index fol
 
 
 def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, Path]]:
-    """(file, root) pairs for every supported file under ``paths``, in a stable order."""
-    out: list[tuple[Path, Path]] = []
+    """(file, root) pairs for every supported file under ``paths``, in a stable order.
+
+    Links are resolved: one under a folder is followed only to a file inside that folder (a link
+    to ``/etc/passwd`` would serve it), and a file reached twice (itself and a link to it) is taken
+    once, under its own name. A file name that is not valid UTF-8 cannot be stored or served: it
+    is reported and skipped, like a link out of the folder."""
+    found: list[tuple[Path, Path, Path]] = []  # (file, root, the file's real path)
     for raw in paths:
         path = Path(raw).expanduser()
-        if path.is_file():
+        if path.is_file():  # named by the user: taken wherever it leads
             if path.suffix.lower() in SUFFIXES:
-                out.append((path, path.parent))
+                found.append((path, path.parent, path.resolve()))
             else:
-                report.problems.append(f"{path}: unsupported file type '{path.suffix}'; skipped")
+                report.problems.append(f"{shown(path)}: unsupported file type '{shown(path.suffix)}'; skipped")
         elif path.is_dir():
-            saved: dict[Path, bool] = {}
-
-            def in_saved_index(folder: Path) -> bool:  # an index written inside the sources (--out docs/idx)
-                while folder != path and folder.is_relative_to(path):
-                    if folder not in saved:
-                        saved[folder] = all((folder / m).is_file() for m in SAVED_INDEX_MARKERS)
-                    if saved[folder]:
-                        return True
-                    folder = folder.parent
-                return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
-
-            for f in sorted(path.rglob("*")):
-                if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
-                    continue
-                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != MANIFEST \
-                        and not in_saved_index(f.parent):
-                    out.append((f, path))
+            found.extend(_folder_files(path, report))
         else:
-            report.problems.append(f"{path}: not found; skipped")
+            report.problems.append(f"{shown(path)}: not found; skipped")
+    first: dict[Path, Path] = {}  # real path -> the file it is read as
+    for f, _, real in found:  # the file's own name wins over a link's
+        if real not in first or (f.is_symlink() < first[real].is_symlink()):
+            first[real] = f
+    out: list[tuple[Path, Path]] = []
+    taken: set[Path] = set()
+    for f, root, real in found:
+        if first[real] != f:
+            report.problems.append(f"{shown(f)}: the same file as {shown(first[real])}; read once")
+        elif real not in taken:
+            taken.add(real)
+            out.append((f, root))
     return out
+
+
+def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, Path]]:
+    """(file, folder, real path) of the supported files under a folder, links kept inside it."""
+    inside = path.resolve()
+    saved: dict[Path, bool] = {}
+
+    def in_saved_index(folder: Path) -> bool:  # an index written inside the sources (--out docs/idx)
+        while folder != path and folder.is_relative_to(path):
+            if folder not in saved:
+                saved[folder] = all((folder / m).is_file() for m in SAVED_INDEX_MARKERS)
+            if saved[folder]:
+                return True
+            folder = folder.parent
+        return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
+
+    for f in sorted(path.rglob("*")):
+        if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
+            continue
+        if not (f.suffix.lower() in SUFFIXES and f.name != MANIFEST and f.is_file()) or in_saved_index(f.parent):
+            continue
+        real = f.resolve()
+        if has_surrogates(str(real)):
+            report.problems.append(f"{shown(f)}: the file name is not valid UTF-8 (rename it to index it); skipped")
+        elif not real.is_relative_to(inside):
+            report.problems.append(f"{shown(f)}: a link to a file outside {shown(path)}; skipped")
+        else:
+            yield f, path, real
 
 
 # Page furniture that is never a passage: navigation, headers and footers, cookie and consent
@@ -291,6 +320,10 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
                 report.problems.append(f"{path}:{lineno}: not a BEIR line with '_id' and 'text' ({reason}); skipped")
                 continue
+            if has_surrogates(doc_id) or has_surrogates(title) or has_surrogates(text):
+                report.problems.append(f"{path}:{lineno}: document '{shown(doc_id)}' holds a lone surrogate escape "
+                                       "(such as \\ud800), which is not text; skipped")
+                continue
             if not text.strip():
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
                 continue
@@ -372,12 +405,26 @@ def read_checked(f: Path, source: str, report: LoadReport, max_mb: float = 20, *
         if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
             raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
                               "(settings.index.max_document_mb)")
-        return read_file(f, source, report, max_mb=max_mb, **entry)
+        docs = read_file(f, source, report, max_mb=max_mb, **entry)
     except CorpusError as exc:
         report.problems.append(f"{exc}; skipped")
     except Exception as exc:  # a library failing on one odd file must not stop the rest
         report.problems.append(f"{f}: could not be read ({type(exc).__name__}: {exc}); skipped")
+    else:
+        return [d for d in docs if _valid_text(f, d, report)]
     return []
+
+
+def _valid_text(f: Path, doc: Document, report: LoadReport) -> bool:
+    """Whether a document is Unicode text throughout; one holding a lone surrogate (which no
+    UTF-8 file, JSON reply or page can carry) is reported and skipped, never indexed."""
+    strings = [doc.id, doc.title, doc.source, doc.text]
+    strings += [v for v in doc.metadata.values() if isinstance(v, str)]
+    if any(has_surrogates(s) for s in strings):
+        report.problems.append(f"{shown(f)}: document '{shown(doc.id)}' holds a lone surrogate (such as \\ud800), "
+                               "which is not text; skipped")
+        return False
+    return True
 
 
 def ingest(paths: Iterable[str | Path], report: LoadReport,
