@@ -168,3 +168,62 @@ def test_a_folder_given_through_a_link_is_read(tmp_path, linked):
 
     files = collect([tmp_path / "via"], report)
     assert [f.name for f, _ in files] == ["coffee.md"]
+
+
+# ---- row 18: a JSON Lines line far over the document size limit -----------------------------------
+def test_a_line_over_the_limit_is_skipped_and_never_held_whole(tmp_path):
+    import io
+
+    from bot.sources.ingest import bounded_lines, ingest
+
+    huge = json.dumps({"_id": "huge", "title": "Huge", "text": "word " * 600_000})  # 3 MB
+    unnamed = json.dumps({"title": "No id first", "text": "word " * 600_000, "_id": "late"})
+    lines = [json.dumps(GOOD), huge, unnamed, json.dumps({"_id": "b", "text": "Beta rays are electrons."})]
+    (tmp_path / "kb.jsonl").write_text("\n".join(lines) + "\n")
+    report = LoadReport()
+    docs = ingest([tmp_path], report, max_mb=1)
+    assert [d.id for d in docs] == ["kb.jsonl#a", "kb.jsonl#b"]  # the line after the long ones is read whole
+    assert report.problems == [
+        f"{tmp_path / 'kb.jsonl'}:2: document 'huge' is over the 1 MB limit (settings.index.max_document_mb); skipped",
+        f"{tmp_path / 'kb.jsonl'}:3: a line is over the 1 MB limit (settings.index.max_document_mb); skipped"]
+
+    class Counting(io.BytesIO):
+        largest = 0
+
+        def readline(self, size=-1):
+            got = super().readline(size)
+            Counting.largest = max(Counting.largest, len(got))
+            return got
+
+    got = list(bounded_lines(Counting("\n".join(lines).encode()), 1 << 20))
+    assert [type(x).__name__ for x in got] == ["bytes", "_Over", "_Over", "bytes"]
+    assert Counting.largest <= (1 << 20) + 1  # no read returned more than the limit
+
+
+def test_reading_a_line_over_the_limit_takes_no_more_memory_than_the_limit(tmp_path):
+    """Peak memory of reading a 60 MB line with a 1 MB limit, in a fresh process: it
+    grew by over 180 MB (the line, its text and the parse) before it was refused."""
+    big = tmp_path / "big.jsonl"
+    with big.open("w") as f:
+        f.write(json.dumps(GOOD) + "\n" + '{"_id": "huge", "text": "' + "word " * 12_000_000 + '"}\n')
+    script = (  # VmHWM: this process's peak (ru_maxrss would start at the forking pytest's)
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from bot.sources.ingest import jsonl_documents\n"
+        "from bot.sources.readers import LoadReport\n"
+        "def peak():\n"
+        "    status = Path('/proc/self/status').read_text()\n"
+        "    return int(status.split('VmHWM:')[1].split()[0]) // 1024\n"
+        "small = Path(sys.argv[1]).with_name('small.jsonl')\n"
+        "small.write_text(open(sys.argv[1]).readline())\n"
+        "list(jsonl_documents(small, 's', LoadReport(), max_mb=1))\n"
+        "before = peak()\n"
+        "r = LoadReport()\n"
+        "docs = list(jsonl_documents(Path(sys.argv[1]), 'big', r, max_mb=1))\n"
+        "print(len(docs), peak() - before, r.problems[0])\n")
+    out = subprocess.run([sys.executable, "-c", script, str(big)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    n, grown_mb, problem = out.stdout.split(" ", 2)
+    assert n == "1" and "big.jsonl:2: document 'huge' is over the 1 MB limit" in problem
+    assert int(grown_mb) < 16, f"peak memory grew by {grown_mb} MB reading past a 60 MB line"
