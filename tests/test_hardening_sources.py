@@ -227,3 +227,122 @@ def test_reading_a_line_over_the_limit_takes_no_more_memory_than_the_limit(tmp_p
     n, grown_mb, problem = out.stdout.split(" ", 2)
     assert n == "1" and "big.jsonl:2: document 'huge' is over the 1 MB limit" in problem
     assert int(grown_mb) < 16, f"peak memory grew by {grown_mb} MB reading past a 60 MB line"
+
+
+# ---- row 10: PDF pages holding far more content than text -----------------------------------------
+PAGE_TEXT = b"BT /F1 12 Tf 72 712 Td (Calibrate the sensor on page %d.) Tj ET\n"
+
+
+def make_heavy_pdf(path: Path, pages: list[str]) -> None:
+    """A PDF written with pypdf whose pages are "text" (a sentence), "shared" (the sentence and
+    300 KB of ``0 0 m``, one stream for all such pages), "own:<bytes>" (a stream of its own with
+    that much ``0 0 m``) or "forms" (a 100 KB form XObject drawn 50 times)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, StreamObject
+
+    w = PdfWriter()
+
+    def stream(data: bytes, extra: dict | None = None):
+        s = StreamObject()
+        s.set_data(data)
+        s = s.flate_encode()
+        for k, v in (extra or {}).items():
+            s[NameObject(k)] = v
+        return w._add_object(s)
+
+    font = w._add_object(DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"):
+                                           NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica")}))
+    fonts = DictionaryObject({NameObject("/F1"): font})
+    shared = stream(PAGE_TEXT % 0 + b"0 0 m\n" * 50_000)
+    for n, kind in enumerate(pages, 1):
+        page = w.add_blank_page(612, 792)
+        resources = DictionaryObject({NameObject("/Font"): fonts})  # each page its own dictionary
+        if kind == "text":
+            content = stream(PAGE_TEXT % n)
+        elif kind == "shared":
+            content = shared
+        elif kind.startswith("own:"):
+            content = stream(PAGE_TEXT % n + b"0 0 m\n" * (int(kind[4:]) // 6))
+        else:
+            box = ArrayObject([NumberObject(0), NumberObject(0), NumberObject(612), NumberObject(792)])
+            form = stream(b"0 0 m\n" * 17_000 + PAGE_TEXT % n, {
+                "/Type": NameObject("/XObject"), "/Subtype": NameObject("/Form"), "/BBox": box,
+                "/Resources": DictionaryObject({NameObject("/Font"): fonts})})
+            resources[NameObject("/XObject")] = DictionaryObject({NameObject("/Fm0"): form})
+            content = stream(PAGE_TEXT % n + b"/Fm0 Do\n" * 50)
+        page[NameObject("/Contents")] = content
+        page[NameObject("/Resources")] = resources
+    with path.open("wb") as f:
+        w.write(f)
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[int]:
+    """The size of every content stream pypdf parses (a spy: the work text extraction does)."""
+    from pypdf.generic import ContentStream
+
+    seen: list[int] = []
+    real = ContentStream._parse_content_stream
+
+    def counted(self, stream):
+        seen.append(len(stream.getbuffer()))
+        return real(self, stream)
+
+    monkeypatch.setattr(ContentStream, "_parse_content_stream", counted)
+    return seen
+
+
+def test_pages_sharing_one_content_stream_parse_it_once(tmp_path, parses):
+    from bot.sources.ingest import read_checked
+
+    make_heavy_pdf(tmp_path / "shared.pdf", ["shared"] * 20)
+    report = LoadReport()
+    [doc] = read_checked(tmp_path / "shared.pdf", "shared.pdf", report)
+    assert doc.text.count("Calibrate the sensor on page 0.") == 20 and "## Page 20" in doc.text
+    assert len(parses) == 1 and report.problems == []  # it was parsed 20 times: 23.5 s for 1 MB
+
+
+def test_a_page_over_the_content_limit_is_left_out_unparsed(tmp_path, parses):
+    from bot.sources.ingest import read_checked
+
+    make_heavy_pdf(tmp_path / "heavy.pdf", ["text", "own:2500000", "text", "forms"])
+    report = LoadReport()
+    [doc] = read_checked(tmp_path / "heavy.pdf", "heavy.pdf", report)
+    assert "page 1." in doc.text and "page 3." in doc.text
+    assert "page 2." not in doc.text and "page 4." not in doc.text
+    assert max(parses) < 1000  # neither the 2.5 MB stream nor the form drawn 50 times was parsed
+    assert report.problems == [f"{tmp_path / 'heavy.pdf'}: pages 2, 4 left out: over the 2 MB of content "
+                               "a page may hold (4.9 MB)"]
+
+
+def test_a_pdfs_pages_share_one_content_budget(tmp_path, parses):
+    from bot.sources.ingest import PdfLimits, pdf_to_markdown
+
+    make_heavy_pdf(tmp_path / "many.pdf", ["text"] + ["own:100000"] * 5)
+    report = LoadReport()
+    text, _ = pdf_to_markdown(tmp_path / "many.pdf", report, PdfLimits(document_bytes=250_000, ratio=1))
+    assert [n for n in range(1, 7) if f"page {n}." in text] == [1, 2, 3]
+    assert len(parses) == 3
+    assert report.problems == [f"{tmp_path / 'many.pdf'}: pages 4-6 left out: the PDF's pages hold over "
+                               "0.238 MB of content in all (1 times its size, at least 0.238 MB)"]
+
+
+def test_a_normal_pdfs_text_is_unchanged(tmp_path):
+    from mixed_corpus import make_pdf
+    from pypdf import PdfReader
+
+    from bot.sources.ingest import pdf_to_markdown
+
+    pages = ["Widget Manual\nThe widget manual explains installation.", "Calibrate the sensor every six months.",
+             "Safety\nNever open the case while it is plugged in."]
+    make_pdf(tmp_path / "manual.pdf", pages)
+    make_heavy_pdf(tmp_path / "small.pdf", ["text", "own:50000", "text"])
+    for f in ("manual.pdf", "small.pdf"):
+        report = LoadReport()
+        text, _ = pdf_to_markdown(tmp_path / f, report)
+        plain = [p.extract_text().strip() for p in PdfReader(str(tmp_path / f)).pages]
+        assert text.count("## Page ") == len(plain) and report.problems == []
+        for n, page in enumerate(plain, 1):
+            assert f"## Page {n}\n" in text
+            for line in page.splitlines():
+                assert line.strip() in text
