@@ -76,11 +76,16 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_a_message(tmp_path):
     (docs / os.fsdecode(b"caf\xe9.md")).write_text("# Tea\n\nGreen tea is steeped at eighty degrees.\n")
     _, got, _, problems = indexer.build([docs], tmp_path / "idx")
     assert [d.source for d in got] == ["coffee.md"]
-    assert any("caf\\xe9.md: the file name is not valid UTF-8" in p for p in problems), problems
+    assert any("caf\\xe9.md: the path is not valid UTF-8" in p for p in problems), problems
     json.dumps(problems, ensure_ascii=False).encode("utf-8")
     bot = ChatBot.load(docs)
     assert [d.source for d in bot.documents] == ["coffee.md"]
     assert any("caf\\xe9.md" in p for p in bot.problems)
+    report = LoadReport()  # a file named on the command line
+    from bot.sources.ingest import collect
+
+    assert collect([docs / os.fsdecode(b"caf\xe9.md"), docs / "coffee.md"], report) == [(docs / "coffee.md", docs)]
+    assert "caf\\xe9.md: the path is not valid UTF-8" in report.problems[0]
 
 
 # ---- rows 3 and 17: symlinks ---------------------------------------------------------------------

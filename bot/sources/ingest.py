@@ -41,7 +41,8 @@ def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path,
         path = Path(raw).expanduser()
         if path.is_file():  # named by the user: taken wherever it leads
             if path.suffix.lower() in SUFFIXES:
-                found.append((path, path.parent, path.resolve()))
+                if _storable(path, path.resolve(), report):
+                    found.append((path, path.parent, path.resolve()))
             else:
                 report.problems.append(f"{shown(path)}: unsupported file type '{shown(path.suffix)}'; skipped")
         elif path.is_dir():
@@ -61,6 +62,15 @@ def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path,
             taken.add(real)
             out.append((f, root))
     return out
+
+
+def _storable(f: Path, real: Path, report: LoadReport) -> bool:
+    """Whether a file's path can be stored and served: one that is not valid UTF-8 (an undecodable
+    byte in its name or a folder's) is reported and skipped."""
+    if has_surrogates(str(f)) or has_surrogates(str(real)):
+        report.problems.append(f"{shown(f)}: the path is not valid UTF-8 (rename it to index it); skipped")
+        return False
+    return True
 
 
 def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, Path]]:
@@ -83,9 +93,9 @@ def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, 
         if not (f.suffix.lower() in SUFFIXES and f.name != MANIFEST and f.is_file()) or in_saved_index(f.parent):
             continue
         real = f.resolve()
-        if has_surrogates(str(real)):
-            report.problems.append(f"{shown(f)}: the file name is not valid UTF-8 (rename it to index it); skipped")
-        elif not real.is_relative_to(inside):
+        if not _storable(f, real, report):
+            continue
+        if not real.is_relative_to(inside):
             report.problems.append(f"{shown(f)}: a link to a file outside {shown(path)}; skipped")
         else:
             yield f, path, real
