@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +20,15 @@ MANIFEST = "corpus.yaml"  # a corpus folder's manifest: its documents, metadata 
 
 class CorpusError(ValueError):
     """A corpus that cannot be loaded; the message names the file (and line) at fault."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate: a JSON or YAML escape such as "\\ud800", or a file
+    name's undecodable byte. It is not Unicode text: it cannot be written as UTF-8 or sent as JSON."""
+    return _SURROGATE.search(text) is not None
 
 
 def _limits(low: float, high: float) -> dict[str, Any]:
@@ -222,6 +232,9 @@ def _scalar(path: Path, node: yaml.Node, what: str) -> Any:
                           f"({str(exc)[:120]})") from None
     if isinstance(value, (_dt.date, _dt.datetime)):
         value = value.isoformat()
+    if isinstance(value, str) and has_surrogates(value):
+        raise CorpusError(f"{_where(path, node)}: {what} holds a lone surrogate escape (such as \\ud800), "
+                          "which is not text")
     return value
 
 

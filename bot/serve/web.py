@@ -418,10 +418,13 @@ def source_file(bot: ChatBot, doc: Any) -> Path | None:
             roots += [Path(i) for i in layout.read_header(bot.manifest.path.parent).get("inputs") or []]
         except Exception:  # an unreadable header: no file to show
             pass
+    outside_ok = bot.manifest.settings.index.allow_outside_paths
     for root in roots:
         for candidate in (root / rel, root if root.name == rel else None):
             if candidate is not None and candidate.suffix.lower() == ".pdf" and candidate.is_file():
-                return candidate
+                # a file swapped for a link out of its folder since indexing is not shown
+                if candidate == root or outside_ok or candidate.resolve().is_relative_to(root.resolve()):
+                    return candidate
     return None
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
-from bot.config import MANIFEST, CorpusError
+from bot.config import MANIFEST, CorpusError, has_surrogates
 from bot.sources.htmldoc import read_html_doc
 from bot.sources.manpage import looks_like_man, read_man
-from bot.sources.readers import LoadReport, guess_title, read_text, text_title
+from bot.sources.readers import LoadReport, guess_title, read_text, shown, text_title
 from bot.sources.structure import BLOCKS_KEY, STRUCTURED
 from bot.model import Document
 
@@ -29,36 +30,75 @@ SAVED_INDEX_MARKERS = ("index.json", "texts.bin")  # files every saved index fol
 
 
 def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, Path]]:
-    """(file, root) pairs for every supported file under ``paths``, in a stable order."""
-    out: list[tuple[Path, Path]] = []
+    """(file, root) pairs for every supported file under ``paths``, in a stable order.
+
+    Links are resolved: one under a folder is followed only to a file inside that folder (a link
+    to ``/etc/passwd`` would serve it), and a file reached twice (itself and a link to it) is taken
+    once, under its own name. A file name that is not valid UTF-8 cannot be stored or served: it
+    is reported and skipped, like a link out of the folder."""
+    found: list[tuple[Path, Path, Path]] = []  # (file, root, the file's real path)
     for raw in paths:
         path = Path(raw).expanduser()
-        if path.is_file():
+        if path.is_file():  # named by the user: taken wherever it leads
             if path.suffix.lower() in SUFFIXES:
-                out.append((path, path.parent))
+                if _storable(path, path.resolve(), report):
+                    found.append((path, path.parent, path.resolve()))
             else:
-                report.problems.append(f"{path}: unsupported file type '{path.suffix}'; skipped")
+                report.problems.append(f"{shown(path)}: unsupported file type '{shown(path.suffix)}'; skipped")
         elif path.is_dir():
-            saved: dict[Path, bool] = {}
-
-            def in_saved_index(folder: Path) -> bool:  # an index written inside the sources (--out docs/idx)
-                while folder != path and folder.is_relative_to(path):
-                    if folder not in saved:
-                        saved[folder] = all((folder / m).is_file() for m in SAVED_INDEX_MARKERS)
-                    if saved[folder]:
-                        return True
-                    folder = folder.parent
-                return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
-
-            for f in sorted(path.rglob("*")):
-                if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
-                    continue
-                if f.is_file() and f.suffix.lower() in SUFFIXES and f.name != MANIFEST \
-                        and not in_saved_index(f.parent):
-                    out.append((f, path))
+            found.extend(_folder_files(path, report))
         else:
-            report.problems.append(f"{path}: not found; skipped")
+            report.problems.append(f"{shown(path)}: not found; skipped")
+    first: dict[Path, Path] = {}  # real path -> the file it is read as
+    for f, _, real in found:  # the file's own name wins over a link's
+        if real not in first or (f.is_symlink() < first[real].is_symlink()):
+            first[real] = f
+    out: list[tuple[Path, Path]] = []
+    taken: set[Path] = set()
+    for f, root, real in found:
+        if first[real] != f:
+            report.problems.append(f"{shown(f)}: the same file as {shown(first[real])}; read once")
+        elif real not in taken:
+            taken.add(real)
+            out.append((f, root))
     return out
+
+
+def _storable(f: Path, real: Path, report: LoadReport) -> bool:
+    """Whether a file's path can be stored and served: one that is not valid UTF-8 (an undecodable
+    byte in its name or a folder's) is reported and skipped."""
+    if has_surrogates(str(f)) or has_surrogates(str(real)):
+        report.problems.append(f"{shown(f)}: the path is not valid UTF-8 (rename it to index it); skipped")
+        return False
+    return True
+
+
+def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, Path]]:
+    """(file, folder, real path) of the supported files under a folder, links kept inside it."""
+    inside = path.resolve()
+    saved: dict[Path, bool] = {}
+
+    def in_saved_index(folder: Path) -> bool:  # an index written inside the sources (--out docs/idx)
+        while folder != path and folder.is_relative_to(path):
+            if folder not in saved:
+                saved[folder] = all((folder / m).is_file() for m in SAVED_INDEX_MARKERS)
+            if saved[folder]:
+                return True
+            folder = folder.parent
+        return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
+
+    for f in sorted(path.rglob("*")):
+        if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
+            continue
+        if not (f.suffix.lower() in SUFFIXES and f.name != MANIFEST and f.is_file()) or in_saved_index(f.parent):
+            continue
+        real = f.resolve()
+        if not _storable(f, real, report):
+            continue
+        if not real.is_relative_to(inside):
+            report.problems.append(f"{shown(f)}: a link to a file outside {shown(path)}; skipped")
+        else:
+            yield f, path, real
 
 
 # Page furniture that is never a passage: navigation, headers and footers, cookie and consent
@@ -193,24 +233,148 @@ def html_metadata(html: str) -> dict[str, str]:
                                                  date_config={"extensive_search": False, "original_date": True}))
 
 
-def pdf_to_markdown(path: Path) -> tuple[str, str | None]:
-    """Each page's text under a "## Page N" heading, so citations keep page numbers."""
+@dataclass(frozen=True)
+class PdfLimits:
+    """How much page content text extraction parses. pypdf parses about half a megabyte of
+    content a second, and a 5 KB file can hold far more: 20 pages sharing one 1 MB stream of
+    ``0 0 m`` took 23.5 s. Content is counted decompressed, a form XObject once for each time a
+    page draws it; a stream shared by pages is parsed once; a page with no text operator costs
+    nothing (pypdf does not parse it)."""
+
+    page_bytes: int = 2 * 2**20  # a page holding more is left out (its text only); real pages: 5-20 KB
+    document_bytes: int = 2 * 2**20  # what the pages may hold in all, at least ...
+    ratio: int = 10  # ... or this many times the file's size (real documents hold 0.1 to 2 times)
+
+    def budget(self, file_size: int) -> int:
+        return max(self.document_bytes, self.ratio * file_size)
+
+
+_TEXT_OPERATOR = re.compile(rb"T[jJ]|Do|['\"]")  # what can add text (pypdf parses only content holding one)
+_MAX_FORM_DEPTH = 12
+
+
+def _streams(obj: Any) -> list[Any]:
+    """The streams of a page's /Contents (one, or an array of them)."""
+    from pypdf.generic import ArrayObject, StreamObject
+
+    obj = obj.get_object() if obj is not None else None
+    items = obj if isinstance(obj, ArrayObject) else [obj]
+    return [s for s in (x.get_object() if x is not None else None for x in items) if isinstance(s, StreamObject)]
+
+
+def _content_cost(streams: list[Any], resources: Any, forms: dict[int, int], depth: int = 0) -> int:
+    """Bytes of content extracting the text of ``streams`` parses: their own, and each form
+    XObject they draw times the number of times they draw it (``forms``: a form's cost, by id)."""
+    from pypdf.generic import DictionaryObject
+
+    datas = [s.get_data() for s in streams]
+    if not any(_TEXT_OPERATOR.search(d) for d in datas):
+        return 0
+    cost = sum(len(d) for d in datas)
+    resources = resources.get_object() if resources is not None else None
+    xobjects = resources.get("/XObject") if isinstance(resources, DictionaryObject) else None
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    if not isinstance(xobjects, DictionaryObject) or depth >= _MAX_FORM_DEPTH:
+        return cost
+    for name, ref in xobjects.items():
+        form = ref.get_object() if ref is not None else None
+        if not isinstance(form, DictionaryObject) or form.get("/Subtype") != "/Form":
+            continue
+        drawn = re.compile(re.escape(str(name).encode("latin-1", "replace")) + rb"\s*Do\b")
+        times = sum(len(drawn.findall(d)) for d in datas)
+        if times:
+            if id(form) not in forms:
+                forms[id(form)] = 0  # a form drawing itself: pypdf stops there
+                forms[id(form)] = _content_cost([form], form.get("/Resources", resources), forms, depth + 1)
+            cost += times * forms[id(form)]
+    return cost
+
+
+def _page_key(page: Any) -> tuple[Any, ...]:
+    """What a page's text depends on: its content streams, the fonts and forms its resources
+    name (the objects, not the dictionary: each page may have its own) and its rotation."""
+    from pypdf.generic import DictionaryObject
+
+    key: list[Any] = [tuple(id(s) for s in _streams(page.get("/Contents"))), page.rotation]
+    resources = page.get("/Resources")
+    resources = resources.get_object() if resources is not None else None
+    if isinstance(resources, DictionaryObject):
+        for kind in ("/Font", "/XObject"):
+            named = resources.get(kind)
+            named = named.get_object() if named is not None else None
+            if isinstance(named, DictionaryObject):
+                key.append(tuple(sorted((str(k), id(v.get_object()) if v is not None else 0)
+                                        for k, v in named.items())))
+            else:
+                key.append(None)
+        key.append(tuple(sorted(str(k) for k in resources if k not in ("/Font", "/XObject"))))
+    return tuple(key)
+
+
+def _page_numbers(pages: list[int]) -> str:
+    """ "page 3", "pages 1-20", "pages 2, 5, 7-9" (ascending page numbers; ten runs at most)."""
+    runs: list[list[int]] = []
+    for n in pages:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:10]) + (", ..." if len(runs) > 10 else "")
+    return f"page {shown}" if len(pages) == 1 else f"pages {shown}"
+
+
+def pdf_to_markdown(path: Path, report: LoadReport | None = None,
+                    limits: PdfLimits = PdfLimits()) -> tuple[str, str | None]:
+    """Each page's text under a "## Page N" heading, so citations keep page numbers. Pages over
+    ``limits`` are left out, each named in ``report``."""
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would bypass our report
-
+    notes = report.problems if report is not None else []
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             raise CorpusError(f"{path}: the PDF is encrypted (save an unprotected copy to index it)")
+        budget = limits.budget(path.stat().st_size)
+        spent = 0
+        seen: dict[tuple[Any, ...], tuple[Any, str]] = {}  # page key -> (the page, keeping ids alive; text)
+        forms: dict[int, int] = {}
+        over_budget: list[int] = []
+        over_page: list[tuple[int, int]] = []  # (page, its content's size)
         pages = []
         for n, page in enumerate(reader.pages, 1):
-            text = (page.extract_text() or "").strip()
+            key = _page_key(page)
+            if key in seen:  # content shared with an earlier page: parsed once
+                text = seen[key][1]
+            else:
+                cost = _content_cost(_streams(page.get("/Contents")), page.get("/Resources"), forms)
+                if cost > limits.page_bytes:
+                    over_page.append((n, cost))
+                    text = ""
+                elif over_budget or spent + cost > budget:
+                    over_budget.append(n)
+                    continue
+                else:
+                    spent += cost
+                    try:
+                        text = (page.extract_text() or "").strip()
+                    except LimitReachedError as exc:  # pypdf's own limits: this page only
+                        notes.append(f"{path}: page {n} could not be read ({exc}); its text left out")
+                        text = ""
+                seen[key] = (page, text)
             if text:
                 pages.append(f"## Page {n}\n\n{_pdf_headings(text)}\n")
+        if over_page:
+            notes.append(f"{path}: {_page_numbers([n for n, _ in over_page])} left out: over the "
+                         f"{limits.page_bytes / 2**20:.3g} MB of content a page may hold "
+                         f"({max(c for _, c in over_page) / 2**20:.1f} MB)")
+        if over_budget:
+            notes.append(f"{path}: {_page_numbers(over_budget)} left out: the PDF's pages hold over "
+                         f"{budget / 2**20:.3g} MB of content in all ({limits.ratio} times its size, at least "
+                         f"{limits.document_bytes / 2**20:.3g} MB)")
         title = str(reader.metadata.title) if reader.metadata and reader.metadata.title else None
     except CorpusError:
         raise
@@ -265,13 +429,60 @@ def _pdf_headings(text: str) -> str:
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class _Over:
+    """A line over the size limit: only its first bytes are kept (to name its document)."""
+
+    head: bytes
+
+
+_HEAD_BYTES = 4096
+_LEADING_ID = re.compile(rb'"_id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,30})')
+
+
+def _named(head: bytes) -> str:
+    """What a line over the limit is, from its first bytes: "document 'kb7'" where its "_id" comes first."""
+    found = _LEADING_ID.search(head)
+    try:
+        return f"document '{shown(str(json.loads(found.group(1))))}'" if found else "a line"
+    except ValueError:
+        return "a line"
+
+
+def bounded_lines(f: BinaryIO, limit: int) -> Iterator[bytes | _Over]:
+    """The lines of a binary file, each at most ``limit`` bytes (its newline aside); a longer line
+    is read past in 1 MB pieces and given as ``_Over``, never held whole (a 200 MB line of one
+    document took 629 MB before it was refused)."""
+    while True:
+        line = f.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        head = line[:_HEAD_BYTES]
+        del line
+        while (piece := f.readline(1 << 20)) and not piece.endswith(b"\n"):
+            pass
+        yield _Over(head)
+
+
 def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float = 20) -> Iterator[Document]:
     """BEIR-style lines {"_id", "title", "text"}; a bad line is reported and skipped. The size limit
     applies to each line's document, not to the file (a knowledge base export can be gigabytes).
     An optional "format": "markdown" reads the text as Markdown (its headings become each
     passage's heading path); the default is plain text."""
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
+    limit = int(max_mb * 1024 * 1024)
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(bounded_lines(f, limit), 1):
+            if isinstance(raw, _Over):
+                what = _named(raw.head)
+                report.problems.append(f"{path}:{lineno}: {what} is over the {max_mb} MB limit "
+                                       "(settings.index.max_document_mb); skipped")
+                continue
+            line = raw.decode("utf-8", errors="replace")
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")  # a byte-order mark
             if not line.strip():
                 continue
             try:
@@ -291,15 +502,15 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
                 report.problems.append(f"{path}:{lineno}: not a BEIR line with '_id' and 'text' ({reason}); skipped")
                 continue
+            if has_surrogates(doc_id) or has_surrogates(title) or has_surrogates(text):
+                report.problems.append(f"{path}:{lineno}: document '{shown(doc_id)}' holds a lone surrogate escape "
+                                       "(such as \\ud800), which is not text; skipped")
+                continue
             if not text.strip():
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
                 continue
             if "\x00" in text:
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' holds NUL bytes (binary data); skipped")
-                continue
-            if len(text) > max_mb * 1024 * 1024:
-                report.problems.append(f"{path}:{lineno}: document '{doc_id}' is over the {max_mb} MB limit "
-                                       "(settings.index.max_document_mb); skipped")
                 continue
             title = title.strip() or doc_id
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
@@ -317,7 +528,7 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
             raise CorpusError(f"{path}: no documents in the JSON Lines file")
         return docs
     if kind == "pdf":
-        text, found = pdf_to_markdown(path)
+        text, found = pdf_to_markdown(path, report)
         fmt = "markdown"
         for key, value in pdf_credits(path).items():  # what the manifest says wins
             meta.setdefault(key, value)
@@ -372,12 +583,26 @@ def read_checked(f: Path, source: str, report: LoadReport, max_mb: float = 20, *
         if size > max_mb * 1024 * 1024 and SUFFIXES.get(f.suffix.lower()) != "jsonl":
             raise CorpusError(f"{f}: {size / 1048576:.1f} MB is over the {max_mb} MB limit "
                               "(settings.index.max_document_mb)")
-        return read_file(f, source, report, max_mb=max_mb, **entry)
+        docs = read_file(f, source, report, max_mb=max_mb, **entry)
     except CorpusError as exc:
         report.problems.append(f"{exc}; skipped")
     except Exception as exc:  # a library failing on one odd file must not stop the rest
         report.problems.append(f"{f}: could not be read ({type(exc).__name__}: {exc}); skipped")
+    else:
+        return [d for d in docs if _valid_text(f, d, report)]
     return []
+
+
+def _valid_text(f: Path, doc: Document, report: LoadReport) -> bool:
+    """Whether a document is Unicode text throughout; one holding a lone surrogate (which no
+    UTF-8 file, JSON reply or page can carry) is reported and skipped, never indexed."""
+    strings = [doc.id, doc.title, doc.source, doc.text]
+    strings += [v for v in doc.metadata.values() if isinstance(v, str)]
+    if any(has_surrogates(s) for s in strings):
+        report.problems.append(f"{shown(f)}: document '{shown(doc.id)}' holds a lone surrogate (such as \\ud800), "
+                               "which is not text; skipped")
+        return False
+    return True
 
 
 def ingest(paths: Iterable[str | Path], report: LoadReport,

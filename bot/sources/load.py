@@ -1,4 +1,5 @@
-"""Load the documents a corpus manifest lists (or, without a manifest, every .md/.txt file)."""
+"""Load the documents a corpus manifest lists (or, without a manifest, every supported file below the
+folder, links kept inside it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,22 @@ from bot.sources.readers import LoadReport
 
 def entry_path(root: Path, entry: DocumentEntry) -> Path:
     return (root / entry.path).resolve()
+
+
+def listed(root: Path, manifest: Manifest, report: LoadReport) -> list[DocumentEntry]:
+    """The manifest's entries, each file once: an entry that names, through a link, the file of
+    an earlier entry is reported and left out (read twice, it would be indexed twice)."""
+    first: dict[Path, DocumentEntry] = {}
+    out: list[DocumentEntry] = []
+    for e in manifest.documents:
+        real = entry_path(root, e)
+        if real in first:
+            report.problems.append(f"{manifest.path}:{e.line}: document '{e.path}' is the same file as "
+                                   f"'{first[real].path}' (line {first[real].line}); read once")
+            continue
+        first[real] = e
+        out.append(e)
+    return out
 
 
 def read_entry(root: Path, manifest: Manifest, entry: DocumentEntry, report: LoadReport) -> list[Document]:
@@ -50,7 +67,7 @@ def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[M
     if manifest_path.is_file():
         manifest = load_manifest(manifest_path)
     else:
-        files = [f for f, _ in collect([root], LoadReport())]
+        files = [f for f, _ in collect([root], report)]
         if not files:
             raise CorpusError(f"{root}: no {MANIFEST} and no documents ({', '.join(sorted(SUFFIXES))})")
         entries = tuple(
@@ -59,7 +76,7 @@ def load_corpus(folder: str | Path, report: LoadReport | None = None) -> tuple[M
         manifest = Manifest(manifest_path, root.name, "", entries, Settings())
 
     docs: list[Document] = []
-    for entry in manifest.documents:
+    for entry in listed(root, manifest, report):
         docs.extend(read_entry(root, manifest, entry, report))
     if not docs:
         detail = "; ".join(report.problems[:5])
@@ -89,7 +106,7 @@ def plan_sources(inputs: Sequence[str], report: LoadReport, manifest_path: Path)
     if len(inputs) == 1 and (Path(inputs[0]) / MANIFEST).is_file():
         root = Path(inputs[0])
         manifest = load_manifest(root / MANIFEST)
-        return manifest, [Planned(entry_path(root, e), e.path, e) for e in manifest.documents]
+        return manifest, [Planned(entry_path(root, e), e.path, e) for e in listed(root, manifest, report)]
     files = named_files(inputs, report)
     first = Path(inputs[0]).resolve() if inputs else Path(".")
     manifest = Manifest(manifest_path, first.name if first.is_dir() else first.stem, "", (), Settings())

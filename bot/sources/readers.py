@@ -2,6 +2,7 @@
 file reader (``ingest``) and the manifest loader (``load``) share."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,16 @@ from pathlib import Path
 from bot.config import CorpusError
 
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def shown(value: str | os.PathLike) -> str:
+    """A path or name as it can be printed and stored: a file name's undecodable bytes as ``\\xe9``,
+    a lone surrogate as ``\\ud800``."""
+    text = os.fspath(value)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def read_text(path: Path) -> str:
