@@ -31,6 +31,11 @@ def has_surrogates(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so it can be written as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _limits(low: float, high: float) -> dict[str, Any]:
     """The range of a numeric setting: every one has both ends, so no value too large for an
     engine (tantivy panics on a result limit over 2**32; numpy overflows on 10**23) gets past

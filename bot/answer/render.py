@@ -15,8 +15,9 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
+from bot.config import without_surrogates
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!{}])")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _CONTROL_OR_NEWLINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
@@ -87,12 +88,12 @@ def term(text: Any, one_line: bool = False) -> str:
     ``one_line`` escapes line breaks too (a file name with a newline cannot forge an extra line)."""
     pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
     return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                       _SURROGATE.sub("\ufffd", str(text)))
+                       without_surrogates(str(text)))
 
 
 def printable(text: Any) -> Any:
     """Text that can be written as UTF-8: lone surrogates (from JSON escapes) become U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+    return without_surrogates(text) if isinstance(text, str) else text
 
 
 def jsonl(obj: Any) -> str:

@@ -23,7 +23,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, field_validator
 
 from bot.chatbot import ChatBot, LiveBot
-from bot.config import check_setting
+from bot.config import check_setting, has_surrogates, without_surrogates
 
 MAX_BODY_BYTES = 256 * 1024  # a question is at most a few thousand characters; history is capped too
 ECHO_CHARS = 200  # a refused question is echoed back at most this long
@@ -214,12 +214,9 @@ async def _plain(send: Send, status: int, text: str) -> None:
 def no_surrogates(text: str) -> str:
     """Refuse a lone UTF-16 surrogate (``"\\ud800"`` in JSON): it is no character and cannot be
     written back in a UTF-8 reply."""
-    if _SURROGATE.search(text):
+    if has_surrogates(text):
         raise ValueError("contains a lone surrogate escape (\\ud800-\\udfff), which is no character")
     return text
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Message(BaseModel):
@@ -262,7 +259,7 @@ def validation_reply(exc: RequestValidationError) -> Response:
 def echo(question: str) -> str:
     """The question as echoed in a reply: never more than a short prefix, and only characters a
     UTF-8 reply can carry."""
-    question = _SURROGATE.sub("\ufffd", question)
+    question = without_surrogates(question)
     return question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…"
 
 
