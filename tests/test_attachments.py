@@ -259,3 +259,120 @@ def test_stronger_reply_is_kept(corpus):
     assert stronger(closest, Reply("w", False, [], support="answer", confidence=0.2)).support == "answer"
     assert stronger(small, answer) is small  # small talk stays the corpus's
     assert stronger(none, None) is none
+
+
+# ---- the JSON API ---------------------------------------------------------------------------
+@pytest.fixture
+def api(corpus, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from bot.serve.web import Guard, make_app
+
+    store = Attachments(corpus, root=tmp_path / "api")
+    with TestClient(Guard(make_app(corpus, store), uploads=True), base_url="http://127.0.0.1") as client:
+        yield client
+    store.close()
+
+
+def new_conversation(api) -> str:
+    r = api.post("/api/conversations", json={})
+    assert r.status_code == 201, r.text
+    assert r.json()["limits"]["max_files"] == 10
+    return r.json()["conversation"]
+
+
+def test_api_attach_ask_list_remove(api):
+    cid = new_conversation(api)
+    r = api.post(f"/api/conversations/{cid}/files", params={"filename": "zorblax.md"}, content=GUIDE,
+                 headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 201, r.text
+    assert r.json()["file"]["source"] == "attached: zorblax.md"
+    r = api.post("/api/ask", json={"question": QUESTION, "conversation": cid})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["support"] == "answer" and body["citations"][0]["source"] == "attached: zorblax.md"
+    # without the conversation, or in another one, the file is not seen
+    assert api.post("/api/ask", json={"question": QUESTION}).json()["support"] != "answer"
+    other = new_conversation(api)
+    assert api.post("/api/ask", json={"question": QUESTION, "conversation": other}).json()["support"] != "answer"
+    assert api.get(f"/api/conversations/{other}/files").json()["files"] == []
+    files = api.get(f"/api/conversations/{cid}/files").json()["files"]
+    assert [f["name"] for f in files] == ["zorblax.md"]
+    assert api.delete(f"/api/conversations/{cid}/files/{files[0]['id']}").json()["files"] == []
+    assert api.delete(f"/api/conversations/{cid}").status_code == 204
+    r = api.post("/api/ask", json={"question": QUESTION, "conversation": cid})
+    assert r.status_code == 404 and "no such conversation" in r.json()["detail"]
+
+
+def test_api_multipart_upload(api):
+    cid = new_conversation(api)
+    r = api.post(f"/api/conversations/{cid}/files", files={"file": ("notes.md", GUIDE, "text/markdown")})
+    assert r.status_code == 201, r.text
+    assert r.json()["file"]["name"] == "notes.md"
+
+
+def test_api_refusals_say_which_limit(api):
+    cid = new_conversation(api)
+    r = api.post(f"/api/conversations/{cid}/files?filename=report.exe", content=b"MZ\x90\x00binary",
+                 headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 415
+    assert r.json()["detail"].startswith("report.exe: not a supported type (PDF, Markdown, text, HTML, JSON Lines)")
+    r = api.post(f"/api/conversations/{cid}/files?filename=big.txt", content=b"a" * (21 * 1024 * 1024),
+                 headers={"Content-Type": "text/plain"})
+    assert r.status_code == 413
+    r = api.post("/api/conversations/nope/files?filename=a.md", content=GUIDE, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 404 and "no such conversation" in r.json()["detail"]
+    # everything else stays as strict as before: JSON only, small bodies
+    r = api.post("/api/ask", content=b"question=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 415
+    r = api.post("/api/conversations", content=b"x" * 300_000, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert api.post("/gradio_api/upload", content=b"--x--",
+                    headers={"Content-Type": "multipart/form-data; boundary=x"}).status_code == 403
+
+
+def test_api_document_view_and_pdf_page_of_an_attached_file(api, tmp_path):
+    cid = new_conversation(api)
+    make_pdf(tmp_path / "g.pdf", ["The gizmo manual explains the blue lever on page one.",
+                                  "The gizmo hums quietly at night when its lever is blue."])
+    r = api.post(f"/api/conversations/{cid}/files?filename=gizmo.pdf", content=(tmp_path / "g.pdf").read_bytes(),
+                 headers={"Content-Type": "application/pdf"})
+    assert r.status_code == 201, r.text
+    body = api.post("/api/ask", json={"question": "When does the gizmo hum?", "conversation": cid}).json()
+    assert body["citations"] and body["citations"][0]["source"] == "attached: gizmo.pdf", body
+    from urllib.parse import quote
+
+    doc = quote("attached: gizmo.pdf", safe="")
+    r = api.get(f"/conversations/{cid}/documents/{doc}/view?start=15&end=40")
+    assert r.status_code == 200 and "attached: gizmo.pdf" in r.text and 'id="page"' in r.text
+    r = api.get(f"/conversations/{cid}/documents/{doc}/page.png?page=2")
+    assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    other = new_conversation(api)
+    assert api.get(f"/conversations/{other}/documents/{doc}/view").status_code == 404
+    assert api.get(f"/documents/{doc}/view").status_code == 404  # not in the corpus
+
+
+def test_api_openapi_documents_the_conversation_routes(api):
+    spec = api.get("/openapi.json").json()
+    assert {"/api/conversations", "/api/conversations/{conversation}/files",
+            "/api/conversations/{conversation}/files/{file_id}", "/api/conversations/{conversation}"} <= set(spec["paths"])
+    upload = spec["paths"]["/api/conversations/{conversation}/files"]["post"]
+    assert {"application/octet-stream", "multipart/form-data"} <= set(upload["requestBody"]["content"])
+    assert "conversation" in spec["components"]["schemas"]["AskRequest"]["properties"]
+
+
+def test_api_with_attachments_off(corpus):
+    from fastapi.testclient import TestClient
+
+    from bot.serve.web import Guard, make_app
+
+    with TestClient(Guard(make_app(corpus)), base_url="http://127.0.0.1") as client:
+        r = client.post("/api/conversations", json={})
+        assert r.status_code == 403 and "--no-attachments" in r.json()["detail"]
+        r = client.post("/api/conversations/x/files?filename=a.md", content=GUIDE, headers={"Content-Type": "text/plain"})
+        assert r.status_code == 403
+        r = client.post("/api/ask", json={"question": "what is a VAE", "conversation": "x"})
+        assert r.status_code == 403 and "--no-attachments" in r.json()["detail"]
+        assert client.post("/api/ask", json={"question": "what is a VAE"}).status_code == 200
+    with TestClient(make_app(corpus), base_url="http://127.0.0.1") as client:  # the routes refuse too
+        assert client.post("/api/conversations", json={}).status_code == 403
