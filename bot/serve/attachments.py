@@ -22,6 +22,7 @@ removed with the conversation.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -305,6 +306,7 @@ class Attachments:
                     self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
                 else:
                     self._root = Path(tempfile.mkdtemp(prefix="bot-attached-"))  # 0700
+                    atexit.register(shutil.rmtree, self._root, True)  # a server stopped: its files go too
             if conv.folder is None:
                 conv.folder = Path(tempfile.mkdtemp(dir=self._root, prefix="c-"))  # 0700, its name not the id
             return conv.folder
