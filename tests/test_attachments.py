@@ -239,6 +239,27 @@ def test_memory_budget_evicts_the_least_recently_used(corpus, tmp_path):
     store.close()
 
 
+def test_disk_budget_evicts_the_least_recently_used(corpus, tmp_path):
+    store = Attachments(corpus, root=tmp_path, disk_budget=2500)
+    a, b = store.create(), store.create()
+    store.add(a, "a.txt", b"The first note. " * 100)  # 1,600 bytes
+    folder = store._items[a].folder
+    store.add(b, "b.txt", b"The second note. " * 60)  # 1,020 bytes: over 2,500 together
+    assert not store.exists(a) and store.exists(b) and not folder.exists()
+    store.close()
+
+
+def test_too_many_files_waiting_are_refused_as_busy(store, monkeypatch):
+    from bot.serve import attachments
+
+    cid = store.create()
+    monkeypatch.setattr(store, "_waiting", attachments.PARALLEL_READS + attachments.WAITING_READS)
+    with pytest.raises(AttachError) as e:
+        store.add(cid, "a.md", GUIDE)
+    assert e.value.status == 503 and "busy" in str(e.value)
+    assert store.files(cid) == []
+
+
 def test_one_conversation_cannot_take_more_than_its_share(corpus, tmp_path):
     store = Attachments(corpus, root=tmp_path, budget=40 * 4000)  # a quarter: 1,000 characters of text
     cid = store.create()

@@ -13,8 +13,11 @@ Limits, each refused with a message that names the file and the limit:
 - at most ``MAX_FILES`` files and ``MAX_BYTES`` bytes per conversation, PDFs at most
   ``isolated.MAX_PAGES`` pages and ``isolated.PARSE_SECONDS`` seconds to read;
 - the memory all conversations' indexes take (estimated from their text) stays within
-  ``MEMORY_BUDGET``: the conversation used longest ago is removed to make room, and one
-  conversation may take at most ``CONVERSATION_SHARE`` of it;
+  ``MEMORY_BUDGET``, and their files on disk within ``DISK_BUDGET``: the conversation used
+  longest ago is removed to make room, and one conversation may take at most
+  ``CONVERSATION_SHARE`` of the memory;
+- at most ``PARALLEL_READS`` files are read at once and ``WAITING_READS`` wait; more are refused
+  with "busy" (503) instead of holding the server's threads;
 - a conversation idle for ``IDLE_SECONDS`` is removed with its files (the clock is injectable).
 
 Files are written to a private temporary folder (mode 0700), one folder per conversation,
@@ -23,6 +26,7 @@ removed with the conversation.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -35,7 +39,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from bot.chatbot import ChatBot
 from bot.config import CorpusError, Manifest
@@ -47,12 +51,14 @@ from bot.sources.readers import LoadReport
 MAX_FILES = 10  # files in one conversation
 MAX_BYTES = 20 * 1024 * 1024  # bytes of all the files of one conversation
 MEMORY_BUDGET = 512 * 1024 * 1024  # estimated memory of all conversations' indexes
+DISK_BUDGET = 2 * 1024 * 1024 * 1024  # bytes of all conversations' files on disk
 CONVERSATION_SHARE = 0.25  # of the budget, one conversation's files may take at most this much
 BYTES_PER_CHAR = 40  # measured: an index takes ~33 bytes per character of text (realdocs man pages)
 IDLE_SECONDS = 3600  # a conversation not used for this long is removed
 MAX_CONVERSATIONS = 10_000  # open conversations (most without files); the oldest go first
 MAX_NAME_CHARS = 120
-PARALLEL_READS = 2  # files read at once (each read takes a core)
+PARALLEL_READS = 2  # files read and indexed at once (each takes a core)
+WAITING_READS = 8  # more files waiting than this are refused (503) rather than holding server threads
 ATTACHED = "attached: "  # a cited source that is an attached file: "attached: report.pdf"
 SUPPORTED = "PDF, Markdown, text, HTML, JSON Lines"
 KINDS = {"pdf": ".pdf", "markdown": ".md", "text": ".txt", "html": ".html", "jsonl": ".jsonl"}
@@ -217,15 +223,17 @@ class Attachments:
                  max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES, budget: int = MEMORY_BUDGET,
                  idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
                  max_conversations: int = MAX_CONVERSATIONS, limits: isolated.Limits = isolated.Limits(),
-                 share: float = CONVERSATION_SHARE):
+                 share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET):
         self.corpus = corpus  # a ChatBot or LiveBot: attached files are indexed and answered with its settings
         self.max_files, self.max_bytes, self.budget, self.share = max_files, max_bytes, budget, share
+        self.disk_budget = disk_budget
         self.idle_seconds, self.clock, self.max_conversations, self.limits = idle_seconds, clock, max_conversations, limits
         self._root_given = root
         self._root: Path | None = None
         self._items: OrderedDict[str, Conversation] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
         self._reads = threading.Semaphore(PARALLEL_READS)
+        self._waiting = 0  # files read now or waiting to be
         self.evicted = 0  # conversations removed to make room (tests read it)
 
     # ---- conversations ------------------------------------------------------------------
@@ -342,10 +350,11 @@ class Attachments:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
                 try:
-                    docs, problems = self._read(path, kind, ATTACHED + shown)
-                    attached = AttachedFile(str(conv.next_id), shown, kind, len(data), path, docs, problems)
-                    self._make_room(conv, attached)
-                    bot = self._bot(conv.files + [attached])
+                    with self._turn(shown):
+                        docs, problems = self._read(path, kind, ATTACHED + shown)
+                        attached = AttachedFile(str(conv.next_id), shown, kind, len(data), path, docs, problems)
+                        self._make_room(conv, attached)
+                        bot = self._bot(conv.files + [attached])
                 except BaseException:
                     path.unlink(missing_ok=True)
                     raise
@@ -388,19 +397,32 @@ class Attachments:
             n += 1
         return f"{stem} ({n}){ext}"
 
+    @contextlib.contextmanager
+    def _turn(self, name: str) -> Iterator[None]:
+        """Wait for one of the ``PARALLEL_READS`` turns; refuse (503) when too many files wait."""
+        with self._lock:
+            if self._waiting >= PARALLEL_READS + WAITING_READS:
+                raise AttachError(f"{name}: the server is busy reading other files; try again in a minute", 503)
+            self._waiting += 1
+        try:
+            with self._reads:
+                yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
     def _read(self, path: Path, kind: str, source: str) -> tuple[list[Document], list[str]]:
-        with self._reads:
-            try:
-                if kind in ISOLATED_KINDS:
-                    return isolated.read_isolated(path, source, self.limits)
-                report = LoadReport()
-                docs = read_file(path, source, report, doc_id=source)
-                return docs, [p.replace(str(path), source[len(ATTACHED):]) for p in report.problems]
-            except CorpusError as exc:
-                message = str(exc)
-                if message.startswith(f"{path}"):
-                    message = message[len(str(path)):].lstrip(":0123456789 ")
-                raise AttachError(f"{source[len(ATTACHED):]}: {message}", 422) from None
+        try:
+            if kind in ISOLATED_KINDS:
+                return isolated.read_isolated(path, source, self.limits)
+            report = LoadReport()
+            docs = read_file(path, source, report, doc_id=source)
+            return docs, [p.replace(str(path), source[len(ATTACHED):]) for p in report.problems]
+        except CorpusError as exc:
+            message = str(exc)
+            if message.startswith(f"{path}"):
+                message = message[len(str(path)):].lstrip(":0123456789 ")
+            raise AttachError(f"{source[len(ATTACHED):]}: {message}", 422) from None
 
     def _make_room(self, conv: Conversation, new: AttachedFile) -> None:
         """Refuse a file that takes the conversation over its share of the memory budget."""
@@ -412,14 +434,17 @@ class Attachments:
                               f"one conversation ({most:,} characters of text in all, {max(0, most - have):,} left)", 413)
 
     def _fit(self, keep: str) -> None:
-        """Remove the conversations used longest ago until all fit the memory budget (lock held)."""
-        total = sum(c.memory for c in self._items.values())
+        """Remove the conversations used longest ago until all fit the memory and disk budgets
+        (the lock is held)."""
+        memory = sum(c.memory for c in self._items.values())
+        disk = sum(c.size for c in self._items.values())
         for cid in list(self._items):
-            if total <= self.budget:
+            if memory <= self.budget and disk <= self.disk_budget:
                 break
             if cid == keep or not self._items[cid].files:
                 continue
-            total -= self._items[cid].memory
+            memory -= self._items[cid].memory
+            disk -= self._items[cid].size
             self._drop(cid)
             self.evicted += 1
 

@@ -641,6 +641,7 @@ def add_conversation_routes(app: FastAPI, bots: BotsByStrictness, store: Attachm
     async def attach(conversation: str, request: Request,
                      filename: str = Query("", max_length=1000, description="the file's name, as cited")) -> JSONResponse:
         s = need()
+        call(s.files, conversation)  # no such conversation: said before the body is read
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "multipart/form-data":
             try:
