@@ -397,3 +397,24 @@ def test_api_with_attachments_off(corpus):
         assert client.post("/api/ask", json={"question": "what is a VAE"}).status_code == 200
     with TestClient(make_app(corpus), base_url="http://127.0.0.1") as client:  # the routes refuse too
         assert client.post("/api/conversations", json={}).status_code == 403
+
+
+@pytest.mark.parametrize("name, data, question, expected", [
+    ("page.bin", b"<!doctype html><html><head><title>Quibble notes</title></head><body><main><h1>Quibble notes</h1>"
+                 b"<h2>Colour</h2><p>The quibble turns violet when it is startled by thunder.</p>"
+                 b"<p>Quibbles sleep in hollow logs during the winter months.</p></main></body></html>",
+     "When does the quibble turn violet?", "startled by thunder"),
+    ("kb.jsonl", b'{"_id": "q1", "title": "Frobnicator reset", "text": "To reset the frobnicator, hold the green '
+                 b'button for nine seconds."}\n{"_id": "q2", "title": "Frobnicator lights", "text": "A blinking red '
+                 b'light means the frobnicator needs oil."}\n',
+     "How do I reset the frobnicator?", "nine seconds"),
+    ("notes.txt", "Gadget notes\n\nThe gadget charges fully in twelve minutes on a Tuesday.\n".encode("utf-16"),
+     "How long does the gadget take to charge?", "twelve minutes"),
+])
+def test_each_type_is_read_by_the_corpus_readers(store, corpus, name, data, question, expected):
+    cid = store.create()
+    store.add(cid, name, data)
+    reply = store.ask(cid, corpus, question)
+    assert reply.support == "answer", reply.answer
+    assert reply.citations[0].source.startswith(ATTACHED + name)
+    assert any(expected in q for q in reply.citations[0].quotes)
