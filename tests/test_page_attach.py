@@ -60,9 +60,9 @@ def screen(request, browser):  # noqa: F811
 
 
 def conversation_id(page) -> str:
-    page.wait_for_function("() => { const b = document.querySelector('#attach-id textarea, #attach-id input');"
-                           " return b && b.value; }")
-    return page.evaluate("() => document.querySelector('#attach-id textarea, #attach-id input').value")
+    page.wait_for_function("() => { const b = document.getElementById('attach-id');"
+                           " return b && b.textContent.trim().length > 16; }")
+    return page.evaluate("() => document.getElementById('attach-id').textContent.trim()")
 
 
 def attached_names(page) -> list[str]:
@@ -107,8 +107,7 @@ def test_attach_ask_cite_open_and_new_conversation(screen, served):
     expect(page.locator("#attached-list li")).to_have_count(1)
     page.locator("#clear").click()  # New conversation removes the files
     expect(page.locator("#attached-list li")).to_have_count(0)
-    page.wait_for_function("old => document.querySelector('#attach-id textarea, #attach-id input').value !== old",
-                           arg=cid2)
+    page.wait_for_function("old => document.getElementById('attach-id').textContent.trim() !== old", arg=cid2)
     assert not served.store.exists(cid2)
     send(page, QUESTION)
     expect(page.locator('#chat [data-testid="bot"]').first).not_to_contain_text("copper filings")

@@ -257,6 +257,7 @@ PAGE_CSS = """
 #chat .thought-group, #chat .thought-group p, #chat .thought-group .message-content { font-size: 14px; }
 #chat .thought-group p { color: #1f2937; }
 .dark #chat .thought-group p { color: #f3f4f6; }
+#chat :has(> .src-anchor) { scroll-margin-top: 4px; }
 #chat .flash { outline: 3px solid #f59e0b; border-radius: 4px; transition: outline-color 1s; }
 body.cite-quiet #chat .cite-pop { display: none !important; }
 #chat .copy-text { display: none; }
@@ -318,6 +319,15 @@ PAGE_SCRIPT = """<script>
     block.focus({preventScroll: true});
     block.classList.add('flash');
     setTimeout(function () { block.classList.remove('flash'); }, 1600);
+    // the panel may still be opening (its height animating, the chat redrawing): scroll again
+    // once it has settled if the source is not in view by then
+    [120, 350, 700].forEach(function (ms) {
+      setTimeout(function () {
+        if (!block.isConnected) return;
+        const r = block.getBoundingClientRect();
+        if (r.top < 0 || r.top >= window.innerHeight - 20) block.scrollIntoView({block: 'start'});
+      }, ms);
+    });
   }
   function open(cite) {
     const n = numberOf(cite), answer = cite.closest('[data-testid="bot"]');
@@ -498,7 +508,7 @@ body.dragging-files::after { content: "Drop the files to attach them to this con
 """
 
 # The attach controls, in the browser: a file button and drag-and-drop anywhere on the page send
-# each file to the JSON API under the tab's conversation id (kept in the hidden #attach-id box,
+# each file to the JSON API under the tab's conversation id (kept in the hidden #attach-id element,
 # which the server fills on load and renews on New conversation); the list shows the attached
 # files with a remove control; every refusal is shown as the server words it.
 ATTACH_SCRIPT = """<script>
@@ -506,8 +516,9 @@ ATTACH_SCRIPT = """<script>
   const MAX_BYTES = __MAX_BYTES__, MAX_FILES = __MAX_FILES__, TYPES = '__TYPES__';
   let shownId = null, shown = [];
   function convId() {
-    const box = document.querySelector('#attach-id textarea, #attach-id input');
-    return box && box.value ? box.value : null;
+    const box = document.getElementById('attach-id');
+    const id = box ? box.textContent.trim() : '';
+    return /^[A-Za-z0-9_-]{16,}$/.test(id) ? id : null;
   }
   function api(id, rest) { return '/api/conversations/' + encodeURIComponent(id) + rest; }
   function zone() {
@@ -745,14 +756,14 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
             box = gr.Textbox(placeholder="Ask a question about the sources…", label="Your question",
                              show_label=False, scale=8, elem_id="question", autofocus=True)
             ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-        if attachments is not None:
-            # filled by the page script: a file button, the attached files with a remove control,
-            # and what happened; the tab's conversation id sits in a hidden box (private to the tab)
-            gr.HTML('<div id="attach-zone"></div>', elem_id="attach-box", padding=False)
-            attach_box = gr.Textbox(visible="hidden", elem_id="attach-id", interactive=False, show_label=False,
-                                    container=False)
         with gr.Row(elem_id="examples"):
             buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
+        if attachments is not None:
+            # filled by the page script: a file button, the attached files with a remove control,
+            # and what happened; the tab's conversation id sits in a hidden element (private to the
+            # tab; not a text box, so the page keeps one)
+            gr.HTML('<div id="attach-zone"></div>', elem_id="attach-box", padding=False)
+            attach_box = gr.HTML("", visible="hidden", elem_id="attach-id", padding=False)
         clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
         with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
             # a function: worked out on each page load, so an updated index lists its documents
