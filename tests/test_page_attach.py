@@ -4,6 +4,7 @@ removal, "New conversation", refusals, and the page with attachments turned off.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -94,6 +95,10 @@ def test_attach_ask_cite_open_and_new_conversation(screen, served):
     source = page.locator(".attached-src").first
     expect(source).to_be_visible()
     expect(source).to_have_text("Attached file zorblax.md")
+    if os.environ.get("SCREENSHOT_DIR") and page.viewport_size["width"] > 1000:  # README's picture
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"]) / "attached-file.png"))
     href = page.get_by_role("link", name="Open the document").first.get_attribute("href")
     assert href.startswith(f"/conversations/{cid}/documents/")
     page.goto(served.url.rstrip("/") + href)
