@@ -418,3 +418,19 @@ def test_each_type_is_read_by_the_corpus_readers(store, corpus, name, data, ques
     assert reply.support == "answer", reply.answer
     assert reply.citations[0].source.startswith(ATTACHED + name)
     assert any(expected in q for q in reply.citations[0].quotes)
+
+
+def test_attached_files_are_deleted_when_the_server_stops(corpus):
+    from fastapi.testclient import TestClient
+
+    from bot.serve.web import Guard, make_app
+
+    store = Attachments(corpus)  # its own private temporary folder
+    with TestClient(Guard(make_app(corpus, store), uploads=True), base_url="http://127.0.0.1") as client:
+        cid = client.post("/api/conversations", json={}).json()["conversation"]
+        assert client.post(f"/api/conversations/{cid}/files?filename=a.md", content=GUIDE,
+                           headers={"Content-Type": "text/plain"}).status_code == 201
+        root = store._root
+        assert root is not None and any(root.iterdir())
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert not root.exists() and len(store) == 0  # the lifespan's end closed the store

@@ -8,6 +8,7 @@ FastAPI and Starlette come with Gradio; this module does not import Gradio itsel
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import ipaddress
 import json
@@ -552,6 +553,20 @@ def make_app(bot: "ChatBot | LiveBot", attachments: Attachments | None = None) -
 
     add_conversation_routes(app, bots, attachments, pages)
     app.state.attachments = attachments
+    if attachments is not None:
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(a: Any) -> Any:
+            """Attached files are deleted when the server stops (uvicorn ends a SIGTERM by raising
+            it again once shut down, so no atexit handler would run)."""
+            async with inner(a) as state:
+                try:
+                    yield state
+                finally:
+                    attachments.close()
+
+        app.router.lifespan_context = lifespan
     return app
 
 
