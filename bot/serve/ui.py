@@ -696,9 +696,12 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
     log = FeedbackLog(Path(feedback_path) if feedback_path else None)
     limit = bot.settings.answer.max_question_chars
 
-    def start() -> str:
-        """A new tab's conversation id in the attachments store (kept in the tab's hidden box)."""
-        return attachments.create() if attachments is not None else ""
+    def start(cid: Any = None) -> str:
+        """The tab's conversation id in the attachments store (kept in the tab's hidden element):
+        the one it holds if the store still has it (a load event run again keeps it), else a new one."""
+        if attachments is None:
+            return ""
+        return cid if isinstance(cid, str) and cid and attachments.exists(cid) else attachments.create()
 
     def send(message: Any, conv: Conversation, cid: Any = None) -> tuple[list, Conversation]:
         """Shows the question at once (no queue); the answer follows in ``answer``. The box was
@@ -786,7 +789,7 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
         clear_button.click(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")
         chat.clear(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")  # the trash icon
         if attachments is not None:
-            demo.load(start, None, attach_box, queue=False, api_visibility="private")
+            demo.load(start, attach_box, attach_box, queue=False, api_visibility="private")
         if log.path:
             chat.like(on_like, [conv], None, api_visibility="private")
         gr.api(api_chat, api_name="chat")
