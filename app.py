@@ -1,4 +1,5 @@
-"""Serve the chat page: python app.py [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--strictness S]."""
+"""Serve the chat page: python app.py [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--strictness S]
+[--no-attachments]."""
 import argparse
 import sys
 
@@ -16,6 +17,9 @@ def main() -> int:
     p.add_argument("--rebuild", action="store_true", help="rebuild a saved index whose sources changed or whose files are damaged")
     p.add_argument("--feedback", metavar="FILE",
                    help="record likes/dislikes to this JSON Lines file (off unless given or set in corpus.yaml)")
+    p.add_argument("--no-attachments", action="store_true",
+                   help="turn off attaching files to a conversation (the page shows no file button; the "
+                        "/api/conversations routes answer 403)")
     p.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     args = p.parse_args()
@@ -30,7 +34,8 @@ def main() -> int:
             refresh(args.corpus)
         from bot.serve.ui import launch
 
-        launch(args.corpus, args.host, args.port, args.feedback, args.strictness, tuple(args.allow_host), sock)
+        launch(args.corpus, args.host, args.port, args.feedback, args.strictness, tuple(args.allow_host), sock,
+               attachments=not args.no_attachments)
     except (CorpusError, PortInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -24,8 +24,10 @@ from bot.model import Citation, Reply  # noqa: E402
 from bot.answer.render import mark_quotes, page_escape, plain_markdown  # noqa: E402
 from bot.serve import server  # noqa: E402
 from bot.serve.feedback import FEEDBACK_CHARS, FeedbackLog, redact  # noqa: E402,F401  (FEEDBACK_CHARS, redact: re-exported)
+from bot.serve.attachments import ATTACHED, AttachError, Attachments  # noqa: E402
 from bot.serve.web import Guard, echo, make_app  # noqa: E402
 
+ATTACH_TYPES = ".pdf,.md,.markdown,.txt,.html,.htm,.jsonl,application/pdf,text/plain,text/markdown,text/html"
 GLOSSARY_ROWS = 200  # the page shows the first ones; the CLI lists all
 CONCURRENCY = 16  # answering takes milliseconds and shares no state between conversations
 SESSIONS = 1000  # conversations kept in memory (Gradio's default is 10,000); the oldest go first
@@ -36,24 +38,29 @@ def highlighted_passage(c: Citation) -> str:
     return mark_quotes(c.passage, c.quotes, lambda q: f"<mark>{page_escape(q)}</mark>", page_escape)
 
 
-def document_link(c: Citation) -> str:
-    """The cited document's own page, scrolled to the passage, its quotes highlighted."""
+def document_link(c: Citation, conversation: str | None = None) -> str:
+    """The cited document's own page, scrolled to the passage, its quotes highlighted (a file
+    attached to the conversation: under the conversation's own address)."""
     marks = []
     for q in c.quotes:
         i = c.passage.find(q)
         if i >= 0 and c.start >= 0:
             marks.append(f"{c.start + i}-{c.start + i + len(q)}")
     anchor = "page" if c.source.split("#")[0].lower().endswith(".pdf") else "passage"  # a PDF: its page image
-    return (f"/documents/{urllib.parse.quote(c.doc_id, safe='')}/view?start={c.start}&end={c.end}"
+    prefix = f"/conversations/{urllib.parse.quote(conversation, safe='')}" \
+        if conversation and c.source.startswith(ATTACHED) else ""
+    return (f"{prefix}/documents/{urllib.parse.quote(c.doc_id, safe='')}/view?start={c.start}&end={c.end}"
             f"&hl={','.join(marks)}#{anchor}")
 
 
-def sources_markdown(citations: list[Citation], turn: int = 0) -> str:
+def sources_markdown(citations: list[Citation], turn: int = 0, conversation: str | None = None) -> str:
     blocks = []
     for c in citations:
         credit = ", ".join(page_escape(x) for x in (c.author, c.published) if x)
         doc = f"*{page_escape(c.doc_title)}*" + (f" ({credit})" if credit else "")
-        opener = f" · [Open the document]({document_link(c)})" if c.doc_id else ""
+        if c.source.startswith(ATTACHED):  # a file attached to this conversation says so
+            doc = f'<span class="attached-src">Attached file {page_escape(c.source[len(ATTACHED):])}</span> · {doc}'
+        opener = f" · [Open the document]({document_link(c, conversation)})" if c.doc_id else ""
         blocks.append(f'<span id="src-{turn}-{c.id}" class="src-anchor"></span>**[{c.id}] {page_escape(c.title)}** — '
                       f"{doc}{opener}\n\n{highlighted_passage(c)}")
     return "\n\n---\n\n".join(blocks)
@@ -71,7 +78,8 @@ def cited_answer(reply: Reply, turn: int = 0) -> str:
         c = by_id.get(int(m.group(1)))
         if c is None:
             return m.group(0)
-        label = html.escape(f"Source {c.id}: {c.title}", quote=True)
+        label = html.escape(f"Source {c.id}: {c.title}" + (f" ({c.source})" if c.source.startswith(ATTACHED) else ""),
+                            quote=True)
         return (f'<span class="cite" tabindex="0" role="button" aria-label="{label}" data-target="src-{turn}-{c.id}">'
                 f'[{c.id}]<span class="cite-pop" role="tooltip"><strong>{page_escape(c.title)}</strong><br>'
                 f"{highlighted_passage(c)}</span></span>")
@@ -119,9 +127,9 @@ def copy_text(reply: Reply) -> str:
     return f'<span class="copy-text" aria-hidden="true">{spans}</span>'
 
 
-def reply_messages(reply: Reply, turn: int = 0) -> list[dict[str, Any]]:
+def reply_messages(reply: Reply, turn: int = 0, conversation: str | None = None) -> list[dict[str, Any]]:
     """Chat messages for a reply: its level badge and the answer, then a collapsed "Sources"
-    panel when it cites."""
+    panel when it cites (``conversation``: the id whose attached files it may cite)."""
     answer = cited_answer(reply, turn)
     badge = level_badge(reply)
     if reply.support == "closest":
@@ -129,7 +137,7 @@ def reply_messages(reply: Reply, turn: int = 0) -> list[dict[str, Any]]:
     head = badge + copy_text(reply)
     out: list[dict[str, Any]] = [{"role": "assistant", "content": f"{head}\n\n{answer}" if badge else head + answer}]
     if reply.citations:
-        out.append({"role": "assistant", "content": sources_markdown(reply.citations, turn),
+        out.append({"role": "assistant", "content": sources_markdown(reply.citations, turn, conversation),
                     "metadata": {"title": f"Sources ({len(reply.citations)})", "status": "done"}})
     return out
 
@@ -145,6 +153,7 @@ class Conversation:
         self.turns: list[tuple[str, str]] = []  # (question, answer) per exchange, for feedback
         self.turn_of: list[int | None] = []  # display message -> its exchange
         self.pending: list[str] = []
+        self.attach_id: str | None = None  # its files' conversation in the attachments store
 
     def __deepcopy__(self, memo: dict) -> "Conversation":  # gr.State copies its initial value
         return Conversation()
@@ -158,19 +167,27 @@ class Conversation:
             out.append({"role": "assistant", "content": "*Searching the sources…*"})
         return out
 
-    def answer_pending(self, bot: ChatBot) -> None:
+    def answer_pending(self, bot: ChatBot, attachments: Attachments | None = None) -> None:
+        """Answer the waiting questions in order, from the corpus and this conversation's files."""
         with self.lock:
             while self.pending:
                 # stays in ``pending`` (shown, with "Searching") until its answer is in: popped
                 # first, it vanished from the chat while a later question was shown alone
                 question = self.pending[0]
                 try:
-                    reply = bot.ask(question, self.history)
+                    reply = None
+                    if attachments is not None and self.attach_id:
+                        try:
+                            reply = attachments.ask(self.attach_id, bot, question, self.history)
+                        except AttachError:  # removed (idle, memory): the corpus alone answers
+                            reply = None
+                    reply = reply or bot.ask(question, self.history)
                 finally:
                     self.pending.pop(0)
                 turn = len(self.turns)
                 self.turns.append((question, reply.answer))
-                shown = [{"role": "user", "content": page_escape(echo(question))}] + reply_messages(reply, turn)
+                shown = [{"role": "user", "content": page_escape(echo(question))}] + \
+                    reply_messages(reply, turn, self.attach_id)
                 self.messages.extend(shown)
                 self.turn_of.extend([turn] * len(shown))
                 if reply.kind != "invalid":  # a refused question (too long, empty) is not kept
@@ -245,6 +262,7 @@ PAGE_CSS = """
 #chat .thought-group, #chat .thought-group p, #chat .thought-group .message-content { font-size: 14px; }
 #chat .thought-group p { color: #1f2937; }
 .dark #chat .thought-group p { color: #f3f4f6; }
+#chat :has(> .src-anchor) { scroll-margin-top: 4px; }
 #chat .flash { outline: 3px solid #f59e0b; border-radius: 4px; transition: outline-color 1s; }
 body.cite-quiet #chat .cite-pop { display: none !important; }
 #chat .copy-text { display: none; }
@@ -306,6 +324,15 @@ PAGE_SCRIPT = """<script>
     block.focus({preventScroll: true});
     block.classList.add('flash');
     setTimeout(function () { block.classList.remove('flash'); }, 1600);
+    // the panel may still be opening (its height animating, the chat redrawing): scroll again
+    // once it has settled if the source is not in view by then
+    [120, 350, 700].forEach(function (ms) {
+      setTimeout(function () {
+        if (!block.isConnected) return;
+        const r = block.getBoundingClientRect();
+        if (r.top < 0 || r.top >= window.innerHeight - 20) block.scrollIntoView({block: 'start'});
+      }, ms);
+    });
   }
   function open(cite) {
     const n = numberOf(cite), answer = cite.closest('[data-testid="bot"]');
@@ -441,7 +468,7 @@ PAGE_SCRIPT = """<script>
 # Runs in the browser as a question is sent: the box is emptied there and then (if it still holds
 # that question), so nothing typed after it is lost; the question goes on to ``send`` unchanged.
 # A question over the limit stays in the box to be shortened (the reply says how long it is).
-CLEAR_BOX_JS = """(message, conv) => {
+CLEAR_BOX_JS = """(message, conv, ...tab) => {
   const box = document.querySelector('#question textarea');
   const limit = __LIMIT__;
   const asked = window.__asked || [];
@@ -450,8 +477,181 @@ CLEAR_BOX_JS = """(message, conv) => {
   if (box && box.value === sent && sent.length <= limit) {
     box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true}));
   }
-  return [sent, conv];
+  return [sent, conv, ...tab];
 }"""
+
+
+ATTACH_CSS = """
+#attach-box { padding: 0; }
+#attach-zone { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .6rem; font-size: 14px; }
+#attach-zone .attach-button { display: inline-flex; align-items: center; gap: .3rem; cursor: pointer; font-weight: 600;
+  padding: 4px 12px; border-radius: 6px; border: 1px solid #6b7280; color: #1f2937; background: #ffffff; }
+#attach-zone .attach-button:focus-within { outline: 2px solid #2563eb; outline-offset: 1px; }
+#attach-zone .attach-button input { position: absolute; width: 1px; height: 1px; opacity: 0; overflow: hidden; }
+#attach-zone .attach-hint { color: #374151; }
+#attach-zone ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .35rem; width: 100%; }
+#attach-zone ul:empty { display: none; }
+#attach-zone li { display: inline-flex; align-items: center; gap: .35rem; max-width: 100%; padding: 2px 4px 2px 10px;
+  border-radius: 999px; border: 1px solid #6b7280; background: #f3f4f6; color: #111827; }
+#attach-zone li .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 14rem; }
+#attach-zone li button { border: 0; background: transparent; color: #b91c1c; font-weight: 700; cursor: pointer;
+  padding: 0 6px; font-size: 16px; line-height: 1.2; border-radius: 999px; }
+#attach-zone li button:focus { outline: 2px solid #2563eb; }
+#attach-status { width: 100%; color: #374151; }
+#attach-status:empty { display: none; }
+#attach-status.error { color: #b91c1c; font-weight: 600; }
+.dark #attach-zone .attach-button { color: #f3f4f6; background: #1f2937; border-color: #9ca3af; }
+.dark #attach-zone .attach-hint, .dark #attach-status { color: #d1d5db; }
+.dark #attach-status.error { color: #fca5a5; }
+.dark #attach-zone li { background: #1f2937; color: #f3f4f6; border-color: #9ca3af; }
+.dark #attach-zone li button { color: #fca5a5; }
+body.dragging-files::after { content: "Drop the files to attach them to this conversation"; position: fixed; inset: 8px;
+  z-index: 100; display: flex; align-items: center; justify-content: center; font-size: 20px; font-weight: 600;
+  border: 3px dashed #2563eb; border-radius: 12px; background: rgba(239, 246, 255, .92); color: #1e3a8a;
+  pointer-events: none; }
+#chat .attached-src { font-weight: 600; }
+"""
+
+# The attach controls, in the browser: a file button and drag-and-drop anywhere on the page send
+# each file to the JSON API under the tab's conversation id (kept in the hidden #attach-id element,
+# which the server fills on load and renews on New conversation); the list shows the attached
+# files with a remove control; every refusal is shown as the server words it.
+ATTACH_SCRIPT = """<script>
+(function () {
+  const MAX_BYTES = __MAX_BYTES__, MAX_FILES = __MAX_FILES__, TYPES = '__TYPES__';
+  let shownId = null, shown = [];
+  function convId() {
+    const box = document.getElementById('attach-id');
+    const id = box ? box.textContent.trim() : '';
+    return /^[A-Za-z0-9_-]{16,}$/.test(id) ? id : null;
+  }
+  function api(id, rest) { return '/api/conversations/' + encodeURIComponent(id) + rest; }
+  function zone() {
+    const z = document.getElementById('attach-zone');
+    if (z && !z.firstChild) {
+      z.innerHTML = '<label class="attach-button" title="PDF, Markdown, text, HTML or JSON Lines"><svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7l9-9a3.5 3.5 0 0 1 5 5l-9 9a2 2 0 0 1-3-3l8-8"/></svg>' +
+        '<span>Attach files</span><input type="file" multiple id="attach-input" accept="' + TYPES + '"></label>' +
+        '<span class="attach-hint">or drop them here: PDF, Markdown, text, HTML, JSON Lines; up to ' + MAX_FILES +
+        ' files, ' + Math.round(MAX_BYTES / 1048576) + ' MB, answered in this conversation only</span>' +
+        '<ul id="attached-list" aria-label="Attached files"></ul><div id="attach-status" role="status" aria-live="polite"></div>';
+      z.querySelector('input').addEventListener('change', function (e) {
+        const files = Array.from(e.target.files || []); e.target.value = ''; send(files);
+      });
+    }
+    return z;
+  }
+  function say(text, error) {
+    zone();
+    const s = document.getElementById('attach-status');
+    if (!s) return;
+    s.textContent = text || '';
+    s.classList.toggle('error', !!error);
+  }
+  function size(n) { return n >= 1048576 ? (n / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(n / 1024)) + ' KB'; }
+  function render(files) {
+    zone();
+    const list = document.getElementById('attached-list');
+    if (!list) return;
+    shown = files || [];
+    list.textContent = '';
+    shown.forEach(function (f) {
+      const li = document.createElement('li');
+      li.className = 'attached-file';
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = f.name;
+      name.title = f.name + ' (' + f.type + ', ' + size(f.bytes) + (f.pages ? ', ' + f.pages + ' pages' : '') + ')';
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.textContent = '×';
+      remove.setAttribute('aria-label', 'Remove ' + f.name);
+      remove.addEventListener('click', function () { drop(f); });
+      li.append(name, remove);
+      list.appendChild(li);
+    });
+  }
+  async function detail(r) {
+    try { const b = await r.json(); return typeof b.detail === 'string' ? b.detail : 'the server refused it (' + r.status + ')'; }
+    catch (e) { return 'the server refused it (' + r.status + ')'; }
+  }
+  let queue = Promise.resolve();
+  function send(files) { queue = queue.then(function () { return sendAll(files); }); return queue; }
+  async function sendAll(files) {
+    const id = convId();
+    if (!id) { say('Attaching files is not ready yet; try again in a moment.', true); return; }
+    const problems = [];
+    for (const f of files) {
+      if (f.size > MAX_BYTES) { problems.push(f.name + ': ' + size(f.size) + ' is over the ' + size(MAX_BYTES) + ' limit'); continue; }
+      say('Attaching ' + f.name + '…');
+      let r;
+      try {
+        r = await fetch(api(id, '/files?filename=' + encodeURIComponent(f.name)),
+          {method: 'POST', body: f, headers: {'Content-Type': 'application/octet-stream'}, credentials: 'same-origin'});
+      } catch (e) { problems.push(f.name + ': the server could not be reached'); continue; }
+      if (!r.ok) { problems.push(await detail(r)); continue; }
+      render((await r.json()).files);
+    }
+    if (problems.length) say(problems.join(' · '), true);
+    else say(files.length ? 'Attached. Questions in this conversation are answered from these files and the sources.' : '');
+  }
+  async function drop(f) {
+    const id = convId();
+    if (!id) return;
+    const r = await fetch(api(id, '/files/' + encodeURIComponent(f.id)), {method: 'DELETE', credentials: 'same-origin'});
+    if (!r.ok) { say(await detail(r), true); return; }
+    render((await r.json()).files);
+    say(f.name + ' removed.');
+  }
+  async function refresh() {
+    const id = convId();
+    if (!id || id === shownId) return;
+    const had = shownId !== null && shown.length > 0;
+    shownId = id;
+    render([]);
+    say(had && !window.__attachCleared ? 'The attached files were removed (an hour idle, or to free server memory).' : '');
+    window.__attachCleared = false;
+    try {
+      const r = await fetch(api(id, '/files'), {credentials: 'same-origin'});
+      if (r.ok && convId() === id) render((await r.json()).files);
+    } catch (e) { /* shown on the next attach */ }
+  }
+  document.addEventListener('click', function (e) {
+    if (e.target.closest && e.target.closest('#clear')) { window.__attachCleared = true; render([]); say(''); }
+  }, true);
+  // drag and drop anywhere on the page
+  let depth = 0;
+  function hasFiles(e) { return e.dataTransfer && Array.from(e.dataTransfer.types || []).indexOf('Files') >= 0; }
+  document.addEventListener('dragenter', function (e) {
+    if (!hasFiles(e) || !document.getElementById('attach-zone')) return;
+    depth++; document.body.classList.add('dragging-files');
+  });
+  document.addEventListener('dragleave', function (e) {
+    if (!hasFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (!depth) document.body.classList.remove('dragging-files');
+  });
+  document.addEventListener('dragover', function (e) {
+    if (hasFiles(e) && document.getElementById('attach-zone')) { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; }
+  });
+  document.addEventListener('drop', function (e) {
+    depth = 0; document.body.classList.remove('dragging-files');
+    if (!hasFiles(e) || !document.getElementById('attach-zone')) return;
+    e.preventDefault();
+    send(Array.from(e.dataTransfer.files || []));
+  });
+  window.__attach = send;
+  new MutationObserver(function () {
+    clearTimeout(window.__attachTick);
+    window.__attachTick = setTimeout(function () { zone(); refresh(); }, 50);
+  }).observe(document.documentElement, {childList: true, subtree: true});
+  setInterval(refresh, 1000);  // the id changes without a DOM change when only the hidden box is updated
+})();
+</script>"""
+
+
+def attach_script(store: Attachments) -> str:
+    return (ATTACH_SCRIPT.replace("__MAX_BYTES__", str(int(store.max_bytes)))
+            .replace("__MAX_FILES__", str(int(store.max_files))).replace("__TYPES__", ATTACH_TYPES))
 
 
 def corpus_markdown(bot: ChatBot) -> str:
@@ -490,29 +690,47 @@ def glossary_accordion(bot: ChatBot) -> gr.Accordion:
     return gr.Accordion(label=glossary_title(bot), visible=len(bot.index.glossary) > 0)
 
 
-def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None) -> gr.Blocks:
-    """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it."""
+def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None,
+          attachments: Attachments | None = None) -> gr.Blocks:
+    """The page. Feedback is recorded only when ``feedback_path`` is given or the corpus enables it.
+    With ``attachments``, each tab's conversation can hold files of its own (a file button and
+    drag-and-drop; the page script sends them to the JSON API with the tab's conversation id)."""
     bot = bot or ChatBot.load()
     if feedback_path is None and bot.settings.answer.feedback:
         feedback_path = Path("feedback") / "feedback.jsonl"
     log = FeedbackLog(Path(feedback_path) if feedback_path else None)
     limit = bot.settings.answer.max_question_chars
 
-    def send(message: Any, conv: Conversation) -> tuple[list, Conversation]:
+    def start(cid: Any = None) -> str:
+        """The tab's conversation id in the attachments store (kept in the tab's hidden element):
+        the one it holds if the store still has it (a load event run again keeps it), else a new one."""
+        if attachments is None:
+            return ""
+        return cid if isinstance(cid, str) and cid and attachments.exists(cid) else attachments.create()
+
+    def send(message: Any, conv: Conversation, cid: Any = None) -> tuple[list, Conversation]:
         """Shows the question at once (no queue); the answer follows in ``answer``. The box was
         emptied in the browser as the question left (``CLEAR_BOX_JS``): clearing it from here
-        wiped a next question typed meanwhile."""
+        wiped a next question typed meanwhile. ``cid``: the tab's conversation id, whose files
+        are answered from too."""
+        if attachments is not None and isinstance(cid, str) and cid:
+            conv.attach_id = cid  # an id the store does not know is answered from the corpus alone
         if isinstance(message, str) and message.strip():
             conv.pending.append(message)  # one over the limit is refused by ask, saying its real length
         return conv.shown(), conv
 
     def answer(conv: Conversation) -> tuple[list, Conversation]:
-        conv.answer_pending(bot.current())
+        conv.answer_pending(bot.current(), attachments)
         return conv.shown(), conv
 
-    def clear(conv: Conversation) -> tuple[list, Conversation]:
+    def clear(conv: Conversation, cid: Any = None) -> tuple[list, Conversation] | tuple[list, Conversation, str]:
         conv.reset()
-        return [], conv
+        if attachments is None:
+            return [], conv
+        for old in {conv.attach_id, cid if isinstance(cid, str) else None} - {None, ""}:
+            attachments.remove(old)  # its files go with it
+        conv.attach_id = attachments.create()
+        return [], conv, conv.attach_id
 
     def on_like(conv: Conversation, data: gr.LikeData) -> None:
         """Records the liked answer and its own question, as the server has them."""
@@ -548,6 +766,12 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
             ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
         with gr.Row(elem_id="examples"):
             buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
+        if attachments is not None:
+            # filled by the page script: a file button, the attached files with a remove control,
+            # and what happened; the tab's conversation id sits in a hidden element (private to the
+            # tab; not a text box, so the page keeps one)
+            gr.HTML('<div id="attach-zone"></div>', elem_id="attach-box", padding=False)
+            attach_box = gr.HTML("", visible="hidden", elem_id="attach-id", padding=False)
         clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
         with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
             # a function: worked out on each page load, so an updated index lists its documents
@@ -562,12 +786,15 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
 
         # every question is sent, however fast they follow each other ("multiple": Gradio's default
         # drops an event fired while the same one is pending, which lost 3 of 10 fast Enters)
+        tab = [attach_box] if attachments is not None else []  # the tab's conversation id goes with each question
         for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
-            trigger(send, [source, conv], [chat, conv], queue=False, api_visibility="private", trigger_mode="multiple",
+            trigger(send, [source, conv] + tab, [chat, conv], queue=False, api_visibility="private", trigger_mode="multiple",
                     js=CLEAR_BOX_JS.replace("__LIMIT__", str(int(limit))) if source is box else None).then(
                 answer, [conv], [chat, conv], api_visibility="private", trigger_mode="multiple")
-        clear_button.click(clear, [conv], [chat, conv], queue=False, api_visibility="private")
-        chat.clear(clear, [conv], [chat, conv], queue=False, api_visibility="private")  # the chat's trash icon
+        clear_button.click(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")
+        chat.clear(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")  # the trash icon
+        if attachments is not None:
+            demo.load(start, attach_box, attach_box, queue=False, api_visibility="private")
         if log.path:
             chat.like(on_like, [conv], None, api_visibility="private")
         gr.api(api_chat, api_name="chat")
@@ -577,15 +804,18 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
 
 
 def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None,
-           allowed_hosts: tuple[str, ...] = ()) -> Guard:
+           allowed_hosts: tuple[str, ...] = (), attachments: bool | Attachments = True) -> Guard:
     """The whole server as one ASGI app: the JSON API and the page, behind the request guard
-    (``allowed_hosts``: Host names served besides localhost and IP addresses)."""
+    (``allowed_hosts``: Host names served besides localhost and IP addresses; ``attachments``:
+    files attached to a conversation, on unless False, or the store to use)."""
     bot = bot or ChatBot.load()
-    return serve_app(bot, build(bot, feedback_path), allowed_hosts)
+    store = attachments if isinstance(attachments, Attachments) else Attachments(bot) if attachments else None
+    return serve_app(bot, build(bot, feedback_path, store), allowed_hosts, store)
 
 
-def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks, allowed_hosts: tuple[str, ...] = ()) -> Guard:
-    app = make_app(bot)
+def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks, allowed_hosts: tuple[str, ...] = (),
+              attachments: Attachments | None = None) -> Guard:
+    app = make_app(bot, attachments)
     # system fonts: the default theme's web fonts cannot load offline, and a fallback drew a bold
     # capital "A" in another typeface
     theme = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
@@ -598,16 +828,18 @@ def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks, allowed_hosts: tuple[str,
                       button_primary_text_color="#ffffff", button_primary_text_color_dark="#ffffff",
                       input_placeholder_color="#6b7280", input_placeholder_color_dark="#a1a1aa")
     limit = bot.current().settings.answer.max_question_chars
+    head = PAGE_SCRIPT.replace("__LIMIT__", str(int(limit)))
+    if attachments is not None:
+        head += attach_script(attachments)
     app = gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, show_error=False, max_file_size="1kb",
-                              footer_links=["api"], theme=theme, css=PAGE_CSS,
-                              head=PAGE_SCRIPT.replace("__LIMIT__", str(int(limit))))
+                              footer_links=["api"], theme=theme, css=PAGE_CSS + ATTACH_CSS, head=head)
     demo.state_session_capacity = SESSIONS
-    return Guard(app, allowed_hosts=allowed_hosts)
+    return Guard(app, allowed_hosts=allowed_hosts, uploads=attachments is not None)
 
 
 def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
            feedback: str | None = None, strictness: float | None = None, allow_hosts: tuple[str, ...] = (),
-           sock: Any = None) -> None:
+           sock: Any = None, attachments: bool = True) -> None:
     """Take the port first (a port in use is reported before anything says "Serving"; app.py
     takes it before gradio is even imported and passes ``sock``), load the corpus, then serve
     until Ctrl-C."""
@@ -615,6 +847,6 @@ def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
     # a saved index is followed: `python -m bot index` updating it is picked up without a restart
     bot = LiveBot(corpus, strictness) if corpus and layout.is_index(corpus) else \
         ChatBot.load(corpus, strictness=strictness)
-    app = create(bot, feedback, allowed_hosts=(host, *allow_hosts))
+    app = create(bot, feedback, allowed_hosts=(host, *allow_hosts), attachments=attachments)
     print(f"Serving the chat on {server.address(sock)} (JSON API: /api/ask, documentation: /docs)", flush=True)
     server.serve(app, sock)

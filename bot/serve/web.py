@@ -1,11 +1,14 @@
 """The HTTP server around the page: a plain JSON API (``POST /api/ask``, ``GET /api/documents/{id}``,
-OpenAPI at ``/docs``) and the safety rules every request passes: a body size limit, no uploads,
-no framing by other sites, no cross-origin credentials. ``ui.py`` mounts the Gradio page on it.
+files attached to a conversation under ``/api/conversations``, OpenAPI at ``/docs``) and the
+safety rules every request passes: a body size limit (larger only for a file sent to a
+conversation), no other uploads, no framing by other sites, no cross-origin credentials.
+``ui.py`` mounts the Gradio page on it.
 
 FastAPI and Starlette come with Gradio; this module does not import Gradio itself.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import ipaddress
 import json
@@ -16,14 +19,16 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, field_validator
 
 from bot.chatbot import ChatBot, LiveBot
 from bot.config import check_setting, has_surrogates, without_surrogates
+from bot.serve.attachments import MAX_BYTES as ATTACH_BYTES, AttachError, Attachments
 
 MAX_BODY_BYTES = 256 * 1024  # a question is at most a few thousand characters; history is capped too
 ECHO_CHARS = 200  # a refused question is echoed back at most this long
@@ -38,7 +43,11 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
-BLOCKED_PATHS = ("/gradio_api/upload", "/upload")  # the page has no file input
+BLOCKED_PATHS = ("/gradio_api/upload", "/upload")  # files reach the server only through the conversation API
+CONVERSATION_PATHS = ("/api/conversations", "/conversations/")  # attached files: turned off with --no-attachments
+UPLOAD_PATH = re.compile(r"^/api/conversations/[^/]+/files/?$")  # a file's bytes, raw or multipart
+UPLOAD_SLACK = 64 * 1024  # multipart framing around a file of the largest size allowed
+ATTACH_OFF = "attaching files is turned off on this server (--no-attachments)"
 # Gradio's HTTP API wants every argument; for these endpoints trailing optional ones may be left out
 # (raw HTTP callers of /gradio_api/call/chat often send only the question): they are sent as null.
 OPTIONAL_ARGS = {"/gradio_api/call/chat": 2}
@@ -80,13 +89,18 @@ def host_allowed(host_header: str, allowed: frozenset[str]) -> bool:
 
 class Guard:
     """ASGI middleware: refuse bodies over ``limit`` bytes (413) before the app stores them,
-    refuse uploads (403), refuse Host names the server was not started for (421), refuse non-JSON
-    bodies on the JSON API (415), add the content security policy and anti-framing headers, and
-    drop CORS grants to other origins."""
+    refuse uploads (403) but for a file sent to a conversation (``uploads``: bodies up to
+    ``upload_limit`` there and only there; without ``uploads`` the conversation routes are refused
+    here), refuse Host names the server was not started for (421), refuse non-JSON bodies on the
+    JSON API (415), add the content security policy and anti-framing headers, and drop CORS
+    grants to other origins."""
 
-    def __init__(self, app: Callable, limit: int = MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = ()):
+    def __init__(self, app: Callable, limit: int = MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = (),
+                 uploads: bool = False, upload_limit: int = ATTACH_BYTES + UPLOAD_SLACK):
         self.app = app
         self.limit = limit
+        self.uploads = uploads
+        self.upload_limit = upload_limit
         self.allowed_hosts = frozenset(h.strip().lower().strip("[]") for h in allowed_hosts if h.strip())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,13 +122,18 @@ class Guard:
         if any(path.startswith(p) for p in BLOCKED_PATHS):
             await _plain(send, 403, "uploads are not accepted here")
             return
-        if (scope.get("method") == "POST" and path.startswith(JSON_ONLY)
+        if not self.uploads and path.startswith(CONVERSATION_PATHS):
+            await _plain(send, 403, ATTACH_OFF)
+            return
+        upload = self.uploads and scope.get("method") == "POST" and UPLOAD_PATH.match(path) is not None
+        limit = self.upload_limit if upload else self.limit
+        if (scope.get("method") == "POST" and path.startswith(JSON_ONLY) and not upload
                 and not headers.get(b"content-type", b"").split(b";")[0].strip().lower().endswith(b"json")):
             await _plain(send, 415, "send the request as JSON (Content-Type: application/json)")
             return
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _plain(send, 413, f"request body over {self.limit:,} bytes")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _plain(send, 413, f"request body over {limit:,} bytes")
             return
         origin = headers.get(b"origin", b"").decode("latin-1")
         host = headers.get(b"host", b"").decode("latin-1")
@@ -128,7 +147,7 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     too_large = True
                     raise _TooLarge()
             return message
@@ -138,7 +157,7 @@ class Guard:
             if too_large:  # whatever the application made of a body cut short
                 if not started:
                     started = True
-                    await _plain(send, 413, f"request body over {self.limit:,} bytes")
+                    await _plain(send, 413, f"request body over {limit:,} bytes")
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -163,7 +182,7 @@ class Guard:
                 await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
             if not started:
-                await _plain(send, 413, f"request body over {self.limit:,} bytes")
+                await _plain(send, 413, f"request body over {limit:,} bytes")
 
 
 async def _read_all(receive: Receive) -> bytes:
@@ -229,6 +248,9 @@ class AskRequest(BaseModel):
     history: list[Message] | None = Field(default=None, description="earlier messages, oldest first")
     strictness: float | None = Field(default=None,
                                      description="0..1: how sure the bot must be to answer (default: the corpus's)")
+    conversation: str | None = Field(default=None, max_length=200,
+                                     description="a conversation id (POST /api/conversations): its attached files "
+                                                 "are answered from together with the corpus")
 
     @field_validator("strictness")
     @classmethod
@@ -466,8 +488,10 @@ def render_pdf_page(path: Path, page_no: int, quotes: list[str], zoom: int = 1) 
         pdf.close()
 
 
-def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
-    """The server: JSON API routes; the page is mounted on it by ``ui.serve``."""
+def make_app(bot: "ChatBot | LiveBot", attachments: Attachments | None = None) -> FastAPI:
+    """The server: JSON API routes; the page is mounted on it by ``ui.serve``. With
+    ``attachments``, conversations can hold files of their own (``/api/conversations``);
+    without, those routes answer 403."""
     bots = BotsByStrictness(bot)
     pages = PageCache()
     # Swagger UI and ReDoc from the fastapi-offline package: FastAPI's own /docs loads them from a CDN
@@ -481,10 +505,22 @@ def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
     async def invalid_request(request: Any, exc: RequestValidationError) -> Response:
         return validation_reply(exc)
 
-    @app.post("/api/ask", summary="Answer a question from the sources")
+    @app.post("/api/ask", summary="Answer a question from the sources",
+              description="With `conversation`, the files attached to that conversation are answered from too: "
+                          "the stronger of the two replies is given, and a citation of an attached file has the "
+                          "source `attached: NAME`.")
     def ask(req: AskRequest) -> dict[str, Any]:
         history = [m.model_dump() for m in req.history] if req.history else None
-        reply = bots.get(req.strictness).ask(req.question, history)
+        corpus = bots.get(req.strictness)
+        if req.conversation is None:
+            reply = corpus.ask(req.question, history)
+        elif attachments is None:
+            raise HTTPException(status_code=403, detail=ATTACH_OFF)
+        else:
+            try:
+                reply = attachments.ask(req.conversation, corpus, req.question, history, req.strictness)
+            except AttachError as exc:
+                raise HTTPException(status_code=exc.status, detail=str(exc)) from None
         return reply.to_dict(echo(req.question))
 
     @app.get("/api/documents/{doc_id:path}", summary="One document of the loaded corpus, by id")
@@ -499,51 +535,174 @@ def make_app(bot: "ChatBot | LiveBot") -> FastAPI:
     @app.get("/documents/{doc_id:path}/view", response_class=HTMLResponse, include_in_schema=False)
     def view(doc_id: str, start: int = Query(-1), end: int = Query(-1), hl: str = Query("", max_length=2000)):
         """The whole cited document, the passage outlined and scrolled to, its quotes highlighted."""
-        try:
-            d = bot.current().index.documents[doc_id]
-        except (KeyError, IndexError, TypeError):
-            raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
-        n = len(d.text)
-        passage = (start, end) if 0 <= start < end <= n else None
-        figure = ""
-        page_no = pdf_page_of(d.text, start) if passage else None
-        if page_no is not None and source_file(bot.current(), d) is not None:
-            src = f"page.png?page={page_no}&hl={html.escape(hl, quote=True)}"
-            alt = f"Page {page_no} of the PDF, the quoted sentences highlighted"
-            # enlarge without a script (the view allows none): a larger rendering, scrolled in its box
-            figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="{alt}" class="page">'
-                      f'<figcaption>Page {page_no} · <a href="{src}&amp;zoom=2">open the page at full size</a>'
-                      f'</figcaption><details class="zoom"><summary>Enlarge the page here</summary>'
-                      f'<div class="zoom-box"><img src="{src}&amp;zoom=2" alt="{alt}, enlarged" loading="lazy">'
-                      f"</div></details></figure>")
-        credit = ", ".join(html.escape(str(d.metadata[k])) for k in ("author", "published") if d.metadata.get(k))
-        body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                f"<title>{html.escape(d.title)}</title><style>{VIEW_CSS}</style></head><body>"
-                f"<header><h1>{html.escape(d.title)}</h1><p>{credit + ' — ' if credit else ''}"
-                f"{html.escape(d.source)}</p></header>{figure}"
-                f"<main class=\"text\">{render_document(d.text, passage, _spans(hl, n))}</main></body></html>")
-        return HTMLResponse(body, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                                                      "img-src 'self'; frame-ancestors 'none'"})
+        d = corpus_document(doc_id)
+        return document_view(d, start, end, hl, source_file(bot.current(), d) is not None)
 
     @app.get("/documents/{doc_id:path}/page.png", include_in_schema=False)
     def page_image(doc_id: str, page: int = Query(..., ge=1, le=100_000), hl: str = Query("", max_length=2000),
                    zoom: int = Query(1, ge=1, le=MAX_ZOOM)):
         """A cited PDF page as an image, the quoted sentences highlighted on it."""
+        d = corpus_document(doc_id)
+        return page_response(pages, d, source_file(bot.current(), d), page, hl, zoom)
+
+    def corpus_document(doc_id: str) -> Any:
         try:
-            d = bot.current().index.documents[doc_id]
+            return bot.current().index.documents[doc_id]
         except (KeyError, IndexError, TypeError):
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
-        path = source_file(bot.current(), d)
-        if path is None:
-            raise HTTPException(status_code=404, detail="this document has no PDF to show")
-        quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]
-        try:
-            png = pages.get(path, page, quotes, zoom)
-        except HTTPException:
-            raise
-        except Exception:  # a PDF changed or damaged since it was indexed
-            raise HTTPException(status_code=404, detail="the PDF page cannot be shown") from None
-        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})
 
+    add_conversation_routes(app, bots, attachments, pages)
+    app.state.attachments = attachments
+    if attachments is not None:
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(a: Any) -> Any:
+            """Attached files are deleted when the server stops (uvicorn ends a SIGTERM by raising
+            it again once shut down, so no atexit handler would run)."""
+            async with inner(a) as state:
+                try:
+                    yield state
+                finally:
+                    attachments.close()
+
+        app.router.lifespan_context = lifespan
     return app
+
+
+def document_view(d: Any, start: int, end: int, hl: str, has_pdf: bool) -> HTMLResponse:
+    """A document's page: its text escaped, the passage ``start..end`` outlined and scrolled to,
+    the ``hl`` spans highlighted; a PDF's page image above it (``page.png`` next to this URL)."""
+    n = len(d.text)
+    passage = (start, end) if 0 <= start < end <= n else None
+    figure = ""
+    page_no = pdf_page_of(d.text, start) if passage else None
+    if page_no is not None and has_pdf:
+        src = f"page.png?page={page_no}&hl={html.escape(hl, quote=True)}"
+        alt = f"Page {page_no} of the PDF, the quoted sentences highlighted"
+        # enlarge without a script (the view allows none): a larger rendering, scrolled in its box
+        figure = (f'<figure id="page" style="scroll-margin-top:1rem"><img src="{src}" alt="{alt}" class="page">'
+                  f'<figcaption>Page {page_no} · <a href="{src}&amp;zoom=2">open the page at full size</a>'
+                  f'</figcaption><details class="zoom"><summary>Enlarge the page here</summary>'
+                  f'<div class="zoom-box"><img src="{src}&amp;zoom=2" alt="{alt}, enlarged" loading="lazy">'
+                  f"</div></details></figure>")
+    credit = ", ".join(html.escape(str(d.metadata[k])) for k in ("author", "published") if d.metadata.get(k))
+    body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(d.title)}</title><style>{VIEW_CSS}</style></head><body>"
+            f"<header><h1>{html.escape(d.title)}</h1><p>{credit + ' — ' if credit else ''}"
+            f"{html.escape(d.source)}</p></header>{figure}"
+            f"<main class=\"text\">{render_document(d.text, passage, _spans(hl, n))}</main></body></html>")
+    return HTMLResponse(body, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                  "img-src 'self'; frame-ancestors 'none'"})
+
+
+def page_response(pages: PageCache, d: Any, path: Path | None, page: int, hl: str, zoom: int) -> Response:
+    """A document's PDF page as a PNG, the ``hl`` spans highlighted; 404 when it has no PDF."""
+    if path is None:
+        raise HTTPException(status_code=404, detail="this document has no PDF to show")
+    quotes = [d.text[a:b] for a, b in _spans(hl, len(d.text))]
+    try:
+        png = pages.get(path, page, quotes, zoom)
+    except HTTPException:
+        raise
+    except Exception:  # a PDF changed or damaged since it was indexed
+        raise HTTPException(status_code=404, detail="the PDF page cannot be shown") from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})
+
+
+class ConversationReply(BaseModel):
+    conversation: str = Field(description="the new conversation's id: keep it private, it is the only key to its files")
+    limits: dict[str, Any] = Field(description="what a conversation may hold")
+
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
+def add_conversation_routes(app: FastAPI, bots: BotsByStrictness, store: Attachments | None, pages: PageCache) -> None:
+    """``/api/conversations``: make one, attach files to it, list and remove them, remove it; the
+    document view and PDF page image of an attached file under ``/conversations/{id}/documents``.
+    Every route answers 403 when attachments are off (``store`` is None)."""
+
+    def need() -> Attachments:
+        if store is None:
+            raise HTTPException(status_code=403, detail=ATTACH_OFF)
+        return store
+
+    def call(fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except AttachError as exc:
+            raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+
+    tags = ["conversations"]
+
+    @app.post("/api/conversations", status_code=201, tags=tags, response_model=ConversationReply,
+              summary="Start a conversation that files can be attached to")
+    def new_conversation() -> dict[str, Any]:
+        s = need()
+        return {"conversation": s.create(), "limits": s.limits_dict()}
+
+    @app.post("/api/conversations/{conversation}/files", status_code=201, tags=tags, openapi_extra=UPLOAD_BODY,
+              summary="Attach a file (PDF, Markdown, text, HTML, JSON Lines) to a conversation",
+              description="Send the file's bytes as the body (name it with `?filename=`), or as the `file` field "
+                          "of a multipart form. The type is read from the bytes, not the name. A conversation holds "
+                          "at most 10 files and 20 MB; PDFs at most 500 pages and 60 s to read. Each refusal says "
+                          "which limit: 404 no such conversation, 409 too many files, 413 too large, 415 not a "
+                          "supported type, 422 unreadable.")
+    async def attach(conversation: str, request: Request,
+                     filename: str = Query("", max_length=1000, description="the file's name, as cited")) -> JSONResponse:
+        s = need()
+        call(s.files, conversation)  # no such conversation: said before the body is read
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "multipart/form-data":
+            try:
+                form = await request.form(max_files=1, max_fields=5)
+            except Exception:  # noqa: BLE001 - a malformed form
+                raise HTTPException(status_code=400, detail="a malformed multipart form") from None
+            part = form.get("file")
+            if part is None or isinstance(part, str):
+                raise HTTPException(status_code=422, detail="send the file as the 'file' field of the form")
+            data, name = await part.read(), filename or part.filename or ""
+            await form.close()
+        else:
+            data, name = await request.body(), filename
+        if len(data) > s.max_bytes:
+            raise HTTPException(status_code=413, detail=f"the file is over the {s.max_bytes // 1048576} MB limit")
+        info = await run_in_threadpool(call, s.add, conversation, name, data)
+        return JSONResponse({"conversation": conversation, "file": info, "files": call(s.files, conversation)},
+                            status_code=201)
+
+    @app.get("/api/conversations/{conversation}/files", tags=tags, summary="The files attached to a conversation")
+    def list_files(conversation: str) -> dict[str, Any]:
+        s = need()
+        return {"conversation": conversation, "files": call(s.files, conversation), "limits": s.limits_dict()}
+
+    @app.delete("/api/conversations/{conversation}/files/{file_id}", tags=tags,
+                summary="Remove one attached file")
+    def remove_file(conversation: str, file_id: str) -> dict[str, Any]:
+        s = need()
+        return {"conversation": conversation, "files": call(s.remove_file, conversation, file_id)}
+
+    @app.delete("/api/conversations/{conversation}", status_code=204, tags=tags,
+                summary="Remove a conversation and its files")
+    def remove_conversation(conversation: str) -> Response:
+        if not need().remove(conversation):
+            raise HTTPException(status_code=404, detail="no such conversation")
+        return Response(status_code=204)
+
+    @app.get("/conversations/{conversation}/documents/{doc_id:path}/view", response_class=HTMLResponse,
+             include_in_schema=False)
+    def attached_view(conversation: str, doc_id: str, start: int = Query(-1), end: int = Query(-1),
+                      hl: str = Query("", max_length=2000)):
+        d, path = call(need().document, conversation, doc_id)
+        return document_view(d, start, end, hl, path is not None)
+
+    @app.get("/conversations/{conversation}/documents/{doc_id:path}/page.png", include_in_schema=False)
+    def attached_page(conversation: str, doc_id: str, page: int = Query(..., ge=1, le=100_000),
+                      hl: str = Query("", max_length=2000), zoom: int = Query(1, ge=1, le=MAX_ZOOM)):
+        d, path = call(need().document, conversation, doc_id)
+        return page_response(pages, d, path, page, hl, zoom)

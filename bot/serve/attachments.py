@@ -1,0 +1,488 @@
+"""Files a visitor attaches to one conversation, answered from together with the corpus.
+
+A conversation is known by a random id (``secrets``): whoever holds the id sees its files, nobody
+else does, and ids are never listed. Each conversation's files become a small ``ChatBot`` of
+their own, read by the same readers as any corpus (``bot.sources``; PDF and HTML in a child
+process with CPU, memory and time limits, ``bot.sources.isolated``). A question asked within the
+conversation goes to both bots and the stronger reply is kept (``stronger``).
+
+Limits, each refused with a message that names the file and the limit:
+- the type is sniffed from the bytes (PDF magic, HTML tags, JSON Lines, UTF-8 or UTF-16 text),
+  never taken from the name: ``report.exe`` holding text is read as text, a PNG named ``a.md``
+  is refused;
+- at most ``MAX_FILES`` files and ``MAX_BYTES`` bytes per conversation, PDFs at most
+  ``isolated.MAX_PAGES`` pages and ``isolated.PARSE_SECONDS`` seconds to read;
+- the memory all conversations' indexes take (estimated from their text) stays within
+  ``MEMORY_BUDGET``, and their files on disk within ``DISK_BUDGET``: the conversation used
+  longest ago is removed to make room, and one conversation may take at most
+  ``CONVERSATION_SHARE`` of the memory;
+- at most ``PARALLEL_READS`` files are read at once and ``WAITING_READS`` wait; more are refused
+  with "busy" (503) instead of holding the server's threads;
+- a conversation idle for ``IDLE_SECONDS`` is removed with its files (the clock is injectable).
+
+Files are written to a private temporary folder (mode 0700), one folder per conversation,
+removed with the conversation.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from bot.chatbot import ChatBot
+from bot.config import CorpusError, Manifest
+from bot.model import Document, Reply
+from bot.sources import isolated
+from bot.sources.ingest import read_file
+from bot.sources.readers import LoadReport
+
+MAX_FILES = 10  # files in one conversation
+MAX_BYTES = 20 * 1024 * 1024  # bytes of all the files of one conversation
+MEMORY_BUDGET = 512 * 1024 * 1024  # estimated memory of all conversations' indexes
+DISK_BUDGET = 2 * 1024 * 1024 * 1024  # bytes of all conversations' files on disk
+CONVERSATION_SHARE = 0.25  # of the budget, one conversation's files may take at most this much
+BYTES_PER_CHAR = 40  # measured: an index takes ~33 bytes per character of text (realdocs man pages)
+IDLE_SECONDS = 3600  # a conversation not used for this long is removed
+MAX_CONVERSATIONS = 10_000  # open conversations (most without files); the oldest go first
+MAX_NAME_CHARS = 120
+PARALLEL_READS = 2  # files read and indexed at once (each takes a core)
+WAITING_READS = 8  # more files waiting than this are refused (503) rather than holding server threads
+ATTACHED = "attached: "  # a cited source that is an attached file: "attached: report.pdf"
+SUPPORTED = "PDF, Markdown, text, HTML, JSON Lines"
+KINDS = {"pdf": ".pdf", "markdown": ".md", "text": ".txt", "html": ".html", "jsonl": ".jsonl"}
+ISOLATED_KINDS = {"pdf", "html"}  # parsers that could run away; text, Markdown and JSON Lines read in-process
+
+
+class AttachError(Exception):
+    """A request the store refuses; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+NOT_FOUND = ("no such conversation (it was removed after {idle} minutes idle, to make room, or with "
+             "New conversation); start a new one")
+
+
+def clean_name(name: Any) -> str:
+    """A file name as shown and cited: its last path part, control characters dropped, at most
+    ``MAX_NAME_CHARS`` characters; "file" when nothing is left."""
+    text = str(name or "")
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(c for c in text if unicodedata.category(c)[0] != "C").strip()
+    text = re.sub(r"\s+", " ", text)
+    if len(text) > MAX_NAME_CHARS:
+        stem, dot, ext = text.rpartition(".")
+        text = (stem[: MAX_NAME_CHARS - len(ext) - 2] + "…." + ext) if dot and len(ext) <= 10 else \
+            text[: MAX_NAME_CHARS - 1] + "…"
+    return text or "file"
+
+
+_HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|p|div|h[1-6]|article|section|table|ul|ol|"
+                   rb"a\s|span|br|script|style)\b", re.I)
+_MARKDOWN = re.compile(r"^(?:#{1,6} \S|[-*+] \S|\d{1,3}\. \S|```|> \S)|\[[^\]\n]+\]\([^)\n]+\)|\*\*\S", re.M)
+_BINARY = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"MZ", b"\x7fELF", b"\x1f\x8b", b"BZh",
+           b"7z\xbc\xaf", b"Rar!", b"\xd0\xcf\x11\xe0", b"RIFF", b"OggS", b"\x00\x00\x00")
+
+
+def decode_text(data: bytes) -> str | None:
+    """The bytes as text (UTF-8, or UTF-16 with its byte-order mark), or None if they are not text."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in data:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    controls = sum(1 for c in text[:20000] if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f\v")
+    return None if controls > 0.01 * max(1, min(len(text), 20000)) else text
+
+
+def sniff(data: bytes, name: str = "") -> str:
+    """The file's kind read from its bytes: "pdf", "html", "jsonl", "markdown" or "text". The name
+    only tells Markdown from plain text (both read the same way). Raises AttachError otherwise."""
+    shown = clean_name(name)
+    if not data.strip():
+        raise AttachError(f"{shown}: the file is empty", 422)
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if data.startswith(_BINARY):
+        raise AttachError(f"{shown}: not a supported type ({SUPPORTED})", 415)
+    text = decode_text(data)
+    if text is None:
+        raise AttachError(f"{shown}: not a supported type ({SUPPORTED}); it is not text (UTF-8 or UTF-16)", 415)
+    head = text.lstrip()[:4096]
+    if head.startswith("<") and _HTML.search(head.encode("utf-8", "replace")):
+        return "html"
+    lines = [line for line in text[:200_000].split("\n") if line.strip()][:50]
+    if lines and lines[0].lstrip().startswith("{") and all(_json_object(line) for line in lines):
+        return "jsonl"
+    if name.lower().endswith((".md", ".markdown")) or len(_MARKDOWN.findall(text[:100_000])) >= 2:
+        return "markdown"
+    return "text"
+
+
+def _json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+@dataclass
+class AttachedFile:
+    id: str  # "1", "2", ... within the conversation
+    name: str  # as shown and cited
+    kind: str
+    size: int
+    path: Path
+    documents: list[Document]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return ATTACHED + self.name
+
+    @property
+    def chars(self) -> int:
+        return sum(len(d.text) for d in self.documents)
+
+    def to_dict(self) -> dict[str, Any]:
+        pages = sum(1 for d in self.documents for _ in re.finditer(r"(?m)^## Page \d+$", d.text)) \
+            if self.kind == "pdf" else None
+        out: dict[str, Any] = {"id": self.id, "name": self.name, "source": self.source, "type": self.kind,
+                               "bytes": self.size, "documents": len(self.documents)}
+        if pages is not None:
+            out["pages"] = pages
+        if self.problems:
+            out["problems"] = self.problems[:20]
+        return out
+
+
+class Conversation:
+    """One conversation's files and the bot made of them."""
+
+    def __init__(self, cid: str, now: float):
+        self.id = cid
+        self.files: list[AttachedFile] = []
+        self.bot: ChatBot | None = None
+        self.used = now
+        self.folder: Path | None = None
+        self.next_id = 1
+        self.lock = threading.Lock()  # one file added or removed at a time
+        self.pending_bytes = 0  # of files being read now
+        self.pending_files = 0
+        self.removed = False
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def memory(self) -> int:
+        return sum(f.chars for f in self.files) * BYTES_PER_CHAR
+
+    def documents(self) -> list[Document]:
+        return [d for f in self.files for d in f.documents]
+
+
+RANK = {"answer": 2, "closest": 1, "none": 0}
+
+
+def stronger(corpus: Reply, attached: Reply | None) -> Reply:
+    """The reply to keep: the higher support level (answer > closest > none), then the higher
+    confidence; the corpus's on a tie, and always for small talk and refused input."""
+    if attached is None or corpus.kind in ("smalltalk", "invalid"):
+        return corpus
+    if (RANK[attached.support], attached.confidence) > (RANK[corpus.support], corpus.confidence):
+        return attached
+    return corpus
+
+
+class Attachments:
+    """The store: conversations by id, their files on disk and their bots in memory."""
+
+    def __init__(self, corpus: Any, root: str | Path | None = None,
+                 max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES, budget: int = MEMORY_BUDGET,
+                 idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
+                 max_conversations: int = MAX_CONVERSATIONS, limits: isolated.Limits = isolated.Limits(),
+                 share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET):
+        self.corpus = corpus  # a ChatBot or LiveBot: attached files are indexed and answered with its settings
+        self.max_files, self.max_bytes, self.budget, self.share = max_files, max_bytes, budget, share
+        self.disk_budget = disk_budget
+        self.idle_seconds, self.clock, self.max_conversations, self.limits = idle_seconds, clock, max_conversations, limits
+        self._root_given = root
+        self._root: Path | None = None
+        self._items: OrderedDict[str, Conversation] = OrderedDict()  # least recently used first
+        self._lock = threading.Lock()
+        self._reads = threading.Semaphore(PARALLEL_READS)
+        self._waiting = 0  # files read now or waiting to be
+        self.evicted = 0  # conversations removed to make room (tests read it)
+
+    # ---- conversations ------------------------------------------------------------------
+    def create(self) -> str:
+        with self._lock:
+            self._sweep()
+            cid = secrets.token_urlsafe(24)
+            self._items[cid] = Conversation(cid, self.clock())
+            while len(self._items) > self.max_conversations:
+                self._drop(next(iter(self._items)))
+            return cid
+
+    def exists(self, cid: str) -> bool:
+        with self._lock:
+            self._sweep()
+            return isinstance(cid, str) and cid in self._items
+
+    def _get(self, cid: Any) -> Conversation:
+        """The conversation (marked as used now), or AttachError 404."""
+        with self._lock:
+            self._sweep()
+            conv = self._items.get(cid) if isinstance(cid, str) else None
+            if conv is None:
+                raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+            conv.used = self.clock()
+            self._items.move_to_end(cid)
+            return conv
+
+    def remove(self, cid: str) -> bool:
+        """Remove a conversation and its files; False if there was none."""
+        with self._lock:
+            self._sweep()
+            if cid not in self._items:
+                return False
+            self._drop(cid)
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._sweep()
+            return len(self._items)
+
+    @property
+    def memory(self) -> int:
+        with self._lock:
+            return sum(c.memory for c in self._items.values())
+
+    def close(self) -> None:
+        """Remove every conversation and the private folder."""
+        with self._lock:
+            for cid in list(self._items):
+                self._drop(cid)
+            if self._root is not None and self._root_given is None:
+                shutil.rmtree(self._root, ignore_errors=True)
+                self._root = None
+
+    def _sweep(self) -> None:
+        """Remove conversations idle for ``idle_seconds`` (the lock is held)."""
+        now = self.clock()
+        while self._items:
+            cid, conv = next(iter(self._items.items()))
+            if now - conv.used < self.idle_seconds:
+                break
+            self._drop(cid)
+
+    def _drop(self, cid: str) -> None:
+        conv = self._items.pop(cid)
+        conv.removed = True
+        conv.bot = None
+        if conv.folder is not None:
+            shutil.rmtree(conv.folder, ignore_errors=True)
+
+    def _folder(self, conv: Conversation) -> Path:
+        with self._lock:
+            if self._root is None:
+                if self._root_given is not None:
+                    self._root = Path(self._root_given)
+                    self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
+                else:
+                    self._root = Path(tempfile.mkdtemp(prefix="bot-attached-"))  # 0700
+                    atexit.register(shutil.rmtree, self._root, True)  # a server stopped: its files go too
+            if conv.folder is None:
+                conv.folder = Path(tempfile.mkdtemp(dir=self._root, prefix="c-"))  # 0700, its name not the id
+            return conv.folder
+
+    # ---- files --------------------------------------------------------------------------
+    def files(self, cid: str) -> list[dict[str, Any]]:
+        conv = self._get(cid)
+        return [f.to_dict() for f in conv.files]
+
+    def add(self, cid: str, name: Any, data: bytes) -> dict[str, Any]:
+        """Attach a file: sniff, check the limits, read it, rebuild the conversation's bot.
+        Returns the file's description; raises AttachError saying what limit it meets."""
+        conv = self._get(cid)
+        shown = clean_name(name)
+        kind = sniff(data, shown)
+        with self._lock:
+            if len(conv.files) + conv.pending_files >= self.max_files:
+                raise AttachError(f"{shown}: a conversation holds at most {self.max_files} files; remove one first", 409)
+            if conv.size + conv.pending_bytes + len(data) > self.max_bytes:
+                left = max(0, self.max_bytes - conv.size - conv.pending_bytes)
+                raise AttachError(f"{shown}: {_mb(len(data))} is over the {_mb(self.max_bytes)} a conversation's files "
+                                  f"may take together ({_mb(left)} left)", 413)
+            conv.pending_bytes += len(data)
+            conv.pending_files += 1
+        try:
+            with conv.lock:
+                if conv.removed:
+                    raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+                shown = self._unique(conv, shown)
+                folder = self._folder(conv)
+                path = folder / f"{conv.next_id:02d}{KINDS[kind]}"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                try:
+                    with self._turn(shown):
+                        docs, problems = self._read(path, kind, ATTACHED + shown)
+                        attached = AttachedFile(str(conv.next_id), shown, kind, len(data), path, docs, problems)
+                        self._make_room(conv, attached)
+                        bot = self._bot(conv.files + [attached])
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+                with self._lock:
+                    if conv.removed:
+                        raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+                    conv.files.append(attached)
+                    conv.bot = bot
+                    conv.next_id += 1
+                    conv.used = self.clock()
+                    self._fit(keep=conv.id)
+                return attached.to_dict()
+        finally:
+            with self._lock:
+                conv.pending_bytes -= len(data)
+                conv.pending_files -= 1
+
+    def remove_file(self, cid: str, file_id: str) -> list[dict[str, Any]]:
+        conv = self._get(cid)
+        with conv.lock:
+            gone = next((f for f in conv.files if f.id == file_id), None)
+            if gone is None:
+                raise AttachError("no such file in this conversation", 404)
+            rest = [f for f in conv.files if f is not gone]
+            bot = self._bot(rest) if rest else None
+            with self._lock:
+                conv.files, conv.bot = rest, bot
+            gone.path.unlink(missing_ok=True)
+            return [f.to_dict() for f in rest]
+
+    def _unique(self, conv: Conversation, name: str) -> str:
+        """``name``, or ``name (2).md`` when the conversation holds one of that name already."""
+        taken = {f.name for f in conv.files}
+        if name not in taken:
+            return name
+        stem, dot, ext = name.rpartition(".")
+        stem, ext = (stem, "." + ext) if dot and stem else (name, "")
+        n = 2
+        while f"{stem} ({n}){ext}" in taken:
+            n += 1
+        return f"{stem} ({n}){ext}"
+
+    @contextlib.contextmanager
+    def _turn(self, name: str) -> Iterator[None]:
+        """Wait for one of the ``PARALLEL_READS`` turns; refuse (503) when too many files wait."""
+        with self._lock:
+            if self._waiting >= PARALLEL_READS + WAITING_READS:
+                raise AttachError(f"{name}: the server is busy reading other files; try again in a minute", 503)
+            self._waiting += 1
+        try:
+            with self._reads:
+                yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _read(self, path: Path, kind: str, source: str) -> tuple[list[Document], list[str]]:
+        try:
+            if kind in ISOLATED_KINDS:
+                return isolated.read_isolated(path, source, self.limits)
+            report = LoadReport()
+            docs = read_file(path, source, report, doc_id=source)
+            return docs, [p.replace(str(path), source[len(ATTACHED):]) for p in report.problems]
+        except CorpusError as exc:
+            message = str(exc)
+            if message.startswith(f"{path}"):
+                message = message[len(str(path)):].lstrip(":0123456789 ")
+            raise AttachError(f"{source[len(ATTACHED):]}: {message}", 422) from None
+
+    def _make_room(self, conv: Conversation, new: AttachedFile) -> None:
+        """Refuse a file that takes the conversation over its share of the memory budget."""
+        share = int(self.budget * self.share)
+        if conv.memory + new.chars * BYTES_PER_CHAR > share:
+            most = share // BYTES_PER_CHAR
+            have = sum(f.chars for f in conv.files)
+            raise AttachError(f"{new.name}: its text ({new.chars:,} characters) is more than this server indexes for "
+                              f"one conversation ({most:,} characters of text in all, {max(0, most - have):,} left)", 413)
+
+    def _fit(self, keep: str) -> None:
+        """Remove the conversations used longest ago until all fit the memory and disk budgets
+        (the lock is held)."""
+        memory = sum(c.memory for c in self._items.values())
+        disk = sum(c.size for c in self._items.values())
+        for cid in list(self._items):
+            if memory <= self.budget and disk <= self.disk_budget:
+                break
+            if cid == keep or not self._items[cid].files:
+                continue
+            memory -= self._items[cid].memory
+            disk -= self._items[cid].size
+            self._drop(cid)
+            self.evicted += 1
+
+    def _bot(self, files: Sequence[AttachedFile]) -> ChatBot:
+        settings = self.corpus.current().settings
+        docs = [d for f in files for d in f.documents]
+        manifest = Manifest(Path(tempfile.gettempdir()) / "attached-files.yaml", "attached files", "", (), settings)
+        return ChatBot(manifest, docs)
+
+    # ---- answering ----------------------------------------------------------------------
+    def bot(self, cid: str) -> ChatBot | None:
+        return self._get(cid).bot
+
+    def ask(self, cid: str, corpus: ChatBot, question: Any, history: Sequence[dict[str, Any]] | None = None,
+            strictness: float | None = None) -> Reply:
+        """Ask the corpus and the conversation's files; the stronger reply (``stronger``)."""
+        attached = self.bot(cid)
+        reply = corpus.ask(question, history)
+        if attached is None or reply.kind in ("smalltalk", "invalid"):
+            return reply
+        if strictness is not None and strictness != attached.settings.answer.strictness:
+            attached = attached.with_strictness(strictness)
+        return stronger(reply, attached.ask(question, history))
+
+    def document(self, cid: str, doc_id: str) -> tuple[Document, Path | None]:
+        """An attached document and, for a PDF, its file (for the page image)."""
+        conv = self._get(cid)
+        for f in conv.files:
+            for d in f.documents:
+                if d.id == doc_id:
+                    return d, (f.path if f.kind == "pdf" else None)
+        raise AttachError("no document with that id in this conversation's files", 404)
+
+    def limits_dict(self) -> dict[str, Any]:
+        return {"max_files": self.max_files, "max_bytes": self.max_bytes, "max_pdf_pages": self.limits.max_pages,
+                "parse_seconds": self.limits.seconds, "idle_seconds": self.idle_seconds,
+                "max_text_chars": int(self.budget * self.share) // BYTES_PER_CHAR, "types": SUPPORTED}
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 104858 else f"{n / 1024:.0f} KB"
