@@ -422,9 +422,24 @@ PAGE_SCRIPT = """<script>
   // what each Enter or Ask sends, read at the key or click itself: Gradio reads the box a moment
   // later, when a question typed next may already be there (ten fast Enters lost some)
   window.__asked = [];
+  let retrying = false;
   function asked() {
     const box = document.querySelector('#question textarea');
-    if (box) window.__asked.push({text: box.value, at: Date.now()});
+    if (!box) return;
+    const entry = {text: box.value, at: Date.now(), retry: retrying};
+    window.__asked.push(entry);
+    // Gradio sometimes drops the first event after a page loads (gradio-app/gradio#13599: a second
+    // click works): a question its event never took, still whole in the box, is sent once more
+    setTimeout(function () {
+      const i = window.__asked.indexOf(entry);
+      if (i < 0 || entry.retry) return;
+      window.__asked.splice(i, 1);
+      const now = document.querySelector('#question textarea'), ask = document.getElementById('ask');
+      if (now && ask && now.value.trim() === entry.text.trim() && entry.text.trim()) {
+        retrying = true;
+        try { ask.click(); } finally { retrying = false; }
+      }
+    }, 3000);
   }
   document.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.target.closest && e.target.closest('#question')) asked();
