@@ -4,6 +4,7 @@ support levels that look different, plain-text copy, long questions, contrast, o
 and the port message. (Issue: the page as a document-chat product.)"""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -46,6 +47,21 @@ def send(page, question: str) -> None:
         && !document.querySelector('#chat').innerText.includes('Searching the sources')""", arg=before)
 
 
+# source 5 is open and really seen: the point at its first line is the source itself (not hidden
+# in a collapsed panel, scrolled out of the chat box, or covered by a preview)
+SOURCE_5_SEEN = """() => { const a = document.querySelector("#chat .src-anchor[id$='-5']");
+    if (!a) return false; const block = a.parentElement, r = block.getBoundingClientRect();
+    if (r.height === 0 || r.top < 0 || r.top + 12 > window.innerHeight) return false;
+    const hit = document.elementFromPoint(r.left + Math.min(20, r.width / 2), r.top + 8);
+    return !!hit && block.contains(hit); }"""
+
+
+def shoot(page, name: str) -> None:
+    """README's pictures, taken on a phone in the dark scheme: SCREENSHOT_DIR=docs pytest tests/test_page_product.py"""
+    if os.environ.get("SCREENSHOT_DIR") and page.viewport_size["width"] < 500 and scheme_of(page) == "dark":
+        page.locator("#chat").screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"]) / f"{name}-phone-dark.png"))
+
+
 def scheme_of(page) -> str:
     """The scheme the page is drawn in, once Gradio has applied the system's (it adds .dark)."""
     wanted = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
@@ -82,17 +98,14 @@ def test_citation_opens_its_own_source_and_a_second_click_keeps_it_open(sized, a
     activate(page, fifth)
     source = page.locator("#chat .src-anchor[id$='-5']").locator("xpath=..")
     source.wait_for()
-    page.wait_for_function("""() => { const a = document.querySelector("#chat .src-anchor[id$='-5']");
-        if (!a) return false; const r = a.parentElement.getBoundingClientRect();
-        return r.top >= 0 && r.top < window.innerHeight; }""")
+    page.wait_for_function(SOURCE_5_SEEN)
     assert source.inner_text().startswith("[5] ")
+    shoot(page, "citation-opened")
     pop = fifth.locator(".cite-pop")
     assert not pop.is_visible()  # the preview steps aside from the source it opened
     fifth.scroll_into_view_if_needed()
     activate(page, fifth)  # again: still open, still there
-    page.wait_for_function("""() => { const a = document.querySelector("#chat .src-anchor[id$='-5']");
-        if (!a) return false; const r = a.parentElement.getBoundingClientRect();
-        return r.top >= 0 && r.top < window.innerHeight; }""")
+    page.wait_for_function(SOURCE_5_SEEN)
     assert page.locator("#chat .src-anchor").count() >= 5
     # keyboard: focus [2] and press Enter
     second = page.locator("#chat .cite", has_text="[2]").first
@@ -137,6 +150,7 @@ def test_support_levels_look_different_and_show_confidence(sized, app_url):  # n
         assert _contrast(_rgb(fg), _rgb(bg)) >= 4.5, (theme, level, fg, bg)
         side = badge.evaluate("b => getComputedStyle(b.closest('.message')).borderLeftStyle")
         looks[level] = (fg, bg, border, side)
+    shoot(page, "support-levels")
     assert len({v[1] for v in looks.values()}) == 3  # three colours
     assert len({v[3] for v in looks.values()}) == 3  # and three border styles: not colour alone
 
