@@ -52,7 +52,7 @@ class Explainer:
 
     def subject_lacks(self, q: Question) -> str:
         """A follow-up whose subject's passage says nothing of what it asks: "The sources mention
-        *VAE*, but say nothing about *trained* in that connection"."""
+        *French press*, but say nothing about *cleaned* in that connection"."""
         found = self._surface(q, [t.term for t in q.context])
         missing = self._surface(q, [t.term for t in q.focus], but_not=[t.term for t in q.context])
         if not found or not missing:

@@ -272,10 +272,10 @@ class Responder:
         return out
 
     def _followup_unmet(self, q: Question, pi: int, span_terms: set[str]) -> bool:
-        """A follow-up read against an earlier turn's subject ("what is a VAE" -> "and how is it
-        trained?") is answered only by a quote that holds something of what the follow-up itself
+        """A follow-up read against an earlier turn's subject ("what is a French press?" -> "and how is it
+        cleaned?") is answered only by a quote that holds something of what the follow-up itself
         asks, from a passage that still names that subject (text, heading path or glossary): a
-        sentence about the subject that says nothing of training, or one about training something
+        sentence about the subject that says nothing of cleaning, or one about cleaning something
         else, is not its answer."""
         if not (q.followup and q.context):
             return False

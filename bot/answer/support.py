@@ -203,8 +203,8 @@ class Support:
 
     def names_subject(self, q: Question, pi: int) -> bool:
         """A follow-up's passage still names the subject carried over from the earlier turn (at
-        least half of its words by IDF, in the text, the heading path or the glossary): "and how is it trained?"
-        after "what is a VAE" is not answered by a passage on training something else."""
+        least half of its words by IDF, in the text, the heading path or the glossary): "and how is it cleaned?"
+        after "what is a French press?" is not answered by a passage on cleaning something else."""
         if not (q.followup and q.context):
             return True
         subject = [t.term for t in q.context]

@@ -1,7 +1,7 @@
 """``python -m bot eval followups FILE``: two-turn conversations, the second turn an elliptical follow-up.
 
 A conversation (``eval/followups.yaml``) names a corpus, a first question and a follow-up that only
-makes sense against the first one's subject ("what is a VAE" -> "and how is it trained?"). The
+makes sense against the first one's subject ("what is a French press?" -> "and how is it cleaned?"). The
 first question is asked, its reply goes into the history, then the follow-up is asked through
 ``ChatBot.ask(question, history)``, as every front end does.
 
