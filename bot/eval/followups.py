@@ -26,6 +26,7 @@ from typing import Any, Callable
 import yaml
 
 from bot.config import CorpusError
+from bot.eval import write_jsonl
 from bot.eval.realdocs import contains
 
 
@@ -169,9 +170,7 @@ def rows_text(rows: list[dict[str, Any]]) -> list[str]:
 def main_followups(args: Any) -> int:
     summary, rows = evaluate(args.path, getattr(args, "realdocs", None))
     if getattr(args, "out", None):
-        with open(args.out, "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        write_jsonl(rows, args.out)
     if args.json:
         print(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2))
         return 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from bot.config import CorpusError
+from bot.eval import write_jsonl
 
 
 def norm(s: str) -> str:
@@ -180,9 +181,7 @@ def misses(rows: Iterable[dict[str, Any]]) -> list[str]:
 def main_realdocs(args: Any) -> int:
     summary, rows = evaluate(args.path, getattr(args, "strictness", None))
     if getattr(args, "out", None):
-        with open(args.out, "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        write_jsonl(rows, args.out)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

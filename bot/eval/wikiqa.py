@@ -14,10 +14,11 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from bot.chatbot import prepare_question
 from bot.config import CorpusError, Settings
+from bot.eval import write_jsonl
 from bot.index.engines import Hit
 from bot.index.corpus import CorpusIndex
 from bot.model import Document, Passage, Sentence
@@ -164,12 +165,6 @@ def authors_runs(tsv: Path) -> list[tuple[str, dict[str, float]]]:
             out.append((f"{name} (authors' {split} run, scored here)", {"MAP": sum(aps) / len(aps),
                                                                       "MRR": sum(rrs) / len(rrs)}))
     return out
-
-
-def write_jsonl(results: Iterable[dict[str, Any]], path: str | Path) -> None:
-    with Path(path).open("w", encoding="utf-8") as f:
-        for r in results:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
 def main_wikiqa(args: Any) -> int:
