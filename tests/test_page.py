@@ -1,11 +1,13 @@
 """The chat page: API through gradio_client, and the page itself in headless Chromium."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -596,6 +598,45 @@ def test_question_shows_at_once_while_the_sources_are_searched(browser):
     finally:
         gate.set()
         served.close()
+
+
+@pytest.mark.browser
+def test_a_question_asked_before_the_page_load_events_ran_keeps_its_conversation(browser, app_url):
+    """A question sent before the page's load events have run (a fast user, a busy machine) is
+    answered and stays in the conversation after they run. Gradio fills a State given as a
+    factory with a load event: under load CI's first question was sent before it, was answered
+    from the empty conversation that event put in, and vanished with no reply (1 page in 40)."""
+    from playwright.sync_api import expect
+
+    config = json.loads(urllib.request.urlopen(app_url + "config", timeout=10).read())
+    loads = {i for i, dep in enumerate(config["dependencies"])
+             if any(t[1] == "load" for t in dep["targets"])}
+    held = []
+
+    def hold_load_events(route):
+        body = json.loads(route.request.post_data or "{}")
+        if body.get("fn_index") in loads:
+            held.append(route)  # run only once the first question has been answered
+        else:
+            route.continue_()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(20_000)
+    try:
+        page.route("**/gradio_api/queue/join*", hold_load_events)
+        page.goto(app_url)
+        ask(page, "what is a VAE")
+        expect(page.locator("#chat")).to_contain_text("VAEs are a kind of GenAI model")
+        assert held, "the page's load events were not held: nothing here tests the order"
+        with page.expect_response(lambda r: "queue/join" in r.url):
+            while held:
+                held.pop(0).continue_()
+        ask(page, "Who made GPT?")
+        assert page.get_by_test_id("user").all_inner_texts() == ["what is a VAE", "Who made GPT?"]
+        expect(page.locator("#chat")).to_contain_text("VAEs are a kind of GenAI model")
+        expect(page.locator("#chat")).to_contain_text("GPT by OpenAI")
+    finally:
+        page.close()
 
 
 @pytest.mark.browser

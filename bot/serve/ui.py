@@ -774,7 +774,10 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
                           autoscroll=False,  # the page script scrolls a new reply's first line into view
                           placeholder=f"Ask a question about the sources, for example *{page_escape(examples[0])}*. "
                                       "Answers quote them, with [1] citations you can hover over or open.")
-        conv = gr.State(Conversation)
+        # a value, not a factory: Gradio fills a factory's State with a load event, and a question
+        # sent before that event ran was answered from the fresh, empty conversation it put in
+        # (the question vanished and no reply came); a value is copied for each tab at once
+        conv = gr.State(Conversation())
         with gr.Row(elem_id="ask-row"):
             box = gr.Textbox(placeholder="Ask a question about the sources…", label="Your question",
                              show_label=False, scale=8, elem_id="question", autofocus=True)
