@@ -434,3 +434,44 @@ def test_attached_files_are_deleted_when_the_server_stops(corpus):
         assert root is not None and any(root.iterdir())
         assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert not root.exists() and len(store) == 0  # the lifespan's end closed the store
+
+
+KILLED_SERVER = """
+import sys
+from bot import ChatBot
+from bot.serve.attachments import Attachments
+store = Attachments(ChatBot.load())
+cid = store.create()
+store.add(cid, "guide.md", sys.stdin.buffer.read())
+print(store._root, flush=True)
+sys.stdin.close()
+import time
+time.sleep(600)
+"""
+
+
+def test_files_of_a_killed_server_are_removed_by_the_next_one(corpus, tmp_path):
+    """A server killed with SIGKILL never runs its exit handler: its attachment folder stayed in
+    /tmp. The next server removes the folders of processes that no longer run, and only those."""
+    import signal
+    import subprocess
+
+    from bot.serve.attachments import remove_orphans
+
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env=env, text=False)
+    killed.stdin.write(GUIDE)
+    killed.stdin.close()
+    root = Path(killed.stdout.readline().decode().strip())
+    assert root.parent == tmp_path and any(root.rglob("*")), root
+    running = tmp_path / f"bot-attached-{os.getpid()}-live"  # a server still running keeps its files
+    running.mkdir()
+    other = tmp_path / "bot-attached-notapid-x"
+    other.mkdir()
+    assert remove_orphans(tmp_path) == []  # its process still runs
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert root.exists()  # the exit handler did not run
+    assert remove_orphans(tmp_path) == [root]
+    assert not root.exists() and running.exists() and other.exists()

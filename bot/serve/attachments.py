@@ -77,6 +77,28 @@ NOT_FOUND = ("no such conversation (it was removed after {idle} minutes idle, to
              "New conversation); start a new one")
 
 
+ROOT_PREFIX = "bot-attached-"  # then the server's process id: a folder whose process is gone is an orphan
+
+
+def remove_orphans(tmp: Path) -> list[Path]:
+    """Remove the attachment folders in ``tmp`` that belong to this user and to a server process
+    that no longer runs (killed, so its exit handler never ran); returns them."""
+    removed = []
+    for folder in tmp.glob(ROOT_PREFIX + "*-*"):
+        pid = folder.name[len(ROOT_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.is_symlink() or folder.lstat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)  # raises when no such process runs
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except OSError:  # another user's process, or the folder vanished meanwhile: not ours to judge
+            continue
+    return removed
+
+
 def clean_name(name: Any) -> str:
     """A file name as shown and cited: its last path part, control characters dropped, at most
     ``MAX_NAME_CHARS`` characters; "file" when nothing is left."""
@@ -313,7 +335,8 @@ class Attachments:
                     self._root = Path(self._root_given)
                     self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
                 else:
-                    self._root = Path(tempfile.mkdtemp(prefix="bot-attached-"))  # 0700
+                    remove_orphans(Path(tempfile.gettempdir()))  # left by servers that were killed
+                    self._root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))  # 0700
                     atexit.register(shutil.rmtree, self._root, True)  # a server stopped: its files go too
             if conv.folder is None:
                 conv.folder = Path(tempfile.mkdtemp(dir=self._root, prefix="c-"))  # 0700, its name not the id
