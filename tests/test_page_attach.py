@@ -142,6 +142,41 @@ def test_drag_and_drop_and_remove(screen, served):
     assert served.store.files(cid) == []
 
 
+OTHER = b"""# Quibbit handbook
+
+The quibbit sleeps in a copper kettle during the winter months.
+"""
+
+
+def test_a_conversation_the_server_removed_is_renewed_by_the_page(screen, served):
+    """The server removes a conversation idle for an hour (or to free memory). Attaching a file
+    after that renewed nothing: the page said "no such conversation ... start a new one" until a
+    reload. Now the page takes a new conversation itself, attaches the file to it, says the
+    earlier files were removed, and the next question is answered from the new file."""
+    from playwright.sync_api import expect
+
+    page = screen
+    page.goto(served.url)
+    cid = conversation_id(page)
+    page.set_input_files("#attach-input", files=[{"name": "zorblax.md", "mimeType": "text/markdown", "buffer": GUIDE}])
+    expect(page.locator("#attached-list li")).to_have_count(1)
+    assert served.store.remove(cid)  # what the idle sweep and the memory bound do
+    page.set_input_files("#attach-input", files=[{"name": "quibbit.md", "mimeType": "text/markdown", "buffer": OTHER}])
+    status = page.locator("#attach-status")
+    expect(status).to_contain_text("were removed (an hour idle, or to free server memory)")
+    expect(status).to_contain_text("Attached.")
+    expect(status).not_to_have_class(re.compile("error"))
+    expect(page.locator("#attached-list li")).to_have_count(1)
+    assert attached_names(page) == ["quibbit.md"]
+    fresh = conversation_id(page)
+    assert fresh != cid and [f["name"] for f in served.store.files(fresh)] == ["quibbit.md"]
+    send(page, "Where does the quibbit sleep in winter?")
+    reply = page.locator('#chat [data-testid="bot"]').first
+    expect(reply).to_contain_text("copper kettle")
+    activate(page, reply.locator(".cite").first)
+    expect(page.locator(".attached-src").first).to_have_text("Attached file quibbit.md")
+
+
 def test_refusals_are_shown_and_other_visitors_see_nothing(browser, served):  # noqa: F811
     from playwright.sync_api import expect
 

@@ -534,6 +534,7 @@ body.dragging-files::after { content: "Drop the files to attach them to this con
 ATTACH_SCRIPT = """<script>
 (function () {
   const MAX_BYTES = __MAX_BYTES__, MAX_FILES = __MAX_FILES__, TYPES = '__TYPES__';
+  const GONE = 'The files attached earlier were removed (__IDLE__ idle, or to free server memory).';
   let shownId = null, shown = [];
   function convId() {
     const box = document.getElementById('attach-id');
@@ -562,6 +563,7 @@ ATTACH_SCRIPT = """<script>
     s.textContent = text || '';
     s.classList.toggle('error', !!error);
   }
+  let changes = 0;  // lists the server sent after an attach or a removal: newer than any refresh under way
   function size(n) { return n >= 1048576 ? (n / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(n / 1024)) + ' KB'; }
   function render(files) {
     zone();
@@ -591,43 +593,77 @@ ATTACH_SCRIPT = """<script>
   }
   let queue = Promise.resolve();
   function send(files) { queue = queue.then(function () { return sendAll(files); }); return queue; }
+  // the server removed the tab's conversation (idle too long, or to free memory): the page asks
+  // for a new one (the hidden renew button's event) and waits for its id
+  async function renew(old) {
+    const button = document.querySelector('#attach-renew button, button#attach-renew');
+    if (!button) return null;
+    button.click();
+    for (let waited = 0; waited < 20000; waited += 100) {
+      await new Promise(function (done) { setTimeout(done, 100); });
+      const id = convId();
+      if (id && id !== old) { shownId = id; render([]); return id; }
+    }
+    return null;
+  }
+  let sending = false;  // a renewed id is taken by sendAll itself, not by refresh
   async function sendAll(files) {
-    const id = convId();
+    sending = true;
+    try { await sendEach(files); } finally { sending = false; }
+  }
+  async function sendEach(files) {
+    let id = convId();
     if (!id) { say('Attaching files is not ready yet; try again in a moment.', true); return; }
+    if (id !== shownId) { shownId = id; window.__attachCleared = false; }  // the list drawn next is this id's
     const problems = [];
+    let renewed = false;
     for (const f of files) {
       if (f.size > MAX_BYTES) { problems.push(f.name + ': ' + size(f.size) + ' is over the ' + size(MAX_BYTES) + ' limit'); continue; }
       say('Attaching ' + f.name + '…');
       let r;
-      try {
-        r = await fetch(api(id, '/files?filename=' + encodeURIComponent(f.name)),
-          {method: 'POST', body: f, headers: {'Content-Type': 'application/octet-stream'}, credentials: 'same-origin'});
-      } catch (e) { problems.push(f.name + ': the server could not be reached'); continue; }
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          r = await fetch(api(id, '/files?filename=' + encodeURIComponent(f.name)),
+            {method: 'POST', body: f, headers: {'Content-Type': 'application/octet-stream'}, credentials: 'same-origin'});
+        } catch (e) { r = null; break; }
+        if (r.status !== 404 || renewed) break;
+        const fresh = await renew(id);
+        if (!fresh) break;
+        id = fresh; renewed = true;
+      }
+      if (!r) { problems.push(f.name + ': the server could not be reached'); continue; }
       if (!r.ok) { problems.push(await detail(r)); continue; }
-      render((await r.json()).files);
+      render((await r.json()).files); changes++;
     }
-    if (problems.length) say(problems.join(' · '), true);
-    else say(files.length ? 'Attached. Questions in this conversation are answered from these files and the sources.' : '');
+    const gone = renewed ? GONE + ' ' : '';
+    if (problems.length) say(gone + problems.join(' · '), true);
+    else say(files.length ? gone + 'Attached. Questions in this conversation are answered from these files and the sources.' : '');
   }
   async function drop(f) {
     const id = convId();
     if (!id) return;
     const r = await fetch(api(id, '/files/' + encodeURIComponent(f.id)), {method: 'DELETE', credentials: 'same-origin'});
+    if (r.status === 404 && !(await fetch(api(id, '/files'), {credentials: 'same-origin'})).ok) {
+      render([]); say(GONE); return;
+    }
     if (!r.ok) { say(await detail(r), true); return; }
-    render((await r.json()).files);
+    render((await r.json()).files); changes++;
     say(f.name + ' removed.');
   }
   async function refresh() {
     const id = convId();
-    if (!id || id === shownId) return;
+    if (!id || id === shownId || sending) return;
     const had = shownId !== null && shown.length > 0;
     shownId = id;
     render([]);
-    say(had && !window.__attachCleared ? 'The attached files were removed (an hour idle, or to free server memory).' : '');
+    say(had && !window.__attachCleared ? GONE : '');
     window.__attachCleared = false;
+    const seen = changes;
     try {
       const r = await fetch(api(id, '/files'), {credentials: 'same-origin'});
-      if (r.ok && convId() === id) render((await r.json()).files);
+      const files = r.ok ? (await r.json()).files : null;
+      // an attach or removal answered meanwhile has the newer list
+      if (files && convId() === id && seen === changes && !sending) render(files);
     } catch (e) { /* shown on the next attach */ }
   }
   document.addEventListener('click', function (e) {
@@ -666,7 +702,18 @@ ATTACH_SCRIPT = """<script>
 
 def attach_script(store: Attachments) -> str:
     return (ATTACH_SCRIPT.replace("__MAX_BYTES__", str(int(store.max_bytes)))
-            .replace("__MAX_FILES__", str(int(store.max_files))).replace("__TYPES__", ATTACH_TYPES))
+            .replace("__MAX_FILES__", str(int(store.max_files))).replace("__TYPES__", ATTACH_TYPES)
+            .replace("__IDLE__", idle_phrase(store.idle_seconds)))
+
+
+def idle_phrase(seconds: float) -> str:
+    """'an hour', '5 minutes', '90 seconds': how long a conversation may sit idle."""
+    seconds = int(seconds)
+    if seconds % 3600 == 0:
+        return "an hour" if seconds == 3600 else f"{seconds // 3600} hours"
+    if seconds % 60 == 0:
+        return "a minute" if seconds == 60 else f"{seconds // 60} minutes"
+    return f"{seconds} seconds"
 
 
 def corpus_markdown(bot: ChatBot) -> str:
@@ -790,6 +837,8 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
             # tab; not a text box, so the page keeps one)
             gr.HTML('<div id="attach-zone"></div>', elem_id="attach-box", padding=False)
             attach_box = gr.HTML("", visible="hidden", elem_id="attach-id", padding=False)
+            # clicked by the page script when the server has removed the tab's conversation
+            renew_button = gr.Button("Renew", visible="hidden", elem_id="attach-renew")
         clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
         with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
             # a function: worked out on each page load, so an updated index lists its documents
@@ -813,6 +862,7 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
         chat.clear(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")  # the trash icon
         if attachments is not None:
             demo.load(start, attach_box, attach_box, queue=False, api_visibility="private")
+            renew_button.click(start, attach_box, attach_box, queue=False, api_visibility="private")
         if log.path:
             chat.like(on_like, [conv], None, api_visibility="private")
         gr.api(api_chat, api_name="chat")
