@@ -16,6 +16,13 @@ if os.environ.get("CI"):
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+try:  # the page tests: an expect() waits for what it checks as long as a page action does (its
+    # default is 5 s, which a busy shared machine overran: CI-like runs under load failed there)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+except ImportError:  # installed with the test extra; without it the browser tests skip
+    pass
 
 
 @pytest.fixture(scope="session")
