@@ -452,26 +452,30 @@ time.sleep(600)
 
 def test_files_of_a_killed_server_are_removed_by_the_next_one(corpus, tmp_path):
     """A server killed with SIGKILL never runs its exit handler: its attachment folder stayed in
-    /tmp. The next server removes the folders of processes that no longer run, and only those."""
+    /tmp. The next server removes the folders nobody holds the lock of, and only those: not a
+    running server's, not one without a lock file, not a symlink to one."""
     import signal
     import subprocess
 
-    from bot.serve.attachments import remove_orphans
+    from bot.serve.attachments import ROOT_LOCK, ROOT_PREFIX, remove_orphans
 
     env = dict(os.environ, TMPDIR=str(tmp_path))
     killed = subprocess.Popen([sys.executable, "-c", KILLED_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              env=env, text=False)
-    killed.stdin.write(GUIDE)
-    killed.stdin.close()
-    root = Path(killed.stdout.readline().decode().strip())
-    assert root.parent == tmp_path and any(root.rglob("*")), root
-    running = tmp_path / f"bot-attached-{os.getpid()}-live"  # a server still running keeps its files
-    running.mkdir()
-    other = tmp_path / "bot-attached-notapid-x"
-    other.mkdir()
-    assert remove_orphans(tmp_path) == []  # its process still runs
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    assert root.exists()  # the exit handler did not run
-    assert remove_orphans(tmp_path) == [root]
-    assert not root.exists() and running.exists() and other.exists()
+                              env=env)
+    try:
+        killed.stdin.write(GUIDE)
+        killed.stdin.close()
+        root = Path(killed.stdout.readline().decode().strip())
+        assert root.parent == tmp_path and root.name.startswith(ROOT_PREFIX) and any(root.rglob("*.md")), root
+        unlocked = tmp_path / (ROOT_PREFIX + "no-lock-file")  # another server making its folder
+        unlocked.mkdir()
+        (tmp_path / (ROOT_PREFIX + "link")).symlink_to(root)
+        assert remove_orphans(tmp_path) == []  # its server still runs and holds the lock
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        assert root.exists() and (root / ROOT_LOCK).exists()  # the exit handler did not run
+        assert remove_orphans(tmp_path) == [root]
+        assert not root.exists() and unlocked.exists() and (tmp_path / (ROOT_PREFIX + "link")).is_symlink()
+    finally:
+        killed.kill()
+        killed.wait()

@@ -176,6 +176,15 @@ def test_a_conversation_the_server_removed_is_renewed_by_the_page(screen, served
     activate(page, reply.locator(".cite").first)
     expect(page.locator(".attached-src").first).to_have_text("Attached file quibbit.md")
 
+    page.goto(served.url)  # removed before anything was attached: renewed, and no word of earlier files
+    cid = conversation_id(page)
+    assert served.store.remove(cid)
+    page.set_input_files("#attach-input", files=[{"name": "quibbit.md", "mimeType": "text/markdown", "buffer": OTHER}])
+    expect(page.locator("#attached-list li")).to_have_count(1)
+    expect(status).to_contain_text("Attached.")
+    expect(status).not_to_contain_text("removed")
+    assert conversation_id(page) != cid
+
 
 def test_refusals_are_shown_and_other_visitors_see_nothing(browser, served):  # noqa: F811
     from playwright.sync_api import expect

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -77,25 +78,44 @@ NOT_FOUND = ("no such conversation (it was removed after {idle} minutes idle, to
              "New conversation); start a new one")
 
 
-ROOT_PREFIX = "bot-attached-"  # then the server's process id: a folder whose process is gone is an orphan
+ROOT_PREFIX = "bot-attached-"  # a server's private folder in the temporary folder
+ROOT_LOCK = ".owner.lock"  # held (flock) by the server using the folder, as long as its process lives
+
+
+def private_root() -> tuple[Path, int]:
+    """A new private folder (0700) in the temporary folder, and the descriptor holding its lock
+    (the kernel lets it go when the process ends, however it ends). Made under another name and
+    renamed once locked, so no other server ever sees it unlocked."""
+    making = Path(tempfile.mkdtemp(prefix=".making-" + ROOT_PREFIX))
+    fd = os.open(making / ROOT_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    root = making.with_name(making.name[len(".making-"):])
+    os.rename(making, root)
+    return root, fd
 
 
 def remove_orphans(tmp: Path) -> list[Path]:
-    """Remove the attachment folders in ``tmp`` that belong to this user and to a server process
-    that no longer runs (killed, so its exit handler never ran); returns them."""
+    """Remove the attachment folders in ``tmp`` that belong to this user and whose server is gone
+    (killed, so its exit handler never ran): nobody holds their lock. A lock, not a process id:
+    servers in other containers sharing the folder have process ids this one cannot see. Folders
+    without a lock file (another server creating its own right now) are left alone. Returns the
+    folders removed; never raises."""
     removed = []
-    for folder in tmp.glob(ROOT_PREFIX + "*-*"):
-        pid = folder.name[len(ROOT_PREFIX):].split("-", 1)[0]
+    for folder in tmp.glob(ROOT_PREFIX + "*"):
         try:
-            if not pid.isdigit() or folder.is_symlink() or folder.lstat().st_uid != os.getuid():
+            if folder.is_symlink() or not folder.is_dir() or folder.lstat().st_uid != os.getuid():
                 continue
-            os.kill(int(pid), 0)  # raises when no such process runs
+            fd = os.open(folder / ROOT_LOCK, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:  # not ours, no lock file, or gone meanwhile
             continue
-        except ProcessLookupError:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises while its server holds it
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
-        except OSError:  # another user's process, or the folder vanished meanwhile: not ours to judge
+        except OSError:  # in use
             continue
+        finally:
+            os.close(fd)
     return removed
 
 
@@ -251,6 +271,7 @@ class Attachments:
         self.disk_budget = disk_budget
         self.idle_seconds, self.clock, self.max_conversations, self.limits = idle_seconds, clock, max_conversations, limits
         self._root_given = root
+        self._root_lock: int | None = None  # the descriptor holding the private folder's lock
         self._root: Path | None = None
         self._items: OrderedDict[str, Conversation] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
@@ -311,6 +332,9 @@ class Attachments:
             if self._root is not None and self._root_given is None:
                 shutil.rmtree(self._root, ignore_errors=True)
                 self._root = None
+            if self._root_lock is not None:
+                os.close(self._root_lock)
+                self._root_lock = None
 
     def _sweep(self) -> None:
         """Remove conversations idle for ``idle_seconds`` (the lock is held)."""
@@ -335,8 +359,9 @@ class Attachments:
                     self._root = Path(self._root_given)
                     self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
                 else:
-                    remove_orphans(Path(tempfile.gettempdir()))  # left by servers that were killed
-                    self._root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))  # 0700
+                    with contextlib.suppress(OSError):
+                        remove_orphans(Path(tempfile.gettempdir()))  # left by servers that were killed
+                    self._root, self._root_lock = private_root()
                     atexit.register(shutil.rmtree, self._root, True)  # a server stopped: its files go too
             if conv.folder is None:
                 conv.folder = Path(tempfile.mkdtemp(dir=self._root, prefix="c-"))  # 0700, its name not the id

@@ -616,7 +616,7 @@ ATTACH_SCRIPT = """<script>
     if (!id) { say('Attaching files is not ready yet; try again in a moment.', true); return; }
     if (id !== shownId) { shownId = id; window.__attachCleared = false; }  // the list drawn next is this id's
     const problems = [];
-    let renewed = false;
+    let renewed = false, hadFiles = false;
     for (const f of files) {
       if (f.size > MAX_BYTES) { problems.push(f.name + ': ' + size(f.size) + ' is over the ' + size(MAX_BYTES) + ' limit'); continue; }
       say('Attaching ' + f.name + '…');
@@ -627,6 +627,9 @@ ATTACH_SCRIPT = """<script>
             {method: 'POST', body: f, headers: {'Content-Type': 'application/octet-stream'}, credentials: 'same-origin'});
         } catch (e) { r = null; break; }
         if (r.status !== 404 || renewed) break;
+        const check = await fetch(api(id, '/files'), {credentials: 'same-origin'}).catch(function () { return null; });
+        if (!check || check.status !== 404) break;  // the conversation is there: not a removal
+        hadFiles = shown.length > 0;
         const fresh = await renew(id);
         if (!fresh) break;
         id = fresh; renewed = true;
@@ -635,17 +638,20 @@ ATTACH_SCRIPT = """<script>
       if (!r.ok) { problems.push(await detail(r)); continue; }
       render((await r.json()).files); changes++;
     }
-    const gone = renewed ? GONE + ' ' : '';
+    const gone = renewed && hadFiles ? GONE + ' ' : '';
     if (problems.length) say(gone + problems.join(' · '), true);
     else say(files.length ? gone + 'Attached. Questions in this conversation are answered from these files and the sources.' : '');
   }
   async function drop(f) {
     const id = convId();
     if (!id) return;
-    const r = await fetch(api(id, '/files/' + encodeURIComponent(f.id)), {method: 'DELETE', credentials: 'same-origin'});
-    if (r.status === 404 && !(await fetch(api(id, '/files'), {credentials: 'same-origin'})).ok) {
-      render([]); say(GONE); return;
-    }
+    let r;
+    try {
+      r = await fetch(api(id, '/files/' + encodeURIComponent(f.id)), {method: 'DELETE', credentials: 'same-origin'});
+      if (r.status === 404 && (await fetch(api(id, '/files'), {credentials: 'same-origin'})).status === 404) {
+        render([]); changes++; say(GONE); return;
+      }
+    } catch (e) { say(f.name + ': the server could not be reached', true); return; }
     if (!r.ok) { say(await detail(r), true); return; }
     render((await r.json()).files); changes++;
     say(f.name + ' removed.');
@@ -708,7 +714,7 @@ def attach_script(store: Attachments) -> str:
 
 def idle_phrase(seconds: float) -> str:
     """'an hour', '5 minutes', '90 seconds': how long a conversation may sit idle."""
-    seconds = int(seconds)
+    seconds = max(1, round(seconds))
     if seconds % 3600 == 0:
         return "an hour" if seconds == 3600 else f"{seconds // 3600} hours"
     if seconds % 60 == 0:
