@@ -124,8 +124,15 @@ class Running:
                 return
             while (await receive()).get("more_body"):
                 pass
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
-            await send({"type": "http.response.body", "body": b"ok"})
+            size = BIG if scope["path"] == "/big" else 2
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", str(size).encode())]})
+            if size == 2:
+                await send({"type": "http.response.body", "body": b"ok"})
+                return
+            piece = b"x" * (1 << 20)
+            for left in range(size, 0, -len(piece)):
+                await send({"type": "http.response.body", "body": piece[:left], "more_body": left > len(piece)})
 
         self.sock = server.bind("127.0.0.1", 0)
         self.port = self.sock.getsockname()[1]
@@ -202,6 +209,41 @@ def test_unfinished_headers_and_bodies_are_closed(running):
                 break
             time.sleep(0.02)
         assert read_all(s) == b""
+    assert srv.get().startswith(b"HTTP/1.1 200")
+
+
+BIG = 32 << 20  # a reply far larger than the socket buffers (sent a megabyte at a time)
+
+
+def test_a_client_that_never_reads_its_reply_is_cut_off_and_a_slow_reader_is_not(running):
+    """A client that asks for a large reply and reads none of it held its connection (and the
+    reply) for as long as it liked; now it is cut off once the reply stalls that long. A client
+    reading slowly but steadily gets the whole reply."""
+    import socket
+    import time
+
+    srv = running(stalled_reply_seconds=1.0)
+    request = b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", srv.port))
+    s.sendall(request)  # and never read
+    wait_until(lambda: len(srv.server.server_state.connections) == 0, "the stalled connection cut off")
+    with s:
+        got = b""
+        try:
+            got = read_all(s)
+        except ConnectionResetError:  # cut off with its reply unread: reset
+            pass
+        assert len(got) < BIG
+    with srv.connect() as slow:  # reads with pauses, each far shorter than the limit
+        slow.sendall(request)
+        got = 0
+        while chunk := slow.recv(1 << 20):
+            got += len(chunk)
+            time.sleep(0.005)
+        assert got > BIG  # headers and the whole body
     assert srv.get().startswith(b"HTTP/1.1 200")
 
 

@@ -1,6 +1,6 @@
 """The socket side of serving the page: the port is taken before anything says "Serving", a
-connection must finish its request headers and body in time, open connections are capped below
-the process's file limit, and the server's logs cannot flood the disk.
+connection must finish its request headers and body in time and read its reply, open connections
+are capped below the process's file limit, and the server's logs cannot flood the disk.
 
 uvicorn has a keep-alive timeout but none for a request in progress: 300 connections that never
 finished their headers stayed open for minutes, and at 1,100 the server ran out of file handles.
@@ -26,6 +26,7 @@ class Limits:
     body_seconds: float = 30.0  # from the end of the headers to the end of the body
     max_connections: int = 500  # more are answered 503 and closed at once
     keep_alive_seconds: float = 5.0  # an idle connection between requests
+    stalled_reply_seconds: float = 60.0  # a client that reads none of its reply for this long is cut off
 
     def within_file_limit(self) -> "Limits":
         """The connection cap lowered, if need be, to leave file handles for the index and logs."""
@@ -103,7 +104,33 @@ def guarded_protocol(limits: Limits) -> type:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel()
+            self._reading()
             super().connection_lost(exc)
+
+        # A reply the client does not read fills the socket's buffer and writing pauses; a client
+        # that reads none of it for ``stalled_reply_seconds`` is cut off (it held a connection and
+        # the reply's memory for as long as it liked). A slow reader resumes writing each time it
+        # reads, which restarts the clock.
+        _stall: Any = None
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self._stall is None:
+                self._stall = self.loop.call_later(limits.stalled_reply_seconds, self._stalled)
+
+        def resume_writing(self) -> None:
+            self._reading()
+            super().resume_writing()
+
+        def _reading(self) -> None:
+            if self._stall is not None:
+                self._stall.cancel()
+                self._stall = None
+
+        def _stalled(self) -> None:
+            self._stall = None
+            if not self.transport.is_closing() and self.transport.get_protocol() is self:
+                self.transport.abort()  # close() would wait to send the buffer nobody reads
 
         def _follow(self) -> None:
             """Set the deadline for what the client must send next."""
