@@ -273,6 +273,14 @@ def settings_from(values: dict[str, Any], where: Callable[[str], str]) -> Settin
     raise AssertionError("unreachable")
 
 
+def yaml_error(path: Path, exc: yaml.YAMLError) -> CorpusError:
+    """``file:line: invalid YAML: problem`` for a YAML file that does not parse."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return CorpusError(f"{path}{line}: invalid YAML: {problem}")
+
+
 def load_manifest(path: str | Path) -> Manifest:
     """Parse and validate ``path``; raise CorpusError with ``file:line: problem`` on failure."""
     path = Path(path)
@@ -288,10 +296,7 @@ def load_manifest(path: str | Path) -> Manifest:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CorpusError(f"{path}{line}: invalid YAML: {problem}") from None
+        raise yaml_error(path, exc) from None
     if root is None:
         raise CorpusError(f"{path}: the manifest is empty; it needs a 'documents' list")
     if _expanded_chars(path, root) > MAX_EXPANDED_CHARS:

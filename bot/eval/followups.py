@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import yaml
 
-from bot.config import CorpusError
+from bot.config import CorpusError, yaml_error
 from bot.eval import write_jsonl
 from bot.eval.realdocs import contains
 
@@ -47,9 +47,7 @@ def load_followups(path: str | Path) -> tuple[dict[str, dict[str, str]], list[Co
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise CorpusError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise yaml_error(path, exc) from None
     if not isinstance(data, dict) or not isinstance(data.get("conversations"), list):
         raise CorpusError(f"{path}: expected a mapping with a 'conversations' list")
     corpora = data.get("corpora") or {}

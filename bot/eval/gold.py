@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bot.config import CorpusError
+from bot.config import CorpusError, yaml_error
 
 _WS = re.compile(r"\s+")
 
@@ -36,9 +36,7 @@ def load_gold(path: str | Path) -> tuple[Path | None, list[GoldItem]]:
     except FileNotFoundError:
         raise CorpusError(f"{path}: gold set not found") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise CorpusError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise yaml_error(path, exc) from None
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
         raise CorpusError(f"{path}: expected a mapping with a 'questions' list")
     items = []
