@@ -65,6 +65,7 @@ def test_each_kind_of_reply_is_scored_by_the_rule(tmp_path):
     assert (m["questions"], m["answerable"], m["unanswerable"]) == (5, 3, 2)
     assert m["answered_right"] == pytest.approx(100 / 3, abs=0.1)
     assert m["shown"] == pytest.approx(200 / 3, abs=0.1)  # the right answer and the closest passage holding it
+    assert m["shown1"] == pytest.approx(200 / 3, abs=0.1)  # both hold it in their first cited passage
     assert m["quoted"] == pytest.approx(100 / 3, abs=0.1)  # only the answer quotes the gold itself
     assert m["wrong_answerable"] == pytest.approx(100 / 3, abs=0.1)
     assert m["wrong_all"] == pytest.approx(40.0)  # two confident wrong replies of five
@@ -74,6 +75,21 @@ def test_each_kind_of_reply_is_scored_by_the_rule(tmp_path):
     lines = misses(rows)
     assert len(lines) == 3 and any("WRONG" in x and "venv?" in x for x in lines)
     assert "| c | 5 (3+2) | 33.3% |" in table(summary)
+
+
+def test_shown_at_1_needs_the_gold_in_the_first_cited_passage(tmp_path):
+    write_set(tmp_path, [
+        {"question": "first", "answerable": True, "gold": "--exclude", "file": "a.md"},
+        {"question": "second", "answerable": True, "gold": "--exclude", "file": "a.md"},
+    ])
+    later = Citation(2, "a.txt", "T", "Use --exclude to skip files.", ("Use --exclude to skip files.",), 0.5)
+    replies = {
+        "first": Reply("The closest passages: ... [1]", True, [cite("Use --exclude.")], support="closest"),
+        "second": Reply("The closest passages: ... [1] [2]", True, [cite("Skip them."), later], support="closest"),
+    }
+    summary, _ = evaluate(tmp_path, load=lambda folder, s: FakeBot(replies))
+    assert summary["c"]["shown"] == pytest.approx(100.0)
+    assert summary["c"]["shown1"] == pytest.approx(50.0)  # "second" shows it only in its later source
 
 
 def test_real_bot_on_an_inline_documentation_set(tmp_path):

@@ -9,8 +9,10 @@ lower-cased, Markdown backticks and backslash escapes dropped and whitespace fol
 
 - answerable: *answered right* (support ``answer`` and the gold in the answer); *shown* (support
   ``answer`` or ``closest`` and the gold in the reply or in a passage it cites, heading path
-  included: what the user sees with the sources open); *quoted* (the same, the gold in the
-  reply's text or quotes); *confidently wrong* (support ``answer`` without the gold);
+  included: what the user sees with the sources open); *shown@1* (the same, the gold in the first
+  cited passage: what a "closest" reply is worth to a reader who opens one source); *quoted* (the
+  same, the gold in the reply's text or quotes); *confidently wrong* (support ``answer`` without
+  the gold);
 - unanswerable: right when not answered (``closest`` or ``none``); an ``answer`` is confidently wrong.
 
 Reference rows measured in the same run: the bot's own retrieval (``ChatBot.search``), top 1, 3
@@ -97,6 +99,8 @@ def score(bot: Any, q: RealQuestion) -> dict[str, Any]:
         offered = reply.support in ("answer", "closest")
         row["right"] = answered and contains(reply.answer, q.gold)
         row["shown"] = offered and contains(cited, q.gold)
+        first = reply.citations[0] if reply.citations else None
+        row["shown1"] = offered and first is not None and contains(f"{first.title} {first.passage}", q.gold)
         row["quoted"] = offered and contains(quoted, q.gold)
         row["wrong"] = answered and not row["right"]
         hits = bot.search(q.question, 10)
@@ -122,6 +126,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "questions": len(rows), "answerable": len(ans), "unanswerable": len(una),
         "answered_right": pct(sum(r["right"] for r in ans), len(ans)),
         "shown": pct(sum(r["shown"] for r in ans), len(ans)),
+        "shown1": pct(sum(r.get("shown1", False) for r in ans), len(ans)),
         "quoted": pct(sum(r["quoted"] for r in ans), len(ans)),
         "wrong_answerable": pct(sum(r["wrong"] for r in ans), len(ans)),
         "wrong_all": pct(sum(r["wrong"] for r in rows), len(rows)),
@@ -130,7 +135,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-COLUMNS = [("answered_right", "answered right"), ("shown", "shown (cited passage)"), ("quoted", "quoted"),
+COLUMNS = [("answered_right", "answered right"), ("shown", "shown (cited passage)"),
+           ("shown1", "shown@1 (first cited passage)"), ("quoted", "quoted"),
            ("wrong_answerable", "confidently wrong (answerable)"), ("wrong_all", "confidently wrong (all replies)"),
            ("unanswerable_not_answered", "unanswerable not answered"),
            ("top1", "top-1 holds gold"), ("top3", "top-3"), ("top10", "top-10")]
