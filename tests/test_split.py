@@ -76,3 +76,45 @@ def test_plain_text_headings_and_title(tmp_path):
     (tmp_path / "manual.txt").write_text("Green tea is steamed soon after picking.\n\nBlack tea is oxidised.\n")
     bot = ChatBot.load(tmp_path)
     assert bot.documents[0].title == "manual" and all(p.headings == () for p in bot.index.passages)
+
+
+FAQ = """Widget FAQ
+
+Q: Why does the widget refuse to start with "bind failed: address in use"?
+
+A: Another program holds the port. Stop it, or give the widget --port 8081.
+
+Q: Can the widget run without a network?
+   (asked often)
+
+A: Yes. Start it with --offline; it then reads the local cache only.
+
+Q: Where are the logs?
+
+A: In /var/log/widget.log, rotated weekly.
+"""
+
+
+def test_a_plain_text_faq_entry_is_a_unit_headed_by_its_question():
+    doc = Document("f", "Widget FAQ", "faq.txt", FAQ)
+    ps = split_document(doc)
+    assert [p.headings for p in ps] == [
+        ('Why does the widget refuse to start with "bind failed: address in use"?',),
+        ("Can the widget run without a network? (asked often)",),
+        ("Where are the logs?",)]
+    # the answer is the passage, its "A:" marker is not; offsets stay exact
+    assert ps[0].text == "Another program holds the port. Stop it, or give the widget --port 8081."
+    assert ps[1].sentences[0].text == "Yes."
+    for p in ps:
+        assert FAQ[p.start:p.end] == p.text
+
+
+def test_unmarked_questions_head_entries_only_in_an_faq():
+    faq = "\n\n".join(f"How do I do thing {i}?\n\nRun the tool with option {i}." for i in range(3)) + "\n"
+    ps = split_document(Document("f", "T", "f.txt", faq))
+    assert [p.headings for p in ps] == [(f"How do I do thing {i}?",) for i in range(3)]
+    prose = ("Why does this matter?\n\nBecause plain text has few marks.\n\n"
+             "The rest is prose. It goes on for a while.\n")
+    ps = split_document(Document("p", "T", "p.txt", prose))
+    assert all(p.headings == () for p in ps)  # one rhetorical question heads nothing
+    assert "Why does this matter?" in ps[0].text

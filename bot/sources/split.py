@@ -190,28 +190,67 @@ def _events(text: str, offset: int, tokens: list) -> list[tuple]:
     return out
 
 
+# A plain-text FAQ entry's question: "Q: ...", "Q. ...", "Question 3: ..." (the marker), or a
+# paragraph that is one question of at most FAQ_QUESTION_WORDS words.
+_Q_MARKER = re.compile(r"(?:Q|Question)\s*\d*\s*[:.)]\s+", re.I)
+_A_MARKER = re.compile(r"(?:A|Answer)\s*[:.)]\s+", re.I)
+FAQ_QUESTION_WORDS = 60
+FAQ_MIN_ENTRIES = 3  # a document holds at least this many questions before they head entries
+
+
+def _faq_questions(runs: list[tuple[int, str]]) -> set[int]:
+    """The runs that are FAQ questions, each heading the paragraphs after it (its answer). A
+    document is read this way only when it has ``FAQ_MIN_ENTRIES`` such questions: marked ones
+    ("Q:" lines, when the document marks its questions), else paragraphs that are a single short
+    question followed by a paragraph that is not one (a prose text's rhetorical question rarely
+    stands alone three times)."""
+    marked = {n for n, (_, seg) in enumerate(runs) if _Q_MARKER.match(seg.lstrip())}
+    if len(marked) >= FAQ_MIN_ENTRIES:
+        return marked
+
+    def alone(n: int) -> bool:
+        seg = runs[n][1].strip()
+        words = seg.split()
+        return (0 < len(words) <= FAQ_QUESTION_WORDS and seg.endswith("?")
+                and not any(seg[:-1].rstrip().endswith(c) for c in ".!?"))
+
+    found = {n for n in range(len(runs) - 1) if alone(n) and not alone(n + 1)}
+    return found if len(found) >= FAQ_MIN_ENTRIES else set()
+
+
 def text_blocks(text: str, title: str | None = None) -> Iterator[Block]:
     """Blank-line separated paragraphs of a plain-text document. A heading line (``text_heading``)
     that stands alone before a paragraph, or opens one, heads the paragraphs after it; a first
-    line equal to ``title`` is the document's title and heads nothing, as a lone Markdown H1."""
+    line equal to ``title`` is the document's title and heads nothing, as a lone Markdown H1.
+    In an FAQ (``_faq_questions``), each question heads the paragraphs of its answer, under the
+    section it sits in, so an entry is a unit of its own: its answer is quoted, not its question."""
     runs = [(m.start(), m.group(0)) for m in _PARAGRAPH.finditer(text)]  # runs of non-blank lines
+    questions = _faq_questions(runs)
     heading: tuple[str, ...] = ()
+    entry: tuple[str, ...] = ()
     for n, (at, seg) in enumerate(runs):
         lead = len(seg) - len(seg.lstrip())
         start, end = at + lead, at + len(seg.rstrip())
+        if n in questions:
+            entry = (" ".join(_Q_MARKER.sub("", text[start:end], count=1).split()),)
+            continue
         first, _, rest = text[start:end].partition("\n")
         if text_heading(first):
             if n == 0 and title is not None and first.strip() == title.strip():
                 if not rest.strip():
                     continue
             elif rest.strip() or n + 1 < len(runs):
-                heading = (first.strip(),)
+                heading, entry = (first.strip(),), ()
                 if not rest.strip():
                     continue
             if rest.strip():
                 start += len(first) + 1
                 start += len(text[start:end]) - len(text[start:end].lstrip())
-        yield Block(start, end, heading, False)
+        if entry:
+            marker = _A_MARKER.match(text, start)
+            if marker and marker.end() < end:
+                start = marker.end()  # "A:" marks the answer; it is not part of it
+        yield Block(start, end, heading + entry, False)
 
 
 def structured_blocks(doc: Document) -> Iterator[Block] | None:
