@@ -138,3 +138,16 @@ def test_abstention_never_names_a_word_as_both_found_and_missing(bot):
     assert reply.abstained
     found, _, missing = reply.answer.partition("but not")
     assert "text-to-speech" in missing and "text-to-speech" not in found
+
+
+def test_a_quote_that_only_restates_the_question_goes_on_to_the_answer(tmp_path):
+    """A pasted error message found verbatim is not the answer: the sentence after it (the
+    explanation) is quoted with it, even when it shares no word with the question."""
+    msg = ("gadget: fatal: cannot open the spool socket /run/gadget/spool.sock for writing while starting the "
+           "daemon after the upgrade, giving up now and leaving the old queue in place.")
+    (tmp_path / "trouble.md").write_text(
+        f"# Troubleshooting the gadget\n\n## Startup\n\n{msg} Run mkspool once after installing.\n\n"
+        "## Shutdown\n\nThe gadget stops when its last client leaves.\n")
+    r = ChatBot.load(tmp_path).ask(msg)
+    quotes = " ".join(q for c in r.citations for q in c.quotes)
+    assert "Run mkspool once after installing." in quotes, r.answer

@@ -26,6 +26,12 @@ POSITION_PRIOR = 1e-3  # far below any term weight: only breaks ties
 # or two, an option's description (the median option entry of the open realdocs man pages is
 # under 60 words).
 UNIT_WORDS = 90
+# A quoted sentence "echoes" the question when it is itself a question (an FAQ's "Q:" line, a
+# troubleshooting entry's symptom) or when at least this share of its terms are the question's
+# own (a pasted error message found verbatim): it restates what was asked, so the sentences after
+# it, the answer, are quoted with it (at most ECHO_REACH sentences further on).
+ECHO_SHARE = 0.75
+ECHO_REACH = 3
 # A sentence that introduces what follows it: a command, an example, a list.
 _LEAD_IN = re.compile(r"(?::|\b(?:as follows|like this|like so|for example|for instance|such as|e\.g\.)[.,]?)\s*$", re.I)
 
@@ -159,6 +165,7 @@ class Quoter:
                 break
             hi += 1
             words += n
+        hi = self._past_echo(pi, lo, hi, {*weights, *focus, *soft})
         if hi + 1 < len(sents) and sents[hi + 1].bullet and not self._list_follows(sents, hi + 1) and (
                 _LEAD_IN.search(sents[hi].text)
                 or (kind in ("how", "other") and self.is_code(p.doc_id, sents[hi + 1].start))):
@@ -166,6 +173,25 @@ class Quoter:
             # answer with the example that follows it ("You can do this using mod_rewrite." + the rule)
             hi += 1
         return [sents[i].text for i in range(lo, hi + 1)]
+
+    def _echoes(self, pi: int, i: int, asked: set[str]) -> bool:
+        """Sentence ``i`` restates the question (see ``ECHO_SHARE``)."""
+        if self.index.passages[pi].sentences[i].text.rstrip().endswith("?"):
+            return True
+        terms = self.index.sentence_terms[pi][i]
+        return len(terms) >= 3 and sum(1 for t in terms if t in asked) >= ECHO_SHARE * len(terms)
+
+    def _past_echo(self, pi: int, lo: int, hi: int, asked: set[str]) -> int:
+        """The end of a span whose sentences all echo the question, moved on to the first sentence
+        after them that does not (the explanation after an error message, the answer after an
+        FAQ's question, the fix after a symptom); ``hi`` unchanged otherwise."""
+        sents = self.index.passages[pi].sentences
+        if not all(self._echoes(pi, i, asked) for i in range(lo, hi + 1)):
+            return hi
+        for j in range(hi + 1, min(len(sents), hi + 1 + ECHO_REACH)):
+            if not self._echoes(pi, j, asked):
+                return j
+        return hi
 
     def is_code(self, doc_id: str, offset: int) -> bool:
         block = self.index.block_at(doc_id, offset)
