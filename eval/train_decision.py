@@ -32,7 +32,7 @@ from bot.chatbot import ChatBot
 from bot.answer.decide import FEATURES, MODEL_FILE, LogisticModel, bundled_model, fit_logistic
 from bot.answer.decide import Decider, DecisionSettings
 from bot.answer.respond import Responder
-from bot.eval import realdocs
+from bot.eval import realdocs, write_jsonl
 from bot.eval.gold import load_gold
 from bot.eval.squad import quotes_gold, read_squad, write_corpus
 from bot.answer.quote import Cites
@@ -122,11 +122,23 @@ def data_hash(rows) -> str:
     return h.hexdigest()
 
 
-def realdocs_rows(root: Path) -> dict[str, list]:
+def corpus_folders(roots: list[Path]) -> dict[str, Path]:
+    """Every corpus folder under the realdocs-layout ``roots``, by name (a name met twice is
+    refused: leave-one-corpus-out needs one name per corpus)."""
+    out: dict[str, Path] = {}
+    for root in roots:
+        for folder in realdocs.corpora(root):
+            if folder.name in out:
+                raise SystemExit(f"{folder}: a corpus named {folder.name!r} is already in {out[folder.name]}")
+            out[folder.name] = folder
+    return out
+
+
+def realdocs_rows(folders: dict[str, Path]) -> dict[str, list]:
     """Rows of each realdocs corpus (documentation by others; see bot/eval/realdocs.py): label 1
     when the answer the bot would give from its candidate holds the gold string."""
     out: dict[str, list] = {}
-    for folder in realdocs.corpora(root):
+    for folder in folders.values():
         bot = ChatBot.load(folder / "docs")
         rows = []
         for q in realdocs.read_questions(folder / "questions.jsonl"):
@@ -139,7 +151,8 @@ def realdocs_rows(root: Path) -> dict[str, list]:
     return out
 
 
-def realdocs_loco(root: Path, models: dict[str, LogisticModel]) -> dict[str, dict]:
+def realdocs_loco(folders: dict[str, Path], models: dict[str, LogisticModel],
+                  out_rows: Path | None = None) -> dict[str, dict]:
     """Each realdocs corpus answered with the model trained without it (leave one corpus out)."""
     def load(folder: Path, strictness):
         bot = ChatBot.load(folder)
@@ -150,10 +163,12 @@ def realdocs_loco(root: Path, models: dict[str, LogisticModel]) -> dict[str, dic
     out = {}
     all_rows = []
     for name in models:
-        summary, rows = realdocs.evaluate(root / name, load=load)
+        summary, rows = realdocs.evaluate(folders[name], load=load)
         out[name] = summary[name]
         all_rows.extend(rows)
     out["all"] = realdocs.summarize(all_rows)
+    if out_rows is not None:
+        write_jsonl(all_rows, out_rows)
     return out
 
 
@@ -216,11 +231,16 @@ def report(name: str, model: LogisticModel, rows) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("squad", nargs="?", default=str(DEFAULT_SQUAD))
-    ap.add_argument("--realdocs", default=str(DEFAULT_REALDOCS), help="realdocs folder ('' to leave it out)")
+    ap.add_argument("--realdocs", action="append", default=None,
+                    help="a folder of realdocs-layout corpora, repeatable (default: the open realdocs set; '' leaves "
+                         "documentation out)")
+    ap.add_argument("--loco-out", help="write the leave-one-corpus-out rows (JSON Lines) here")
     ap.add_argument("--out", default=str(ROOT / "bot" / "answer" / MODEL_FILE))
     ap.add_argument("--l2", type=float, default=None, help="L2 strength (default: chosen by leave-one-group-out)")
     ap.add_argument("--cache", help="pickle the feature rows here, and read them from here when present")
     args = ap.parse_args(argv)
+    roots = [Path(r) for r in (args.realdocs if args.realdocs is not None else [str(DEFAULT_REALDOCS)]) if r]
+    folders = corpus_folders(roots)
     articles = read_squad(args.squad)
     train, held = articles[:TRAIN_ARTICLES], articles[TRAIN_ARTICLES:]
     cache = Path(args.cache) if args.cache else None
@@ -233,7 +253,7 @@ def main(argv=None) -> int:
             held_rows = squad_rows(held, Path(tmp) / "held")
             crossed = crossed_rows(train, Path(tmp) / "crossed")
         gold = gold_rows(1.0)
-        docs = realdocs_rows(Path(args.realdocs)) if args.realdocs else {}
+        docs = realdocs_rows(folders)
         if cache is not None:
             cache.write_bytes(pickle.dumps((train_rows, groups, held_rows, crossed, gold, docs)))
     per_article = len(train_rows) / max(len(train), 1)
@@ -272,7 +292,7 @@ def main(argv=None) -> int:
               "replies on the realdocs rows, each corpus scored by the model trained without it)")
         thresholds = replace(thresholds, documentation_at_half=at)
         loco = {k: replace(m, thresholds=thresholds) for k, m in loco.items()}
-        print(realdocs.table(realdocs_loco(Path(args.realdocs), loco)))
+        print(realdocs.table(realdocs_loco(folders, loco, Path(args.loco_out) if args.loco_out else None)))
     for name, wt in sorted(zip(model.names, model.weights), key=lambda t: -abs(t[1])):
         print(f"  {name:22} {wt:+.3f}" + (f"  (documentation {documentation.weights[documentation.names.index(name)]:+.3f})"
                                            if documentation is not None else ""))
