@@ -190,3 +190,24 @@ def test_a_structured_document_splits_into_its_units_with_offsets(tmp_path):
             assert doc.text[s.start:s.end] == s.text
     code = [s for p in passages for s in p.sentences if s.text.startswith("widget --sort")]
     assert code and code[0].bullet  # a code block is one unit, never cut into sentences
+
+
+def test_content_wrapped_in_an_element_with_a_furniture_class_is_kept():
+    """A Sphinx theme (BorgBackup's guzzle theme) wraps the whole page in
+    ``<div class="document clearer body">``: "clearer" names a float-clearing div elsewhere, but an
+    element holding most of the page's words is the page, not furniture. A small sidebar with
+    the same kind of class is still dropped."""
+    from bot.sources.htmldoc import read_html_doc
+
+    body = " ".join(f"Pruning keeps archive number {i} when the rule matches." for i in range(30))
+    html = ("<html><head><meta name='generator' content='Docutils 0.19'><title>borg prune</title></head><body>"
+            "<div class='related' role='navigation'><a href='a.html'>borg delete</a></div>"
+            "<div class='sphinxsidebar'><h3>Navigation</h3><ul><li>Installation</li></ul></div>"
+            "<div class='document clearer body'><section><h1>borg prune</h1>"
+            f"<pre>borg prune --keep-daily 7 REPO</pre><p>{body}</p>"
+            "<section><h2>Examples</h2><p>Keep seven daily archives.</p></section></section></div>"
+            "</body></html>")
+    text, blocks, title = read_html_doc(html)
+    assert "borg prune --keep-daily 7 REPO" in text and "archive number 29" in text
+    assert "Keep seven daily archives." in text
+    assert "Navigation" not in text and "Installation" not in text and "borg delete" not in text

@@ -53,7 +53,7 @@ def is_documentation(root: Any) -> bool:
     return n_headings >= 3 and root.find(".//article") is None
 
 
-def _furniture(el: Any) -> bool:
+def _furniture(el: Any, page_words: int = 0) -> bool:
     tag = el.tag if isinstance(el.tag, str) else ""
     if tag in _DROP_TAGS:
         return True
@@ -62,7 +62,9 @@ def _furniture(el: Any) -> bool:
     names = [*(el.get("class") or "").split(), el.get("id") or "" if tag in _ID_TAGS else ""]
     if tag not in ("html", "body", "main", "article") and any(
             n.lower() in _FURNITURE or _FURNITURE_PREFIX.match(n) for n in names if n):
-        return True
+        # a class name says furniture, but an element that holds most of the page's words is the
+        # page itself (a Sphinx theme's "document clearer body" wraps all the content)
+        return not page_words or len((el.text_content() or "").split()) <= page_words // 2
     if tag == "a" and (el.text_content() or "").strip() in ("¶", "#", "§", "🔗"):
         return True  # a permalink
     if tag == "sup" and _FOOTNOTE_MARK.match(el.text_content() or ""):
@@ -72,7 +74,9 @@ def _furniture(el: Any) -> bool:
 
 def _strip(root: Any) -> None:
     """Remove page furniture, keeping the text that followed each removed element."""
-    drop = [el for el in root.iter() if not isinstance(el.tag, str) or _furniture(el)]
+    body = root.find(".//body")
+    words = len(((body if body is not None else root).text_content() or "").split())
+    drop = [el for el in root.iter() if not isinstance(el.tag, str) or _furniture(el, words)]
     for el in drop:
         parent = el.getparent()
         if parent is None:
