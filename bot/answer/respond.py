@@ -28,7 +28,7 @@ from bot.answer.quote import Cites, Quoter
 from bot.answer.render import fill, md_escape
 from bot.answer.support import EVIDENCE, RuleSettings, Support
 from bot.answer.understand import FRAME_TERMS, Question
-from bot.sources.structure import STRUCTURED
+from bot.sources.structure import is_documentation
 
 MAX_LISTED_DOCUMENTS = 8  # questions about the sources list at most this many documents
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -263,7 +263,7 @@ class Responder:
         p = self.index.passages[pi]
         out["span_code"] = 1.0 if any(self.quoter.is_code(p.doc_id, s.start) for s in sents
                                       if s.text in quotes) else 0.0
-        out["structured"] = 1.0 if (doc.metadata or {}).get("format") == STRUCTURED else 0.0
+        out["structured"] = 1.0 if is_documentation(doc.metadata, doc.source) else 0.0
         out.update(kind_features(q.kind))
         out["followup_unmet"] = 1.0 if self._followup_unmet(q, pi, span_terms) else 0.0
         out["incidental"] = 1.0 if self._incidental(q, pi) else 0.0

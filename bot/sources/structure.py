@@ -21,6 +21,15 @@ from typing import Iterator, Sequence
 STRUCTURED = "structured"  # the document format of texts built here
 BLOCKS_KEY = "_blocks"
 
+
+def is_documentation(metadata: dict | None, source: str) -> bool:
+    """Whether a document reads as documentation rather than an article, for the answer decision
+    (documentation has weights and an operating point of its own): a structured document (man
+    page, documentation HTML), plain text (FAQs, READMEs, manuals as shipped) or a PDF (manuals);
+    Markdown and article HTML read as prose."""
+    fmt = (metadata or {}).get("format")
+    return fmt in (STRUCTURED, "text") or source.lower().endswith(".pdf")
+
 # Block kinds. A heading (with its level) opens a section; a "key" (definition term, option tag)
 # opens a unit one level below the current heading and heads the blocks after it up to the next
 # heading or key of the same or a higher level; the rest are content.
