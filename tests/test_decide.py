@@ -89,6 +89,15 @@ def test_decider_levels():
     assert 0.0 <= d.confidence < 0.01
 
 
+def test_a_vetoed_reply_looks_no_surer_the_stricter_the_setting():
+    always = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), 5.0)
+    got = {s: Decider(DecisionSettings(strictness=s), model=always).decide(_features(type_ok=0.0))
+           for s in (0.0, 0.1, 0.5, 0.95, 1.0)}
+    assert {d.support for d in got.values()} == {"closest"}
+    assert len({d.confidence for d in got.values()}) == 1
+    assert got[0.0].confidence < Decider(DecisionSettings(strictness=0.0), model=always).answer_threshold
+
+
 def test_fit_logistic_recovers_a_known_rule():
     rng = random.Random(0)
     rows = []
