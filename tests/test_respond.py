@@ -151,3 +151,20 @@ def test_a_quote_that_only_restates_the_question_goes_on_to_the_answer(tmp_path)
     r = ChatBot.load(tmp_path).ask(msg)
     quotes = " ".join(q for c in r.citations for q in c.quotes)
     assert "Run mkspool once after installing." in quotes, r.answer
+
+
+def test_documentation_answers_quote_the_sentence_after_the_best_one(tmp_path):
+    """A documentation answer rarely fits one sentence (a setting and where it lives, a symptom
+    and its fix): plain text (documentation) quotes two; the same text as a Markdown article, one."""
+    text = ("Gadget manual\n\nThe gadget keeps every message of its outgoing queue in the spool folder that the "
+            "spool setting names, reading it again at each start so that nothing queued before a crash or a "
+            "reboot is ever lost. Debian systems use /var/lib/q for it. Other systems differ a lot, as "
+            "packagers choose.\n\nThe gadget stops when its last client leaves.\n")
+    got = {}
+    for suffix in ("txt", "md"):
+        (tmp_path / suffix).mkdir()
+        (tmp_path / suffix / f"gadget.{suffix}").write_text(text)
+        r = ChatBot.load(tmp_path / suffix).ask("does the gadget keep its outgoing queue in the spool folder")
+        got[suffix] = r.citations[0].quotes
+    assert "Debian systems use /var/lib/q for it." in got["txt"]
+    assert len(got["md"]) == 1

@@ -156,7 +156,11 @@ class Quoter:
         if sents[best].bullet and best > 0 and lo == best and _LEAD_IN.search(sents[best - 1].text):
             lo = best - 1  # a code block or list item quoted with the sentence that introduces it
         words = sum(len(sents[i].text.split()) for i in range(lo, hi + 1))
-        want = 2 if kind in ("definition", "how", "why") else 1
+        doc = self.index.documents[p.doc_id]
+        documentation = structure.is_documentation(doc.metadata, doc.source)
+        # two sentences at least for a definition, a how or a why, and in documentation, whose
+        # answers rarely fit in one sentence (a setting and what it does, a symptom and its fix)
+        want = 2 if kind in ("definition", "how", "why") or documentation else 1
         while hi + 1 < len(sents) and hi - lo + 1 < max_sentences and not sents[hi + 1].bullet:
             nxt = sents[hi + 1]
             n = len(nxt.text.split())
