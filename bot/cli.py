@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--corpus", help="gold: corpus folder")
     e.add_argument("--json", action="store_true")
     e.add_argument("--split", default="test", help="beir: qrels split (default test)")
-    # defaults chosen on SciFact's train qrels with eval/tune_beir.py
+    # defaults chosen on SciFact's train qrels with tuning/tune_beir.py
     e.add_argument("--k1", type=float, default=1.5, help="beir: BM25 k1 (default 1.5)")
     e.add_argument("--b", type=float, default=0.6, help="beir: BM25 b (default 0.6)")
     e.add_argument("--title-weight", type=int, default=2, help="beir: times the title is counted (default 2)")

@@ -4,7 +4,7 @@ say nothing relevant was found, and how likely the reply is to answer the questi
 A small logistic model over features of the question and its best candidate passage (coverage
 of the question's terms by IDF, words missing and how close they are to the passage's words,
 the kind of fact asked for, score margins, heading matches, ...) gives the probability that
-quoting the candidate answers the question. It is trained by ``eval/train_decision.py`` on data
+quoting the candidate answers the question. It is trained by ``tuning/train_decision.py`` on data
 nobody on the team wrote (see that script) and stored in ``decision_model.json`` next to this
 file: a few dozen numbers that load in well under a millisecond.
 
@@ -118,7 +118,7 @@ class LogisticModel:
         missing = [n for n in dict.fromkeys(names) if n not in computed]
         if missing:
             raise ValueError(f"decision model: features {', '.join(missing)} are not computed by the responder; "
-                             "retrain it with eval/train_decision.py")
+                             "retrain it with tuning/train_decision.py")
 
     def to_dict(self) -> dict:
         out = {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
@@ -148,7 +148,7 @@ class LogisticModel:
 def fit_logistic(names: Sequence[str], rows: Sequence[tuple[Mapping[str, float], int, float]], l2: float,
                  iters: int = 50, trained_on: str = "") -> LogisticModel:
     """Weighted L2-regularized logistic regression (Newton's method) on standardized features.
-    ``rows``: (features, label 0/1, weight). Used by ``eval/train_decision.py``."""
+    ``rows``: (features, label 0/1, weight). Used by ``tuning/train_decision.py``."""
     import numpy as np
 
     x = np.array([[float(r[0].get(n, 0.0)) for n in names] for r in rows], dtype=float)

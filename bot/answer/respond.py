@@ -125,7 +125,7 @@ class Responder:
 
     def candidate(self, q: Question) -> "Candidate":
         """Retrieval and the best candidate passage with the decision's features: the first half
-        of ``respond``, shared with the decision's training (``eval/train_decision.py``)."""
+        of ``respond``, shared with the decision's training (``tuning/train_decision.py``)."""
         weights = self.weights(q)
         hits = self.index.retriever.search(weights, self.top_k * 2)
         assessed = self.assess(q, hits, weights)

@@ -52,8 +52,8 @@ _TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|
                    r"\bin the (?:morning|afternoon|evening)\b|\b(?:before|after) (?:each|every) \w+\b)")
 # Abstention thresholds. A passage supports an answer when it holds PASSAGE_SUPPORT of the focus
 # (IDF-weighted; a word the corpus never uses weighs as much as its rarest) and one sentence with
-# its headings holds SENTENCE_SUPPORT. Chosen with eval/tune_wikiqa.py (WikiQA train triggering F1)
-# and eval/tune_gold.py (abstention recall / false abstentions on the article's gold set):
+# its headings holds SENTENCE_SUPPORT. Chosen with tuning/tune_wikiqa.py (WikiQA train triggering F1)
+# and tuning/tune_gold.py (abstention recall / false abstentions on the article's gold set):
 #   passage  sentence | WikiQA train F1 | article recall / false abst.
 #   1.0      0.0      | 0.302           | 97.3% / 1.0%
 #   0.8      0.0      | 0.325           | 97.3% / 1.0%
@@ -64,7 +64,7 @@ _TIME = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|
 PASSAGE_SUPPORT = 0.8
 SENTENCE_SUPPORT = 0.5
 # A sentence holding the kind of fact asked for (a time for "when", a number for "how many" ...)
-# weighs EVIDENCE_BOOST times more. WikiQA train (eval/tune_wikiqa.py), MAP / triggering F1:
+# weighs EVIDENCE_BOOST times more. WikiQA train (tuning/tune_wikiqa.py), MAP / triggering F1:
 #   1.0: 0.645 / 0.326   1.5: 0.660 / 0.334   2: 0.664 / 0.336   3: 0.670 / 0.338
 #   5: 0.673 / 0.340 (chosen: the plateau starts)   10: 0.676 / 0.341; gold sets unchanged throughout.
 EVIDENCE_BOOST = 5.0

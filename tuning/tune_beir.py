@@ -1,6 +1,6 @@
 """Tune BM25 settings on a BEIR train split (reads ../shared/eval-data; writes nothing).
 
-    .venv/bin/python eval/tune_beir.py ../shared/eval-data/scifact/beir
+    .venv/bin/python tuning/tune_beir.py ../shared/eval-data/scifact/beir
 """
 import itertools
 import sys

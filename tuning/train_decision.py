@@ -10,7 +10,7 @@ The last three articles (Scottish Parliament, Imperialism, French and Indian War
 here: they are the held-out part reported beside the training figures. WikiQA is not used for
 training (its license allows research use only: nothing derived from it ships).
 
-    .venv/bin/python eval/train_decision.py [SQUAD_JSON] [--out bot/answer/decision_model.json] [--l2 1.0]
+    .venv/bin/python tuning/train_decision.py [SQUAD_JSON] [--out bot/answer/decision_model.json] [--l2 1.0]
 
 Prints the training and held-out log loss, the expected calibration error and the weights.
 """
@@ -265,7 +265,7 @@ def main(argv=None) -> int:
     l2_prose = args.l2 if args.l2 is not None else choose_l2(train_rows, groups)
     if args.l2 is None:
         args.l2 = choose_l2(train_rows + doc_rows, groups + doc_groups)
-    base = (f"eval/train_decision.py: open SQuAD 2.0 half, articles 1-5 ({', '.join(a.title for a in train)}) "
+    base = (f"tuning/train_decision.py: open SQuAD 2.0 half, articles 1-5 ({', '.join(a.title for a in train)}) "
             f"+ eval/article.yaml + off-topic questions crossed between those articles")
     # prose: trained as ever (no documentation rows); documentation: the same rows plus realdocs
     model = fit_logistic(FEATURES, train_rows + gold + crossed, l2_prose, trained_on=f"{base}; l2={l2_prose}")

@@ -3,9 +3,9 @@ strictness, answerable questions answered right against unanswerable questions w
 Writes a PNG (matplotlib, the `plots` extra) and prints the table.
 
     .venv/bin/pip install -e ".[plots]"
-    .venv/bin/python eval/strictness_curve.py [SQUAD_JSON] [--out docs/strictness-squad.png]
+    .venv/bin/python tuning/strictness_curve.py [SQUAD_JSON] [--out docs/strictness-squad.png]
 
-Articles 1-5 trained the answer decision (eval/train_decision.py); 6-8 never did: both curves
+Articles 1-5 trained the answer decision (tuning/train_decision.py); 6-8 never did: both curves
 are drawn.
 """
 from __future__ import annotations

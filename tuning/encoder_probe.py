@@ -19,7 +19,7 @@ pooled held-out figures are printed side by side: AUC of the decision's target (
 and of answerable vs unanswerable, then answerable answered right, unanswerable not answered and
 overall, as ``python -m bot eval squad`` counts them for the candidate.
 
-    .venv/bin/python eval/encoder_probe.py MODEL_DIR [SQUAD_JSON]
+    .venv/bin/python tuning/encoder_probe.py MODEL_DIR [SQUAD_JSON]
 
 Nothing here ships: the product does not depend on the encoder (see issue 12's note for why).
 """

@@ -1,6 +1,6 @@
 """Study WikiQA answer triggering on train (and dev) to choose the abstention threshold.
 
-    .venv/bin/python eval/tune_wikiqa.py ../shared/eval-data/wikiqa/WikiQACorpus
+    .venv/bin/python tuning/tune_wikiqa.py ../shared/eval-data/wikiqa/WikiQACorpus
 
 Reads WikiQA-train.txt (question, sentence, label; no page titles) and WikiQA-dev.tsv from there;
 writes nothing. Prints MAP and triggering figures for a range of support thresholds.

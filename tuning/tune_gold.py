@@ -1,6 +1,6 @@
 """Gold-set figures for a grid of responder settings (the chat's side of threshold choices).
 
-    .venv/bin/python eval/tune_gold.py passage_support=1,0.8 [sentence_support=0,0.5]
+    .venv/bin/python tuning/tune_gold.py passage_support=1,0.8 [sentence_support=0,0.5]
 """
 import sys
 from pathlib import Path
