@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from bot.index import layout  # noqa: E402
-from bot.chatbot import ChatBot, LiveBot  # noqa: E402
+from bot.chatbot import ChatBot, LiveBot, recent_turns  # noqa: E402
 from bot.model import Citation, Reply  # noqa: E402
 from bot.answer.render import mark_quotes, page_escape, plain_markdown  # noqa: E402
 from bot.serve import server  # noqa: E402
@@ -194,7 +194,7 @@ class Conversation:
                     self.history += [{"role": "user", "content": question},
                                      {"role": "assistant", "content": reply.answer}]
                 turns = bot.settings.answer.max_history_turns
-                self.history = self.history[-2 * turns:] if turns else []
+                self.history = recent_turns(self.history, turns)
 
     def reset(self) -> None:
         with self.lock:
