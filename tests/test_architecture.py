@@ -159,8 +159,9 @@ def test_only_the_page_imports_gradio():
 
 
 def test_wheel_ships_the_default_corpus_and_the_model(tmp_path):
-    """A non-editable install (pip install ., pipx) must answer from any folder: the article, its
-    manifest, the templates and the decision model are package data."""
+    """A non-editable install (pip install ., pipx) must answer from any folder and serve its page:
+    the article, its manifest, the templates, the decision model and the page's script and style are
+    package data."""
     import subprocess
     import sys
     import zipfile
@@ -173,6 +174,8 @@ def test_wheel_ships_the_default_corpus_and_the_model(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"bot/corpus/corpus.yaml", "bot/corpus/llm-vs-genai.md", "bot/answer/templates.yaml",
             "bot/answer/decision_model.json"} <= names
+    assert {f"bot/serve/static/{name}" for name in ("page.css", "page.js", "clear_box.js", "attach.css",
+                                                     "attach.js")} <= names  # the page's script and style
 
 
 def test_default_corpus_is_found_from_another_folder(tmp_path):
