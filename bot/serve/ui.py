@@ -8,7 +8,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -119,6 +121,20 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
         feedback_path = Path("feedback") / "feedback.jsonl"
     log = FeedbackLog(Path(feedback_path) if feedback_path else None)
     limit = bot.settings.answer.max_question_chars
+    on = page_handlers(bot, log, attachments)
+    examples = example_questions(bot) or ["What do the sources cover?"]
+    with gr.Blocks(title="Grounded answers", delete_cache=(3600, 3600)) as demo:
+        parts = page_layout(bot, log, attachments is not None, examples)
+        side_panels(demo, bot)
+        wire_events(demo, parts, on, limit, log)
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.state_session_capacity = SESSIONS
+    return demo
+
+
+def page_handlers(bot: ChatBot | LiveBot, log: FeedbackLog, attachments: Attachments | None) -> SimpleNamespace:
+    """What the page's events run on the server: ``start``, ``send``, ``answer``, ``clear``,
+    ``on_like`` and the ``/chat`` API's ``api_chat``."""
 
     def start(cid: Any = None) -> str:
         """The tab's conversation id in the attachments store (kept in the tab's hidden element):
@@ -166,66 +182,91 @@ def build(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None
         message = message if isinstance(message, str) else ""
         return bot.current().ask(message, history if isinstance(history, list) else []).to_dict(echo(message))
 
-    examples = example_questions(bot) or ["What do the sources cover?"]
-    with gr.Blocks(title="Grounded answers", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown(
-            "# Grounded answers\n"
-            f"I answer **only from the sources** ({corpus_phrase(bot)}), quoting them word for word with "
-            "numbered citations, and I say so when they do not cover a question.", elem_id="intro")
-        chat = gr.Chatbot(elem_id="chat", height="min(46vh, 520px)", min_height=220, sanitize_html=True,
-                          allow_tags=False, label="Conversation", show_label=False,
-                          feedback_options=("Like", "Dislike") if log.path else None, buttons=["copy"],
-                          autoscroll=False,  # the page script scrolls a new reply's first line into view
-                          placeholder=f"Ask a question about the sources, for example *{page_escape(examples[0])}*. "
-                                      "Answers quote them, with [1] citations you can hover over or open.")
-        # a value, not a factory: Gradio fills a factory's State with a load event, and a question
-        # sent before that event ran was answered from the fresh, empty conversation it put in
-        # (the question vanished and no reply came); a value is copied for each tab at once
-        conv = gr.State(Conversation())
-        with gr.Row(elem_id="ask-row"):
-            box = gr.Textbox(placeholder="Ask a question about the sources…", label="Your question",
-                             show_label=False, scale=8, elem_id="question", autofocus=True)
-            ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-        with gr.Row(elem_id="examples"):
-            buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
-        if attachments is not None:
-            # filled by the page script: a file button, the attached files with a remove control,
-            # and what happened; the tab's conversation id sits in a hidden element (private to the
-            # tab; not a text box, so the page keeps one)
-            gr.HTML('<div id="attach-zone"></div>', elem_id="attach-box", padding=False)
-            attach_box = gr.HTML("", visible="hidden", elem_id="attach-id", padding=False)
-            # clicked by the page script when the server has removed the tab's conversation
-            renew_button = gr.Button("Renew", visible="hidden", elem_id="attach-renew")
-        clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
-        with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
-            # a function: worked out on each page load, so an updated index lists its documents
-            gr.Markdown(lambda: corpus_markdown(bot.current()), elem_id="corpus")
-        # The glossary's title and list are worked out on each page load too: an updated index
-        # shows its own count, and a corpus without acronyms shows no glossary at all.
-        with gr.Accordion(glossary_title(bot), open=False, elem_id="glossary",
-                          visible=len(bot.index.glossary) > 0) as glossary:
-            gr.Markdown(lambda: glossary_markdown(bot.current()))
-        demo.load(lambda: glossary_accordion(bot.current()), None, glossary, queue=False,
-                  api_visibility="private")
+    return SimpleNamespace(start=start, send=send, answer=answer, clear=clear, on_like=on_like, api_chat=api_chat)
 
-        # every question is sent, however fast they follow each other ("multiple": Gradio's default
-        # drops an event fired while the same one is pending, which lost 3 of 10 fast Enters)
-        tab = [attach_box] if attachments is not None else []  # the tab's conversation id goes with each question
-        for trigger, source in [(box.submit, box), (ask_button.click, box)] + [(b.click, b) for b in buttons]:
-            trigger(send, [source, conv] + tab, [chat, conv], queue=False, api_visibility="private", trigger_mode="multiple",
-                    js=CLEAR_BOX_JS.replace("__LIMIT__", str(int(limit))) if source is box else None).then(
-                answer, [conv], [chat, conv], api_visibility="private", trigger_mode="multiple")
-        clear_button.click(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")
-        chat.clear(clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")  # the trash icon
-        if attachments is not None:
-            demo.load(start, attach_box, attach_box, queue=False, api_visibility="private")
-            renew_button.click(start, attach_box, attach_box, queue=False, api_visibility="private")
-        if log.path:
-            chat.like(on_like, [conv], None, api_visibility="private")
-        gr.api(api_chat, api_name="chat")
-    demo.queue(default_concurrency_limit=CONCURRENCY)
-    demo.state_session_capacity = SESSIONS
-    return demo
+
+@dataclass
+class PageParts:
+    """The page's controls that events read or fill (the attach ones only with attachments)."""
+    chat: gr.Chatbot
+    conv: gr.State
+    box: gr.Textbox
+    ask_button: gr.Button
+    buttons: list[gr.Button]
+    clear_button: gr.Button
+    attach_box: gr.HTML | None = None
+    renew_button: gr.Button | None = None
+
+
+def page_layout(bot: ChatBot | LiveBot, log: FeedbackLog, attach: bool, examples: list[str]) -> PageParts:
+    """The introduction, the chat, the question box, the example buttons, the attach controls
+    (``attach``) and New conversation, in a ``gr.Blocks`` being built."""
+    gr.Markdown(
+        "# Grounded answers\n"
+        f"I answer **only from the sources** ({corpus_phrase(bot)}), quoting them word for word with "
+        "numbered citations, and I say so when they do not cover a question.", elem_id="intro")
+    chat = gr.Chatbot(elem_id="chat", height="min(46vh, 520px)", min_height=220, sanitize_html=True,
+                      allow_tags=False, label="Conversation", show_label=False,
+                      feedback_options=("Like", "Dislike") if log.path else None, buttons=["copy"],
+                      autoscroll=False,  # the page script scrolls a new reply's first line into view
+                      placeholder=f"Ask a question about the sources, for example *{page_escape(examples[0])}*. "
+                                  "Answers quote them, with [1] citations you can hover over or open.")
+    # a value, not a factory: Gradio fills a factory's State with a load event, and a question
+    # sent before that event ran was answered from the fresh, empty conversation it put in
+    # (the question vanished and no reply came); a value is copied for each tab at once
+    conv = gr.State(Conversation())
+    with gr.Row(elem_id="ask-row"):
+        box = gr.Textbox(placeholder="Ask a question about the sources…", label="Your question",
+                         show_label=False, scale=8, elem_id="question", autofocus=True)
+        ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+    with gr.Row(elem_id="examples"):
+        buttons = [gr.Button(q, size="sm", elem_classes=["example"]) for q in examples]
+    attach_box = renew_button = None
+    if attach:
+        # filled by the page script: a file button, the attached files with a remove control,
+        # and what happened; the tab's conversation id sits in a hidden element (private to the
+        # tab; not a text box, so the page keeps one)
+        gr.HTML('<div id="attach-zone"></div>', elem_id="attach-box", padding=False)
+        attach_box = gr.HTML("", visible="hidden", elem_id="attach-id", padding=False)
+        # clicked by the page script when the server has removed the tab's conversation
+        renew_button = gr.Button("Renew", visible="hidden", elem_id="attach-renew")
+    clear_button = gr.Button("New conversation", size="sm", elem_id="clear")
+    return PageParts(chat, conv, box, ask_button, buttons, clear_button, attach_box, renew_button)
+
+
+def side_panels(demo: gr.Blocks, bot: ChatBot | LiveBot) -> None:
+    """The sources loaded and the glossary, in a ``gr.Blocks`` being built."""
+    with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
+        # a function: worked out on each page load, so an updated index lists its documents
+        gr.Markdown(lambda: corpus_markdown(bot.current()), elem_id="corpus")
+    # The glossary's title and list are worked out on each page load too: an updated index
+    # shows its own count, and a corpus without acronyms shows no glossary at all.
+    with gr.Accordion(glossary_title(bot), open=False, elem_id="glossary",
+                      visible=len(bot.index.glossary) > 0) as glossary:
+        gr.Markdown(lambda: glossary_markdown(bot.current()))
+    demo.load(lambda: glossary_accordion(bot.current()), None, glossary, queue=False,
+              api_visibility="private")
+
+
+def wire_events(demo: gr.Blocks, parts: PageParts, on: SimpleNamespace, limit: int, log: FeedbackLog) -> None:
+    """The page's events, in a ``gr.Blocks`` being built: questions, New conversation and the
+    trash icon, the tab's conversation id on load and renewal, likes, and the ``/chat`` API."""
+    chat, conv, box = parts.chat, parts.conv, parts.box
+    # every question is sent, however fast they follow each other ("multiple": Gradio's default
+    # drops an event fired while the same one is pending, which lost 3 of 10 fast Enters)
+    tab = [parts.attach_box] if parts.attach_box is not None else []  # the tab's conversation id goes with each question
+    for trigger, source in [(box.submit, box), (parts.ask_button.click, box)] + [(b.click, b) for b in parts.buttons]:
+        trigger(on.send, [source, conv] + tab, [chat, conv], queue=False, api_visibility="private", trigger_mode="multiple",
+                js=CLEAR_BOX_JS.replace("__LIMIT__", str(int(limit))) if source is box else None).then(
+            on.answer, [conv], [chat, conv], api_visibility="private", trigger_mode="multiple")
+    parts.clear_button.click(on.clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")
+    chat.clear(on.clear, [conv] + tab, [chat, conv] + tab, queue=False, api_visibility="private")  # the trash icon
+    if parts.attach_box is not None:
+        demo.load(on.start, parts.attach_box, parts.attach_box, queue=False, api_visibility="private")
+        parts.renew_button.click(on.start, parts.attach_box, parts.attach_box, queue=False, api_visibility="private")
+    if log.path:
+        chat.like(on.on_like, [conv], None, api_visibility="private")
+    gr.api(on.api_chat, api_name="chat")
 
 
 def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None,
