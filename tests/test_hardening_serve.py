@@ -399,7 +399,8 @@ def test_a_huge_pdf_page_is_rendered_within_the_pixel_budget_once(tmp_path):
 
     from bot import ChatBot
     from bot.serve.guard import Guard
-    from bot.serve.web import PAGE_PIXELS, make_app
+    from bot.serve.pdf_pages import PAGE_PIXELS
+    from bot.serve.web import make_app
     from mixed_corpus import make_pdf
 
     plain = tmp_path / "plain.pdf"
