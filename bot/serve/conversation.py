@@ -9,8 +9,8 @@ from typing import Any
 from bot.answer.render import page_escape
 from bot.chatbot import ChatBot, recent_turns
 from bot.serve.attachments import AttachError, Attachments
+from bot.serve.api import echo
 from bot.serve.messages import reply_messages
-from bot.serve.web import echo
 
 
 class Conversation:

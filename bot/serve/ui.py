@@ -24,7 +24,8 @@ from bot.serve import server  # noqa: E402
 from bot.serve.feedback import FEEDBACK_CHARS, FeedbackLog, redact  # noqa: E402,F401  (FEEDBACK_CHARS, redact: re-exported)
 from bot.serve.attachments import Attachments  # noqa: E402
 from bot.serve.guard import Guard  # noqa: E402
-from bot.serve.web import echo, make_app  # noqa: E402
+from bot.serve.api import echo  # noqa: E402
+from bot.serve.web import make_app  # noqa: E402
 from bot.serve.assets import ATTACH_CSS, CLEAR_BOX_JS, PAGE_CSS, PAGE_SCRIPT, attach_script  # noqa: E402
 from bot.serve.conversation import Conversation  # noqa: E402
 
