@@ -90,6 +90,12 @@ def has_words(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
+def recent_turns(history: Sequence[Any], turns: int) -> list[Any]:
+    """The last ``turns`` exchanges of a history (two messages each, oldest first); none when
+    ``turns`` is 0 (``max_history_turns``)."""
+    return list(history)[-2 * turns:] if turns else []
+
+
 def prepare_question(question: Any, history: Sequence[dict[str, Any]] | None, index: CorpusIndex,
                      settings: Settings, about_sources: bool = True) -> Question | Reply:
     """Clean -> check -> correct typos -> understand: the one pipeline every caller uses (ask,
@@ -167,7 +173,7 @@ class ChatBot:
         turns = self.settings.answer.max_history_turns
         budget = self.settings.answer.max_history_chars
         out: list[dict[str, Any]] = []
-        for msg in reversed(list(history)[-turns * 2:] if turns else []):
+        for msg in reversed(recent_turns(history, turns)):
             if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
                 continue
             text = message_text(msg)

@@ -287,7 +287,8 @@ def test_stronger_reply_is_kept(corpus):
 def api(corpus, tmp_path):
     from fastapi.testclient import TestClient
 
-    from bot.serve.web import Guard, make_app
+    from bot.serve.guard import Guard
+    from bot.serve.web import make_app
 
     store = Attachments(corpus, root=tmp_path / "api")
     with TestClient(Guard(make_app(corpus, store), uploads=True), base_url="http://127.0.0.1") as client:
@@ -385,7 +386,8 @@ def test_api_openapi_documents_the_conversation_routes(api):
 def test_api_with_attachments_off(corpus):
     from fastapi.testclient import TestClient
 
-    from bot.serve.web import Guard, make_app
+    from bot.serve.guard import Guard
+    from bot.serve.web import make_app
 
     with TestClient(Guard(make_app(corpus)), base_url="http://127.0.0.1") as client:
         r = client.post("/api/conversations", json={})
@@ -423,7 +425,8 @@ def test_each_type_is_read_by_the_corpus_readers(store, corpus, name, data, ques
 def test_attached_files_are_deleted_when_the_server_stops(corpus):
     from fastapi.testclient import TestClient
 
-    from bot.serve.web import Guard, make_app
+    from bot.serve.guard import Guard
+    from bot.serve.web import make_app
 
     store = Attachments(corpus)  # its own private temporary folder
     with TestClient(Guard(make_app(corpus, store), uploads=True), base_url="http://127.0.0.1") as client:

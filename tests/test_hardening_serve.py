@@ -46,7 +46,8 @@ def test_clean_question_with_a_limit_reads_a_bounded_prefix():
 def api(bot):
     from starlette.testclient import TestClient
 
-    from bot.serve.web import Guard, make_app
+    from bot.serve.guard import Guard
+    from bot.serve.web import make_app
 
     with TestClient(Guard(make_app(bot), allowed_hosts=("chat.example",)), base_url="http://127.0.0.1") as client:
         yield client
@@ -397,7 +398,9 @@ def test_a_huge_pdf_page_is_rendered_within_the_pixel_budget_once(tmp_path):
     from starlette.testclient import TestClient
 
     from bot import ChatBot
-    from bot.serve.web import PAGE_PIXELS, Guard, make_app
+    from bot.serve.guard import Guard
+    from bot.serve.pdf_pages import PAGE_PIXELS
+    from bot.serve.web import make_app
     from mixed_corpus import make_pdf
 
     plain = tmp_path / "plain.pdf"
@@ -463,7 +466,8 @@ def test_a_chunked_body_over_the_limit_gets_413_not_a_parse_error():
     from fastapi.testclient import TestClient
 
     from bot import ChatBot
-    from bot.serve.web import MAX_BODY_BYTES, Guard, make_app
+    from bot.serve.guard import MAX_BODY_BYTES, Guard
+    from bot.serve.web import make_app
 
     def chunks():
         yield b'{"question": "'

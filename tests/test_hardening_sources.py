@@ -152,7 +152,7 @@ def test_a_manifest_path_through_a_link_out_of_the_folder_is_refused(tmp_path):
 def test_a_pdf_swapped_for_a_link_out_of_the_folder_is_not_shown(tmp_path):
     from mixed_corpus import make_pdf
 
-    from bot.serve.web import source_file
+    from bot.serve.pdf_pages import source_file
 
     docs = tmp_path / "docs"
     docs.mkdir()

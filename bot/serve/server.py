@@ -77,90 +77,108 @@ def address(sock: socket.socket) -> str:
     return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
 
 
+class _RequestDeadlines:
+    """Part of the guarded protocol: a connection over the cap is answered 503 and closed; a
+    client must send its request headers within ``header_seconds`` and its body within
+    ``body_seconds`` (each counted once: a slow trickle of bytes does not extend it)."""
+    guard_limits: Limits
+    _deadline: Any = None
+    _phase = ""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        if len(self.connections) > self.guard_limits.max_connections:
+            transport.write(BUSY_REPLY)
+            transport.close()
+            return
+        self._expect("headers", self.guard_limits.header_seconds)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._follow()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        super().connection_lost(exc)
+
+    def _follow(self) -> None:
+        """Set the deadline for what the client must send next."""
+        import h11
+
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            self._expect("headers", self.guard_limits.header_seconds)
+        elif state is h11.SEND_BODY:
+            self._expect("body", self.guard_limits.body_seconds)
+        else:  # the request is in: the app answers in its own time
+            self._phase = "answered"
+            self._cancel()
+
+    def _expect(self, phase: str, seconds: float) -> None:
+        if self._phase == phase and self._deadline is not None:
+            return  # a slow trickle of bytes does not extend the deadline
+        self._cancel()
+        self._phase = phase
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _cancel(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        import h11
+
+        self._deadline = None
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # closed, or handed to a WebSocket protocol
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+            self.transport.close()
+
+
+class _StalledReplies:
+    """Part of the guarded protocol. A reply the client does not read fills the socket's buffer
+    and writing pauses; a client that reads none of it for ``stalled_reply_seconds`` is cut off (it
+    held a connection and the reply's memory for as long as it liked). A slow reader resumes
+    writing each time it reads, which restarts the clock."""
+    guard_limits: Limits
+    _stall: Any = None
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.guard_limits.stalled_reply_seconds, self._stalled)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._reading()
+        super().connection_lost(exc)
+
+    def resume_writing(self) -> None:
+        self._reading()
+        super().resume_writing()
+
+    def _reading(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        self._stall = None
+        if not self.transport.is_closing() and self.transport.get_protocol() is self:
+            self.transport.abort()  # close() would wait to send the buffer nobody reads
+
+
 def guarded_protocol(limits: Limits) -> type:
-    """uvicorn's h11 protocol with request deadlines and a connection cap."""
-    import h11
+    """uvicorn's h11 protocol with request deadlines, a connection cap and a deadline for a reply
+    nobody reads (uvicorn and h11 are imported only when a server is made)."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class GuardedH11Protocol(H11Protocol):
-        _deadline: Any = None
-        _phase = ""
-
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if len(self.connections) > limits.max_connections:
-                transport.write(BUSY_REPLY)
-                transport.close()
-                return
-            self._expect("headers", limits.header_seconds)
-
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            self._follow()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._follow()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel()
-            self._reading()
-            super().connection_lost(exc)
-
-        # A reply the client does not read fills the socket's buffer and writing pauses; a client
-        # that reads none of it for ``stalled_reply_seconds`` is cut off (it held a connection and
-        # the reply's memory for as long as it liked). A slow reader resumes writing each time it
-        # reads, which restarts the clock.
-        _stall: Any = None
-
-        def pause_writing(self) -> None:
-            super().pause_writing()
-            if self._stall is None:
-                self._stall = self.loop.call_later(limits.stalled_reply_seconds, self._stalled)
-
-        def resume_writing(self) -> None:
-            self._reading()
-            super().resume_writing()
-
-        def _reading(self) -> None:
-            if self._stall is not None:
-                self._stall.cancel()
-                self._stall = None
-
-        def _stalled(self) -> None:
-            self._stall = None
-            if not self.transport.is_closing() and self.transport.get_protocol() is self:
-                self.transport.abort()  # close() would wait to send the buffer nobody reads
-
-        def _follow(self) -> None:
-            """Set the deadline for what the client must send next."""
-            state = self.conn.their_state
-            if state is h11.IDLE:
-                self._expect("headers", limits.header_seconds)
-            elif state is h11.SEND_BODY:
-                self._expect("body", limits.body_seconds)
-            else:  # the request is in: the app answers in its own time
-                self._phase = "answered"
-                self._cancel()
-
-        def _expect(self, phase: str, seconds: float) -> None:
-            if self._phase == phase and self._deadline is not None:
-                return  # a slow trickle of bytes does not extend the deadline
-            self._cancel()
-            self._phase = phase
-            self._deadline = self.loop.call_later(seconds, self._expired)
-
-        def _cancel(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _expired(self) -> None:
-            self._deadline = None
-            if self.transport.is_closing() or self.transport.get_protocol() is not self:
-                return  # closed, or handed to a WebSocket protocol
-            if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
-                self.transport.close()
+    class GuardedH11Protocol(_RequestDeadlines, _StalledReplies, H11Protocol):
+        guard_limits = limits
 
     return GuardedH11Protocol
 
