@@ -328,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--misses", action="store_true",
                    help="realdocs: list every question not answered right; followups: list every conversation")
     e.add_argument("--realdocs", help="followups: the realdocs set's folder, for conversations over its corpora")
+    e.add_argument("--from-folder", action="store_true",
+                   help="realdocs, squad, followups: read each corpus folder and answer from it in memory, instead "
+                        "of through a saved index (`python -m bot index FOLDER --out IDX`, as users do)")
+    e.add_argument("--index-dir", metavar="DIR",
+                   help="realdocs, squad, followups: where to keep the saved indexes (default: a temporary folder, "
+                        "removed afterwards); kept ones are updated by the next run")
     e.set_defaults(func=cmd_eval)
     return p
 

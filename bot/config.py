@@ -281,8 +281,11 @@ def yaml_error(path: Path, exc: yaml.YAMLError) -> CorpusError:
     return CorpusError(f"{path}{line}: invalid YAML: {problem}")
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Parse and validate ``path``; raise CorpusError with ``file:line: problem`` on failure."""
+def load_manifest(path: str | Path, skip_private: bool = False) -> Manifest:
+    """Parse and validate ``path``; raise CorpusError with ``file:line: problem`` on failure.
+    ``skip_private``: document keys starting with "_" are passed over (the corpus.yaml beside a
+    saved index, where an earlier version of `python -m bot index` wrote each document's structure
+    as "_blocks"); elsewhere they are unknown keys like any other."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
@@ -316,6 +319,8 @@ def load_manifest(path: str | Path) -> Manifest:
             fields = {"path": (dnode, dnode)}
         else:
             fields = _mapping(path, dnode, what)
+        if skip_private:
+            fields = {k: v for k, v in fields.items() if not k.startswith("_")}
         for key, (knode, _) in fields.items():
             if key not in _DOC_KEYS:
                 known = ", ".join(sorted(_DOC_KEYS))

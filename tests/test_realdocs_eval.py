@@ -113,3 +113,41 @@ def test_a_broken_question_file_names_its_line(tmp_path):
         evaluate(tmp_path)
     with pytest.raises(CorpusError, match="no corpus folders"):
         evaluate(tmp_path / "c" / "docs")
+
+
+def test_the_set_is_answered_through_a_saved_index_as_from_the_folder(tmp_path):
+    """By default each corpus folder is indexed as users do (`index` into a folder of its own,
+    outside the data) and answered from that index; --from-folder reads it in memory. Same rows."""
+    import os
+    import sys as _sys
+
+    _sys.path.insert(0, str(ROOT / "tests"))
+    from doc_kinds import KINDS, write_all
+
+    from bot.eval import CorpusBots
+
+    data = tmp_path / "data"
+    write_all(data / "c" / "docs")
+    (data / "c" / "questions.jsonl").write_text("".join(
+        json.dumps({"question": k.question, "answerable": True, "gold": k.before, "file": None}) + "\n"
+        for k in KINDS.values()))
+    os.chmod(data / "c" / "docs", 0o555)  # read-only, as shared/ is: nothing is written beside the data
+    try:
+        kept = tmp_path / "indexes"
+        with CorpusBots(index_dir=kept) as bots:
+            saved, saved_rows = evaluate(data, load=bots)
+            again = bots(data / "c" / "docs")  # a second run finds the index up to date
+        with CorpusBots(from_folder=True) as bots:
+            folder, folder_rows = evaluate(data, load=bots)
+    finally:
+        os.chmod(data / "c" / "docs", 0o755)
+    (index,) = [p for p in kept.iterdir() if not p.name.startswith(".")]  # beside it: the writers' lock file
+    assert index.name.startswith("c-docs-") and (index / "index.json").is_file() and again.saved_index
+    def same(rows):  # the saved engine's scores are float32 (the in-memory one's float64)
+        return [dict(r, confidence=round(r["confidence"], 6)) for r in rows]
+
+    assert same(saved_rows) == same(folder_rows) and saved == folder
+    assert saved["all"]["answered_right"] == 100.0
+    p = subprocess.run([sys.executable, "-m", "bot", "eval", "realdocs", str(data), "--json", "--from-folder"],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 0 and json.loads(p.stdout) == folder, p.stderr

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import yaml
 
 from bot.config import CorpusError, yaml_error
-from bot.eval import write_jsonl
+from bot.eval import CorpusBots, corpus_bots, write_jsonl
 from bot.eval.realdocs import contains
 
 
@@ -124,12 +124,11 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(path: str | Path, realdocs: str | Path | None = None,
              load: Callable[[Path], Any] | None = None) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """(summary per corpus and "all", every row). ``load(folder)`` makes a bot (default
-    ``ChatBot.load``), so tests can pass their own."""
+    """(summary per corpus and "all", every row). ``load(folder)`` makes a bot (default: through
+    a saved index in a temporary folder, ``CorpusBots``), so tests can pass their own."""
     if load is None:
-        from bot.chatbot import ChatBot
-
-        load = ChatBot.load
+        with CorpusBots() as bots:
+            return evaluate(path, realdocs, bots)
     path = Path(path)
     corpora, convs = load_followups(path)
     bots: dict[str, Any] = {}
@@ -166,7 +165,8 @@ def rows_text(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def main_followups(args: Any) -> int:
-    summary, rows = evaluate(args.path, getattr(args, "realdocs", None))
+    with corpus_bots(args) as bots:
+        summary, rows = evaluate(args.path, getattr(args, "realdocs", None), bots)
     if getattr(args, "out", None):
         write_jsonl(rows, args.out)
     if args.json:

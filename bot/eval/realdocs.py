@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from bot.config import CorpusError
-from bot.eval import write_jsonl
+from bot.eval import CorpusBots, corpus_bots, write_jsonl
 
 
 def norm(s: str) -> str:
@@ -145,11 +145,11 @@ COLUMNS = [("answered_right", "answered right"), ("shown", "shown (cited passage
 def evaluate(root: str | Path, strictness: float | None = None,
              load: Any = None) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """(summary per corpus and "all", every row). ``load(folder, strictness)`` makes the bot
-    (default ``ChatBot.load``), so tests can pass a cached one."""
+    (default: through a saved index in a temporary folder, ``CorpusBots``), so tests can pass a
+    cached one."""
     if load is None:
-        from bot.chatbot import ChatBot
-
-        load = lambda folder, s: ChatBot.load(folder, strictness=s)  # noqa: E731
+        with CorpusBots() as bots:
+            return evaluate(root, strictness, bots)
     root = Path(root)
     summary: dict[str, dict[str, Any]] = {}
     all_rows: list[dict[str, Any]] = []
@@ -185,7 +185,8 @@ def misses(rows: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def main_realdocs(args: Any) -> int:
-    summary, rows = evaluate(args.path, getattr(args, "strictness", None))
+    with corpus_bots(args) as bots:
+        summary, rows = evaluate(args.path, getattr(args, "strictness", None), bots)
     if getattr(args, "out", None):
         write_jsonl(rows, args.out)
     if args.json:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from bot.text.analyze import terms
-from bot.chatbot import ChatBot
+from bot.eval import CorpusBots, corpus_bots
 from bot.config import MANIFEST, CorpusError
 from bot.index.engines import LuceneBM25
 
@@ -155,12 +155,15 @@ def _bm25_top_sentence(article: SquadArticle, bot: Any, t: Tally) -> None:
 
 
 def run(articles: list[SquadArticle], strictness: float | None = None,
-        progress: Callable[[str], None] | None = None, records: list | None = None) -> dict[str, Any]:
-    """Ask every question of every article against its own corpus; tables per article and total."""
+        progress: Callable[[str], None] | None = None, records: list | None = None,
+        bots: CorpusBots | None = None) -> dict[str, Any]:
+    """Ask every question of every article against its own corpus; tables per article and total.
+    ``bots`` makes each article's bot from its folder (default: through a saved index, as a user
+    indexes their document; ``CorpusBots(from_folder=True)`` reads it in memory)."""
     rows, total, never, bm25 = [], Tally(), Tally(), Tally()
-    with tempfile.TemporaryDirectory(prefix="squad-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="squad-") as tmp, (bots or CorpusBots()) as make:
         for n, art in enumerate(articles):
-            bot = ChatBot.load(write_corpus(art, Path(tmp) / f"a{n}"), strictness=strictness)
+            bot = make(write_corpus(art, Path(tmp) / f"a{n}"), strictness)
             t = Tally()
             for q in art.questions:
                 rec = score_reply(q, bot.ask(q.question), t)
@@ -203,7 +206,7 @@ def main_squad(args: Any) -> int:
     articles = read_squad(args.path)
     records: list[dict[str, Any]] = []
     progress = (lambda msg: print(msg, file=sys.stderr)) if sys.stderr.isatty() else None
-    result = run(articles, strictness=args.strictness, progress=progress, records=records)
+    result = run(articles, strictness=args.strictness, progress=progress, records=records, bots=corpus_bots(args))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             for rec in records:

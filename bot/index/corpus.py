@@ -244,11 +244,15 @@ class CorpusIndex:
     def blocks_of(self, doc_id: str) -> tuple[list[int], list[structure.Block]]:
         """A structured document's blocks (``sources.structure``) and their starts, for asking
         what kind of unit a quote is (code, a table row) and whether a heading is a key (an option
-        tag, a defined term); empty for Markdown and plain text. Cached for a few documents."""
+        tag, a defined term); empty for Markdown and plain text. Read from the document's metadata
+        (built in memory) or, for a saved index, from its blocks file when first asked for.
+        Cached for a few documents."""
         got = self._blocks.get(doc_id)
         if got is None:
             doc = self.documents[doc_id]
-            blocks = structure.decode((doc.metadata or {}).get(structure.BLOCKS_KEY) or [], len(doc.text))
+            stored = getattr(self.documents, "blocks", None)  # a saved index reads them from its blocks file
+            flat = stored(doc_id) if stored is not None else (doc.metadata or {}).get(structure.BLOCKS_KEY)
+            blocks = structure.decode(flat or [], len(doc.text))
             if len(self._blocks) > 256:
                 self._blocks.clear()
             got = self._blocks[doc_id] = ([b.start for b in blocks], blocks)

@@ -126,13 +126,13 @@ def rebuild(folder: str | Path) -> None:
 
 
 def refresh(path: str | Path | None) -> bool:
-    """``--rebuild``: when ``path`` is a saved index whose sources changed or whose files are
-    damaged (missing, truncated), bring it up to date (before a bot loads it); True when it did.
+    """``--rebuild``: when ``path`` is a saved index whose sources changed, whose files are
+    damaged (missing, truncated) or whose layout is an earlier version's, bring it up to date (before a bot loads it); True when it did.
     Anything else is left alone."""
     if path is None or not layout.is_index(path):
         return False
     header = layout.read_header(path)
-    if layout.stale_reason(header) is None and layout.damage(path, header) is None:
+    if layout.stale_reason(header) is None and layout.damage(path, header) is None and layout.outdated(header) is None:
         return False
     rebuild(path)
     return True

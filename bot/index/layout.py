@@ -125,8 +125,30 @@ def generation_name(name: str, generation: int) -> str:
 
 
 def part_files(suffix: str) -> dict[str, str]:
-    """The append-only files of one part: document texts, their metadata, passage terms."""
-    return {"texts": f"texts{suffix}.bin", "meta": f"documents{suffix}.jsonl", "terms": f"terms{suffix}.txt"}
+    """The append-only files of one part: document texts, their metadata, their structure (the
+    blocks a documentation reader recorded, ``sources.structure``: little-endian int32s, each
+    document's byte range in ``documents.npz``), passage terms."""
+    return {"texts": f"texts{suffix}.bin", "meta": f"documents{suffix}.jsonl", "blocks": f"blocks{suffix}.bin",
+            "terms": f"terms{suffix}.txt"}
+
+
+BLOCKS_DTYPE = "<i4"
+# An index written before document structure had a file of its own kept it in each document's
+# metadata (documents.jsonl) and wrote it into corpus.yaml; it is still read (the structure from
+# the metadata), and `python -m bot index` builds it anew, saying so.
+EARLIER_LAYOUT = ("the index was written by an earlier version, which kept each document's structure in "
+                  "documents.jsonl and corpus.yaml (it now has a file of its own)")
+
+
+def blocks_saved(header: dict[str, Any]) -> bool:
+    """Whether every part of the index has its blocks file (False: the earlier layout)."""
+    files = header.get("files") or {}
+    return all(part_files(str(s))["blocks"] in files for s in header.get("parts") or [""])
+
+
+def outdated(header: dict[str, Any]) -> str | None:
+    """Why an index that still reads should be built anew by the current version, or None."""
+    return None if blocks_saved(header) else EARLIER_LAYOUT
 
 
 def read_sources(folder: Path, header: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,8 +24,10 @@ from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_mani
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import POSTINGS, TANTIVY, BM25Retriever, TantivyRetriever
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
-from bot.index.layout import DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, generation_name, part_files, read_header, repair_command, source_manifest, stale_reason
+from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
+                              generation_name, outdated, part_files, read_header, repair_command, source_manifest, stale_reason)
 from bot.model import Document, Passage, Sentence
+from bot.sources.structure import BLOCKS_KEY
 from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
 
@@ -51,13 +53,20 @@ class Parts:
 
 class DocumentStore(Sequence):
     """Documents read on demand: texts through memory maps of ``texts*.bin``, metadata from
-    ``documents*.jsonl``, each by its part and byte range. ``by_id`` looks documents up by id."""
+    ``documents*.jsonl``, each by its part and byte range. ``by_id`` looks documents up by id.
+
+    A document's structure (a documentation reader's blocks, ``sources.structure``) is not in the
+    documents it gives: ``blocks(i)`` reads it from ``blocks*.bin`` when it is first asked for, and
+    ``with_blocks(i)`` gives the document as its reader made it (what splitting it again needs).
+    An index of the earlier layout (no blocks files: ``arrays`` without ``blocks_start``) kept it
+    in the metadata, where it is read from."""
 
     def __init__(self, parts: Parts, arrays: Mapping[str, np.ndarray]):
         self.parts = parts
         self.part = arrays["part"]
         self.text_start, self.text_end = arrays["text_start"], arrays["text_end"]
         self.meta_start, self.meta_end = arrays["meta_start"], arrays["meta_end"]
+        self.blocks_start, self.blocks_end = arrays.get("blocks_start"), arrays.get("blocks_end")
         self.source_file = arrays["source_file"]
         self._cache: OrderedDict[int, Document] = OrderedDict()  # most recently read last
         self._cached_chars = 0
@@ -71,8 +80,24 @@ class DocumentStore(Sequence):
     def _meta(self, i: int) -> dict[str, Any]:
         return json.loads(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
 
-    def meta_bytes(self, i: int) -> bytes:
-        return bytes(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
+    def blocks(self, i: int) -> list[int]:
+        """Document ``i``'s blocks as its reader recorded them (a flat list; empty for a document
+        without structure: Markdown, plain text, PDF)."""
+        if i < 0:
+            i += len(self)
+        if self.blocks_start is None:  # the earlier layout: in the metadata
+            return list(self[i].metadata.get(BLOCKS_KEY) or [])
+        lo, hi = int(self.blocks_start[i]), int(self.blocks_end[i])
+        if hi <= lo:
+            return []
+        m = self.parts.map(int(self.part[i]), "blocks")
+        return np.frombuffer(m, BLOCKS_DTYPE, count=(hi - lo) // 4, offset=lo).tolist()
+
+    def with_blocks(self, i: int) -> Document:
+        """Document ``i`` with its blocks in its metadata, as its reader made it (to split it again)."""
+        d = self[i]
+        flat = self.blocks(i)
+        return replace(d, metadata={**d.metadata, BLOCKS_KEY: flat}) if flat else d
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -124,6 +149,10 @@ class _ById(Mapping):
 
     def values(self) -> Iterator[Document]:  # type: ignore[override]
         return iter(self._store)
+
+    def blocks(self, doc_id: str) -> list[int]:
+        """A document's blocks, read from the index when first asked for (``DocumentStore.blocks``)."""
+        return self._store.blocks(self._store.position(doc_id))
 
 
 class PassageStore(Sequence):
@@ -195,10 +224,17 @@ def current_manifest(folder: Path, header: dict[str, Any]) -> Manifest:
                           lambda key: str(folder / INDEX_JSON))
     manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
                         (), built, tuple(header.get("examples") or ()))
-    path = source_manifest(header.get("inputs") or []) or (folder / MANIFEST)
+    source = source_manifest(header.get("inputs") or [])
+    path = source or (folder / MANIFEST)
     if not path.is_file():
         return manifest
-    now = load_manifest(path)
+    try:
+        now = load_manifest(path, skip_private=source is None)
+    except CorpusError as exc:
+        why = outdated(header) if source is None else None
+        if why:  # an earlier version's corpus.yaml (too large with the structure in it, say)
+            raise CorpusError(f"{exc}; {why}: build it anew with {repair_command(folder, header)}") from None
+        raise
     return replace(manifest, name=now.name, description=now.description, examples=now.examples,
                    settings=replace(built, answer=now.settings.answer))
 
@@ -219,15 +255,17 @@ def load(folder: str | Path, check_stale: bool = True,
     try:
         gen = int(header.get("generation") or 0)
         suffixes = [str(x) for x in header.get("parts") or [""]]
-        kinds = ("texts", "meta") + (("terms",) if engine_name == TANTIVY else ())
+        kinds = ("texts", "meta") + (("blocks",) if blocks_saved(header) else ()) + (
+            ("terms",) if engine_name == TANTIVY else ())
         for suffix in suffixes:
             names = part_files(suffix)
             for kind in kinds:
                 checked(folder, names[kind], files[names[kind]])
         parts = Parts(folder, suffixes, kinds)  # all mapped now: a later swap cannot mix generations
         dz = load_npz(folder, generation_name(DOCUMENTS_NPZ, gen), files[generation_name(DOCUMENTS_NPZ, gen)])
-        docs = DocumentStore(parts, {k: dz[k] for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
-                                                         "source_file")})
+        columns = ("part", "text_start", "text_end", "meta_start", "meta_end", "source_file") + (
+            ("blocks_start", "blocks_end") if blocks_saved(header) else ())
+        docs = DocumentStore(parts, {k: dz[k] for k in columns})
         pname = generation_name(PASSAGES_NPZ, gen)
         pz = load_npz(folder, pname, files[pname])
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",

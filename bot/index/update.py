@@ -3,7 +3,8 @@ hash changed, drop what was removed, add what is new, and end with the index a f
 the same sources would give (same documents, passages, statistics and scores, in the same order).
 
 A large (tantivy) index is updated in place without touching a file the current index uses:
-new documents go to a new part (``texts.<n>.bin``, ``documents.<n>.jsonl``, ``terms.<n>.txt``),
+new documents go to a new part (``texts.<n>.bin``, ``documents.<n>.jsonl``, ``blocks.<n>.bin``,
+``terms.<n>.txt``),
 tantivy gets the new passages in a copy of its folder (the passages they replace stay there,
 marked dead), and the arrays, statistics and word lists are written as generation ``n``; the
 rename of ``index.json`` is the one step that switches to them, then the files of the previous
@@ -14,8 +15,9 @@ from their stored text too.
 
 A small (postings) index is rebuilt in memory from the documents it stores plus the files that
 changed (its analysis joins split spellings across the whole corpus, so it cannot be patched);
-only changed files are read. Settings or manifest titles that changed, other inputs or a first
-build need a full build: ``update`` says so and the caller builds.
+only changed files are read. Settings or manifest titles that changed, other inputs, a first
+build or an index of an earlier layout (``layout.outdated``) need a full build: ``update`` says so
+and the caller builds.
 """
 from __future__ import annotations
 
@@ -115,6 +117,9 @@ def _update(folder: Path, inputs: Sequence[str] | None,
         header = layout.read_header(folder)
     except CorpusError as exc:
         return UpdateReport(full=str(exc))
+    why = layout.outdated(header)
+    if why:
+        return UpdateReport(full=why)
     inputs = [str(i) for i in (inputs if inputs is not None else header.get("inputs") or [])]
     if [str(Path(i).resolve()) for i in inputs] != header.get("inputs"):
         return UpdateReport(full="the sources given differ from the ones the index was built from")
@@ -211,7 +216,7 @@ def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
     docs: list[Document] = []
     doc_file: list[int] = []
     for k in range(len(planned)):
-        got = [stored[i] for i in by_file.get(kept[k], [])] if k in kept else fresh.get(k, [])
+        got = [stored.with_blocks(i) for i in by_file.get(kept[k], [])] if k in kept else fresh.get(k, [])
         docs.extend(got)
         doc_file.extend([k] * len(got))
     if not docs:
@@ -323,7 +328,7 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     for k in range(len(planned)):
         if k in kept:
             for pos in by_file.get(kept[k], []):
-                order.append((None, stored[pos], k) if pos in affected else (pos, None, k))
+                order.append((None, stored.with_blocks(pos), k) if pos in affected else (pos, None, k))
         else:
             order.extend((None, d, k) for d in fresh.get(k, []))
     if not order:
@@ -357,7 +362,8 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
 
     # Documents, in the new order.
     n_new = len(new_docs)
-    old_cols = {k: getattr(stored, k) for k in ("part", "text_start", "text_end", "meta_start", "meta_end")}
+    old_cols = {k: getattr(stored, k) for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
+                                                "blocks_start", "blocks_end")}
     pick_old = np.asarray([pos if pos is not None else -1 for pos, _, _ in order], np.int64)
     is_new = pick_old < 0
     docs_out: dict[str, np.ndarray] = {}

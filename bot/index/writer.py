@@ -22,9 +22,10 @@ from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
 from bot.index.names import POSTINGS
 from bot.index.files import atomic_npz, atomic_write, checksum, temporary
-from bot.index.layout import (ANALYZER, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON, TERMS_JSON, VERSION, Snapshot, fingerprint, index_settings, part_files,
+from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON, TERMS_JSON, VERSION, Snapshot, fingerprint, index_settings, part_files,
                               snapshot_sources)
 from bot.model import Document, Passage
+from bot.sources.structure import BLOCKS_KEY
 from bot.text.glossary import Glossary
 
 # ---- one writer at a time ------------------------------------------------------------------
@@ -60,7 +61,38 @@ def staging_dir(out: Path) -> Path:
     stage.mkdir(parents=True)
     if (out / MANIFEST).is_file():  # a corpus.yaml the user edited beside the index is kept
         shutil.copy2(out / MANIFEST, stage / MANIFEST)
+        without_private_keys(stage / MANIFEST)
     return stage
+
+
+def private(key: Any) -> bool:
+    """A reader's own metadata key ("_blocks"): kept with the index, never in corpus.yaml."""
+    return str(key).startswith("_")
+
+
+_PRIVATE_LINE = re.compile(r"^\s*(?:-\s+)?_\w*\s*:", re.M)
+
+
+def without_private_keys(path: Path) -> bool:
+    """Take the reader's own keys (``private``) out of the document entries of a corpus.yaml an
+    earlier version of `python -m bot index` wrote them into (each document's "_blocks"); True
+    when it rewrote the file. Its other entries, keys and settings stay as they are."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        if not _PRIVATE_LINE.search(text):
+            return False
+        body = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # can be megabytes
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # left as it is: loading it names its problem
+    docs = body.get("documents") if isinstance(body, dict) else None
+    if not isinstance(docs, list) or not any(isinstance(e, dict) and any(private(k) for k in e) for e in docs):
+        return False
+    body["documents"] = [{k: v for k, v in e.items() if not private(k)} if isinstance(e, dict) else e for e in docs]
+    head = text.split("\n", 1)[0] + "\n" if text.startswith("#") else ""  # what wrote it
+    atomic_write(path, (head + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -120,42 +152,65 @@ def remove_leftovers(out: Path) -> None:
 
 # ---- writing --------------------------------------------------------------------------------
 def meta_line(d: Document) -> bytes:
-    return (json.dumps({"id": d.id, "title": d.title, "source": d.source, "metadata": dict(d.metadata)},
+    """A document's line of ``documents.jsonl``: its metadata without its structure (which goes to
+    the part's blocks file, ``blocks_bytes``)."""
+    meta = {k: v for k, v in d.metadata.items() if k != BLOCKS_KEY}
+    return (json.dumps({"id": d.id, "title": d.title, "source": d.source, "metadata": meta},
                        ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def blocks_bytes(d: Document) -> bytes:
+    """A document's blocks (``sources.structure``) as the blocks file keeps them: the flat list as
+    little-endian int32s; nothing for a document without blocks, or with a list that is not one
+    (the splitter would read neither: ``structure.decode`` gives no blocks for it)."""
+    flat = (d.metadata or {}).get(BLOCKS_KEY)
+    if not isinstance(flat, (list, tuple)) or not flat or len(flat) % 4:
+        return b""
+    if not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**31 for x in flat):
+        return b""
+    return np.asarray(flat, BLOCKS_DTYPE).tobytes()
+
+
 class DocumentWriter:
-    """Writes documents one at a time: texts to ``texts.bin`` (UTF-8, back to back) and metadata to
-    ``documents.jsonl`` (a part of an update writes ``texts.<n>.bin`` and ``documents.<n>.jsonl``),
-    keeping each document's byte range in both."""
+    """Writes documents one at a time: texts to ``texts.bin`` (UTF-8, back to back), metadata to
+    ``documents.jsonl`` and structure to ``blocks.bin`` (a part of an update writes
+    ``texts.<n>.bin``, ``documents.<n>.jsonl`` and ``blocks.<n>.bin``), keeping each document's
+    byte range in each."""
+
+    KINDS = ("texts", "meta", "blocks")
 
     def __init__(self, out: Path, suffix: str = ""):
         self.out = out
         self.names = part_files(suffix)
-        self._tmp = {k: temporary(out / self.names[k]) for k in ("texts", "meta")}
-        self._texts = open(self._tmp["texts"], "wb")
-        self._meta = open(self._tmp["meta"], "wb")
-        self._text_at = self._meta_at = 0
-        self.ranges: dict[str, array] = {k: array("q") for k in ("text_start", "text_end", "meta_start", "meta_end")}
+        self._tmp = {k: temporary(out / self.names[k]) for k in self.KINDS}
+        self._files = {k: open(self._tmp[k], "wb") for k in self.KINDS}
+        self._text_at = self._meta_at = self._blocks_at = 0
+        self.ranges: dict[str, array] = {k: array("q") for k in ("text_start", "text_end", "meta_start", "meta_end",
+                                                                 "blocks_start", "blocks_end")}
 
     def add(self, d: Document, meta: bytes | None = None) -> None:
         r = self.ranges
         r["text_start"].append(self._text_at)
         for i in range(0, len(d.text), 1 << 20):  # in 1 MB pieces: no second copy of a large text
             piece = d.text[i : i + (1 << 20)].encode("utf-8")
-            self._texts.write(piece)
+            self._files["texts"].write(piece)
             self._text_at += len(piece)
         r["text_end"].append(self._text_at)
         meta = meta if meta is not None else meta_line(d)
-        self._meta.write(meta)
+        self._files["meta"].write(meta)
         r["meta_start"].append(self._meta_at)
         self._meta_at += len(meta)
         r["meta_end"].append(self._meta_at)
+        blocks = blocks_bytes(d)
+        self._files["blocks"].write(blocks)
+        r["blocks_start"].append(self._blocks_at)
+        self._blocks_at += len(blocks)
+        r["blocks_end"].append(self._blocks_at)
 
     def close(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(the files written with their checksums, each document's byte ranges)."""
         files = {}
-        for f in (self._texts, self._meta):
+        for f in self._files.values():
             f.flush()
             os.fsync(f.fileno())
             f.close()
@@ -166,7 +221,7 @@ class DocumentWriter:
                        for k, v in self.ranges.items()}
 
     def abort(self) -> None:
-        for f in (self._texts, self._meta):
+        for f in self._files.values():
             f.close()
         for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
@@ -306,7 +361,7 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     return out
 
 
-INDEX_FILE = re.compile(r"(?:texts|documents|passages|bm25|terms|sources)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
+INDEX_FILE = re.compile(r"(?:texts|documents|blocks|passages|bm25|terms|sources)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
                         r"tantivy(?:\.\d+)?|documents\.jsonl\.gz")
 
 
@@ -348,7 +403,7 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
         if src not in seen:
             entry: dict[str, Any] = {"path": src, "title": str(d.title) if "#" not in d.source else None}
             # plain types only: a PDF library's str subclass would make PyYAML fail (RepresenterError)
-            entry.update({str(k): _plain(v) for k, v in d.metadata.items() if k != "format"})
+            entry.update({str(k): _plain(v) for k, v in d.metadata.items() if k != "format" and not private(k)})
             seen[src] = {k: v for k, v in entry.items() if v is not None}
     body = {"name": manifest.name, "documents": list(seen.values()),
             "settings": manifest.settings.flat()}

@@ -138,4 +138,4 @@ def add_api_routes(app: FastAPI, bot: "ChatBot | LiveBot", bots: BotsByStrictnes
         except (KeyError, IndexError, TypeError):
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
         return {"id": d.id, "title": d.title, "source": d.source,
-                "metadata": {k: str(v) for k, v in d.metadata.items()}, "text": d.text}
+                "metadata": {k: str(v) for k, v in d.metadata.items() if not str(k).startswith("_")}, "text": d.text}

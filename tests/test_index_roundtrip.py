@@ -1,0 +1,240 @@
+"""A saved index the way users make and use one, for each kind of document: `python -m bot index
+SRC --out IDX`, then `ask` and `search` on it, the page's server (app.py) answering from it, one
+source file edited, `index` again (an update), and the edited text answered.
+
+Documentation readers' documents (man pages, documentation HTML) carry their structure (blocks)
+with them: it is saved in a file of its own, never in corpus.yaml (which `ask` reads and refuses
+unknown keys in) nor in documents.jsonl. An index written the earlier way (tests/earlier_layout.py)
+is still read, and `index` builds it anew saying why.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import load_manifest
+from bot.index import layout, store
+from doc_kinds import KINDS, write_all
+from earlier_layout import to_earlier_layout
+from waits import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+STRUCTURED = {"man", "sphinx"}  # kinds whose reader records blocks (a key heads the answer)
+
+
+def bot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def ok(*args: str, stdin: str | None = None) -> str:
+    p = bot(*args, stdin=stdin)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def ask(idx: Path, question: str) -> dict:
+    return json.loads(ok("ask", question, "--corpus", str(idx), "--json"))
+
+
+def ask_all(idx: Path, questions: list[str], command: str = "ask") -> list[dict]:
+    """Replies (or search results) to several questions from one process (JSON Lines on stdin)."""
+    lines = "".join(json.dumps({"question": q}) + "\n" for q in questions)
+    got = [json.loads(x) for x in ok(command, "--corpus", str(idx), "--json", stdin=lines).splitlines()]
+    assert len(got) == len(questions)
+    return got
+
+
+def texts(idx: Path) -> dict[str, str]:
+    """Each document's text as the index holds it, by source."""
+    _, docs, _, _ = store.load(idx, check_stale=False)
+    return {d.source: d.text for d in docs}
+
+
+def assert_answers(reply: dict, words: str, documents: dict[str, str]) -> None:
+    """Answered with ``words``, every quote verbatim in its passage and the passage in its document."""
+    assert reply["support"] == "answer", reply
+    assert words in reply["answer"], reply["answer"]
+    assert reply["citations"]
+    for c in reply["citations"]:
+        assert c["passage"] in documents[c["source"]]
+        for q in c["quotes"]:
+            assert q in c["passage"], (q, c["passage"])
+
+
+def assert_saved_apart(idx: Path, structured: bool) -> None:
+    """corpus.yaml reads as a manifest (no reader keys); the structure is in blocks.bin, not in
+    documents.jsonl."""
+    manifest = (idx / "corpus.yaml").read_text(encoding="utf-8")
+    assert "_blocks" not in manifest and "_blocks" not in (idx / "documents.jsonl").read_text(encoding="utf-8")
+    load_manifest(idx / "corpus.yaml")  # every key known
+    header = layout.read_header(idx)
+    assert layout.blocks_saved(header) and layout.outdated(header) is None
+    assert ((idx / "blocks.bin").stat().st_size > 0) == structured
+
+
+class Server:
+    """app.py serving a saved index on a free port."""
+
+    def __init__(self, idx: Path):
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--corpus", str(idx), "--port", "0",
+                                      "--no-attachments"], cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()  # printed once the index is loaded
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if not m:
+            self.close()
+            raise AssertionError(f"app.py did not start: {line!r} {self.proc.stderr.read()}")
+        self.url = f"http://127.0.0.1:{m.group(1)}"
+
+    def ask(self, question: str) -> dict:
+        req = urllib.request.Request(self.url + "/api/ask", data=json.dumps({"question": question}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.loads(r.read())
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "mixed"])
+def test_index_ask_search_update_ask(kind, tmp_path):
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    files = write_all(src) if kind == "mixed" else {kind: KINDS[kind].write(src)}
+    names = list(files)
+    edited = "man" if kind == "mixed" else kind
+    out = ok("index", str(src), "--out", str(idx))
+    assert out.startswith("Indexed ")
+    assert_saved_apart(idx, structured=bool(STRUCTURED & set(files)))
+    documents = texts(idx)
+    questions = [KINDS[n].question for n in names]
+    server = Server(idx) if kind == "mixed" else None  # one server, for the folder of every kind
+    try:
+        for name, reply, found in zip(names, ask_all(idx, questions), ask_all(idx, questions, "search")):
+            k = KINDS[name]
+            assert_answers(reply, k.before, documents)
+            if name == "man":  # the option tag heads its description: the blocks were read back
+                assert reply["answer"].startswith("`-k, --keep=COUNT`:"), reply["answer"]
+            assert any(k.before in r["passage"] for r in found["results"][:3]), found
+            if server is not None:
+                served = server.ask(k.question)
+                assert_answers(served, k.before, documents)
+                assert served["answer"] == reply["answer"]
+
+        k = KINDS[edited]
+        k.edit(files[edited])
+        out = ok("index", str(src), "--out", str(idx))
+        assert out.startswith("Updated in ") and "1 changed, 0 added, 0 removed files" in out, out
+        assert_saved_apart(idx, structured=bool(STRUCTURED & set(files)))
+        documents = texts(idx)
+        for name, reply in zip(names, ask_all(idx, questions)):
+            assert_answers(reply, KINDS[name].after if name == edited else KINDS[name].before, documents)
+        assert k.before not in ask(idx, k.question)["answer"]  # one question on the command line too
+        if server is not None:  # the server follows the update
+            served = wait_until(lambda: (r := server.ask(k.question)) and k.after in r["answer"] and r,
+                                "the server to answer from the updated index", 60)
+            assert_answers(served, k.after, documents)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def test_documents_of_a_large_index_keep_their_structure_through_an_update(tmp_path):
+    """The tantivy engine writes its parts in place: the edited document's blocks go to the new
+    part's blocks file, the others' stay in the first."""
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    files = write_all(src)
+    ok("index", str(src), "--out", str(idx), "--engine", "tantivy")
+    KINDS["man"].edit(files["man"])
+    out = ok("index", str(src), "--out", str(idx), "--engine", "tantivy")
+    assert out.startswith("Updated in "), out
+    assert (idx / "blocks.1.bin").stat().st_size > 0 and "_blocks" not in (idx / "documents.1.jsonl").read_text()
+    assert ask(idx, KINDS["man"].question)["answer"].startswith("`-k, --keep=COUNT`: Keep COUNT old archives before "
+                                                                 "removing")
+    assert ask(idx, KINDS["sphinx"].question)["answer"].startswith("`max_retries`:")  # from part 0
+
+
+def test_saved_blocks_are_the_readers_and_read_when_asked_for(tmp_path):
+    from bot.sources.load import load_corpus
+
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_all(src)
+    ok("index", str(src), "--out", str(idx))
+    _, read = load_corpus(src)
+    _, docs, index, _ = store.load(idx)
+    for d in read:
+        stored = docs[docs.position(d.id)]
+        assert "_blocks" not in stored.metadata  # not in documents.jsonl: read from blocks.bin on demand
+        assert docs.blocks(docs.position(d.id)) == list(d.metadata.get("_blocks") or [])
+        assert index.blocks_of(d.id) == index.blocks_of(d.id) and (bool(index.blocks_of(d.id)[1])
+                                                                   == bool(d.metadata.get("_blocks")))
+        assert docs.with_blocks(docs.position(d.id)).metadata == d.metadata
+
+
+# ---- an index written the earlier way -------------------------------------------------------
+@pytest.fixture()
+def earlier(tmp_path):
+    """A folder of every kind and its index in the earlier layout (structure in corpus.yaml)."""
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    files = write_all(src)
+    ok("index", str(src), "--out", str(idx))
+    to_earlier_layout(idx)
+    assert "_blocks:" in (idx / "corpus.yaml").read_text() and not (idx / "blocks.bin").exists()
+    return src, idx, files
+
+
+def test_an_index_of_the_earlier_layout_is_still_read(earlier):
+    src, idx, _ = earlier
+    documents = texts(idx)
+    replies = ask_all(idx, [k.question for k in KINDS.values()])
+    for k, reply in zip(KINDS.values(), replies):
+        assert_answers(reply, k.before, documents)
+    assert replies[list(KINDS).index("man")]["answer"].startswith("`-k, --keep=COUNT`:")  # blocks from the metadata
+    found = json.loads(ok("search", KINDS["sphinx"].question, "--corpus", str(idx), "--json"))["results"]
+    assert KINDS["sphinx"].before in found[0]["passage"]
+
+
+def test_index_builds_an_index_of_the_earlier_layout_anew_saying_why(earlier):
+    src, idx, files = earlier
+    KINDS["man"].edit(files["man"])
+    out = ok("index", str(src), "--out", str(idx))
+    assert out.startswith("Building anew: the index was written by an earlier version"), out
+    assert "Indexed 9 documents" in out
+    assert_saved_apart(idx, structured=True)
+    assert yaml.safe_load((idx / "corpus.yaml").read_text())["documents"][0]["path"]
+    assert_answers(ask(idx, KINDS["man"].question), KINDS["man"].after, texts(idx))
+    assert ok("index", str(src), "--out", str(idx)).startswith("Up to date")
+
+
+def test_ask_rebuild_brings_an_index_of_the_earlier_layout_up_to_date(earlier):
+    src, idx, _ = earlier
+    reply = json.loads(ok("ask", KINDS["sphinx"].question, "--corpus", str(idx), "--json", "--rebuild"))
+    assert KINDS["sphinx"].before in reply["answer"]
+    assert_saved_apart(idx, structured=True)
+
+
+def test_an_earlier_corpus_yaml_too_large_to_read_names_the_command_that_repairs_it(earlier):
+    """With long documents the structure made the written corpus.yaml pass the manifest size limit."""
+    src, idx, _ = earlier
+    text = (idx / "corpus.yaml").read_text()
+    at = text.index("  _blocks:\n") + len("  _blocks:\n")
+    more = "".join(f"  - {n}\n" for n in range(1_000_000, 1_100_000))  # 1.1 MB more of them
+    (idx / "corpus.yaml").write_text(text[:at] + more + text[at:])
+    p = bot("ask", KINDS["man"].question, "--corpus", str(idx))
+    assert p.returncode == 2 and "earlier version" in p.stderr and f"--out {idx}" in p.stderr, p.stderr
+    out = ok("index", str(src), "--out", str(idx))
+    assert out.startswith("Building anew: the index was written by an earlier version"), out
+    assert_saved_apart(idx, structured=True)
+    assert KINDS["man"].before in ask(idx, KINDS["man"].question)["answer"]
