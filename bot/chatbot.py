@@ -126,6 +126,7 @@ class ChatBot:
         # a saved index's documents are a lazy sequence: keep it (a million documents load on demand)
         self.documents = documents if isinstance(documents, Sequence) else list(documents)
         self.index = index or CorpusIndex.build(self.documents, max_words=self.settings.index.passage_max_words,
+                                          documentation_words=self.settings.index.documentation_max_words,
                                           k1=self.settings.index.bm25_k1, b=self.settings.index.bm25_b)
         self.responder = Responder(self.index, top_k=self.settings.answer.top_k,
                                    decision=DecisionSettings(strictness=self.settings.answer.strictness))

@@ -48,6 +48,10 @@ class IndexSettings:
     """What the index is made of: a change means indexing again (only these are fingerprinted)."""
 
     passage_max_words: int = field(default=120, metadata=_limits(20, 2000))
+    # a documentation unit (an option entry, an FAQ answer; see structure.is_documentation) is
+    # kept whole up to this many words: cut at 120, its answer often lands in a second passage
+    # that ranks below the first
+    documentation_max_words: int = field(default=160, metadata=_limits(20, 2000))
     # offsets within a document are 32-bit: 1,024 MB keeps them in range
     max_document_mb: int = field(default=20, metadata=_limits(1, 1024))
     bm25_k1: float = field(default=1.2, metadata=_limits(0, 10))

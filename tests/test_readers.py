@@ -80,6 +80,60 @@ def test_a_man_page_is_read_as_sections_option_entries_examples_and_rows():
     assert all("\n" not in t and "  " not in t for k, _, t in got if k != CODE)
 
 
+SUBCOMMANDS_MAN = textwrap.dedent("""\
+    GIZMO(8)                          GIZMO                          GIZMO(8)
+
+    NAME
+           gizmo - manage gizmo pools
+
+    SUBCOMMAND
+           grow [options] <path>
+                  Grow the pool to fill its device.
+
+                  NOTE:
+                     Growing never touches the partition table.
+
+                  -q|--quiet
+                         Print nothing.
+
+           sync [options] [<poolid>...]
+           <path>
+                  Wait until deleted pools are cleaned up.
+
+    MOUNT OPTIONS
+           clear_cache
+                  Rebuild the free space cache.
+
+           commit=<seconds>
+                  (default: 30)
+
+                  Set the interval of periodic commits.
+
+           compress, compress=<type[:level]>, compress-force,
+           compress-force=<type[:level]>
+                  Control data compression.
+
+    gizmo 1.0                          May 2024                       GIZMO(8)
+    """)
+
+
+def test_man_page_subcommands_and_mount_options_are_keys_and_a_note_is_not():
+    """A subcommand with its arguments and a lower-case key with its syntax ("commit=<seconds>")
+    are keys like "--all"; an admonition's label ("NOTE:") stays in the unit it sits in."""
+    text, flat, _ = read_man(SUBCOMMANDS_MAN)
+    got = _units(text, flat)
+    heads = {h for _, h, _ in got}
+    assert ("SUBCOMMAND", "grow [options] <path>", "-q|--quiet") in heads
+    assert ("SUBCOMMAND", "sync [options] [<poolid>...] <path>") in heads  # its arguments wrapped
+    assert ("MOUNT OPTIONS", "commit=<seconds>") in heads
+    compress = ("MOUNT OPTIONS", "compress, compress=<type[:level]>, compress-force, compress-force=<type[:level]>")
+    assert (KEY, compress, "Control data compression.") in [(KEY, h, t) for _, h, t in got]
+    assert not any(h[-1].endswith(":") for h in heads if h)
+    note = [t for _, h, t in got if h == ("SUBCOMMAND", "grow [options] <path>")]
+    assert "NOTE: Growing never touches the partition table." in note  # prose under its key, not code
+    assert all(k != CODE for k, _, _ in got)
+
+
 def test_a_man_page_answers_with_the_option_it_documents(tmp_path):
     (tmp_path / "widget.txt").write_text(MAN)
     (tmp_path / "notes.md").write_text("# Notes\n\nThe workshop opens at nine.\n")

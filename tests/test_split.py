@@ -118,3 +118,14 @@ def test_unmarked_questions_head_entries_only_in_an_faq():
     ps = split_document(Document("p", "T", "p.txt", prose))
     assert all(p.headings == () for p in ps)  # one rhetorical question heads nothing
     assert "Why does this matter?" in ps[0].text
+
+
+def test_a_documentation_unit_is_kept_whole_up_to_its_own_size():
+    """Documentation (here plain text, an FAQ as shipped) is cut at ``documentation_words``; an
+    article (Markdown) at ``max_words``: an FAQ answer of 140 words stays one passage."""
+    answer = " ".join(f"Sentence {i} says one more thing about the widget drawer." for i in range(14))
+    faq = Document("faq", "FAQ", "faq.txt", answer, metadata={"format": "text"})
+    article = Document("a", "Article", "a.md", answer)
+    assert len(split_document(faq, 120, documentation_words=160)) == 1
+    assert len(split_document(faq, 120)) == 2  # without its own size, documentation is cut as before
+    assert len(split_document(article, 120, documentation_words=160)) == 2

@@ -40,7 +40,7 @@ CHUNK_DOCS = 1000  # documents per task: big enough to amortize messaging, small
 # Set in the parent before the pool forks; workers read them (copy-on-write, never pickled).
 _DOCS: Sequence[Document] = ()
 _ANALYZER: PassageAnalyzer | None = None
-_MAX_WORDS = 120
+_MAX_WORDS: tuple[int, int] = (0, 0)  # passage sizes: (any document, documentation)
 _N_DOCS: int | None = None  # documents in the whole index (an update analyzes only some of them)
 
 
@@ -63,8 +63,9 @@ def _analyze(rng: tuple[int, int]) -> dict[str, Any]:
 
 
 def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: PassageAnalyzer | None,
-                      max_words: int, n_docs: int | None = None) -> dict[str, Any]:
-    """Split and analyze ``docs[rng[0]:rng[1]]``: passage offsets, each passage's terms, and how
+                      max_words: tuple[int, int], n_docs: int | None = None) -> dict[str, Any]:
+    """Split and analyze ``docs[rng[0]:rng[1]]`` (``max_words``: the passage size, and that of
+    documentation; see ``split_document``): passage offsets, each passage's terms, and how
     many of these documents hold each word the speller may correct to. ``n_docs``: how many
     documents the whole index holds (default: ``len(docs)``), which decides ``indexed_title``."""
     assert ix is not None, "set by the parent before the workers fork"
@@ -81,7 +82,7 @@ def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: Passag
         meta.append(writer.meta_line(d))
         surface: set[str] = set()
         seen_heads: set[tuple[str, ...]] = set()
-        for p in split_document(d, max_words):
+        for p in split_document(d, max_words[0], documentation_words=max_words[1]):
             terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text, words_out=surface),
                                      indexed_title(d, n_docs if n_docs is not None else len(docs)))
             if p.headings not in seen_heads:
@@ -123,7 +124,7 @@ def _run(func, ranges, workers: int):
     return pool, pool.imap(func, ranges)
 
 
-def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: int, workers: int | None = None,
+def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: tuple[int, int], workers: int | None = None,
                 chunk: int = 100, n_docs: int | None = None) -> dict[str, Any]:
     """``analyze_documents`` over all of ``docs`` in forked worker processes, as one result (an
     update's new documents; ``n_docs``: how many the whole index holds)."""
@@ -177,7 +178,7 @@ def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap,
     out.mkdir(parents=True, exist_ok=True)
     ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
     settings = manifest.settings
-    _DOCS, _MAX_WORDS, _N_DOCS = docs, settings.index.passage_max_words, len(docs)
+    _DOCS, _MAX_WORDS, _N_DOCS = docs, (settings.index.passage_max_words, settings.index.documentation_max_words), len(docs)
     doc_file = list(doc_file) if doc_file is not None else [0] * len(docs)
     records = [dict(r) for r in records] or [{"path": "", "source": "", "size": -1, "mtime": 0, "sha256": ""}]
     try:

@@ -183,15 +183,17 @@ class CorpusIndex:
     @classmethod
     def build(cls, documents: Sequence[Document], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
               passages: Sequence[Passage] | None = None, engine: str = "auto",
-              progress: Callable[[Document], None] | None = None) -> "CorpusIndex":
+              progress: Callable[[Document], None] | None = None,
+              documentation_words: int | None = None) -> "CorpusIndex":
         """Split ``documents`` into passages (or take ``passages`` already cut) and index them with
-        an exact engine (``rank-bm25`` in memory, ``postings`` arrays, or ``auto``)."""
+        an exact engine (``rank-bm25`` in memory, ``postings`` arrays, or ``auto``);
+        ``documentation_words``: the passage size of documentation (``split_document``)."""
         if not documents:
             raise CorpusError("a corpus needs at least one document")
         cut = PassageList(passages or [])
         if passages is None:
             for doc in documents:
-                cut.extend(split_document(doc, max_words, first_id=len(cut)))
+                cut.extend(split_document(doc, max_words, first_id=len(cut), documentation_words=documentation_words))
                 if progress:
                     progress(doc)
         if not cut:

@@ -88,7 +88,8 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
                         snap=snap, records=records, doc_file=doc_file)
         else:
             # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
-            index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b,
+            index = CorpusIndex.build(docs, max_words=s.index.passage_max_words,
+                                       documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b,
                                       engine=POSTINGS)
             writer.save(stage, manifest, docs, index, inputs, report.problems, snap, records, doc_file)
         writer.write_manifest(stage, manifest, docs)

@@ -222,7 +222,8 @@ def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
     if not docs:
         raise CorpusError("nothing to index: no readable documents left in the sources")
     s = manifest.settings
-    index = CorpusIndex.build(docs, max_words=s.index.passage_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b, engine=POSTINGS)
+    index = CorpusIndex.build(docs, max_words=s.index.passage_max_words,
+                              documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b, engine=POSTINGS)
     stage = writer.staging_dir(folder)
     try:
         writer.save(stage, manifest, docs, index, inputs, out.problems, snap, records, doc_file)
@@ -340,8 +341,9 @@ def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, 
     ix = PassageAnalyzer(glossary, Analyzer())
     if (len(order) > 1) != (len(stored) > 1):
         raise _FullBuild("the index goes from one document to several or back (titles are indexed with several)")
-    res = analyze_all(new_docs, ix, settings.index.passage_max_words, n_docs=len(order)) if len(new_docs) > 50 else \
-        analyze_documents(new_docs, (0, len(new_docs)), ix, settings.index.passage_max_words, len(order))
+    sizes = (settings.index.passage_max_words, settings.index.documentation_max_words)
+    res = analyze_all(new_docs, ix, sizes, n_docs=len(order)) if len(new_docs) > 50 else \
+        analyze_documents(new_docs, (0, len(new_docs)), ix, sizes, len(order))
     doc_writer = writer.DocumentWriter(folder, suffix)
     terms_writer = writer.TermsWriter(folder, suffix)
     written += [folder / n for n in layout.part_files(suffix).values()]

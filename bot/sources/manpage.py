@@ -26,6 +26,11 @@ _FOOTER = re.compile(r"^\S.*\s{3,}\S.*\s{3,}(\S+)\((\d[\w+-]*)\)\s*$")
 _SECTION = re.compile(r"^[A-Z][A-Z0-9 /&,()'-]{1,60}$")
 # an option tag or a short key: starts with a dash or plus, or is one short token of a table
 _TAG_START = re.compile(r"^[-+]{1,2}[\w?#@]|^[A-Z_][A-Z0-9_]{1,}\b|^\w{1,12}$")
+# a lower-case key followed by its syntax: a mount option ("commit=<seconds>", "compress, compress=<type>"),
+# a subcommand with its arguments ("resize [options] <path>", "sync <path>")
+_WORD_TAG = re.compile(r"^[a-z][\w.-]*(?:=|,\s|\s+[\[<{(]|\s*[|\[<{])")
+# an admonition's label ("NOTE:", "Warning:") over its indented text: a note, not a key
+_LABEL = re.compile(r"^[A-Za-z]+:$")
 _ROW = re.compile(r"^(\S(?:\S| (?! ))*?)\s{2,}(\S.*)$")  # key, two or more spaces, description
 _OVERSTRIKE = re.compile(r".\x08")
 
@@ -97,15 +102,26 @@ def read_man(text: str) -> tuple[str, list[int], str | None]:
             b.add(CODE, "\n".join(run))
             i += 1
             continue
+        if _LABEL.match(body) and (len(run) > 1 and _indent(run[1]) > ind or _next_is_deeper(runs, i, ind)):
+            # "NOTE:" with its text indented below it: the label opens a paragraph of the unit it sits in
+            rest = run[1:]
+            if rest:  # the label opens the note's first paragraph ("NOTE: Scrub is not ...")
+                para_indent = _indent(rest[0])
+                _paragraphs(b, [" " * para_indent + body + " " + rest[0].strip(), *rest[1:]])
+            else:
+                b.add(PARAGRAPH, body)
+                para_indent = None  # the text below is read as paragraphs, not as code
+            i += 1
+            continue
         if _is_tag_run(run) or (len(run) == 1 and _next_is_deeper(runs, i, ind) and _tag_line(first)):
             # a tag line (maybe several, "-a" / "--all" on their own lines) and its description
             tags = [run[0]]
             k = 1
-            while k < len(run) and _indent(run[k]) == ind and _tag_line(run[k]):
+            while k < len(run) and _indent(run[k]) == ind and _tag_more(run[k]):
                 tags.append(run[k])
                 k += 1
             level = section_level + 1 + len(keys)
-            b.add(KEY, ", ".join(t.strip() for t in tags), level)
+            b.add(KEY, _join_tags(tags), level)
             keys.append((ind, level))
             rest = run[k:]
             if rest:
@@ -127,6 +143,15 @@ def read_man(text: str) -> tuple[str, list[int], str | None]:
         i += 1
     out, flat = b.build()
     return out, flat, title
+
+
+def _join_tags(tags: list[str]) -> str:
+    """Tag lines as one key: "-a" / "--all" -> "-a, --all"; a line ending in a comma, or one of
+    arguments ("<path>"), goes on the line before."""
+    out = ""
+    for t in (x.strip() for x in tags):
+        out = t if not out else out + (" " if out.endswith(",") or t[:1] in "<[{" else ", ") + t
+    return out
 
 
 def _heading_level(run: list[str]) -> int:
@@ -172,10 +197,19 @@ _BULLET = re.compile(r"^(?:[o•*·+-]|\d{1,2}[.)])(?:\s+|$)")
 
 
 def _tag_line(line: str) -> bool:
-    """An option tag or a key alone on its line ("-a, --all", "--exclude=PATTERN", "TAR_SIZE")."""
+    """An option tag or a key alone on its line ("-a, --all", "--exclude=PATTERN", "TAR_SIZE",
+    "commit=<seconds>", "resize [options] <path>"); an admonition's label ("NOTE:") is none."""
     body = line.strip()
-    return (bool(_TAG_START.match(body)) and "  " not in body and len(body) <= 80 and not body.endswith(".")
+    keyish = (_TAG_START.match(body) is not None and not _LABEL.match(body)) or \
+        (_WORD_TAG.match(body) is not None and not body.endswith(":"))
+    return (keyish and "  " not in body and len(body) <= 80 and not body.endswith(".")
             and not (_BULLET.match(body) and not body.startswith(("-", "+"))))
+
+
+def _tag_more(line: str) -> bool:
+    """A line continuing a tag: another tag, or the arguments of a long one ("<path>")."""
+    body = line.strip()
+    return _tag_line(line) or (body[:1] in "<[{" and "  " not in body and len(body) <= 80)
 
 
 def _is_tag_run(run: list[str]) -> bool:
@@ -184,7 +218,7 @@ def _is_tag_run(run: list[str]) -> bool:
         return False
     ind = _indent(run[0])
     j = 1
-    while j < len(run) and _indent(run[j]) == ind and _tag_line(run[j]):
+    while j < len(run) and _indent(run[j]) == ind and _tag_more(run[j]):
         j += 1
     return j < len(run) and _indent(run[j]) >= ind + 3
 

@@ -297,12 +297,16 @@ def _sentences_of(doc: Document, block: Block) -> list[Sentence]:
     return split_sentences(piece, block.start, block.bullet)
 
 
-def split_document(doc: Document, max_words: int = 120, first_id: int = 0) -> list[Passage]:
+def split_document(doc: Document, max_words: int = 120, first_id: int = 0,
+                   documentation_words: int | None = None) -> list[Passage]:
     """Cut a document into passages: never across sections, at sentence boundaries.
 
     A section that fits in ``max_words`` is one passage; a longer one is cut at paragraph
-    boundaries where it can, at sentence boundaries where it must.
+    boundaries where it can, at sentence boundaries where it must. ``documentation_words``:
+    the limit instead of ``max_words`` for documentation (``structure.is_documentation``).
     """
+    if documentation_words is not None and structure.is_documentation(doc.metadata, doc.source):
+        max_words = documentation_words
     passages: list[Passage] = []
 
     def emit(headings: tuple[str, ...], chunk: list[Sentence], first: bool) -> None:
