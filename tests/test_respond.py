@@ -168,3 +168,25 @@ def test_documentation_answers_quote_the_sentence_after_the_best_one(tmp_path):
         got[suffix] = r.citations[0].quotes
     assert "Debian systems use /var/lib/q for it." in got["txt"]
     assert len(got["md"]) == 1
+
+
+def test_a_closest_reply_quotes_three_passages_in_documentation_and_two_in_prose(tmp_path):
+    """In documentation the unit that answers is often BM25's second or third, so a "closest"
+    reply quotes three passages there; prose keeps two. (A model that never answers makes every
+    reply "closest".)"""
+    from bot.answer.decide import LogisticModel
+    from bot.answer.respond import CLOSEST_DOCUMENTATION, CLOSEST_PROSE, Responder
+
+    never = LogisticModel(("coverage",), (0.0,), (1.0,), (0.0,), -5.0)
+    got = {}
+    for suffix, mark in (("txt", ""), ("md", "## ")):
+        body = "".join(f"\n\n{mark}SPOOL PART {n}\n\nThe spool folder keeps {w} messages for the gadget until they are "
+                       "sent on." for n, w in ((1, "outgoing"), (2, "deferred"), (3, "bounced"), (4, "held")))
+        (tmp_path / suffix).mkdir()
+        (tmp_path / suffix / f"gadget.{suffix}").write_text("Gadget manual" + body + "\n")
+        bot = ChatBot.load(tmp_path / suffix)
+        bot.responder = Responder(bot.index, model=never)
+        r = bot.ask("spool folder messages")
+        assert r.support == "closest"
+        got[suffix] = len(r.citations)
+    assert (got["txt"], got["md"]) == (CLOSEST_DOCUMENTATION, CLOSEST_PROSE) == (3, 2)

@@ -37,6 +37,10 @@ _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _CALENDAR = frozenset(analyze_terms("monday tuesday wednesday thursday friday saturday sunday january february "
                                     "march april may june july august september october november december "
                                     "first second third fourth fifth sixth seventh eighth ninth tenth last"))
+# How many passages a "closest" reply quotes: in documentation the unit that answers is often
+# the second or third BM25 finds (top-1 54%, top-3 74% on the documentation pool), and each
+# quote is a unit's opening, short to scan; prose keeps two.
+CLOSEST_PROSE, CLOSEST_DOCUMENTATION = 2, 3
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n['’]t\b", re.I)
 
 
@@ -311,8 +315,10 @@ class Responder:
         lines = [fill("closest", "intro", why=why or fill("closest", "unclear"))]
         picked = [hit.index]
         floor = self.support.coverage(hit.index, focus)
+        doc = self.index.documents[self.index.passages[hit.index].doc_id]
+        most = CLOSEST_DOCUMENTATION if is_documentation(doc.metadata, doc.source) else CLOSEST_PROSE
         for h in hits:
-            if len(picked) >= 2:
+            if len(picked) >= most:
                 break
             if h.index not in picked and self.support.coverage(h.index, focus) >= min(floor, self.decider.thresholds.closest_coverage):
                 picked.append(h.index)
