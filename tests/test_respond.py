@@ -190,3 +190,16 @@ def test_a_closest_reply_quotes_three_passages_in_documentation_and_two_in_prose
         assert r.support == "closest"
         got[suffix] = len(r.citations)
     assert (got["txt"], got["md"]) == (CLOSEST_DOCUMENTATION, CLOSEST_PROSE) == (3, 2)
+
+
+def test_a_short_plain_text_faq_entry_is_quoted_whole(tmp_path):
+    """A plain-text FAQ's entries are units (their question heads them): a short one is quoted
+    whole, from its start, as a documentation HTML entry is."""
+    (tmp_path / "faq.txt").write_text(
+        "Widget FAQ\n\nQ: Where are the logs?\n\nA: In /var/log/widget.log, rotated weekly.\n\n"
+        "Q: Can the widget run without a network?\n\nA: Yes. Start it with --offline. Nothing is sent until "
+        "the network returns. Queued mail waits in the spool.\n\n"
+        "Q: Why does the widget refuse to start?\n\nA: Another program holds the port.\n")
+    r = ChatBot.load(tmp_path).ask("can the widget run without a network")
+    assert list(r.citations[0].quotes) == ["Yes.", "Start it with --offline.", "Nothing is sent until the network "
+                                           "returns.", "Queued mail waits in the spool."], r.answer

@@ -113,7 +113,9 @@ class Quoter:
         ``UNIT_WORDS`` words of whole sentences, code blocks and list items included; None when
         the passage is not such a unit or its best sentence lies past that window."""
         p = self.index.passages[pi]
-        if not p.section_first or not p.headings or self.index.block_at(p.doc_id, p.start) is None:
+        doc = self.index.documents[p.doc_id]
+        if not p.section_first or not p.headings or not (
+                self.index.block_at(p.doc_id, p.start) is not None or structure.is_documentation(doc.metadata, doc.source)):
             return None
         if not (self.index.key_of(pi) or set(focus) & self.index.heading_terms[pi]):
             return None
