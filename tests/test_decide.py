@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from bot.answer.decide import (FEATURES, Decider, DecisionSettings, LogisticModel, Thresholds, bundled_model,
-                               fit_logistic, kind_features)
+                               fit_logistic)
+from bot.answer.features import GATE, TABLE
 
 
 def test_settings_validate_and_map_strictness_monotonically():
@@ -66,8 +67,8 @@ def test_model_round_trips_and_rejects_mismatched_lengths():
 
 
 def _features(**over):
-    f = {name: 0.0 for name in FEATURES}
-    f.update(kind_features("other"))
+    f = {feature.name: 0.0 for feature in TABLE if feature.role != GATE}
+    f.update(incidental=0.0, kind_other=1.0)
     f.update(coverage=1.0, type_ok=1.0)
     f.update(over)
     return f
@@ -169,3 +170,18 @@ def test_a_number_the_question_states_must_be_quoted(tmp_path):
     assert bot.ask("Which was the second ship to reach Quebec?").support != "answer"  # an ordinal, too
     r = bot.ask("When did the 12 ships sail from Brest?")
     assert r.support == "answer" and "1755" in r.citations[0].quotes[0]
+
+
+def test_a_model_names_the_wordllama_version_it_was_trained_with_and_a_mismatch_is_said():
+    from dataclasses import replace
+    from importlib.metadata import version
+
+    from bot.answer.decide import installed_version, provenance_problem
+
+    assert installed_version("wordllama") == version("wordllama")
+
+    model = bundled_model()
+    assert provenance_problem(replace(model, provenance={"wordllama": version("wordllama")})) is None
+    problem = provenance_problem(replace(model, provenance={"wordllama": "0.0.1"}))
+    assert problem is not None and "0.0.1" in problem and "tuning/train_decision.py" in problem
+    assert provenance_problem(replace(model, provenance=None)) is None

@@ -19,16 +19,16 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
+import os
+import sys
+import warnings
 from importlib import resources
 from typing import Mapping, Sequence
 
+from bot.answer.features import FEATURES, VETOES
+
 SUPPORT_ANSWER, SUPPORT_CLOSEST, SUPPORT_NONE = "answer", "closest", "none"
 VETO_SHARE = 0.5  # a vetoed candidate's confidence is at most this share of the loosest threshold
-
-# Question kinds with a one-hot feature each (others count as "other").
-KINDS = ("definition", "who", "when", "where", "duration", "quantity", "how", "why", "yesno", "list",
-         "comparison", "other")  # "money" questions count as "quantity", "colour" ones as "other"
-
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -176,14 +176,48 @@ def fit_logistic(names: Sequence[str], rows: Sequence[tuple[Mapping[str, float],
 MODEL_FILE = "decision_model.json"
 
 
+def installed_version(name: str) -> str | None:
+    """An installed distribution's version, read from its ``NAME-VERSION.dist-info`` folder name
+    on ``sys.path`` (``importlib.metadata`` would import a dozen modules at every model load)."""
+    prefix, suffix = f"{name}-", ".dist-info"
+    for folder in sys.path:
+        try:
+            entries = os.scandir(folder or ".")
+        except OSError:
+            continue
+        with entries:
+            for e in entries:
+                if e.name.startswith(prefix) and e.name.endswith(suffix):
+                    return e.name[len(prefix):-len(suffix)]
+    return None
+
+
+def provenance_problem(model: LogisticModel) -> str | None:
+    """What is off in the model's provenance against this installation: the paraphrase features
+    come from WordLlama's vectors, so a model trained with another WordLlama version may weigh
+    them wrongly. None when it matches (or the model records no version)."""
+    recorded = (model.provenance or {}).get("wordllama")
+    if not recorded:
+        return None
+    installed = installed_version("wordllama") or "no WordLlama"
+    if installed == recorded:
+        return None
+    return (f"decision model: trained with WordLlama {recorded}, but {installed} is installed; its paraphrase "
+            "features may be weighed wrongly: retrain it with tuning/train_decision.py")
+
+
 @lru_cache(maxsize=1)
 def bundled_model() -> LogisticModel:
-    """The model shipped with the package (``decision_model.json``), checked against ``FEATURES``."""
+    """The model shipped with the package (``decision_model.json``), checked against ``FEATURES``
+    and, with a warning, against the installed WordLlama version."""
     text = resources.files(__package__).joinpath(MODEL_FILE).read_text("utf-8")
     model = LogisticModel.from_dict(json.loads(text))
     if model.thresholds is None:
         raise ValueError(f"{MODEL_FILE}: the shipped model must carry its thresholds")
     model.check_features(FEATURES)
+    problem = provenance_problem(model)
+    if problem:
+        warnings.warn(problem, RuntimeWarning, stacklevel=2)
     return model
 
 
@@ -212,14 +246,12 @@ class Decider:
     def decide(self, features: Mapping[str, float]) -> Decision:
         p = self.model.probability(features)
         t = self.thresholds
-        if (features.get("coverage", 0.0) < t.closest_coverage
-                or features.get("unknown_share", 0.0) > 0.5):
+        if features["coverage"] < t.closest_coverage or features["unknown_share"] > 0.5:
             # far from everything in the sources: nothing to show, at any strictness
             return Decision(SUPPORT_NONE, min(p, t.loosest))
-        if features.get("incidental", 0.0) and features.get("text_closeness", 1.0) < t.incidental_closeness:
+        if features["incidental"] and features["text_closeness"] < t.incidental_closeness:
             return Decision(SUPPORT_NONE, min(p, t.loosest), in_passing=True)
-        if (features.get("type_ok", 1.0) < 1.0 or features.get("negation_unmet", 0.0)
-                or features.get("number_unmet", 0.0) or features.get("followup_unmet", 0.0)):
+        if features["type_ok"] < 1.0 or any(features[v] for v in VETOES):
             # The passage lacks the kind of fact asked for (no time for "when", no agent for
             # "who", ...); or the question asks about what is not so ("Which tribes didn't
             # fight?") and the quote states no negation; or it names a number ("in 1755") the
@@ -232,19 +264,3 @@ class Decider:
         if p >= self.threshold_for(features):
             return Decision(SUPPORT_ANSWER, p)
         return Decision(SUPPORT_CLOSEST, p)
-
-
-def kind_features(kind: str) -> dict[str, float]:
-    kind = "quantity" if kind == "money" else kind if kind in KINDS else "other"
-    return {f"kind_{k}": 1.0 if k == kind else 0.0 for k in KINDS}
-
-
-FEATURES: Sequence[str] = (
-    "rule_support", "coverage", "sentence_support", "span_coverage", "missing_idf", "missing_share",
-    "unknown_share", "fuzzy_missing", "n_focus", "evidence_needed", "evidence_in_span", "score_norm",
-    "margin", "heading_share", "novelty", "negation_mismatch", "rank", "span_words",
-    "span_missing_known", "span_missing_known_idf", "span_best_sentence", "number_missing", "names_missing",
-    "span_coverage_sq", "rule_and_span", "definition_match", "type_ok", "paraphrase_mean", "paraphrase_min",
-    "unit_key", "span_code", "structured",
-    *(f"kind_{k}" for k in KINDS),
-)
