@@ -291,6 +291,33 @@ def load_manifest(path: str | Path, skip_private: bool = False) -> Manifest:
     saved index, where an earlier version of `python -m bot index` wrote each document's structure
     as "_blocks"); elsewhere they are unknown keys like any other."""
     path = Path(path)
+    root = _compose(path)
+    top = _mapping(path, root, "the manifest")
+    if "documents" not in top:
+        raise CorpusError(f"{_where(path, root)}: the manifest has no 'documents' list")
+    entries = _documents(path, top["documents"][1], skip_private)
+    settings = _settings(path, top["settings"][1]) if "settings" in top else Settings()
+    examples = _examples(path, top["examples"][1]) if "examples" in top else []
+    unknown = set(top) - {"name", "description", "documents", "settings", "examples"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise CorpusError(f"{_where(path, top[key][0])}: unknown key '{key}' "
+                          "(known: name, description, documents, settings, examples)")
+    name = top.get("name")
+    desc = top.get("description")
+    return Manifest(
+        path=path,
+        name=str(_scalar(path, name[1], "name")) if name else path.parent.name,
+        description=str(_scalar(path, desc[1], "description")) if desc else "",
+        documents=tuple(entries),
+        settings=settings,
+        examples=tuple(examples),
+    )
+
+
+def _compose(path: Path) -> yaml.Node:
+    """The manifest's YAML tree, read within its size limits (bytes, and characters once its
+    aliases are expanded)."""
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             raise CorpusError(f"{path}: the manifest is over {MAX_MANIFEST_BYTES // 1024:,} KB; "
@@ -309,10 +336,11 @@ def load_manifest(path: str | Path, skip_private: bool = False) -> Manifest:
     if _expanded_chars(path, root) > MAX_EXPANDED_CHARS:
         raise CorpusError(f"{path}: the manifest holds over {MAX_EXPANDED_CHARS:,} characters once its YAML aliases "
                           "(*name) are expanded; list documents, not their text")
-    top = _mapping(path, root, "the manifest")
-    if "documents" not in top:
-        raise CorpusError(f"{_where(path, root)}: the manifest has no 'documents' list")
-    docs_node = top["documents"][1]
+    return root
+
+
+def _documents(path: Path, docs_node: yaml.Node, skip_private: bool) -> list[DocumentEntry]:
+    """The 'documents' list: each entry's path, id (unique), title and metadata."""
     if not isinstance(docs_node, yaml.SequenceNode) or not docs_node.value:
         raise CorpusError(f"{_where(path, docs_node)}: 'documents' must be a non-empty list")
     entries: list[DocumentEntry] = []
@@ -345,42 +373,33 @@ def load_manifest(path: str | Path, skip_private: bool = False) -> Manifest:
         meta = {k: str(v) for k, v in values.items() if v is not None}
         entries.append(DocumentEntry(doc_path, doc_id, None if title is None else str(title), meta,
                                      dnode.start_mark.line + 1))
-    settings = Settings()
-    if "settings" in top:
-        given = {}
-        where: dict[str, str] = {}
-        for key, (knode, vnode) in _mapping(path, top["settings"][1], "settings").items():
-            if key not in SETTING_NAMES:
-                known = ", ".join(sorted(SETTING_NAMES))
-                raise CorpusError(f"{_where(path, knode)}: unknown setting '{key}' (known: {known})")
-            given[key] = _scalar(path, vnode, f"settings.{key}")
-            where[key] = _where(path, vnode)
-        settings = settings_from(given, lambda key: where[key])
+    return entries
+
+
+def _settings(path: Path, node: yaml.Node) -> Settings:
+    """The 'settings' mapping: known names only, each value range-checked where it is written."""
+    given = {}
+    where: dict[str, str] = {}
+    for key, (knode, vnode) in _mapping(path, node, "settings").items():
+        if key not in SETTING_NAMES:
+            known = ", ".join(sorted(SETTING_NAMES))
+            raise CorpusError(f"{_where(path, knode)}: unknown setting '{key}' (known: {known})")
+        given[key] = _scalar(path, vnode, f"settings.{key}")
+        where[key] = _where(path, vnode)
+    return settings_from(given, lambda key: where[key])
+
+
+def _examples(path: Path, enode: yaml.Node) -> list[str]:
+    """The 'examples' list of questions, bounded in number and length."""
+    if not isinstance(enode, yaml.SequenceNode):
+        raise CorpusError(f"{_where(path, enode)}: 'examples' must be a list of questions")
+    if len(enode.value) > MAX_EXAMPLES:
+        raise CorpusError(f"{_where(path, enode)}: 'examples' lists {len(enode.value):,} questions "
+                          f"(at most {MAX_EXAMPLES})")
     examples: list[str] = []
-    if "examples" in top:
-        enode = top["examples"][1]
-        if not isinstance(enode, yaml.SequenceNode):
-            raise CorpusError(f"{_where(path, enode)}: 'examples' must be a list of questions")
-        if len(enode.value) > MAX_EXAMPLES:
-            raise CorpusError(f"{_where(path, enode)}: 'examples' lists {len(enode.value):,} questions "
-                              f"(at most {MAX_EXAMPLES})")
-        for n in enode.value:
-            examples.append(str(_scalar(path, n, "an example")))
-            if len(examples[-1]) > MAX_EXAMPLE_CHARS:
-                raise CorpusError(f"{_where(path, n)}: an example question is {len(examples[-1]):,} characters "
-                                  f"long (at most {MAX_EXAMPLE_CHARS})")
-    unknown = set(top) - {"name", "description", "documents", "settings", "examples"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise CorpusError(f"{_where(path, top[key][0])}: unknown key '{key}' "
-                          "(known: name, description, documents, settings, examples)")
-    name = top.get("name")
-    desc = top.get("description")
-    return Manifest(
-        path=path,
-        name=str(_scalar(path, name[1], "name")) if name else path.parent.name,
-        description=str(_scalar(path, desc[1], "description")) if desc else "",
-        documents=tuple(entries),
-        settings=settings,
-        examples=tuple(examples),
-    )
+    for n in enode.value:
+        examples.append(str(_scalar(path, n, "an example")))
+        if len(examples[-1]) > MAX_EXAMPLE_CHARS:
+            raise CorpusError(f"{_where(path, n)}: an example question is {len(examples[-1]):,} characters "
+                              f"long (at most {MAX_EXAMPLE_CHARS})")
+    return examples

@@ -28,3 +28,20 @@ def test_search_ranks_and_validates():
 def test_default_index_common_words_score(bot):
     idf = bot.index.retriever.idf
     assert idf("ai") > 0 and idf("llm") > 0 and idf("genai") > 0
+
+
+def test_every_engine_name_has_one_registered_engine():
+    """The registry is the one place an engine's name meets its class: each name of ``names``
+    (what a header records, what ``--engine`` offers) has an engine that carries that name, and
+    an unknown name is refused."""
+    import pytest
+
+    from bot.index.engines import REGISTRY, engine_class
+    from bot.index.names import ENGINES
+
+    assert tuple(REGISTRY) == ENGINES
+    for name in ENGINES:
+        assert engine_class(name).name == name
+        assert isinstance(engine_class(name).streamed, bool)
+    with pytest.raises(ValueError, match="unknown engine"):
+        engine_class("lucene")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import shutil
-from pathlib import Path
 from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,8 +27,9 @@ from bot.index import layout
 from bot.index import writer
 from bot.text.analyze import Analyzer, words as surface_words
 from bot.config import CorpusError, Manifest
-from bot.index.engines import TANTIVY, tantivy_engine
-from bot.index.files import atomic_npz, atomic_write
+from bot.index.engines import TantivyRetriever
+from bot.index.files import remove_temporaries
+from bot.index.layout import TANTIVY_DIR
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import PassageAnalyzer, indexed_title
 from bot.model import Document
@@ -154,109 +155,143 @@ def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: tuple[
 def build_large(docs: Sequence[Document], out: Path, manifest: Manifest, inputs: Sequence[str],
                 problems: Sequence[str], progress: Callable[[range], Any] | None = None,
                 workers: int | None = None, snap: "layout.Snapshot | None" = None,
-                records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None) -> None:
-    """Write a complete index folder (tantivy engine) for ``docs`` to ``out``. Each passage's
-    indexed terms are kept too (``terms.txt``, one passage per line, read through a memory map):
-    answering checks a passage's terms without analyzing its text again, updates subtract them,
-    and benchmarks feed other engines the very same tokens. ``records`` and ``doc_file``: the
-    source files read and the one each document came from (what an update compares). A failed
-    or interrupted build leaves no temporary files (and an earlier index in ``out`` as it was)."""
-    try:
-        _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file)
-    except BaseException:
-        for leftover in out.glob(f".*.tmp-{os.getpid()}"):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
-        raise
-
-
-def _build_large(docs, out, manifest, inputs, problems, progress, workers, snap, records, doc_file) -> None:
+                records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None,
+                engine: type = TantivyRetriever) -> None:
+    """Write a complete index folder (a ``streamed`` engine, tantivy) for ``docs`` to ``out``.
+    Each passage's indexed terms are kept too (``terms.txt``, one passage per line, read through
+    a memory map): answering checks a passage's terms without analyzing its text again, updates
+    subtract them, and benchmarks feed other engines the very same tokens. ``records`` and
+    ``doc_file``: the source files read and the one each document came from (what an update
+    compares). A failed or interrupted build leaves no temporary files (and an earlier index in
+    ``out`` as it was)."""
     global _DOCS, _ANALYZER, _MAX_WORDS, _N_DOCS
     workers = workers or default_workers()
     out.mkdir(parents=True, exist_ok=True)
-    ranges = [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
-    settings = manifest.settings
-    _DOCS, _MAX_WORDS, _N_DOCS = docs, (settings.index.passage_max_words, settings.index.documentation_max_words), len(docs)
+    settings = manifest.settings.index
+    _DOCS, _MAX_WORDS, _N_DOCS = docs, (settings.passage_max_words, settings.documentation_max_words), len(docs)
     doc_file = list(doc_file) if doc_file is not None else [0] * len(docs)
     records = [dict(r) for r in records] or [{"path": "", "source": "", "size": -1, "mtime": 0, "sha256": ""}]
     try:
-        pool, results = _run(_pairs, ranges, workers)
         try:
-            defined = [item for chunk in results for item in chunk]
+            glossary = _mine_glossary(docs, records, doc_file, workers)
+            _ANALYZER = PassageAnalyzer(glossary, Analyzer())
+            streamed = _stream(docs, out, engine, progress, workers)
         finally:
-            if pool:
-                pool.terminate()
-        glossary = Glossary.from_pairs(p for _, pairs in defined for p in pairs)
-        for pos, pairs in defined:  # each file's pairs, in order, once: what an update re-mines from
-            rec = records[doc_file[pos]]
-            have = rec.setdefault("pairs", [])
-            for pair in pairs:
-                if list(pair) not in have:
-                    have.append(list(pair))
-        _ANALYZER = PassageAnalyzer(glossary, Analyzer())
-        pool, results = _run(_analyze, ranges, workers)  # forked before tantivy starts its threads
-        tmp = out / f".tantivy.tmp-{os.getpid()}"
-        tantivy_writer = tantivy_engine.TantivyWriter(tmp, threads=workers)
-        doc_writer = writer.DocumentWriter(out)
-        terms_writer = writer.TermsWriter(out)
-        heads: dict[tuple[str, ...], int] = {}
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("doc", "start", "end", "first", "path", "n_sent",
-                                                               "sent_start", "sent_end", "sent_bullet", "lengths")}
-        word_docs: Counter[str] = Counter()
-        bar = progress(range(len(docs))) if progress else None
-        gc.disable()
-        try:
-            for (lo, hi), r in zip(ranges, results):
-                for d, m in zip(docs[lo:hi], r["meta"]):
-                    doc_writer.add(d, m)
-                for body in r["bodies"]:
-                    tantivy_writer.add(body)
-                    terms_writer.add(body)
-                r["path"] = np.fromiter((heads.setdefault(h, len(heads)) for h in r["heads"]), np.int32,
-                                        count=len(r["heads"]))
-                for k in parts:
-                    parts[k].append(r[k])
-                word_docs.update(r["word_docs"])
-                if bar is not None:
-                    bar.update(hi - lo)
-        finally:
-            gc.enable()
-            if pool:
-                pool.terminate()
-            if bar is not None:
-                bar.close()
-        passages = tantivy_writer.count
-        counts = tantivy_writer.finish()  # every term with its document frequency
-        del tantivy_writer
-        for e in glossary.entries:
-            counts.setdefault(e.key, 0)
-        vocab_list = sorted(counts)
-        df = np.fromiter((counts[t] for t in vocab_list), np.int64, count=len(vocab_list))
-        del counts
+            _DOCS, _ANALYZER = (), None
+        if streamed.passages == 0:
+            raise CorpusError("the corpus has no text to index (no words in any document)")
+        streamed.glossary, streamed.doc_file, streamed.records = glossary, doc_file, records
+        _write(out, streamed, engine, manifest, inputs, problems, snap)
+    except BaseException:
+        remove_temporaries(out)
+        raise
+
+
+# ---- pass 1: the glossary -------------------------------------------------------------------
+def _ranges(docs: Sequence[Document]) -> list[tuple[int, int]]:
+    return [(i, min(i + CHUNK_DOCS, len(docs))) for i in range(0, len(docs), CHUNK_DOCS)]
+
+
+def _mine_glossary(docs: Sequence[Document], records: list[dict[str, Any]], doc_file: Sequence[int],
+                   workers: int) -> Glossary:
+    """The acronym pairs of every document, mined in the workers; each file's pairs, in order,
+    once, noted in its record (what an update re-mines from)."""
+    pool, results = _run(_pairs, _ranges(docs), workers)
+    try:
+        defined = [item for chunk in results for item in chunk]
     finally:
-        _DOCS, _ANALYZER = (), None
-    if passages == 0:
-        raise CorpusError("the corpus has no text to index (no words in any document)")
-    files, ranges_ = doc_writer.close()
-    n = len(docs)
-    files[layout.DOCUMENTS_NPZ] = atomic_npz(out / layout.DOCUMENTS_NPZ, part=np.zeros(n, np.int16), **ranges_,
-                                        source_file=np.asarray(doc_file, np.int32))
-    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+        if pool:
+            pool.terminate()
+    glossary = Glossary.from_pairs(p for _, pairs in defined for p in pairs)
+    for pos, pairs in defined:
+        have = records[doc_file[pos]].setdefault("pairs", [])
+        for pair in pairs:
+            if list(pair) not in have:
+                have.append(list(pair))
+    return glossary
+
+
+# ---- pass 2: analyzed in the workers, streamed to disk and to the engine's writer ---------------
+@dataclass
+class _Streamed:
+    """What the two passes leave in memory: the open writers, offsets and statistics, the glossary
+    and the source files' records."""
+
+    tmp: Path  # the engine's folder, being written
+    doc_writer: writer.DocumentWriter
+    terms_writer: writer.TermsWriter
+    heads: dict[tuple[str, ...], int]
+    parts: dict[str, list[np.ndarray]]
+    word_docs: Counter[str]
+    passages: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # every term with its document frequency
+    glossary: Glossary = field(default_factory=lambda: Glossary.from_pairs(()))
+    doc_file: Sequence[int] = ()  # the record each document came from
+    records: Sequence[dict[str, Any]] = ()
+
+
+def _stream(docs: Sequence[Document], out: Path, engine: type, progress: Callable[[range], Any] | None,
+            workers: int) -> _Streamed:
+    ranges = _ranges(docs)
+    pool, results = _run(_analyze, ranges, workers)  # forked before tantivy starts its threads
+    tmp = out / f".{TANTIVY_DIR}.tmp-{os.getpid()}"
+    engine_writer = engine.writer(tmp, threads=workers)
+    got = _Streamed(tmp, writer.DocumentWriter(out), writer.TermsWriter(out), {},
+                    {k: [] for k in ("doc", "start", "end", "first", "path", "n_sent", "sent_start", "sent_end",
+                                     "sent_bullet", "lengths")}, Counter())
+    bar = progress(range(len(docs))) if progress else None
+    gc.disable()
+    try:
+        for (lo, hi), r in zip(ranges, results):
+            for d, m in zip(docs[lo:hi], r["meta"]):
+                got.doc_writer.add(d, m)
+            for body in r["bodies"]:
+                engine_writer.add(body)
+                got.terms_writer.add(body)
+            r["path"] = np.fromiter((got.heads.setdefault(h, len(got.heads)) for h in r["heads"]), np.int32,
+                                    count=len(r["heads"]))
+            for k in got.parts:
+                got.parts[k].append(r[k])
+            got.word_docs.update(r["word_docs"])
+            if bar is not None:
+                bar.update(hi - lo)
+    finally:
+        gc.enable()
+        if pool:
+            pool.terminate()
+        if bar is not None:
+            bar.close()
+    got.passages = engine_writer.count
+    got.counts = engine_writer.finish()
+    return got
+
+
+# ---- writing the generation -----------------------------------------------------------------
+def _write(out: Path, streamed: _Streamed, engine: type, manifest: Manifest, inputs: Sequence[str],
+           problems: Sequence[str], snap: "layout.Snapshot | None") -> None:
+    settings, glossary, doc_file = manifest.settings.index, streamed.glossary, streamed.doc_file
+    counts = streamed.counts
+    for e in glossary.entries:
+        counts.setdefault(e.key, 0)
+    vocab_list = sorted(counts)
+    df = np.fromiter((counts[t] for t in vocab_list), np.int64, count=len(vocab_list))
+    streamed.counts = {}
+    del counts
+    files, ranges_ = streamed.doc_writer.close()
+    documents = dict(part=np.zeros(len(doc_file), np.int16), **ranges_, source_file=np.asarray(doc_file, np.int32))
+    arrays = {k: np.concatenate(v) for k, v in streamed.parts.items()}
     sent_ptr = np.zeros(len(arrays["doc"]) + 1, np.int64)
     np.cumsum(arrays.pop("n_sent"), out=sent_ptr[1:])
     arrays["sent_ptr"] = sent_ptr
     lengths = arrays.pop("lengths")
-    tfiles, tranges = terms_writer.close()
+    tfiles, tranges = streamed.terms_writer.close()
     files.update(tfiles)
     arrays.update(tranges)
-    arrays["uid"] = np.arange(passages, dtype=np.int64)
-    files[layout.PASSAGES_NPZ] = atomic_npz(out / layout.PASSAGES_NPZ, **arrays)
-    files.update(tantivy_engine.save_statistics(out, df, lengths, settings.index.bm25_k1, settings.index.bm25_b))
-    words = sorted(word_docs)
-    files[layout.TERMS_JSON] = atomic_write(out / layout.TERMS_JSON, writer.terms_blob(
-        heads, vocab_list, glossary, words, [word_docs[w] for w in words]))
-    files[layout.SOURCES_JSON] = atomic_write(out / layout.SOURCES_JSON, writer.sources_blob(records))
-    files.update(tantivy_engine.install(tmp, out))
-    writer.write_header(out, manifest, inputs, files, TANTIVY, len(docs), passages, problems, snap)
+    arrays["uid"] = np.arange(streamed.passages, dtype=np.int64)
+    words = sorted(streamed.word_docs)
+    generation = writer.Generation(
+        documents=documents, passages=arrays, records=streamed.records,
+        terms=lambda: writer.terms_blob(streamed.heads, vocab_list, glossary, words,
+                                        [streamed.word_docs[w] for w in words]),
+        save_engine=lambda: engine.save_built(out, 0, streamed.tmp, df, lengths, settings.bm25_k1, settings.bm25_b))
+    writer.write_generation(out, generation, files, manifest, inputs, engine.name, problems, snap)

@@ -231,8 +231,7 @@ class CorpusIndex:
                 if large:
                     first_pass[i] = []
 
-        use = engine if engine != "auto" else ("postings" if large else "rank-bm25")
-        retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=use, count=len(cut))
+        retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=engine, count=len(cut))
         return cls(documents, cut, glossary, vocabulary, retriever,
                    Speller(surface, vocabulary, acronyms=[e.short for e in glossary.entries]),
                    analyzer=analyzer)

@@ -11,6 +11,7 @@ import hashlib
 import io
 import mmap
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,21 @@ def temporary(path: Path) -> Path:
     """The name a file is written under before it is renamed into place (a crashed writer's
     leftovers match ``.*.tmp-<pid>``)."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder, whichever ``path`` is (a symlink itself, not what it points to);
+    nothing when it is gone already."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete what this process left half-written in ``folder`` (``temporary`` names)."""
+    for leftover in folder.glob(f".*.tmp-{os.getpid()}"):
+        remove(leftover)
 
 
 def atomic_write(path: Path, data: bytes) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bot.index import store
 from bot.index import writer
 from bot.index.build import build_large
 from bot.config import MANIFEST, CorpusError, Manifest
-from bot.index.engines import ENGINES, LARGE_CORPUS, POSTINGS, TANTIVY
+from bot.index.engines import auto_engine, engine_class
 from bot.index.corpus import CorpusIndex
 from bot.sources.load import Planned, plan_sources, read_planned
 from bot.model import Document
@@ -77,27 +77,25 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
     snap = layout.snapshot_sources(inputs)  # before reading: edits made meanwhile make it stale
     manifest, docs, doc_file, records, report = read_sources(inputs, out, progress)
     s = manifest.settings
-    if engine == "auto":
-        engine = TANTIVY if estimated_passages(docs, s.index.passage_max_words) > LARGE_CORPUS else POSTINGS
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r} (auto, {', '.join(ENGINES)})")
+    kind = engine_class(auto_engine(estimated_passages(docs, s.index.passage_max_words)) if engine == "auto"
+                        else engine)
     stage = writer.staging_dir(out)
     try:
-        if engine == TANTIVY:
+        if kind.streamed:
             build_large(docs, stage, manifest, inputs, report.problems, progress=index_progress, workers=workers,
-                        snap=snap, records=records, doc_file=doc_file)
+                        snap=snap, records=records, doc_file=doc_file, engine=kind)
         else:
-            # the postings arrays directly (the scores rank-bm25 gives, without its per-passage dicts)
+            # the engine's own arrays directly (for postings: rank-bm25's scores, without its per-passage dicts)
             index = CorpusIndex.build(docs, max_words=s.index.passage_max_words,
-                                       documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b,
-                                      engine=POSTINGS)
+                                      documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1,
+                                      b=s.index.bm25_b, engine=kind.name)
             writer.save(stage, manifest, docs, index, inputs, report.problems, snap, records, doc_file)
         writer.write_manifest(stage, manifest, docs)
         writer.swap_into(stage, out)
     except BaseException:  # failed or interrupted (Ctrl-C): the earlier index at `out` is untouched
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    if engine == TANTIVY:
+    if kind.streamed:  # built on disk: loaded from there
         return store.load(out, check_stale=False)
     return manifest, docs, index, report.problems
 

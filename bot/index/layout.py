@@ -26,6 +26,7 @@ INDEX_JSON = "index.json"
 DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ = "documents.npz", "passages.npz", "bm25.npz"
 TERMS_JSON, SOURCES_JSON = "terms.json.gz", "sources.json.gz"
 GENERATION_FILES = (DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ, TERMS_JSON, SOURCES_JSON)
+TANTIVY_DIR = "tantivy"  # the tantivy engine's folder, also rewritten at each generation ("tantivy.3")
 
 
 def is_index(path: str | Path) -> bool:
@@ -122,6 +123,22 @@ def generation_name(name: str, generation: int) -> str:
         return name
     stem, dot, ext = name.partition(".")
     return f"{stem}.{generation}{dot}{ext}"
+
+
+def generation_of(name: str) -> int | None:
+    """The generation a file the header names was written for, when it is one written anew at
+    each generation (``GENERATION_FILES``, the tantivy folder and the files in it): "passages.3.npz"
+    -> 3, "tantivy/meta.json" -> 0; None for the others (a part's files)."""
+    first = name.split("/")[0]
+    for base in GENERATION_FILES + (TANTIVY_DIR,):
+        stem, dot, ext = base.partition(".")
+        if first == base:
+            return 0
+        if first.startswith(stem + ".") and first.endswith(dot + ext):
+            middle = first[len(stem) + 1 : len(first) - len(dot + ext)]
+            if middle.isdigit():
+                return int(middle)
+    return None
 
 
 def part_files(suffix: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
-from bot.index.engines import POSTINGS, TANTIVY, BM25Retriever, TantivyRetriever
+from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
                               generation_name, outdated, part_files, read_header, repair_command, source_manifest, stale_reason)
@@ -251,12 +251,12 @@ def load(folder: str | Path, check_stale: bool = True,
             raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with "
                               f"{repair_command(folder, header)} or pass --rebuild")
     files = header.get("files") or {}
-    engine_name = header.get("engine")
     try:
+        saved_engine = engine_class(header.get("engine"))
         gen = int(header.get("generation") or 0)
         suffixes = [str(x) for x in header.get("parts") or [""]]
         kinds = ("texts", "meta") + (("blocks",) if blocks_saved(header) else ()) + (
-            ("terms",) if engine_name == TANTIVY else ())
+            ("terms",) if saved_engine.streamed else ())
         for suffix in suffixes:
             names = part_files(suffix)
             for kind in kinds:
@@ -273,13 +273,10 @@ def load(folder: str | Path, check_stale: bool = True,
         tname = generation_name(TERMS_JSON, gen)
         meta = json.loads(gzip.decompress(read_checked(folder, tname, files[tname])))
         stored_terms = None
-        if engine_name == TANTIVY:
+        if saved_engine.streamed:  # a streamed engine's passages keep their terms
             stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
-            engine = TantivyRetriever.load(folder, files, meta["vocab"], stored_terms.__getitem__, gen, pz["uid"])
-        elif engine_name == POSTINGS:
-            engine = BM25Retriever.load(folder, files, meta["vocab"])
-        else:
-            raise ValueError(f"unknown engine {engine_name!r}")
+        engine = saved_engine.load(folder, files, meta["vocab"], gen, pz,
+                           stored_terms.__getitem__ if stored_terms is not None else None)
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
         heads = [tuple(h) for h in meta["headings"]]
     except IndexFileError as exc:

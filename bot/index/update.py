@@ -40,8 +40,8 @@ from bot.index import writer
 from bot.text.analyze import Analyzer, WORD, normalize, words as surface_words
 from bot.index.build import analyze_all, analyze_documents
 from bot.config import MANIFEST, CorpusError, Manifest
-from bot.index.engines import POSTINGS, TANTIVY, tantivy_engine
-from bot.index.files import atomic_npz, atomic_write, load_npz
+from bot.index.engines import engine_class
+from bot.index.files import load_npz, remove, remove_temporaries
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
 from bot.sources.load import Planned, plan_sources, read_planned
@@ -70,6 +70,20 @@ class UpdateReport:
     @property
     def touched(self) -> bool:
         return bool(self.changed or self.added or self.removed)
+
+
+@dataclass
+class _Changes:
+    """What the sources are now, against the index: the files to read in order, those unchanged
+    (planned position -> old record position), the documents read anew, every file's record."""
+
+    manifest: Manifest
+    inputs: Sequence[str]
+    planned: Sequence[Planned]
+    kept: dict[int, int]
+    fresh: dict[int, list[Document]]
+    records: list[dict[str, Any]]
+    snap: layout.Snapshot
 
 
 def _same_file(old: dict[str, Any], p: Planned) -> dict[str, Any] | None:
@@ -173,13 +187,14 @@ def _update(folder: Path, inputs: Sequence[str] | None,
             _rewrite_header(folder, header, snap, manifest, inputs)
         out.documents, out.passages = header["documents"], header["passages"]
         return out
-    if header.get("engine") == TANTIVY:
+    changes = _Changes(manifest, inputs, planned, kept, fresh, records, snap)
+    if engine_class(header.get("engine")).streamed:  # updated in place, a generation at a time
         try:
-            _update_large(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
+            _update_large(folder, header, changes, out)
         except _FullBuild as exc:
             return UpdateReport(full=str(exc))
     else:
-        _update_small(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out)
+        _update_small(folder, header, changes, out)
     return out
 
 
@@ -192,23 +207,9 @@ def _rewrite_header(folder: Path, header: dict[str, Any], snap: layout.Snapshot,
                        int(header.get("generation") or 0), header.get("parts") or [""])
 
 
-_GENERATION_FILES = layout.GENERATION_FILES
-
-
-def _generation_base(name: str) -> str | None:
-    """"passages.3.npz" -> layout.PASSAGES_NPZ for the files written anew at each generation."""
-    for base in _GENERATION_FILES:
-        stem, _, ext = base.partition(".")
-        if name == base or (name.startswith(stem + ".") and name.endswith("." + ext)
-                            and name[len(stem) + 1 : -len(ext) - 1].isdigit()):
-            return base
-    return None
-
-
 # ---- small index: rebuilt in memory from stored documents and the changed files -----------------
-def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inputs: Sequence[str],
-                  planned: Sequence[Planned], kept: dict[int, int], fresh: dict[int, list[Document]],
-                  records: list[dict[str, Any]], snap: layout.Snapshot, out: UpdateReport) -> None:
+def _update_small(folder: Path, header: dict[str, Any], changes: _Changes, out: UpdateReport) -> None:
+    manifest, planned, kept, fresh = changes.manifest, changes.planned, changes.kept, changes.fresh
     _, stored, _, _ = store.load(folder, check_stale=False)
     by_file: dict[int, list[int]] = {}
     for pos, f in enumerate(stored.source_file.tolist()):
@@ -223,10 +224,12 @@ def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
         raise CorpusError("nothing to index: no readable documents left in the sources")
     s = manifest.settings
     index = CorpusIndex.build(docs, max_words=s.index.passage_max_words,
-                              documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1, b=s.index.bm25_b, engine=POSTINGS)
+                              documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1,
+                              b=s.index.bm25_b, engine=header["engine"])
     stage = writer.staging_dir(folder)
     try:
-        writer.save(stage, manifest, docs, index, inputs, out.problems, snap, records, doc_file)
+        writer.save(stage, manifest, docs, index, changes.inputs, out.problems, changes.snap, changes.records,
+                    doc_file)
         writer.swap_into(stage, folder)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -235,22 +238,266 @@ def _update_small(folder: Path, header: dict[str, Any], manifest: Manifest, inpu
 
 
 # ---- large index: a new part and a new generation, in place ---------------------------------------
-def _update_large(folder: Path, header: dict[str, Any], manifest: Manifest, inputs: Sequence[str],
-                  planned: Sequence[Planned], kept: dict[int, int], fresh: dict[int, list[Document]],
-                  records: list[dict[str, Any]], snap: layout.Snapshot, out: UpdateReport) -> None:
+def _update_large(folder: Path, header: dict[str, Any], changes: _Changes, out: UpdateReport) -> None:
     gen = int(header.get("generation") or 0) + 1
-    written: list[Path] = []
     try:
-        _write_generation(folder, header, manifest, inputs, planned, kept, fresh, records, snap, out, gen, written)
-    except BaseException:
-        for path in written:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        for leftover in folder.glob(f".*.tmp-{os.getpid()}"):
-            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+        files = _write_generation(folder, header, changes, out, gen)
+    except BaseException:  # nothing switched: what generation `gen` wrote goes
+        _remove_generation(folder, gen)
         raise
+    # the previous generation stays until the next update: a server still answering from it
+    # (app.py looks for a newer index once a second) keeps every file it may open
+    writer.remove_unreferenced(folder, {**header["files"], **files})
+
+
+def _remove_generation(folder: Path, gen: int) -> None:
+    """Delete what an unfinished update to generation ``gen`` wrote: its part, its generation's
+    files, and this process's temporary files."""
+    part = set(layout.part_files(f".{gen}").values())
+    for f in folder.iterdir():
+        if f.name in part or layout.generation_of(f.name) == gen:
+            remove(f)
+    remove_temporaries(folder)
+
+
+@dataclass
+class _Previous:
+    """The index being updated, as its current generation holds it."""
+
+    generation: int
+    files: dict[str, Any]
+    stored: Any  # store.DocumentStore
+    index: CorpusIndex
+    passages: Any  # the passages' arrays (passages.npz)
+    statistics: Any  # the engine's statistics (bm25.npz)
+    meta: dict[str, Any]  # headings, vocabulary, glossary, words (terms.json.gz)
+    doc_lo: np.ndarray  # passages of old document d: doc_lo[d]..doc_lo[d+1]
+    by_file: dict[int, list[int]]  # source file -> its documents' positions
+    parts: list[str]  # the header's parts (their suffixes)
+
+    @classmethod
+    def read(cls, folder: Path, header: dict[str, Any]) -> "_Previous":
+        gen = int(header.get("generation") or 0)
+        files = header["files"]
+        _, stored, index, _ = store.load(folder, check_stale=False)
+
+        def name(base: str) -> str:
+            return layout.generation_name(base, gen)
+
+        pz = load_npz(folder, name(layout.PASSAGES_NPZ), files[name(layout.PASSAGES_NPZ)])
+        bz = load_npz(folder, name(layout.BM25_NPZ), files[name(layout.BM25_NPZ)])
+        meta = json.loads(gzip.decompress((folder / name(layout.TERMS_JSON)).read_bytes()))
+        by_file: dict[int, list[int]] = {}
+        for pos, f in enumerate(stored.source_file.tolist()):
+            by_file.setdefault(f, []).append(pos)
+        return cls(gen, files, stored, index, pz, bz, meta, np.searchsorted(pz["doc"], np.arange(len(stored) + 1)),
+                   by_file, list(header.get("parts") or [""]))
+
+    @property
+    def retriever(self) -> Any:
+        return self.index.retriever
+
+
+def _glossary_change(prev: _Previous, changes: _Changes) -> tuple[Glossary, set[int], set[int]]:
+    """The glossary a full build would mine (each file's acronym pairs, in reading order), the old
+    documents of unchanged files, and those of them that hold a long form that moved."""
+    for k, docs in changes.fresh.items():
+        changes.records[k]["pairs"] = _pairs_of(docs)
+    glossary = Glossary.from_pairs(tuple(pair) for r in changes.records for pair in r.get("pairs", []))
+    old_glossary = prev.index.glossary
+    old_entries = {(e.short, e.long, e.key, e.long_terms) for e in old_glossary.entries}
+    new_entries = {(e.short, e.long, e.key, e.long_terms) for e in glossary.entries}
+    moved = old_entries ^ new_entries
+    for key in set(old_glossary.by_key) | set(glossary.by_key):  # a key whose first long form changed
+        a, b = old_glossary.by_key.get(key), glossary.by_key.get(key)
+        if a != b:
+            for e in (a, b):
+                if e is not None:
+                    moved.add((e.short, e.long, e.key, e.long_terms))
+    kept_docs = {pos for k, f in changes.kept.items() for pos in prev.by_file.get(f, [])}
+    affected: set[int] = set()
+    for _, _, _, long_terms in moved:
+        for pi in prev.retriever.containing_all(long_terms):
+            d = int(prev.passages["doc"][pi])
+            if d in kept_docs:
+                affected.add(d)
+    return glossary, kept_docs, affected
+
+
+Order = list[tuple[int | None, Document | None, int]]  # (old position or None, new document or None, file)
+
+
+def _new_order(prev: _Previous, changes: _Changes, affected: set[int]) -> Order:
+    """The new document order, as a full build reads them."""
+    order: Order = []
+    for k in range(len(changes.planned)):
+        if k in changes.kept:
+            for pos in prev.by_file.get(changes.kept[k], []):
+                order.append((None, prev.stored.with_blocks(pos), k) if pos in affected else (pos, None, k))
+        else:
+            order.extend((None, d, k) for d in changes.fresh.get(k, []))
+    if not order:
+        raise CorpusError("nothing to index: no readable documents left in the sources")
+    return order
+
+
+@dataclass
+class _Part:
+    """The new documents analyzed, written as part ``suffix`` and fed to a copy of the engine."""
+
+    analyzed: dict[str, Any]  # build.analyze_documents' result
+    uids: np.ndarray  # each new passage's uid in the engine
+    engine_tmp: Path  # the engine's copy, being written
+    files: dict[str, Any]  # the part's files with their checksums
+    ranges: dict[str, np.ndarray]  # each new document's byte ranges, each new passage's terms'
+    number: int  # the part's position in the header's parts
+
+
+def _write_part(folder: Path, prev: _Previous, manifest: Manifest, glossary: Glossary, order: Order,
+                gen: int) -> _Part:
+    """Analyze and write the new part."""
+    settings = manifest.settings.index
+    new_docs = [d for _, d, _ in order if d is not None]
+    suffix = f".{gen}"
+    ix = PassageAnalyzer(glossary, Analyzer())
+    if (len(order) > 1) != (len(prev.stored) > 1):
+        raise _FullBuild("the index goes from one document to several or back (titles are indexed with several)")
+    sizes = (settings.passage_max_words, settings.documentation_max_words)
+    res = analyze_all(new_docs, ix, sizes, n_docs=len(order)) if len(new_docs) > 50 else \
+        analyze_documents(new_docs, (0, len(new_docs)), ix, sizes, len(order))
+    doc_writer = writer.DocumentWriter(folder, suffix)
+    terms_writer = writer.TermsWriter(folder, suffix)
+    for d, m in zip(new_docs, res["meta"]):
+        doc_writer.add(d, m)
+    first_uid = int(len(prev.statistics["uid_len"]))
+    tmp = folder / f".{layout.TANTIVY_DIR}.tmp-{os.getpid()}"
+    engine_writer = type(prev.retriever).writer(tmp, threads=1, copy_of=Path(prev.retriever.path),
+                                                first_uid=first_uid, heap=50_000_000)
+    new_uids = np.fromiter((engine_writer.add(body) for body in res["bodies"]), np.int64, count=len(res["bodies"]))
+    for body in res["bodies"]:
+        terms_writer.add(body)
+    engine_writer.finish(counts=False)
+    del engine_writer
+    part_files, part_ranges = doc_writer.close()
+    terms_files, terms_ranges = terms_writer.close()
+    return _Part(res, new_uids, tmp, {**part_files, **terms_files}, {**part_ranges, **terms_ranges},
+                 len(prev.parts))
+
+
+def _document_arrays(prev: _Previous, order: Order, part: _Part) -> dict[str, np.ndarray]:
+    """Documents, in the new order."""
+    n_new = sum(1 for pos, _, _ in order if pos is None)
+    pick_old = np.asarray([pos if pos is not None else -1 for pos, _, _ in order], np.int64)
+    is_new = pick_old < 0
+    docs_out: dict[str, np.ndarray] = {}
+    for k in ("part", "text_start", "text_end", "meta_start", "meta_end", "blocks_start", "blocks_end"):
+        col = getattr(prev.stored, k)
+        arr = np.empty(len(order), col.dtype)
+        arr[~is_new] = col[pick_old[~is_new]]
+        arr[is_new] = np.full(n_new, part.number) if k == "part" else part.ranges[k]  # new documents, in order
+        docs_out[k] = arr
+    docs_out["source_file"] = np.asarray([k for _, _, k in order], np.int32)
+    return docs_out
+
+
+def _pool(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    return np.concatenate([old, new.astype(old.dtype)])
+
+
+def _passage_arrays(prev: _Previous, order: Order, part: _Part,
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple[str, ...]]]:
+    """Passages: old rows of kept documents and new rows, pooled, then gathered in order; with
+    each passage's length and the heading paths."""
+    pz, res = prev.passages, part.analyzed
+    n_new = sum(1 for pos, _, _ in order if pos is None)
+    new_lo = np.zeros(n_new + 1, np.int64)
+    np.cumsum(np.bincount(res["doc"], minlength=n_new), out=new_lo[1:])
+    n_old_p = len(pz["doc"])
+    rows = []
+    j = 0
+    for pos, _, _ in order:
+        if pos is not None:
+            rows.append(np.arange(prev.doc_lo[pos], prev.doc_lo[pos + 1]))
+        else:
+            rows.append(n_old_p + np.arange(new_lo[j], new_lo[j + 1]))
+            j += 1
+    take = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    head_id = {tuple(h): i for i, h in enumerate(prev.meta["headings"])}
+    new_path = np.fromiter((head_id.setdefault(h, len(head_id)) for h in res["heads"]), np.int32,
+                           count=len(res["heads"]))
+    new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
+    np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
+    p_out: dict[str, np.ndarray] = {}
+    for k, new in (("start", res["start"]), ("end", res["end"]), ("first", res["first"]), ("path", new_path),
+                   ("terms_start", part.ranges["terms_start"]), ("terms_end", part.ranges["terms_end"]),
+                   ("uid", part.uids)):
+        p_out[k] = _pool(pz[k], new)[take]
+    lengths = _pool(prev.statistics["doc_len"], res["lengths"])[take]
+    p_out["doc"] = np.repeat(np.arange(len(order), dtype=np.int32), np.asarray([len(r) for r in rows], np.int64))
+    # sentences: each pooled passage's range in the pooled sentence arrays
+    s_lo = _pool(pz["sent_ptr"][:-1], new_sent_ptr[:-1] + len(pz["sent_start"]))[take]
+    s_n = _pool(np.diff(pz["sent_ptr"]), np.diff(new_sent_ptr))[take]
+    sent_ptr = np.zeros(len(take) + 1, np.int64)
+    np.cumsum(s_n, out=sent_ptr[1:])
+    s_take = np.repeat(s_lo - sent_ptr[:-1], s_n) + np.arange(int(sent_ptr[-1]))
+    for k in ("sent_start", "sent_end", "sent_bullet"):
+        p_out[k] = _pool(pz[k], res[k])[s_take]
+    p_out["sent_ptr"] = sent_ptr
+    return p_out, lengths, list(head_id)
+
+
+def _statistics(prev: _Previous, gone_docs: Iterable[int], part: _Part, glossary: Glossary,
+                ) -> tuple[list[str], np.ndarray, dict[str, int]]:
+    """Document frequencies over live passages, the vocabulary, the speller's words (with how
+    many documents hold each): the old ones minus the passages gone plus the new ones."""
+    res, meta, retriever = part.analyzed, prev.meta, prev.retriever
+    delta: Counter[str] = Counter()
+    words = dict(zip(meta["words"], meta.get("word_docs") or [1] * len(meta["words"])))
+    for pos in gone_docs:
+        surface: set[str] = set()
+        for pi in range(int(prev.doc_lo[pos]), int(prev.doc_lo[pos + 1])):
+            delta.subtract(set(retriever.terms_of(pi)))
+            p = prev.index.passages[pi]  # as the build saw it: no need to split the document again
+            surface.update(WORD.findall(normalize(p.text)))
+            surface.update(surface_words(" ".join(p.headings)))
+        for w in candidate_words(surface):
+            words[w] = words.get(w, 0) - 1
+    for body in res["bodies"]:
+        delta.update(set(body.split()))
+    for w, c in res["word_docs"].items():
+        words[w] = words.get(w, 0) + c
+    vocab, df = _vocabulary(meta["vocab"], prev.statistics["df"], retriever.term_id, delta, prev.index.glossary,
+                            glossary)
+    return vocab, df, {w: c for w, c in words.items() if c > 0}
+
+
+def _write_generation(folder: Path, header: dict[str, Any], changes: _Changes, out: UpdateReport,
+                      gen: int) -> dict[str, Any]:
+    """Write generation ``gen`` (a new part, the arrays, statistics and word lists), then switch to
+    it with the header; the files the header names."""
+    prev = _Previous.read(folder, header)
+    glossary, kept_docs, affected = _glossary_change(prev, changes)
+    out.reanalyzed = len(affected)
+    order = _new_order(prev, changes, affected)
+    part = _write_part(folder, prev, changes.manifest, glossary, order, gen)
+    docs_out = _document_arrays(prev, order, part)
+    p_out, lengths, heads = _passage_arrays(prev, order, part)
+    gone_docs = [pos for pos in range(len(prev.stored)) if pos not in kept_docs or pos in affected]
+    vocab, df, words = _statistics(prev, gone_docs, part, glossary)
+    word_list = sorted(words)
+    old_uid_len = prev.statistics["uid_len"]
+    uid_len = np.concatenate([old_uid_len, part.analyzed["lengths"].astype(old_uid_len.dtype)])
+    settings, engine = changes.manifest.settings.index, type(prev.retriever)
+    generation = writer.Generation(
+        documents=docs_out, passages=p_out, records=changes.records, number=gen,
+        terms=lambda: writer.terms_blob(heads, vocab, glossary, word_list, [words[w] for w in word_list]),
+        save_engine=lambda: engine.save_built(folder, gen, part.engine_tmp, df, lengths.astype(np.int32),
+                                              settings.bm25_k1, settings.bm25_b, uid_len))
+    kept_files = {n: info for n, info in prev.files.items() if layout.generation_of(n) is None}
+    files = writer.write_generation(folder, generation, {**kept_files, **part.files}, changes.manifest,
+                                    changes.inputs, engine.name, out.problems, changes.snap, prev.parts + [f".{gen}"])
+    out.documents, out.passages = len(order), len(p_out["doc"])
+    return files
 
 
 def _vocabulary(old_vocab: list[str], df_old: np.ndarray, term_id: dict[str, int], delta: Counter[str],
@@ -279,192 +526,3 @@ def _vocabulary(old_vocab: list[str], df_old: np.ndarray, term_id: dict[str, int
         if t not in dropped:
             df[new_id[t]] = max(c, 0)
     return vocab, df
-
-
-def _write_generation(folder: Path, header: dict[str, Any], manifest: Manifest, inputs: Sequence[str],
-                      planned: Sequence[Planned], kept: dict[int, int], fresh: dict[int, list[Document]],
-                      records: list[dict[str, Any]], snap: layout.Snapshot, out: UpdateReport, gen: int,
-                      written: list[Path]) -> None:
-    settings = manifest.settings
-    old_gen = int(header.get("generation") or 0)
-    files_in = header["files"]
-    _, stored, index, _ = store.load(folder, check_stale=False)
-    retriever = index.retriever
-    assert isinstance(retriever, tantivy_engine.TantivyRetriever)
-    pz = load_npz(folder, layout.generation_name(layout.PASSAGES_NPZ, old_gen),
-                  files_in[layout.generation_name(layout.PASSAGES_NPZ, old_gen)])
-    bz = load_npz(folder, layout.generation_name(layout.BM25_NPZ, old_gen), files_in[layout.generation_name(layout.BM25_NPZ, old_gen)])
-    meta = json.loads(gzip.decompress((folder / layout.generation_name(layout.TERMS_JSON, old_gen)).read_bytes()))
-    old_pdoc = pz["doc"]
-    doc_lo = np.searchsorted(old_pdoc, np.arange(len(stored) + 1))  # passages of old document d: lo[d]..lo[d+1]
-    by_file: dict[int, list[int]] = {}
-    for pos, f in enumerate(stored.source_file.tolist()):
-        by_file.setdefault(f, []).append(pos)
-
-    # The glossary a full build would mine: each file's acronym pairs, in reading order.
-    for k, docs in fresh.items():
-        records[k]["pairs"] = _pairs_of(docs)
-    glossary = Glossary.from_pairs(tuple(pair) for r in records for pair in r.get("pairs", []))
-    old_glossary = index.glossary
-    old_entries = {(e.short, e.long, e.key, e.long_terms) for e in old_glossary.entries}
-    new_entries = {(e.short, e.long, e.key, e.long_terms) for e in glossary.entries}
-    moved = old_entries ^ new_entries
-    for key in set(old_glossary.by_key) | set(glossary.by_key):  # a key whose first long form changed
-        a, b = old_glossary.by_key.get(key), glossary.by_key.get(key)
-        if a != b:
-            for e in (a, b):
-                if e is not None:
-                    moved.add((e.short, e.long, e.key, e.long_terms))
-    kept_docs = {pos for k, f in kept.items() for pos in by_file.get(f, [])}
-    affected: set[int] = set()  # old documents (of unchanged files) that hold a long form that moved
-    for _, _, _, long_terms in moved:
-        for pi in retriever.containing_all(long_terms):
-            d = int(old_pdoc[pi])
-            if d in kept_docs:
-                affected.add(d)
-    out.reanalyzed = len(affected)
-
-    # The new document order, as a full build reads them: (old position or None, new document or None).
-    order: list[tuple[int | None, Document | None, int]] = []
-    for k in range(len(planned)):
-        if k in kept:
-            for pos in by_file.get(kept[k], []):
-                order.append((None, stored.with_blocks(pos), k) if pos in affected else (pos, None, k))
-        else:
-            order.extend((None, d, k) for d in fresh.get(k, []))
-    if not order:
-        raise CorpusError("nothing to index: no readable documents left in the sources")
-    new_docs = [d for pos, d, _ in order if d is not None]
-
-    # Analyze and write the new part.
-    suffix = f".{gen}"
-    ix = PassageAnalyzer(glossary, Analyzer())
-    if (len(order) > 1) != (len(stored) > 1):
-        raise _FullBuild("the index goes from one document to several or back (titles are indexed with several)")
-    sizes = (settings.index.passage_max_words, settings.index.documentation_max_words)
-    res = analyze_all(new_docs, ix, sizes, n_docs=len(order)) if len(new_docs) > 50 else \
-        analyze_documents(new_docs, (0, len(new_docs)), ix, sizes, len(order))
-    doc_writer = writer.DocumentWriter(folder, suffix)
-    terms_writer = writer.TermsWriter(folder, suffix)
-    written += [folder / n for n in layout.part_files(suffix).values()]
-    for d, m in zip(new_docs, res["meta"]):
-        doc_writer.add(d, m)
-    first_uid = int(len(bz["uid_len"]))
-    tmp = folder / f".tantivy.tmp-{os.getpid()}"
-    tv = tantivy_engine.TantivyWriter(tmp, threads=1, copy_of=Path(retriever.path), first_uid=first_uid,
-                                      heap=50_000_000)
-    new_uids = np.fromiter((tv.add(body) for body in res["bodies"]), np.int64, count=len(res["bodies"]))
-    for body in res["bodies"]:
-        terms_writer.add(body)
-    tv.finish(counts=False)
-    del tv
-    part_files, part_ranges = doc_writer.close()
-    terms_files, terms_ranges = terms_writer.close()
-    new_part = len(header.get("parts") or [""])
-
-    # Documents, in the new order.
-    n_new = len(new_docs)
-    old_cols = {k: getattr(stored, k) for k in ("part", "text_start", "text_end", "meta_start", "meta_end",
-                                                "blocks_start", "blocks_end")}
-    pick_old = np.asarray([pos if pos is not None else -1 for pos, _, _ in order], np.int64)
-    is_new = pick_old < 0
-    docs_out: dict[str, np.ndarray] = {}
-    for k, col in old_cols.items():
-        arr = np.empty(len(order), col.dtype)
-        arr[~is_new] = col[pick_old[~is_new]]
-        arr[is_new] = np.full(n_new, new_part) if k == "part" else part_ranges[k]  # new documents, in order
-        docs_out[k] = arr
-    docs_out["source_file"] = np.asarray([k for _, _, k in order], np.int32)
-
-    # Passages: old rows of kept documents and new rows, pooled, then gathered in order.
-    new_lo = np.zeros(n_new + 1, np.int64)
-    np.cumsum(np.bincount(res["doc"], minlength=n_new), out=new_lo[1:])
-    n_old_p = len(old_pdoc)
-    rows = []
-    j = 0
-    for pos, _, _ in order:
-        if pos is not None:
-            rows.append(np.arange(doc_lo[pos], doc_lo[pos + 1]))
-        else:
-            rows.append(n_old_p + np.arange(new_lo[j], new_lo[j + 1]))
-            j += 1
-    take = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    heads = [tuple(h) for h in meta["headings"]]
-    head_id = {h: i for i, h in enumerate(heads)}
-    new_path = np.fromiter((head_id.setdefault(h, len(head_id)) for h in res["heads"]), np.int32,
-                           count=len(res["heads"]))
-    heads = list(head_id)
-    new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
-    np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
-
-    def pool(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        return np.concatenate([old, new.astype(old.dtype)])
-
-    p_out: dict[str, np.ndarray] = {}
-    for k, new in (("start", res["start"]), ("end", res["end"]), ("first", res["first"]), ("path", new_path),
-                   ("terms_start", terms_ranges["terms_start"]), ("terms_end", terms_ranges["terms_end"]),
-                   ("uid", new_uids)):
-        p_out[k] = pool(pz[k], new)[take]
-    lengths = pool(bz["doc_len"], res["lengths"])[take]
-    per_doc = np.asarray([len(r) for r in rows], np.int64)
-    p_out["doc"] = np.repeat(np.arange(len(order), dtype=np.int32), per_doc)
-    # sentences: each pooled passage's range in the pooled sentence arrays
-    s_lo = pool(pz["sent_ptr"][:-1], new_sent_ptr[:-1] + len(pz["sent_start"]))[take]
-    s_n = pool(np.diff(pz["sent_ptr"]), np.diff(new_sent_ptr))[take]
-    sent_ptr = np.zeros(len(take) + 1, np.int64)
-    np.cumsum(s_n, out=sent_ptr[1:])
-    s_take = np.repeat(s_lo - sent_ptr[:-1], s_n) + np.arange(int(sent_ptr[-1]))
-    for k in ("sent_start", "sent_end", "sent_bullet"):
-        p_out[k] = pool(pz[k], res[k])[s_take]
-    p_out["sent_ptr"] = sent_ptr
-
-    # Statistics: document frequencies over live passages, the vocabulary, the speller's words.
-    gone_docs = [pos for pos in range(len(stored)) if pos not in kept_docs or pos in affected]
-    delta: Counter[str] = Counter()
-    words = dict(zip(meta["words"], meta.get("word_docs") or [1] * len(meta["words"])))
-    for pos in gone_docs:
-        surface: set[str] = set()
-        for pi in range(int(doc_lo[pos]), int(doc_lo[pos + 1])):
-            delta.subtract(set(retriever.terms_of(pi)))
-            p = index.passages[pi]  # as the build saw it: no need to split the document again
-            surface.update(WORD.findall(normalize(p.text)))
-            surface.update(surface_words(" ".join(p.headings)))
-        for w in candidate_words(surface):
-            words[w] = words.get(w, 0) - 1
-    for body in res["bodies"]:
-        delta.update(set(body.split()))
-    for w, c in res["word_docs"].items():
-        words[w] = words.get(w, 0) + c
-    vocab, df = _vocabulary(meta["vocab"], bz["df"], retriever.term_id, delta, old_glossary, glossary)
-    word_list = sorted(w for w, c in words.items() if c > 0)
-    uid_len = np.concatenate([bz["uid_len"], res["lengths"].astype(bz["uid_len"].dtype)])
-
-    # Write generation `gen`, then switch to it with the header.
-    def name(base: str) -> str:
-        return layout.generation_name(base, gen)
-
-    files: dict[str, Any] = {n: info for n, info in files_in.items() if _generation_base(n) is None
-                             and not n.split("/")[0].startswith("tantivy")}
-    files.update(part_files)
-    files.update(terms_files)
-    for base, arrays in ((layout.DOCUMENTS_NPZ, docs_out), (layout.PASSAGES_NPZ, p_out)):
-        written.append(folder / name(base))
-        files[name(base)] = atomic_npz(folder / name(base), **arrays)
-    written.append(folder / name(layout.BM25_NPZ))
-    files.update(tantivy_engine.save_statistics(folder, df, lengths.astype(np.int32), settings.index.bm25_k1,
-                                                settings.index.bm25_b, uid_len, name=name(layout.BM25_NPZ)))
-    written.append(folder / name(layout.TERMS_JSON))
-    files[name(layout.TERMS_JSON)] = atomic_write(folder / name(layout.TERMS_JSON), writer.terms_blob(
-        heads, vocab, glossary, word_list, [words[w] for w in word_list]))
-    written.append(folder / name(layout.SOURCES_JSON))
-    files[name(layout.SOURCES_JSON)] = atomic_write(folder / name(layout.SOURCES_JSON), writer.sources_blob(records))
-    written.append(folder / name("tantivy"))
-    files.update(tantivy_engine.install(tmp, folder, name=name("tantivy")))
-    parts = list(header.get("parts") or [""]) + [suffix]
-    writer.write_header(folder, manifest, inputs, files, TANTIVY, len(order), int(len(take)), out.problems, snap,
-                       gen, parts)
-    written.clear()  # the new index is in place: nothing to undo
-    # the previous generation stays until the next update: a server still answering from it
-    # (app.py looks for a newer index once a second) keeps every file it may open
-    writer.remove_unreferenced(folder, {**files_in, **files})
-    out.documents, out.passages = len(order), int(len(take))

@@ -13,16 +13,17 @@ import shutil
 import time
 from array import array
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
-from bot.index.names import POSTINGS
-from bot.index.files import atomic_npz, atomic_write, checksum, temporary
-from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON, TERMS_JSON, VERSION, Snapshot, fingerprint, index_settings, part_files,
+from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
+from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
+                              TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, part_files,
                               snapshot_sources)
 from bot.model import Document, Passage
 from bot.sources.structure import BLOCKS_KEY
@@ -144,10 +145,7 @@ def leftovers(out: Path) -> list[Path]:
 def remove_leftovers(out: Path) -> None:
     """Remove ``leftovers``: call it holding ``writing``'s lock (then none is a live writer's)."""
     for left in leftovers(out):
-        if left.is_dir() and not left.is_symlink():
-            shutil.rmtree(left, ignore_errors=True)
-        else:
-            left.unlink(missing_ok=True)
+        remove(left)
 
 
 # ---- writing --------------------------------------------------------------------------------
@@ -338,8 +336,9 @@ def terms_blob(heads: Iterable[tuple[str, ...]], vocab: Sequence[str], glossary:
 def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
          inputs: Sequence[str], problems: Sequence[str] = (), snap: Snapshot | None = None,
          records: Sequence[dict[str, Any]] = (), doc_file: Sequence[int] | None = None) -> Path:
-    """Save an index built in memory (the postings engine). ``records``: the source files read
-    (``file_record``), ``doc_file``: the record each document came from."""
+    """Save an index built in memory (an engine that is not ``streamed``: its postings arrays).
+    ``records``: the source files read (``file_record``), ``doc_file``: the record each document
+    came from."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     writer = DocumentWriter(out)
@@ -347,18 +346,52 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
         writer.add(d)
     files, ranges = writer.close()
     n = len(documents)
-    files[DOCUMENTS_NPZ] = atomic_npz(out / DOCUMENTS_NPZ, part=np.zeros(n, np.int16), **ranges,
-                                        source_file=np.asarray(doc_file if doc_file is not None else np.zeros(n), np.int32))
     heads: dict[tuple[str, ...], int] = {}
     doc_pos = {d.id: i for i, d in enumerate(documents)}
-    files[PASSAGES_NPZ] = atomic_npz(out / PASSAGES_NPZ, **passage_arrays(index.passages, doc_pos, heads))
-    engine = index.retriever.postings_arrays()
-    files.update(engine.save(out))
-    files[TERMS_JSON] = atomic_write(out / TERMS_JSON,
-                                          terms_blob(heads, engine.vocab, index.glossary, index.speller.words))
-    files[SOURCES_JSON] = atomic_write(out / SOURCES_JSON, sources_blob(records))
-    write_header(out, manifest, inputs, files, POSTINGS, len(documents), len(index.passages), problems, snap)
+    engine = index.retriever.postings_arrays()  # what an engine built in memory saves
+    generation = Generation(
+        documents=dict(part=np.zeros(n, np.int16), **ranges,
+                       source_file=np.asarray(doc_file if doc_file is not None else np.zeros(n), np.int32)),
+        passages=passage_arrays(index.passages, doc_pos, heads),
+        terms=lambda: terms_blob(heads, engine.vocab, index.glossary, index.speller.words),
+        records=records, save_engine=lambda: engine.save(out))
+    write_generation(out, generation, files, manifest, inputs, index.retriever.name, problems, snap)
     return out
+
+
+@dataclass
+class Generation:
+    """What a generation of an index holds beside its parts' files (the files of
+    ``layout.GENERATION_FILES``): written by ``write_generation``."""
+
+    documents: Mapping[str, np.ndarray]  # per document: its part, byte ranges, source file
+    passages: Mapping[str, np.ndarray]  # per passage: offsets, heading path, sentences (``passage_arrays``)
+    terms: Callable[[], bytes]  # the ``terms_blob`` (asked for once the passages are written)
+    records: Sequence[dict[str, Any]]  # the source files read (``sources_blob``)
+    save_engine: Callable[[], dict[str, Any]]  # writes the engine's files under this generation's names
+    number: int = 0  # 0: a full build (plain file names)
+
+
+def write_generation(out: Path, gen: Generation, files: Mapping[str, Any], manifest: Manifest,
+                     inputs: Sequence[str], engine: str, problems: Sequence[str], snap: Snapshot | None = None,
+                     parts: Sequence[str] = ("",)) -> dict[str, Any]:
+    """The one writer of an index's generation, for full builds, large builds and updates:
+    documents, passages, terms, sources and the engine's files under ``gen.number``'s names, then
+    ``index.json`` naming them with ``files`` (the parts' files and others kept). Returns every
+    file the header names."""
+    files = dict(files)
+
+    def name(base: str) -> str:
+        return generation_name(base, gen.number)
+
+    for base, arrays in ((DOCUMENTS_NPZ, gen.documents), (PASSAGES_NPZ, gen.passages)):
+        files[name(base)] = atomic_npz(out / name(base), **arrays)
+    files[name(TERMS_JSON)] = atomic_write(out / name(TERMS_JSON), gen.terms())
+    files[name(SOURCES_JSON)] = atomic_write(out / name(SOURCES_JSON), sources_blob(gen.records))
+    files.update(gen.save_engine())
+    write_header(out, manifest, inputs, files, engine, len(gen.documents["part"]), len(gen.passages["doc"]),
+                 problems, snap, gen.number, parts)
+    return files
 
 
 INDEX_FILE = re.compile(r"(?:texts|documents|blocks|passages|bm25|terms|sources)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
@@ -371,12 +404,8 @@ def remove_unreferenced(out: Path, files: Mapping[str, Any]) -> None:
     keep = {name.split("/")[0] for name in files}
     for f in out.iterdir():
         leftover = f.name.startswith(".") and re.search(r"\.(?:tmp|old)-\d+$", f.name) is not None
-        if not leftover and (f.name in keep or not INDEX_FILE.fullmatch(f.name)):
-            continue
-        if f.is_dir():
-            shutil.rmtree(f, ignore_errors=True)
-        else:
-            f.unlink(missing_ok=True)
+        if leftover or (f.name not in keep and INDEX_FILE.fullmatch(f.name)):
+            remove(f)
 
 
 def _plain(value: Any) -> Any:

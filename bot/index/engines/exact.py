@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 from bot.index.engines.base import LARGE_CORPUS, Hit, top_hits
 from bot.index.engines.memory import LuceneBM25
 from bot.index.engines.postings import PostingsBM25
+from bot.index.names import POSTINGS
+
+RANK_BM25 = "rank-bm25"
+# The exact scorers, by name: rank_bm25 in memory, or postings arrays (what a saved index holds).
+SCORERS: dict[str, Callable[[Iterable[Sequence[str]], float, float], "LuceneBM25 | PostingsBM25"]] = {
+    RANK_BM25: lambda docs, k1, b: LuceneBM25(list(docs), k1=k1, b=b),
+    POSTINGS: lambda docs, k1, b: PostingsBM25.from_terms(docs, k1=k1, b=b),
+}
 
 
 @dataclass
 class BM25Retriever:
-    """The exact engine: a scorer (rank_bm25's LuceneBM25 or PostingsBM25) behind ``Retriever``."""
+    """The exact engine: a scorer (rank_bm25's LuceneBM25 or PostingsBM25) behind ``Retriever``.
+    Saved, it is the "postings" engine (``registry``): built in memory, its postings arrays saved."""
 
     engine: LuceneBM25 | PostingsBM25
+    name: ClassVar[str] = POSTINGS
+    streamed: ClassVar[bool] = False  # built in memory (``CorpusIndex.build``) and rebuilt so by an update
 
     @classmethod
     def build(cls, passage_terms: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75,
@@ -23,10 +34,12 @@ class BM25Retriever:
         """rank_bm25 (``engine="rank-bm25"``) for small corpora, postings arrays above
         LARGE_CORPUS passages or when asked (``engine="postings"``): the same scores either way.
         The postings path reads ``passage_terms`` once, so it may be a generator."""
-        n = count if count is not None else len(passage_terms)  # type: ignore[arg-type]
-        if engine == "postings" or (engine == "auto" and n > LARGE_CORPUS):
-            return cls(PostingsBM25.from_terms(passage_terms, k1=k1, b=b))
-        return cls(LuceneBM25(list(passage_terms), k1=k1, b=b))
+        if engine == "auto":
+            n = count if count is not None else len(passage_terms)  # type: ignore[arg-type]
+            engine = POSTINGS if n > LARGE_CORPUS else RANK_BM25
+        if engine not in SCORERS:
+            raise ValueError(f"unknown exact engine {engine!r} (auto, {', '.join(SCORERS)})")
+        return cls(SCORERS[engine](passage_terms, k1, b))
 
     @property
     def k1(self) -> float:
@@ -58,12 +71,15 @@ class BM25Retriever:
             return e
         return PostingsBM25.from_postings(e.postings, e.doc_len, e.k1, e.b)
 
-    def save(self, folder: Path) -> dict[str, dict[str, Any]]:
-        return self.postings_arrays().save(folder)
+    def save(self, folder: Path, generation: int = 0) -> dict[str, dict[str, Any]]:
+        return self.postings_arrays().save(folder, generation)
 
     @classmethod
-    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str]) -> "BM25Retriever":
-        return cls(PostingsBM25.load(folder, info, vocab))
+    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str], generation: int = 0,
+             passages: Mapping[str, Any] | None = None,
+             terms_of: Callable[[int], Sequence[str]] | None = None) -> "BM25Retriever":
+        """The saved engine (``registry``'s load hook: ``passages`` and ``terms_of`` unused)."""
+        return cls(PostingsBM25.load(folder, info, vocab, generation))
 
     @property
     def size(self) -> int:

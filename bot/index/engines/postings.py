@@ -10,8 +10,7 @@ import numpy as np
 
 from bot.index import files
 from bot.index.engines.base import bm25_idf, bm25_norm, check_parameters
-
-FILE = "bm25.npz"
+from bot.index.layout import BM25_NPZ, generation_name
 
 
 class PostingsBM25:
@@ -72,15 +71,19 @@ class PostingsBM25:
         return cls(vocab, ptr, ids.astype(np.int32), tfs.astype(np.float32), np.asarray(doc_len, dtype=np.int32),
                    k1, b)
 
-    def save(self, folder: Path) -> dict[str, dict[str, Any]]:
-        """``bm25.npz``; the vocabulary (term order of ``term_ptr``) is saved with the index's terms."""
-        return {FILE: files.atomic_npz(folder / FILE, term_ptr=self.term_ptr, doc_ids=self.doc_ids,
+    def save(self, folder: Path, generation: int = 0) -> dict[str, dict[str, Any]]:
+        """``layout.BM25_NPZ`` (of the generation); the vocabulary (term order of ``term_ptr``) is
+        saved with the index's terms."""
+        name = generation_name(BM25_NPZ, generation)
+        return {name: files.atomic_npz(folder / name, term_ptr=self.term_ptr, doc_ids=self.doc_ids,
                                        tfs=self.tfs.astype(np.float32), doc_len=np.asarray(self.doc_len, np.int32),
                                        params=np.asarray([self.k1, self.b], np.float64))}
 
     @classmethod
-    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str]) -> "PostingsBM25":
-        z = files.load_npz(folder, FILE, info[FILE])
+    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str],
+             generation: int = 0) -> "PostingsBM25":
+        name = generation_name(BM25_NPZ, generation)
+        z = files.load_npz(folder, name, info[name])
         k1, b = (float(x) for x in z["params"])
         return cls(vocab, z["term_ptr"], z["doc_ids"], z["tfs"], z["doc_len"], k1, b)
 

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
 from bot.index import files
 from bot.index.engines.base import Hit, bm25_idf, bm25_norm, bm25_tf, check_parameters
+from bot.index.layout import BM25_NPZ, TANTIVY_DIR, generation_name
+from bot.index.names import TANTIVY
 
 FIELD = "body"
-FILE = "bm25.npz"
-FOLDER = "tantivy"
 TANTIVY_K1, TANTIVY_B = 1.2, 0.75
 FIRST_DEPTH = 40  # candidates asked for first (at least 4 * k)
 MAX_DEPTH = 5_000  # beyond this the ranking is taken as it stands (counted in ``inexact``)
@@ -92,7 +92,7 @@ class TantivyWriter:
         return got
 
 
-def install(tmp: Path, out: Path, name: str = FOLDER) -> dict[str, dict[str, Any]]:
+def install(tmp: Path, out: Path, name: str = TANTIVY_DIR) -> dict[str, dict[str, Any]]:
     """Move a finished tantivy folder into ``out`` as ``name`` (replacing an older one) and
     checksum its files."""
     final = out / name
@@ -106,7 +106,7 @@ def install(tmp: Path, out: Path, name: str = FOLDER) -> dict[str, dict[str, Any
 
 
 def save_statistics(out: Path, df: np.ndarray, doc_len: np.ndarray, k1: float, b: float,
-                    uid_len: np.ndarray | None = None, name: str = FILE) -> dict[str, dict[str, Any]]:
+                    uid_len: np.ndarray | None = None, name: str = BM25_NPZ) -> dict[str, dict[str, Any]]:
     """The exact statistics the rescoring uses: document frequencies over live passages, each
     live passage's length, and the length of every passage tantivy holds (by uid, dead ones too)."""
     uid_len = doc_len if uid_len is None else uid_len
@@ -115,7 +115,13 @@ def save_statistics(out: Path, df: np.ndarray, doc_len: np.ndarray, k1: float, b
 
 
 class TantivyRetriever:
-    """Exact BM25 over a tantivy index: tantivy's candidates rescored from stored terms."""
+    """Exact BM25 over a tantivy index: tantivy's candidates rescored from stored terms. The
+    "tantivy" engine of ``registry``: built streamed (``writer``), its folder and statistics saved
+    by ``save_built``, updated in place a generation at a time."""
+
+    name: ClassVar[str] = TANTIVY
+    streamed: ClassVar[bool] = True  # built by worker processes, streamed (``build.build_large``); updated in place
+    writer: ClassVar[type[TantivyWriter]] = TantivyWriter  # what each passage's terms are fed to
 
     def __init__(self, path: str | Path, vocab: Sequence[str], df: np.ndarray, doc_len: np.ndarray,
                  terms_of: Callable[[int], Sequence[str]], k1: float = 1.2, b: float = 0.75,
@@ -152,19 +158,32 @@ class TantivyRetriever:
         self.searches = 0
 
     @classmethod
-    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str],
-             terms_of: Callable[[int], Sequence[str]], generation: int = 0,
-             uids: np.ndarray | None = None) -> "TantivyRetriever":
-        sub = FOLDER if not generation else f"{FOLDER}.{generation}"
+    def load(cls, folder: Path, info: Mapping[str, dict[str, Any]], vocab: Sequence[str], generation: int = 0,
+             passages: Mapping[str, Any] | None = None,
+             terms_of: Callable[[int], Sequence[str]] | None = None) -> "TantivyRetriever":
+        """The saved engine of a generation: ``passages`` (the passages' arrays) gives each
+        passage's uid, ``terms_of`` each passage's stored terms."""
+        assert terms_of is not None, "a tantivy index is rescored from its stored terms"
+        sub = generation_name(TANTIVY_DIR, generation)
         for name, item in info.items():
             if name.startswith(sub + "/"):
                 files.checked(folder, name, item)
-        stats = FILE if not generation else f"bm25.{generation}.npz"
+        stats = generation_name(BM25_NPZ, generation)
         z = files.load_npz(folder, stats, info[stats])
         k1, b = (float(x) for x in z["params"])
+        uids = passages["uid"] if passages is not None else None
         return cls(folder / sub, vocab, z["df"], z["doc_len"], terms_of, k1, b, uids, z["uid_len"])
 
-    def save(self, folder: Path) -> dict[str, dict[str, Any]]:
+    @staticmethod
+    def save_built(folder: Path, generation: int, tmp: Path, df: np.ndarray, doc_len: np.ndarray, k1: float,
+                   b: float, uid_len: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
+        """Save what ``writer`` built in ``tmp`` as generation ``generation``: the statistics
+        (``save_statistics``) and the tantivy folder (``install``)."""
+        files_out = save_statistics(folder, df, doc_len, k1, b, uid_len, name=generation_name(BM25_NPZ, generation))
+        files_out.update(install(tmp, folder, name=generation_name(TANTIVY_DIR, generation)))
+        return files_out
+
+    def save(self, folder: Path, generation: int = 0) -> dict[str, dict[str, Any]]:
         raise NotImplementedError("a tantivy index is written by TantivyWriter while the corpus is built")
 
     @property
