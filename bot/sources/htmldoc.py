@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.sources.readers import decode_html, without_xml_declaration
 from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, Builder
 
 _GENERATORS = re.compile(r"sphinx|docutils|docbook|doxygen|mkdocs|asciidoc|texinfo|javadoc|pandoc|hugo|"
@@ -252,10 +253,12 @@ class _Walker:
                 self.b.add(ROW, " | ".join(cells))
 
 
-def read_html_doc(html: str) -> tuple[str, list[int], str | None] | None:
-    """(clean text, blocks, title) of a documentation page, or None when it is not one (or has no text)."""
+def read_html_doc(html: str | bytes) -> tuple[str, list[int], str | None] | None:
+    """(clean text, blocks, title) of a documentation page, or None when it is not one (or has no
+    text). Bytes are decoded as a browser decodes them (``readers.decode_html``)."""
     import lxml.html
 
+    html = decode_html(html) if isinstance(html, bytes) else without_xml_declaration(html)
     try:
         root = lxml.html.document_fromstring(html)
     except (ValueError, TypeError, lxml.etree.ParserError):

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 from bot.config import MANIFEST, CorpusError, has_surrogates
 from bot.sources.htmldoc import read_html_doc
 from bot.sources.manpage import looks_like_man, read_man
-from bot.sources.readers import LoadReport, guess_title, read_text, shown, text_title
+from bot.sources.readers import LoadReport, guess_title, read_html, read_text, shown, text_title
 from bot.sources.structure import BLOCKS_KEY, STRUCTURED
 from bot.model import Document
 
@@ -533,7 +533,7 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
         for key, value in pdf_credits(path).items():  # what the manifest says wins
             meta.setdefault(key, value)
     elif kind == "html":
-        html = read_text(path)
+        html = read_html(path)  # decoded as a browser does: byte-order mark, XML declaration, <meta charset>
         doc = read_html_doc(html)  # documentation: its own structure; else an article: the extractor
         if doc is not None:
             text, blocks, found = doc
