@@ -64,7 +64,7 @@ def test_front_matter_gives_the_title_and_is_not_text():
 
 
 def test_markdown_is_read_as_the_text_its_reader_sees():
-    text, flat, title, documentation = read_markdown(GUIDE)
+    text, flat, title, documentation, _ = read_markdown(GUIDE)
     assert title == "sprocket-install" and documentation  # front matter and code: a documentation page
     for mark in MARKUP:
         assert mark not in text, mark
@@ -85,7 +85,7 @@ def test_markdown_is_read_as_the_text_its_reader_sees():
 
 
 def test_an_article_in_markdown_keeps_the_article_model_and_its_title():
-    text, _, title, documentation = read_markdown("# Coffee\n\nCoffee is *roasted* seeds.\n\n## Tea\n\nTea is leaves.\n")
+    text, _, title, documentation, _ = read_markdown("# Coffee\n\nCoffee is *roasted* seeds.\n\n## Tea\n\nTea is leaves.\n")
     assert title == "Coffee" and not documentation and text.startswith("Coffee\n\nCoffee is roasted seeds.")
 
 
@@ -136,3 +136,19 @@ def test_no_quote_holds_markup_outside_a_code_block(mixed, question):
                 continue  # code is quoted as written
             for mark in ("<sup", "</", "\\_", "\\[", "\\*", "**"):
                 assert mark not in q, (mark, q)
+
+
+def test_inline_code_is_quoted_as_code(tmp_path):
+    (tmp_path / "guide.md").write_text(GUIDE)
+    (tmp_path / "gizmo.html").write_bytes(DOCBOOK.encode("utf-8"))
+    bot = ChatBot.load(tmp_path)
+    doc = next(d for d in bot.documents if d.source == "guide.md")
+    spans = [doc.text[a:b] for a, b in zip(doc.metadata["_code"][::2], doc.metadata["_code"][1::2])]
+    assert spans == ["sprocket_config", "sprocket --check"]
+    reply = bot.ask("how do I know the sprocket worked?")
+    assert "Run `sprocket --check` and look for OK." in reply.answer, reply.answer  # a code span, not escaped prose
+    gizmo = next(d for d in bot.documents if d.source == "gizmo.html")
+    assert [gizmo.text[a:b] for a, b in zip(gizmo.metadata["_code"][::2], gizmo.metadata["_code"][1::2])] == \
+        ["reset_button"]  # <code class="literal"> in documentation HTML
+    reply = bot.ask("how long do I hold the reset button of the gizmo?")
+    assert "`reset_button`" in reply.answer, reply.answer

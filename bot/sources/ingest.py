@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from bot.config import MANIFEST, CorpusError, has_surrogates
-from bot.sources.htmldoc import read_html_doc
+from bot.sources.htmldoc import read_html_doc_code
 from bot.sources.manpage import looks_like_man, read_man
 from bot.sources.markdown import read_markdown
 from bot.sources.readers import LoadReport, guess_title, read_html, read_text, shown, text_title
-from bot.sources.structure import BLOCKS_KEY, STRUCTURED
+from bot.sources.structure import BLOCKS_KEY, CODE_KEY, STRUCTURED
 from bot.model import Document
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
@@ -530,6 +530,8 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                     report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
                     continue
                 text, meta[BLOCKS_KEY] = got[0], got[1]
+                if got[4]:
+                    meta[CODE_KEY] = got[4]
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
                            metadata=meta)
 
@@ -551,9 +553,11 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
             meta.setdefault(key, value)
     elif kind == "html":
         html = read_html(path)  # decoded as a browser does: byte-order mark, XML declaration, <meta charset>
-        doc = read_html_doc(html)  # documentation: its own structure; else an article: the extractor
+        doc = read_html_doc_code(html)  # documentation: its own structure; else an article: the extractor
         if doc is not None:
-            text, blocks, found = doc
+            text, blocks, found, code = doc
+            if code:
+                meta[CODE_KEY] = code
             page_meta = html_metadata(html)
             meta[BLOCKS_KEY] = blocks
             fmt = STRUCTURED
@@ -562,7 +566,9 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
             got = read_markdown(markdown)  # the text a reader sees: no emphasis marks or escapes
             if got is None:
                 raise CorpusError(f"{path}: no main text found in the HTML")
-            text, meta[BLOCKS_KEY], h1, _ = got
+            text, meta[BLOCKS_KEY], h1, _, code = got
+            if code:
+                meta[CODE_KEY] = code
             found = found or h1
             fmt = "markdown"  # an article (is_documentation said no): the article decision model
         for key, value in page_meta.items():  # what the manifest says wins
@@ -571,7 +577,9 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
         got = read_markdown(read_text(path))  # the text its reader sees, with its units
         if got is None:
             raise CorpusError(f"{path}: the document is empty")
-        text, meta[BLOCKS_KEY], found, documentation = got
+        text, meta[BLOCKS_KEY], found, documentation, code = got
+        if code:
+            meta[CODE_KEY] = code
         fmt = STRUCTURED if documentation else "markdown"  # an article keeps the article decision model
     elif kind == "text":
         text = read_text(path)

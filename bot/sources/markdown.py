@@ -80,11 +80,11 @@ class _Reader:
                 if text:
                     if self.items and not self.items[-1]:
                         self.items[-1] = True
-                        self.b.add(ITEM, text)
+                        self.b.add_inline(ITEM, inline_pieces(inline))
                     elif not self.items and _bold_only(inline) and len(text.split()) <= 25:
                         self.b.add(KEY, text, self.level + 1)  # an FAQ's question, a term set in bold
                     else:
-                        self.b.add(PARAGRAPH, text)
+                        self.b.add_inline(PARAGRAPH, inline_pieces(inline))
                 i += 3
                 continue
             if t in ("fence", "code_block"):
@@ -167,32 +167,38 @@ def _bold_only(inline: Any) -> bool:
     return bold
 
 
-def inline_text(inline: Any) -> str:
-    """What a reader sees of an inline run: text and code spans as written, line breaks as
-    spaces; emphasis, link and image syntax, inline HTML tags and footnote markers gone."""
-    out: list[str] = []
-    sup: list[str] | None = None  # text inside <sup>...</sup>, kept unless it is a footnote marker
+def inline_pieces(inline: Any) -> list[tuple[str, bool]]:
+    """What a reader sees of an inline run, as (text, is inline code) pieces: text and code
+    spans as written, line breaks as spaces; emphasis, link and image syntax, inline HTML tags
+    and footnote markers gone."""
+    out: list[tuple[str, bool]] = []
+    sup: list[tuple[str, bool]] | None = None  # inside <sup>...</sup>: kept unless a footnote marker
     for child in inline.children or ():
         t = child.type
         if t in ("text", "code_inline"):
-            text = child.content if t == "code_inline" else _FOOTNOTE_REF.sub("", child.content)
-            (sup if sup is not None else out).append(text)
+            piece = (child.content, True) if t == "code_inline" else (_FOOTNOTE_REF.sub("", child.content), False)
+            (sup if sup is not None else out).append(piece)
         elif t in ("softbreak", "hardbreak"):
-            out.append(" ")
+            out.append((" ", False))
         elif t == "html_inline":
             tag = _TAG.match(child.content)
             if tag and tag.group(2).lower() == "sup":
                 if not tag.group(1):
                     sup = []
                 elif sup is not None:
-                    held = "".join(sup)
-                    out.append("" if _FOOTNOTE_MARK.match(held) else held)
+                    if not _FOOTNOTE_MARK.match("".join(x for x, _ in sup)):
+                        out.extend(sup)
                     sup = None
             elif tag and tag.group(2).lower() == "br":
-                out.append(" ")
+                out.append((" ", False))
     if sup:
-        out.append("".join(sup))
-    return _WS.sub(" ", "".join(out)).strip()
+        out.extend(sup)
+    return out
+
+
+def inline_text(inline: Any) -> str:
+    """What a reader sees of an inline run (``inline_pieces``), whitespace folded."""
+    return _WS.sub(" ", "".join(x for x, _ in inline_pieces(inline))).strip()
 
 
 def _html_text(html: str) -> str:
@@ -210,9 +216,9 @@ def _html_text(html: str) -> str:
     return _WS.sub(" ", root.text_content() or "").strip()
 
 
-def read_markdown(text: str) -> tuple[str, list[int], str | None, bool] | None:
-    """(reader-visible text, blocks, title, documentation) of a Markdown document, or None when
-    it has no text. The title is the front matter's, else the document's first level-1 heading.
+def read_markdown(text: str) -> tuple[str, list[int], str | None, bool, list[int]] | None:
+    """(reader-visible text, blocks, title, documentation, inline code spans) of a Markdown
+    document, or None when it has no text. The title is the front matter's, else the document's first level-1 heading.
     ``documentation``: a page of a documentation site, not an article: it has front matter (what
     site generators read) or code blocks, as ``htmldoc.is_documentation`` tells documentation
     HTML by its generator and its code blocks."""
@@ -228,4 +234,4 @@ def read_markdown(text: str) -> tuple[str, list[int], str | None, bool] | None:
     h1 = [out[b.start:b.end] for b in r.b.blocks if b.kind == HEADING and b.level == 1]
     title = meta.get("title") or (h1[0] if h1 else None)
     documentation = bool(meta) or any(b.kind == CODE for b in r.b.blocks)
-    return out, flat, title or None, documentation
+    return out, flat, title or None, documentation, r.b.code

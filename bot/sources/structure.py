@@ -20,6 +20,7 @@ from typing import Iterator, Sequence
 
 STRUCTURED = "structured"  # the document format of texts built here
 BLOCKS_KEY = "_blocks"
+CODE_KEY = "_code"  # inline code inside prose (a command, an option, a file name): start, end, ...
 
 # Block kinds. A heading (with its level) opens a section; a "key" (definition term, option tag)
 # opens a unit one level below the current heading and heads the blocks after it up to the next
@@ -45,6 +46,36 @@ class Builder:
         self._parts: list[str] = []
         self._at = 0
         self.blocks: list[Block] = []
+        self.code: list[int] = []  # inline code spans, start and end in the text, in order
+
+    def add_inline(self, kind: int, pieces: Sequence[tuple[str, bool]], level: int = 0) -> None:
+        """One block of prose made of pieces, each (text, is inline code): folded to single
+        spaces as ``add`` folds it, the code pieces' spans recorded (``code``)."""
+        out: list[str] = []
+        spans: list[tuple[int, int]] = []
+        at = 0
+        for text, code in pieces:
+            folded = _SPACES.sub(" ", text)
+            if folded.startswith(" ") and (not out or out[-1].endswith(" ")):
+                folded = folded[1:]
+            if not folded:
+                continue
+            if code and folded.strip():
+                lead = len(folded) - len(folded.lstrip(" "))
+                spans.append((at + lead, at + len(folded.rstrip(" "))))
+            out.append(folded)
+            at += len(folded)
+        body = "".join(out)
+        lead = len(body) - len(body.lstrip(" "))
+        body = body.strip(" ")
+        if not body:
+            return
+        start = self._at + (2 if self._parts else 0)
+        self.add(kind, body, level)
+        for a, b in spans:
+            a, b = max(a - lead, 0), min(b - lead, len(body))
+            if a < b:
+                self.code.extend((start + a, start + b))
 
     def add(self, kind: int, text: str, level: int = 0) -> None:
         """One block. Prose is folded to single spaces; code keeps its lines (trailing spaces go)."""
@@ -86,6 +117,22 @@ def _dedent(lines: list[str]) -> list[str]:
     indents = [len(x) - len(x.lstrip(" ")) for x in lines if x.strip()]
     cut = min(indents) if indents else 0
     return [x[cut:] for x in lines]
+
+
+def decode_spans(flat: Sequence[int], text_length: int) -> list[tuple[int, int]]:
+    """Inline code spans stored in a document's metadata (``CODE_KEY``), checked against its
+    text: in order, inside it, not overlapping (a damaged list gives none)."""
+    if not isinstance(flat, (list, tuple)) or len(flat) % 2:
+        return []
+    out: list[tuple[int, int]] = []
+    last = 0
+    for i in range(0, len(flat), 2):
+        a, b = flat[i], flat[i + 1]
+        if not (isinstance(a, int) and isinstance(b, int) and last <= a < b <= text_length):
+            return []
+        out.append((a, b))
+        last = b
+    return out
 
 
 def decode(flat: Sequence[int], text_length: int) -> list[Block]:
