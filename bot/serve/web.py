@@ -530,7 +530,8 @@ def make_app(bot: "ChatBot | LiveBot", attachments: Attachments | None = None) -
         except (KeyError, IndexError, TypeError):
             raise HTTPException(status_code=404, detail="no document with that id in the loaded corpus") from None
         return {"id": d.id, "title": d.title, "source": d.source,
-                "metadata": {k: str(v) for k, v in d.metadata.items()}, "text": d.text}
+                "metadata": {k: str(v) for k, v in d.metadata.items() if not str(k).startswith("_")},  # "_": the reader's
+                "text": d.text}
 
     @app.get("/documents/{doc_id:path}/view", response_class=HTMLResponse, include_in_schema=False)
     def view(doc_id: str, start: int = Query(-1), end: int = Query(-1), hl: str = Query("", max_length=2000)):
