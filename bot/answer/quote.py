@@ -109,6 +109,8 @@ class Quoter:
         p = self.index.passages[pi]
         if not p.section_first or not p.headings or self.index.block_at(p.doc_id, p.start) is None:
             return None
+        if (self.index.documents[p.doc_id].metadata or {}).get("format") != structure.STRUCTURED:
+            return None  # an article read as its units (Markdown, an article page): its sentences are chosen one by one
         if not (self.index.key_of(pi) or set(focus) & self.index.heading_terms[pi]):
             return None
         out: list[str] = []
