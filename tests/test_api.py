@@ -146,7 +146,7 @@ def test_to_dict_matches_cli_contract(bot):
 
 def test_hostile_text_is_escaped_in_answers(tmp_path):
     (tmp_path / "x.md").write_text(
-        "# Widgets\n\n## Cleaning\n\nWidgets are cleaned with <img src=x onerror=alert(1)> soap & water.\n")
+        "# Widgets\n\n## Cleaning\n\nWidgets are cleaned with \\<img src=x onerror=alert(1)> soap & water.\n")
     bot = ChatBot.load(tmp_path)
     r = bot.ask("how are widgets cleaned?")
     assert not r.abstained

@@ -502,3 +502,10 @@ def test_a_question_whose_event_gradio_dropped_is_sent_once_more(browser, app_ur
         assert "VAEs are a kind of GenAI model" in page.locator("#chat").inner_text() and box.input_value() == ""
     finally:
         page.close()
+
+
+def test_a_document_shows_its_metadata_not_the_readers_structure(api):
+    """The reader's keys ("_blocks", "_code": offsets of units and inline code) are not metadata."""
+    doc = api.get("/api/documents/llm-vs-genai.md").json()
+    assert doc["metadata"]["author"] and doc["metadata"]["format"] == "markdown"
+    assert not any(k.startswith("_") for k in doc["metadata"]), list(doc["metadata"])

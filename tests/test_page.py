@@ -19,13 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-HOSTILE_DOC = """# Hostile
+# Markdown escapes make the hostile strings the text a reader sees (raw tags would be markup, dropped)
+HOSTILE_DOC = r"""# Hostile
 
 ## Widgets
 
-Widgets are cleaned with <img src=x onerror="window.__xss3=1"> soap & water <script>window.__xss4=1</script>.
-See [a link](javascript:window.__xss5=1) and ![pic](http://example.invalid/x.png) for details, 1 < 2 > 0.
-Entities stay as typed: &lt;b&gt; and &amp; and <a href="javascript:window.__xss6=1">click</a>.
+Widgets are cleaned with \<img src=x onerror="window.__xss3=1"> soap & water \<script>window.__xss4=1\</script>.
+See \[a link\](javascript:window.__xss5=1) and !\[pic\](http://example.invalid/x.png) for details, 1 < 2 > 0.
+Entities stay as typed: \&lt;b\&gt; and \&amp; and \<a href="javascript:window.__xss6=1">click\</a>.
 """
 
 

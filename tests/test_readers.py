@@ -220,7 +220,8 @@ def test_an_article_page_still_goes_to_the_article_extractor(tmp_path):
     assert not is_documentation(lxml.html.document_fromstring(page))
     (tmp_path / "trip.html").write_text(page)
     (doc,) = read_file(tmp_path / "trip.html", "trip.html", LoadReport())
-    assert doc.metadata["format"] == "markdown" and "_blocks" not in doc.metadata
+    assert doc.metadata["format"] == "markdown"  # the article decision model, its text read as Markdown
+    assert "We drove to the coast in May and stayed for a week." in doc.text and "#" not in doc.text
 
 
 def test_blocks_that_do_not_fit_the_text_are_ignored():

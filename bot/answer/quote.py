@@ -120,6 +120,8 @@ class Quoter:
         if not p.section_first or not p.headings or not (
                 self.index.block_at(p.doc_id, p.start) is not None or structure.is_documentation(doc.metadata, doc.source)):
             return None
+        if (self.index.documents[p.doc_id].metadata or {}).get("format") != structure.STRUCTURED:
+            return None  # an article read as its units (Markdown, an article page): its sentences are chosen one by one
         if not (self.index.key_of(pi) or set(focus) & self.index.heading_terms[pi]):
             return None
         out: list[str] = []
@@ -212,14 +214,24 @@ class Quoter:
         return i + 1 < len(sents) and sents[i].bullet and sents[i + 1].bullet and "\n" not in sents[i].text
 
     def quote_markdown(self, pi: int, quotes: Sequence[str]) -> str:
-        """Quotes as Markdown: prose escaped, a code block as code (never re-flowed as prose)."""
+        """Quotes as Markdown: prose escaped, a code block as code (never re-flowed as prose),
+        inline code inside prose (``Run npm ci``) as code spans."""
         p = self.index.passages[pi]
         out = []
         at = 0
         for q in quotes:
             k = p.text.find(q, at)
             block = self.index.block_at(p.doc_id, p.start + k) if k >= 0 else None
-            out.append(md_code(q) if block is not None and block.kind == structure.CODE else md_escape(q))
+            if block is not None and block.kind == structure.CODE:
+                out.append(md_code(q))
+            else:
+                start = p.start + k
+                spans = self.index.code_in(p.doc_id, start, start + len(q)) if k >= 0 else []
+                pieces, pos = [], 0
+                for a, b in spans:
+                    pieces += [md_escape(q[pos:a - start]), md_code(q[a - start:b - start])]
+                    pos = b - start
+                out.append("".join(pieces) + md_escape(q[pos:]))
             at = k + len(q) if k >= 0 else at
         return " ".join(out)
 

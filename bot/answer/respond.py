@@ -195,7 +195,7 @@ class Responder:
             cite = cites.mark(pi, quotes)
             p = self.index.passages[pi]
             heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
-            lines.append(fill("closest", "quote", heading=md_escape(heading), quote=md_escape(" ".join(quotes)),
+            lines.append(fill("closest", "quote", heading=md_escape(heading), quote=self.quoter.quote_markdown(pi, quotes),
                               cite=cite))
         return Reply("\n".join(lines), True, cites.citations(), kind="closest", support="closest",
                      confidence=confidence)

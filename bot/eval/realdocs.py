@@ -90,7 +90,8 @@ def score(bot: Any, q: RealQuestion) -> dict[str, Any]:
     row: dict[str, Any] = {"question": q.question, "answerable": q.answerable, "gold": q.gold,
                            "file": q.file, "support": reply.support, "confidence": reply.confidence,
                            "answer": reply.answer,
-                           "cited": [c.title for c in reply.citations]}
+                           "cited": [c.title for c in reply.citations],
+                           "quotes": [x for c in reply.citations for x in c.quotes]}
     answered = reply.support == "answer"
     if q.answerable:
         assert q.gold is not None

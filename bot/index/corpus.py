@@ -179,6 +179,7 @@ class CorpusIndex:
         self._topics: dict[int, list[str]] = {}
         self._titled: bool | None = None  # whether document titles are indexed (more than one document)
         self._blocks: dict[str, tuple[list[int], list[structure.Block]]] = {}
+        self._code: dict[str, list[tuple[int, int]]] = {}
 
     @classmethod
     def build(cls, documents: Sequence[Document], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
@@ -258,6 +259,25 @@ class CorpusIndex:
                 self._blocks.clear()
             got = self._blocks[doc_id] = ([b.start for b in blocks], blocks)
         return got
+
+    def code_in(self, doc_id: str, start: int, end: int) -> list[tuple[int, int]]:
+        """The inline code spans (a command, an option, a file name inside prose) of a document
+        that overlap ``start``..``end``, cut to it. Cached for a few documents."""
+        spans = self._code.get(doc_id)
+        if spans is None:
+            doc = self.documents[doc_id]
+            spans = structure.decode_spans((doc.metadata or {}).get(structure.CODE_KEY) or [], len(doc.text))
+            if len(self._code) > 256:
+                self._code.clear()
+            self._code[doc_id] = spans
+        k = bisect.bisect_right(spans, (start, start)) - 1
+        out = []
+        for a, b in spans[max(k, 0):]:
+            if a >= end:
+                break
+            if b > start:
+                out.append((max(a, start), min(b, end)))
+        return out
 
     def block_at(self, doc_id: str, offset: int) -> structure.Block | None:
         """The block of a structured document that holds ``offset`` (None for other formats)."""

@@ -7,8 +7,9 @@ process with CPU, memory and time limits, ``bot.sources.isolated``). A question 
 conversation goes to both bots and the stronger reply is kept (``stronger``).
 
 Limits, each refused with a message that names the file and the limit:
-- the type is sniffed from the bytes (PDF magic, HTML tags, JSON Lines, UTF-8 or UTF-16 text),
-  never taken from the name: ``report.exe`` holding text is read as text, a PNG named ``a.md``
+- the type is sniffed from the bytes (PDF magic, HTML tags, JSON Lines, UTF-8 or UTF-16 text; an
+  HTML page in the encoding it declares, decoded as the corpus readers decode it), never taken
+  from the name: ``report.exe`` holding text is read as text, a PNG named ``a.md``
   is refused;
 - at most ``MAX_FILES`` files and ``MAX_BYTES`` bytes per conversation, PDFs at most
   ``isolated.MAX_PAGES`` pages and ``isolated.PARSE_SECONDS`` seconds to read;
@@ -47,7 +48,7 @@ from bot.config import CorpusError, Manifest
 from bot.model import Document, Reply
 from bot.sources import isolated
 from bot.sources.ingest import read_file
-from bot.sources.readers import LoadReport
+from bot.sources.readers import LoadReport, decode_html, html_encoding
 
 MAX_FILES = 10  # files in one conversation
 MAX_BYTES = 20 * 1024 * 1024  # bytes of all the files of one conversation
@@ -153,6 +154,13 @@ def decode_text(data: bytes) -> str | None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
+    return _legible(text)
+
+
+def _legible(text: str) -> str | None:
+    """The text, or None when control characters show it is binary data."""
+    if "\x00" in text:
+        return None
     controls = sum(1 for c in text[:20000] if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f\v")
     return None if controls > 0.01 * max(1, min(len(text), 20000)) else text
 
@@ -168,6 +176,8 @@ def sniff(data: bytes, name: str = "") -> str:
     if data.startswith(_BINARY):
         raise AttachError(f"{shown}: not a supported type ({SUPPORTED})", 415)
     text = decode_text(data)
+    if text is None and html_encoding(data) is not None:
+        text = _legible(decode_html(data))  # a page in the encoding it declares (Latin-1, Shift JIS, ...)
     if text is None:
         raise AttachError(f"{shown}: not a supported type ({SUPPORTED}); it is not text (UTF-8 or UTF-16)", 415)
     head = text.lstrip()[:4096]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
+
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +19,8 @@ import gradio as gr  # noqa: E402
 
 from bot.index import layout  # noqa: E402
 from bot.chatbot import ChatBot, LiveBot  # noqa: E402
+from bot.answer.examples import example_questions as corpus_examples  # noqa: E402
+from bot.answer.examples import heading_question  # noqa: E402,F401  (re-exported: the page's tests use it)
 from bot.answer.render import page_escape  # noqa: E402
 from bot.serve import server  # noqa: E402
 from bot.serve.feedback import FEEDBACK_CHARS, FeedbackLog, redact  # noqa: E402,F401  (FEEDBACK_CHARS, redact: re-exported)
@@ -35,41 +37,8 @@ SESSIONS = 1000  # conversations kept in memory (Gradio's default is 10,000); th
 
 
 def example_questions(bot: ChatBot) -> list[str]:
-    """The corpus's own examples, else natural questions made from its headings and glossary."""
-    if bot.manifest.examples:
-        return list(bot.manifest.examples)[:6]
-    out: list[str] = []
-    for h in bot.index.top_sections(8):
-        q = heading_question(h)
-        if q and q not in out:
-            out.append(q)
-        if len(out) >= 3:
-            break
-    out += [f"What does {e.short} stand for?" for e in bot.index.glossary.entries[:1]]
-    if not out:
-        out = [heading_question(d.title) or f"What is {d.title} about?" for d in itertools.islice(bot.documents, 2)]
-    return out[:5]
-
-
-_HOW_TO = re.compile(r"^how to\s+(.+)$", re.I)
-_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.)\s+")
-
-
-def heading_question(heading: str) -> str | None:
-    """A heading read as the question it answers: "How to rotate a key" -> "How do I rotate a
-    key?", "What is extraction?" as is, "Tyre pressure" -> "What do the sources say about tyre
-    pressure?"; None for page furniture such as "Page 3"."""
-    h = _SECTION_NUMBER.sub("", heading.strip()).strip(" :.")
-    if not h or re.fullmatch(r"page \d+", h, re.I) or len(h) > 80:
-        return None
-    if h.endswith("?"):
-        return h
-    m = _HOW_TO.match(h)
-    if m:
-        return f"How do I {m.group(1)}?"
-    words = h.split()
-    low = h if any(w.isupper() and len(w) > 1 for w in words[:1]) else h[:1].lower() + h[1:]
-    return f"What do the sources say about {low}?"
+    """The corpus's own examples, else questions drawn from its units (``answer.examples``)."""
+    return corpus_examples(bot.index, bot.manifest.examples, bot.documents)
 
 
 def corpus_phrase(bot: ChatBot) -> str:

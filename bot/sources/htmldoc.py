@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.sources.readers import decode_html, without_xml_declaration
 from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, Builder
 
 _GENERATORS = re.compile(r"sphinx|docutils|docbook|doxygen|mkdocs|asciidoc|texinfo|javadoc|pandoc|hugo|"
@@ -131,6 +132,23 @@ def _in_page_toc(el: Any) -> bool:
     return True
 
 
+_CODE_TAGS = {"code", "tt", "kbd", "samp"}
+
+
+def _pieces(el: Any) -> list[tuple[str, bool]]:
+    """An inline element's text as (text, is inline code) pieces: ``code``, ``tt``, ``kbd`` and
+    ``samp`` are code, whatever they are nested in."""
+    if not isinstance(el.tag, str):
+        return []
+    if el.tag in _CODE_TAGS:
+        return [(el.text_content() or "", True)]
+    out = [(el.text or "", False)]
+    for child in el:
+        out.extend(_pieces(child))
+        out.append((child.tail or "", False))
+    return out
+
+
 def _inline(el: Any) -> str:
     """The text of an element, whitespace folded (inline code keeps its characters, no marks)."""
     return _WS.sub(" ", el.text_content() or "").strip()
@@ -140,13 +158,13 @@ class _Walker:
     def __init__(self) -> None:
         self.b = Builder()
         self.level = 0  # the current heading level
-        self.run: list[str] = []  # loose inline text waiting to become a paragraph
+        self.run: list[tuple[str, bool]] = []  # loose inline text waiting to become a paragraph (text, is code)
 
     def flush(self) -> None:
-        text = _WS.sub(" ", "".join(self.run)).strip()
+        pieces = list(self.run)
         self.run.clear()
-        if text:
-            self.b.add(PARAGRAPH, text)
+        if "".join(x for x, _ in pieces).strip():
+            self.b.add_inline(PARAGRAPH, pieces)
 
     def walk(self, el: Any) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -190,45 +208,44 @@ class _Walker:
             self._table(el)
             return
         if tag in ("br", "hr"):
-            self.run.append(" ")
+            self.run.append((" ", False))
             return
         if tag in _CONTAINERS or tag == "":
             if el.text:
-                self.run.append(el.text)
+                self.run.append((el.text, False))
             for child in el:
                 self.walk(child)
                 if child.tail:
-                    self.run.append(child.tail)
+                    self.run.append((child.tail, False))
             if tag in ("div", "section", "article", "main", "blockquote", "figure", "details", "td", "th", "body"):
                 self.flush()
             return
         # any other inline element: its text joins the current run
-        self.run.append(el.text_content() or "")
+        self.run.extend(_pieces(el))
 
     def _children_with_blocks(self, el: Any, kind: int) -> None:
         """An element's inline text as one block of ``kind``; block children (a nested list, a
         code block, a paragraph inside a list item) become blocks of their own after it."""
-        parts: list[str] = [el.text or ""]
+        parts: list[tuple[str, bool]] = [(el.text or "", False)]
         later: list[Any] = []
         for child in el:
             ctag = child.tag if isinstance(child.tag, str) else ""
-            if ctag in ("ul", "ol", "pre", "dl", "table", "div", "p", "blockquote") and not (ctag == "p" and not later and not "".join(parts).strip()):
+            if ctag in ("ul", "ol", "pre", "dl", "table", "div", "p", "blockquote") and not (ctag == "p" and not later and not "".join(x for x, _ in parts).strip()):
                 later.append(child)
             else:
                 if later:
                     later.append(child)
                 else:
-                    parts.append(child.text_content() or "")
-                    parts.append(child.tail or "")
+                    parts.extend(_pieces(child))
+                    parts.append((child.tail or "", False))
                     continue
             if child.tail and child.tail.strip():
                 later.append(child.tail)
-        text = _WS.sub(" ", "".join(parts)).strip()
-        if text:
-            self.b.add(kind, text)
+        if "".join(x for x, _ in parts).strip():
+            self.b.add_inline(kind, parts)
         for item in later:
             if isinstance(item, str):
-                self.run.append(item)
+                self.run.append((item, False))
             else:
                 self.walk(item)
         self.flush()
@@ -256,10 +273,19 @@ class _Walker:
                 self.b.add(ROW, " | ".join(cells))
 
 
-def read_html_doc(html: str) -> tuple[str, list[int], str | None] | None:
-    """(clean text, blocks, title) of a documentation page, or None when it is not one (or has no text)."""
+def read_html_doc(html: str | bytes) -> tuple[str, list[int], str | None] | None:
+    """(clean text, blocks, title) of a documentation page, or None when it is not one (or has no
+    text). Bytes are decoded as a browser decodes them (``readers.decode_html``). Inline code
+    spans: ``read_html_doc_code``."""
+    got = read_html_doc_code(html)
+    return got[:3] if got is not None else None
+
+
+def read_html_doc_code(html: str | bytes) -> tuple[str, list[int], str | None, list[int]] | None:
+    """``read_html_doc`` and the page's inline code spans (``structure.CODE_KEY``)."""
     import lxml.html
 
+    html = decode_html(html) if isinstance(html, bytes) else without_xml_declaration(html)
     try:
         root = lxml.html.document_fromstring(html)
     except (ValueError, TypeError, lxml.etree.ParserError):
@@ -277,4 +303,4 @@ def read_html_doc(html: str) -> tuple[str, list[int], str | None] | None:
     text, flat = w.b.build()
     h1 = next((text[b.start:b.end] for b in w.b.blocks if b.kind == HEADING and b.level == 1), None)
     title = h1 or (_inline(title_el) if title_el is not None else None)
-    return text, flat, title or None
+    return text, flat, title or None, w.b.code

@@ -1,9 +1,10 @@
 """Read a user's files and folders into Documents: Markdown, text, HTML, PDF and BEIR JSON Lines.
 
 Every file is tried on its own: a file that cannot be read is reported ("path: problem") and
-skipped, never aborting the rest. HTML keeps its main content only (trafilatura drops navigation,
-footers and scripts) with headings as Markdown headings; PDF pages become "Page N" sections so
-citations name the page.
+skipped, never aborting the rest. Markdown is read as the text its reader sees, with its units
+(``markdown``); documentation HTML as its units (``htmldoc``); an article page keeps its main
+content only (trafilatura drops navigation, footers and scripts), read through the Markdown
+reader; PDF pages become "Page N" sections so citations name the page.
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from bot.config import MANIFEST, CorpusError, has_surrogates
-from bot.sources.htmldoc import read_html_doc
+from bot.sources.htmldoc import read_html_doc_code
 from bot.sources.manpage import looks_like_man, read_man
-from bot.sources.readers import LoadReport, guess_title, read_text, shown, text_title
-from bot.sources.structure import BLOCKS_KEY, STRUCTURED
+from bot.sources.markdown import read_markdown
+from bot.sources.readers import LoadReport, guess_title, read_html, read_text, shown, text_title
+from bot.sources.structure import BLOCKS_KEY, CODE_KEY, STRUCTURED
 from bot.model import Document
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
@@ -147,6 +149,14 @@ def _clean_dom(html: str):
     return root
 
 
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def _md_literal(text: str) -> str:
+    """Page text as Markdown that reads as itself (every ASCII punctuation mark escaped)."""
+    return _MD_PUNCTUATION.sub(r"\\\1", text)
+
+
 def _dom_markdown(root) -> str:
     """Markdown blocks from a cleaned DOM: h1-h6 as headings, every block element its own paragraph
     (list items as "- " items), inline text joined."""
@@ -165,7 +175,7 @@ def _dom_markdown(root) -> str:
             flush()
             text = _WS.sub(" ", el.text_content()).strip()
             if text:
-                blocks.append("#" * int(tag[1]) + " " + text)
+                blocks.append("#" * int(tag[1]) + " " + _md_literal(text))
             return
         block = tag in _BLOCK_TAGS
         if block:
@@ -173,11 +183,11 @@ def _dom_markdown(root) -> str:
             if tag == "li":
                 run.append("- ")
         if el.text:
-            run.append(el.text)
+            run.append(_md_literal(el.text))
         for child in el:
             walk(child)
             if child.tail:
-                run.append(child.tail)
+                run.append(_md_literal(child.tail))
         if block:
             flush()
 
@@ -513,8 +523,17 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 report.problems.append(f"{path}:{lineno}: document '{doc_id}' holds NUL bytes (binary data); skipped")
                 continue
             title = title.strip() or doc_id
+            meta: dict[str, Any] = {"format": fmt}
+            if fmt == "markdown":  # the text its reader sees, with its units (``markdown``)
+                got = read_markdown(text)
+                if got is None:
+                    report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
+                    continue
+                text, meta[BLOCKS_KEY] = got[0], got[1]
+                if got[4]:
+                    meta[CODE_KEY] = got[4]
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
-                           metadata={"format": fmt})
+                           metadata=meta)
 
 
 def read_file(path: Path, source: str, report: LoadReport, title: str | None = None,
@@ -533,23 +552,40 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
         for key, value in pdf_credits(path).items():  # what the manifest says wins
             meta.setdefault(key, value)
     elif kind == "html":
-        html = read_text(path)
-        doc = read_html_doc(html)  # documentation: its own structure; else an article: the extractor
+        html = read_html(path)  # decoded as a browser does: byte-order mark, XML declaration, <meta charset>
+        doc = read_html_doc_code(html)  # documentation: its own structure; else an article: the extractor
         if doc is not None:
-            text, blocks, found = doc
+            text, blocks, found, code = doc
+            if code:
+                meta[CODE_KEY] = code
             page_meta = html_metadata(html)
             meta[BLOCKS_KEY] = blocks
             fmt = STRUCTURED
         else:
-            text, found, page_meta = html_to_markdown(html, path)
-            fmt = "markdown"
+            markdown, found, page_meta = html_to_markdown(html, path)
+            got = read_markdown(markdown)  # the text a reader sees: no emphasis marks or escapes
+            if got is None:
+                raise CorpusError(f"{path}: no main text found in the HTML")
+            text, meta[BLOCKS_KEY], h1, _, code = got
+            if code:
+                meta[CODE_KEY] = code
+            found = found or h1
+            fmt = "markdown"  # an article (is_documentation said no): the article decision model
         for key, value in page_meta.items():  # what the manifest says wins
             meta.setdefault(key, value)
-    elif kind in ("markdown", "text"):
+    elif kind == "markdown":
+        got = read_markdown(read_text(path))  # the text its reader sees, with its units
+        if got is None:
+            raise CorpusError(f"{path}: the document is empty")
+        text, meta[BLOCKS_KEY], found, documentation, code = got
+        if code:
+            meta[CODE_KEY] = code
+        fmt = STRUCTURED if documentation else "markdown"  # an article keeps the article decision model
+    elif kind == "text":
         text = read_text(path)
-        found = text_title(text) if kind == "text" else None
+        found = text_title(text)
         fmt = kind
-        if kind == "text" and looks_like_man(text):  # a man page rendered as text
+        if looks_like_man(text):  # a man page rendered as text
             text, blocks, found = read_man(text)
             meta[BLOCKS_KEY] = blocks
             fmt = STRUCTURED

@@ -154,6 +154,13 @@ def _chunks(text: str, size: int | None = None) -> Iterator[tuple[int, str]]:
         pos = end
 
 
+def markdown_pieces(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, piece) of a Markdown text cut where a parser can start again (``_chunks``), each
+    with quote markers past the tenth level read as spaces (``_shallow_quotes``)."""
+    for offset, chunk in _chunks(text):
+        yield offset, _shallow_quotes(chunk)
+
+
 def _events(text: str, offset: int, tokens: list) -> list[tuple]:
     """The headings and blocks of one parsed piece, in order, as small tuples (the tokens go)."""
     lines = _line_starts(text)
@@ -268,7 +275,7 @@ _WHOLE = (structure.ROW, structure.CODE)
 
 def blocks_for(doc: Document) -> Iterator[Block]:
     fmt = doc.metadata.get("format") if doc.metadata else None
-    if fmt == structure.STRUCTURED:
+    if fmt == structure.STRUCTURED or (doc.metadata and structure.BLOCKS_KEY in doc.metadata):
         found = structured_blocks(doc)
         if found is not None:
             return found

@@ -15,11 +15,13 @@ Metadata keys starting with "_" are the reader's, never shown as document metada
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 STRUCTURED = "structured"  # the document format of texts built here
 BLOCKS_KEY = "_blocks"
+CODE_KEY = "_code"  # inline code inside prose (a command, an option, a file name): start, end, ...
 
 
 def is_documentation(metadata: dict | None, source: str) -> bool:
@@ -51,9 +53,45 @@ class Builder:
     """Appends blocks of clean text; ``build()`` gives the text and its blocks."""
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
+        # compact: a large Markdown file has hundreds of thousands of blocks; a Block object and
+        # a string for each took more memory than the text itself
+        self._done: list[str] = []  # text of earlier blocks, joined a few thousand at a time
+        self._parts: list[str] = []  # the latest blocks' texts
+        self._last = ""
+        self._n = 0
         self._at = 0
-        self.blocks: list[Block] = []
+        self._flat = array("q")  # kind, level, start, end of each block
+        self._code = array("q")  # inline code spans: start and end in the text, in order
+        self.blocks = BlockList(self._flat)
+
+    def add_inline(self, kind: int, pieces: Sequence[tuple[str, bool]], level: int = 0) -> None:
+        """One block of prose made of pieces, each (text, is inline code): folded to single
+        spaces as ``add`` folds it, the code pieces' spans recorded (``code``)."""
+        out: list[str] = []
+        spans: list[tuple[int, int]] = []
+        at = 0
+        for text, code in pieces:
+            folded = _SPACES.sub(" ", text)
+            if folded.startswith(" ") and (not out or out[-1].endswith(" ")):
+                folded = folded[1:]
+            if not folded:
+                continue
+            if code and folded.strip():
+                lead = len(folded) - len(folded.lstrip(" "))
+                spans.append((at + lead, at + len(folded.rstrip(" "))))
+            out.append(folded)
+            at += len(folded)
+        body = "".join(out)
+        lead = len(body) - len(body.lstrip(" "))
+        body = body.strip(" ")
+        if not body:
+            return
+        start = self._at + (2 if self._n else 0)  # where add() puts it
+        self.add(kind, body, level)
+        for a, b in spans:
+            a, b = max(a - lead, 0), min(b - lead, len(body))
+            if a < b:
+                self._code.extend((start + a, start + b))
 
     def add(self, kind: int, text: str, level: int = 0) -> None:
         """One block. Prose is folded to single spaces; code keeps its lines (trailing spaces go)."""
@@ -69,26 +107,57 @@ class Builder:
             body = _SPACES.sub(" ", text).strip()
         if not body:
             return
-        if self._parts:
-            self._parts.append("\n\n")
-            self._at += 2
-        self.blocks.append(Block(kind, level, self._at, self._at + len(body)))
+        if self._n:
+            self._at += 2  # the blank line before it
+        self._flat.extend((kind, level, self._at, self._at + len(body)))
         self._parts.append(body)
+        self._last = body
+        self._n += 1
         self._at += len(body)
+        if len(self._parts) >= 4096:
+            self._done.append("\n\n".join(self._parts))
+            self._parts.clear()
 
     def text_of(self, k: int) -> str:
         """The text of block ``k`` (negative counts from the end)."""
-        n = k if k >= 0 else len(self.blocks) + k
-        return self._parts[2 * n]  # parts alternate block text and separators
+        if k == -1 and self._n:
+            return self._last
+        b = self.blocks[k]
+        return self._text()[b.start:b.end]
+
+    def _text(self) -> str:
+        return "\n\n".join(x for x in (*self._done, "\n\n".join(self._parts)) if x)
 
     def empty(self) -> bool:
-        return not self.blocks
+        return not self._n
+
+    @property
+    def code(self) -> list[int]:
+        """Inline code spans (``add_inline``): start, end, ... in the text."""
+        return self._code.tolist()
 
     def build(self) -> tuple[str, list[int]]:
-        flat: list[int] = []
-        for b in self.blocks:
-            flat.extend((b.kind, b.level, b.start, b.end))
-        return "".join(self._parts) + "\n", flat
+        return self._text() + "\n", self._flat.tolist()
+
+
+class BlockList(Sequence):
+    """Blocks read from their flat list of integers (kind, level, start, end, ...) as they are
+    asked for: a large document's hundreds of thousands of blocks are never all objects at once."""
+
+    def __init__(self, flat: Sequence[int]) -> None:
+        self._flat = flat
+
+    def __len__(self) -> int:
+        return len(self._flat) // 4
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        n = k if k >= 0 else len(self) + k
+        if not 0 <= n < len(self):
+            raise IndexError(k)
+        f = self._flat
+        return Block(f[4 * n], f[4 * n + 1], f[4 * n + 2], f[4 * n + 3])
 
 
 def _dedent(lines: list[str]) -> list[str]:
@@ -97,21 +166,35 @@ def _dedent(lines: list[str]) -> list[str]:
     return [x[cut:] for x in lines]
 
 
-def decode(flat: Sequence[int], text_length: int) -> list[Block]:
+def decode_spans(flat: Sequence[int], text_length: int) -> list[tuple[int, int]]:
+    """Inline code spans stored in a document's metadata (``CODE_KEY``), checked against its
+    text: in order, inside it, not overlapping (a damaged list gives none)."""
+    if not isinstance(flat, (list, tuple)) or len(flat) % 2:
+        return []
+    out: list[tuple[int, int]] = []
+    last = 0
+    for i in range(0, len(flat), 2):
+        a, b = flat[i], flat[i + 1]
+        if not (isinstance(a, int) and isinstance(b, int) and last <= a < b <= text_length):
+            return []
+        out.append((a, b))
+        last = b
+    return out
+
+
+def decode(flat: Sequence[int], text_length: int) -> Sequence[Block]:
     """The blocks stored in a document's metadata, checked against its text (a damaged list
     gives no blocks, and the splitter then reads the text as plain paragraphs)."""
     if not isinstance(flat, (list, tuple)) or len(flat) % 4:
         return []
-    out = []
     last = 0
     for i in range(0, len(flat), 4):
-        kind, level, start, end = flat[i:i + 4]
-        if not all(isinstance(x, int) for x in (kind, level, start, end)) or not (
+        kind, level, start, end = flat[i], flat[i + 1], flat[i + 2], flat[i + 3]
+        if not (type(kind) is int and type(level) is int and type(start) is int and type(end) is int) or not (
                 0 <= kind < len(KIND_NAMES) and last <= start < end <= text_length):
             return []
-        out.append(Block(kind, level, start, end))
         last = end
-    return out
+    return BlockList(flat)
 
 
 @dataclass(frozen=True)

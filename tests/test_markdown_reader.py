@@ -1,0 +1,154 @@
+"""Markdown read as the text its reader sees (``sources/markdown``): no emphasis marks, escapes,
+link syntax or footnote markers in the text quotes are cut from; headings, items, code and rows
+kept as units. And across readers: no quote holds markup outside a code block."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from bot import ChatBot
+from bot.sources.ingest import read_file
+from bot.sources.markdown import front_matter, read_markdown
+from bot.sources.readers import LoadReport
+from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, decode
+
+GUIDE = textwrap.dedent("""\
+    ---
+    title: sprocket-install
+    section: 1
+    description: Install a sprocket
+    ---
+
+    ### Overview
+
+    - [Before you start](#before-you-start)
+    - [Installing](#installing)
+    - [Checking](#checking)
+
+    ### Before you start
+
+    **Note for Mac:** you must **read** the `sprocket_config` file and lid\\_clip first.[^1] See the
+    [setup guide](setup.md) and \\[optional\\] steps; a \\*star\\* is literal.<sup>2</sup>
+
+    **How do I know it worked?**
+
+    Run `sprocket --check` and look for *OK*.
+
+    ### Installing
+
+    1. Download the sprocket.
+    2. Run the installer:
+
+       ```sh
+       sprocket-install --prefix=/opt/sprocket
+       ```
+
+    | Flag | Meaning |
+    |------|---------|
+    | `-q` | quiet   |
+    | `-v` | verbose |
+
+    > The installer never asks for a password.
+
+    [^1]: The file lives in your home folder.
+    """)
+
+MARKUP = ("<sup", "</", "\\_", "\\[", "\\*", "**", "[^", "](", "`")
+
+
+def test_front_matter_gives_the_title_and_is_not_text():
+    meta, rest = front_matter(GUIDE)
+    assert meta["title"] == "sprocket-install" and rest.lstrip().startswith("### Overview")
+    assert front_matter("---\n\nA paragraph after a rule.\n\n---\n")[0] == {}  # rules, not front matter
+
+
+def test_markdown_is_read_as_the_text_its_reader_sees():
+    text, flat, title, documentation, _ = read_markdown(GUIDE)
+    assert title == "sprocket-install" and documentation  # front matter and code: a documentation page
+    for mark in MARKUP:
+        assert mark not in text, mark
+    assert "Note for Mac: you must read the sprocket_config file and lid_clip first. See the setup guide and [optional] " \
+           "steps; a *star* is literal." in text  # escapes resolved, the footnote marker gone
+    blocks = decode(flat, len(text))
+    got = [(b.kind, text[b.start:b.end]) for b in blocks]
+    assert (HEADING, "Before you start") in got
+    assert (KEY, "How do I know it worked?") in got  # a bold-only paragraph heads what follows
+    assert (PARAGRAPH, "Run sprocket --check and look for OK.") in got  # inline code kept verbatim
+    assert (ITEM, "Download the sprocket.") in got and (ITEM, "Run the installer:") in got
+    assert (CODE, "sprocket-install --prefix=/opt/sprocket") in got
+    assert [t for k, t in got if k == ROW] == ["Flag | Meaning", "-q | quiet", "-v | verbose"]
+    assert (PARAGRAPH, "The installer never asks for a password.") in got
+    assert (PARAGRAPH, "The file lives in your home folder.") in got
+    assert "Installing\n" not in [t for k, t in got if k == ITEM]  # the in-page table of contents is dropped
+    assert not any(t.startswith("Before you start") for k, t in got if k == ITEM)
+
+
+def test_an_article_in_markdown_keeps_the_article_model_and_its_title():
+    text, _, title, documentation, _ = read_markdown("# Coffee\n\nCoffee is *roasted* seeds.\n\n## Tea\n\nTea is leaves.\n")
+    assert title == "Coffee" and not documentation and text.startswith("Coffee\n\nCoffee is roasted seeds.")
+
+
+def test_a_markdown_file_is_a_structured_document(tmp_path):
+    (tmp_path / "guide.md").write_text(GUIDE)
+    (doc,) = read_file(tmp_path / "guide.md", "guide.md", LoadReport())
+    assert doc.metadata["format"] == "structured" and doc.title == "sprocket-install"
+    (tmp_path / "article.md").write_text("# Coffee\n\nCoffee is **roasted** seeds.\n")
+    (doc,) = read_file(tmp_path / "article.md", "article.md", LoadReport())
+    assert doc.metadata["format"] == "markdown" and doc.text == "Coffee\n\nCoffee is roasted seeds.\n"
+    assert doc.metadata["_blocks"]
+
+
+DOCBOOK = """<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Gizmo</title>
+<meta name="generator" content="DocBook XSL Stylesheets" /></head><body><div class="chapter">
+<h1 class="title">Gizmo manual</h1><div class="section"><h2 class="title">Resetting the gizmo</h2>
+<p>Hold the <code class="literal">reset_button</code> for ten seconds.<sup>[<a href="#f1">1</a>]</sup></p>
+<pre class="screen"># gizmo --reset &lt;/dev/null</pre></div></div></body></html>"""
+ARTICLE = ("<html><head><title>Our kettle</title></head><body><article><h1>Our kettle</h1>"
+           "<p>The <b>kettle</b> boils water in <i>two</i> minutes; its lid_clip snaps shut [firmly].</p>"
+           "<p>We descale the kettle every month with vinegar.</p></article></body></html>")
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mixed")
+    (folder / "guide.md").write_text(GUIDE)
+    (folder / "gizmo.html").write_bytes(DOCBOOK.encode("utf-8"))
+    (folder / "kettle.html").write_text(ARTICLE)
+    return ChatBot.load(folder)
+
+
+@pytest.mark.parametrize("question", ["what must I read first on a Mac?", "how do I know the sprocket worked?",
+                                      "how do I install the sprocket?", "which flag makes the installer verbose?",
+                                      "how do I reset the gizmo?", "how fast does the kettle boil water?",
+                                      "how often is the kettle descaled?"])
+def test_no_quote_holds_markup_outside_a_code_block(mixed, question):
+    reply = mixed.ask(question)
+    assert reply.citations, reply.answer
+    for c in reply.citations:
+        doc = next(d for d in mixed.documents if d.source == c.source)
+        blocks = decode(doc.metadata.get("_blocks") or [], len(doc.text))
+        for q in c.quotes:
+            at = doc.text.find(q)
+            assert at >= 0
+            if any(b.kind == CODE and b.start <= at < b.end for b in blocks):
+                continue  # code is quoted as written
+            for mark in ("<sup", "</", "\\_", "\\[", "\\*", "**"):
+                assert mark not in q, (mark, q)
+
+
+def test_inline_code_is_quoted_as_code(tmp_path):
+    (tmp_path / "guide.md").write_text(GUIDE)
+    (tmp_path / "gizmo.html").write_bytes(DOCBOOK.encode("utf-8"))
+    bot = ChatBot.load(tmp_path)
+    doc = next(d for d in bot.documents if d.source == "guide.md")
+    spans = [doc.text[a:b] for a, b in zip(doc.metadata["_code"][::2], doc.metadata["_code"][1::2])]
+    assert spans == ["sprocket_config", "sprocket --check"]
+    reply = bot.ask("how do I know the sprocket worked?")
+    assert "Run `sprocket --check` and look for OK." in reply.answer, reply.answer  # a code span, not escaped prose
+    gizmo = next(d for d in bot.documents if d.source == "gizmo.html")
+    assert [gizmo.text[a:b] for a, b in zip(gizmo.metadata["_code"][::2], gizmo.metadata["_code"][1::2])] == \
+        ["reset_button"]  # <code class="literal"> in documentation HTML
+    reply = bot.ask("how long do I hold the reset button of the gizmo?")
+    assert "`reset_button`" in reply.answer, reply.answer
