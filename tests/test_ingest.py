@@ -57,10 +57,10 @@ def test_html_keeps_main_content_only(saved):
     html_doc = next(d for d in bot.documents if d.source == "api-keys.html")
     for furniture in ("Pricing", "Log in", "Copyright", "Cookie", "tracker"):
         assert furniture not in html_doc.text
-    from bot.sources.structure import HEADING, decode
+    from bot.sources.structure import HEADING
 
     assert "#" not in html_doc.text  # the text a reader sees: the heading is a heading block, no Markdown marks
-    blocks = decode(html_doc.metadata["_blocks"], len(html_doc.text))
+    _, blocks = bot.index.blocks_of(html_doc.id)  # a saved index keeps them in its blocks file
     assert "How to rotate a key" in [html_doc.text[b.start:b.end] for b in blocks if b.kind == HEADING]
 
 
