@@ -21,12 +21,13 @@ import yaml
 
 from bot.config import load_manifest
 from bot.index import layout, store
+from bot.sources import structure
 from doc_kinds import KINDS, write_all
 from earlier_layout import to_earlier_layout
 from waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-STRUCTURED = {"man", "sphinx"}  # kinds whose reader records blocks (a key heads the answer)
+STRUCTURED = {"markdown", "man", "sphinx", "docbook", "article"}  # kinds whose reader records blocks
 
 
 def bot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -177,7 +178,7 @@ def test_saved_blocks_are_the_readers_and_read_when_asked_for(tmp_path):
     for d in read:
         stored = docs[docs.position(d.id)]
         assert "_blocks" not in stored.metadata  # not in documents.jsonl: read from blocks.bin on demand
-        assert docs.blocks(docs.position(d.id)) == list(d.metadata.get("_blocks") or [])
+        assert docs.blocks(docs.position(d.id)) == list(structure.unpack(d.metadata.get("_blocks")) or [])
         assert index.blocks_of(d.id) == index.blocks_of(d.id) and (bool(index.blocks_of(d.id)[1])
                                                                    == bool(d.metadata.get("_blocks")))
         assert docs.with_blocks(docs.position(d.id)).metadata == d.metadata

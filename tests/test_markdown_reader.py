@@ -11,7 +11,7 @@ from bot import ChatBot
 from bot.sources.ingest import read_file
 from bot.sources.markdown import front_matter, read_markdown
 from bot.sources.readers import LoadReport
-from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, decode
+from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, decode, decode_spans, pack, unpack
 
 GUIDE = textwrap.dedent("""\
     ---
@@ -143,12 +143,23 @@ def test_inline_code_is_quoted_as_code(tmp_path):
     (tmp_path / "gizmo.html").write_bytes(DOCBOOK.encode("utf-8"))
     bot = ChatBot.load(tmp_path)
     doc = next(d for d in bot.documents if d.source == "guide.md")
-    spans = [doc.text[a:b] for a, b in zip(doc.metadata["_code"][::2], doc.metadata["_code"][1::2])]
+    spans = [doc.text[a:b] for a, b in decode_spans(doc.metadata["_code"], len(doc.text))]
     assert spans == ["sprocket_config", "sprocket --check"]
     reply = bot.ask("how do I know the sprocket worked?")
     assert "Run `sprocket --check` and look for OK." in reply.answer, reply.answer  # a code span, not escaped prose
     gizmo = next(d for d in bot.documents if d.source == "gizmo.html")
-    assert [gizmo.text[a:b] for a, b in zip(gizmo.metadata["_code"][::2], gizmo.metadata["_code"][1::2])] == \
+    assert [gizmo.text[a:b] for a, b in decode_spans(gizmo.metadata["_code"], len(gizmo.text))] == \
         ["reset_button"]  # <code class="literal"> in documentation HTML
     reply = bot.ask("how long do I hold the reset button of the gizmo?")
     assert "`reset_button`" in reply.answer, reply.answer
+
+
+def test_offsets_are_packed_compactly_and_old_lists_still_read():
+    flat = [0, 1, 0, 5, 2, 0, 7, 4_000_000_000]
+    packed = pack(flat)
+    assert isinstance(packed, str) and list(unpack(packed)) == flat and unpack(flat) == flat
+    assert unpack("not base64!") is None and unpack("abc") is None and unpack(7) is None
+    assert unpack(pack(range(1000)), most=999) is None and len(unpack(pack(range(1000)), most=1000)) == 1000
+    assert [(b.kind, b.start, b.end) for b in decode(pack([1, 1, 0, 5, 4, 0, 7, 9]), 10)] == [(1, 0, 5), (4, 7, 9)]
+    assert [(b.start, b.end) for b in decode([1, 1, 0, 5], 10)] == [(0, 5)]  # as an earlier index saved them
+    assert decode(pack([1, 1, 0, 50]), 10) == [] and decode_spans(pack([3, 4, 1, 2]), 10) == []

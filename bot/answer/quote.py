@@ -117,10 +117,7 @@ class Quoter:
         the passage is not such a unit or its best sentence lies past that window."""
         p = self.index.passages[pi]
         doc = self.index.documents[p.doc_id]
-        if not p.section_first or not p.headings or not (
-                self.index.block_at(p.doc_id, p.start) is not None or structure.is_documentation(doc.metadata, doc.source)):
-            return None
-        if (self.index.documents[p.doc_id].metadata or {}).get("format") != structure.STRUCTURED:
+        if not p.section_first or not p.headings or not structure.is_documentation(doc.metadata, doc.source):
             return None  # an article read as its units (Markdown, an article page): its sentences are chosen one by one
         if not (self.index.key_of(pi) or set(focus) & self.index.heading_terms[pi]):
             return None

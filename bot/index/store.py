@@ -27,6 +27,7 @@ from bot.index.files import IndexFileError, checked, load_npz, map_file, read_ch
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
                               generation_name, outdated, part_files, read_header, repair_command, source_manifest, stale_reason)
 from bot.model import Document, Passage, Sentence
+from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
 from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
@@ -97,7 +98,7 @@ class DocumentStore(Sequence):
         """Document ``i`` with its blocks in its metadata, as its reader made it (to split it again)."""
         d = self[i]
         flat = self.blocks(i)
-        return replace(d, metadata={**d.metadata, BLOCKS_KEY: flat}) if flat else d
+        return replace(d, metadata={**d.metadata, BLOCKS_KEY: structure.pack(flat)}) if flat else d
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):

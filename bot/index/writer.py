@@ -26,6 +26,7 @@ from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, IND
                               TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, part_files,
                               snapshot_sources)
 from bot.model import Document, Passage
+from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
 from bot.text.glossary import Glossary
 
@@ -161,10 +162,10 @@ def blocks_bytes(d: Document) -> bytes:
     """A document's blocks (``sources.structure``) as the blocks file keeps them: the flat list as
     little-endian int32s; nothing for a document without blocks, or with a list that is not one
     (the splitter would read neither: ``structure.decode`` gives no blocks for it)."""
-    flat = (d.metadata or {}).get(BLOCKS_KEY)
-    if not isinstance(flat, (list, tuple)) or not flat or len(flat) % 4:
+    flat = structure.unpack((d.metadata or {}).get(BLOCKS_KEY))  # packed by the reader (or a plain list)
+    if flat is None or not len(flat) or len(flat) % 4:
         return b""
-    if not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**31 for x in flat):
+    if not all(type(x) is int and 0 <= x < 2**31 for x in flat):
         return b""
     return np.asarray(flat, BLOCKS_DTYPE).tobytes()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import os
-
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace

@@ -5,7 +5,8 @@ Markdown would put escapes, emphasis marks and code fences into the text quotes 
 They build the document with :class:`Builder` instead: each heading, paragraph, list item, code
 block, definition term, option entry or table row is appended as plain text, separated by blank
 lines, and recorded as a block (kind, level, start, end). The blocks travel with the document as
-``metadata["_blocks"]`` (a flat list of integers, saved with the index like other metadata) and
+``metadata["_blocks"]`` (a flat list of integers, packed into a string: ``pack``; saved with the index
+like other metadata) and
 the splitter turns them into passages: a heading, a definition term and an option tag head the
 blocks that follow them, so an FAQ entry, a term with its definition and an option with its
 description each become a unit of their own.
@@ -14,7 +15,11 @@ Metadata keys starting with "_" are the reader's, never shown as document metada
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import sys
+import zlib
 from array import array
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -38,6 +43,7 @@ def is_documentation(metadata: dict | None, source: str) -> bool:
 HEADING, KEY, PARAGRAPH, ITEM, CODE, ROW = range(6)
 KIND_NAMES = ("heading", "key", "paragraph", "item", "code", "row")
 _WS = re.compile(r"[ \t\r\f\v]+")
+_U32 = next(t for t in "IL" if array(t).itemsize == 4)  # offsets: 32-bit unsigned (a document is at most 1 GB)
 _SPACES = re.compile(r"\s+")
 
 
@@ -58,10 +64,11 @@ class Builder:
         self._done: list[str] = []  # text of earlier blocks, joined a few thousand at a time
         self._parts: list[str] = []  # the latest blocks' texts
         self._last = ""
+        self._built: str | None = None
         self._n = 0
         self._at = 0
-        self._flat = array("q")  # kind, level, start, end of each block
-        self._code = array("q")  # inline code spans: start and end in the text, in order
+        self._flat = array(_U32)  # kind, level, start, end of each block
+        self._code = array(_U32)  # inline code spans: start and end in the text, in order
         self.blocks = BlockList(self._flat)
 
     def add_inline(self, kind: int, pieces: Sequence[tuple[str, bool]], level: int = 0) -> None:
@@ -126,18 +133,27 @@ class Builder:
         return self._text()[b.start:b.end]
 
     def _text(self) -> str:
+        if self._built is not None:
+            return self._built[:-1]
         return "\n\n".join(x for x in (*self._done, "\n\n".join(self._parts)) if x)
 
     def empty(self) -> bool:
         return not self._n
 
     @property
-    def code(self) -> list[int]:
+    def code(self) -> Sequence[int]:
         """Inline code spans (``add_inline``): start, end, ... in the text."""
-        return self._code.tolist()
+        return self._code
 
-    def build(self) -> tuple[str, list[int]]:
-        return self._text() + "\n", self._flat.tolist()
+    def build(self) -> tuple[str, Sequence[int]]:
+        """The text and its blocks (kind, level, start, end, ...; ``pack`` them for metadata)."""
+        pieces = [*self._done, "\n\n".join(self._parts)] if self._parts else self._done
+        out: list[str] = []
+        for piece in pieces:
+            out += ["\n\n", piece] if out else [piece]
+        text = "".join([*out, "\n"])  # one copy of the text (a large file's is megabytes)
+        self._done, self._parts, self._built = [], [], text
+        return text, self._flat
 
 
 class BlockList(Sequence):
@@ -166,10 +182,44 @@ def _dedent(lines: list[str]) -> list[str]:
     return [x[cut:] for x in lines]
 
 
-def decode_spans(flat: Sequence[int], text_length: int) -> list[tuple[int, int]]:
+# Offsets in a document's metadata are packed into a string: 32-bit little-endian words,
+# compressed (zlib), in base64. A large Markdown file's 1.4 million block offsets took 31 MB as
+# a list of Python integers, 1.9 MB so. A list (what earlier versions saved) is read as well.
+def pack(values: Sequence[int]) -> str:
+    """Offsets (0 <= value < 2**32) as a compact string for a document's metadata."""
+    a = values if isinstance(values, array) and values.typecode == _U32 else array(_U32, values)
+    if sys.byteorder == "big":
+        a = array(_U32, a)
+        a.byteswap()
+    return base64.b64encode(zlib.compress(a.tobytes(), 6)).decode("ascii")
+
+
+def unpack(value: object, most: int | None = None) -> Sequence[int] | None:
+    """The offsets ``pack`` wrote (or a list of them), at most ``most`` of them; None when the
+    value is not such (damaged, or more than ``most``)."""
+    if isinstance(value, (list, tuple, array)):
+        return value if most is None or len(value) <= most else None
+    if not isinstance(value, str):
+        return None
+    try:
+        z = zlib.decompressobj()
+        raw = z.decompress(base64.b64decode(value, validate=True), 4 * most if most is not None else 0)
+    except (ValueError, binascii.Error, zlib.error):
+        return None
+    if z.unconsumed_tail or not z.eof or len(raw) % 4:
+        return None  # more than ``most`` offsets, or cut short
+    a = array(_U32)
+    a.frombytes(raw)
+    if sys.byteorder == "big":
+        a.byteswap()
+    return a
+
+
+def decode_spans(flat: object, text_length: int) -> list[tuple[int, int]]:
     """Inline code spans stored in a document's metadata (``CODE_KEY``), checked against its
     text: in order, inside it, not overlapping (a damaged list gives none)."""
-    if not isinstance(flat, (list, tuple)) or len(flat) % 2:
+    flat = unpack(flat, 2 * text_length)
+    if flat is None or len(flat) % 2:
         return []
     out: list[tuple[int, int]] = []
     last = 0
@@ -182,10 +232,11 @@ def decode_spans(flat: Sequence[int], text_length: int) -> list[tuple[int, int]]
     return out
 
 
-def decode(flat: Sequence[int], text_length: int) -> Sequence[Block]:
-    """The blocks stored in a document's metadata, checked against its text (a damaged list
-    gives no blocks, and the splitter then reads the text as plain paragraphs)."""
-    if not isinstance(flat, (list, tuple)) or len(flat) % 4:
+def decode(flat: object, text_length: int) -> Sequence[Block]:
+    """The blocks stored in a document's metadata (``pack``), checked against its text (a
+    damaged list gives no blocks, and the splitter then reads the text as plain paragraphs)."""
+    flat = unpack(flat, 4 * text_length)
+    if flat is None or len(flat) % 4:
         return []
     last = 0
     for i in range(0, len(flat), 4):
