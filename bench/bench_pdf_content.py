@@ -9,7 +9,7 @@ Builds three small PDFs with pypdf, each page drawing "Page text" and then ``--m
 - distinct: each page its own stream (the same content, no sharing to exploit)
 - forms:    each page draws one form XObject holding that content 50 times
 
-and times ``bot.sources.ingest.pdf_to_markdown`` (the product: per-page and per-document content
+and times ``bot.sources.pdf.pdf_to_markdown`` (the product: per-page and per-document content
 budgets, shared streams parsed once) against a plain pypdf loop (``extract_text`` on every page,
 what the product did before), printing seconds, the pages whose text each kept, and the ratio.
 The plain loop is skipped for "forms" unless ``--all`` (it parses 50 x pages x mb megabytes).
@@ -27,7 +27,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObjec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.sources.ingest import pdf_to_markdown  # noqa: E402
+from bot.sources.pdf import pdf_to_markdown  # noqa: E402
 from bot.sources.readers import LoadReport  # noqa: E402
 
 TEXT = b"BT /F1 12 Tf 72 712 Td (Page text) Tj ET\n"

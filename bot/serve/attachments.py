@@ -47,7 +47,9 @@ from bot.chatbot import ChatBot
 from bot.config import CorpusError, Manifest
 from bot.model import Document, Reply
 from bot.sources import isolated
+from bot.sources.formats import READERS
 from bot.sources.ingest import read_file
+from bot.sources.pdf import PAGE_HEADINGS
 from bot.sources.readers import LoadReport, decode_html, html_encoding
 
 MAX_FILES = 10  # files in one conversation
@@ -63,7 +65,7 @@ PARALLEL_READS = 2  # files read and indexed at once (each takes a core)
 WAITING_READS = 8  # more files waiting than this are refused (503) rather than holding server threads
 ATTACHED = "attached: "  # a cited source that is an attached file: "attached: report.pdf"
 SUPPORTED = "PDF, Markdown, text, HTML, JSON Lines"
-KINDS = {"pdf": ".pdf", "markdown": ".md", "text": ".txt", "html": ".html", "jsonl": ".jsonl"}
+KINDS = {kind: reader.suffixes[0] for kind, reader in READERS.items()}  # a kind -> the suffix its file is saved under
 ISOLATED_KINDS = {"pdf", "html"}  # parsers that could run away; text, Markdown and JSON Lines read in-process
 
 
@@ -217,7 +219,7 @@ class AttachedFile:
         return sum(len(d.text) for d in self.documents)
 
     def to_dict(self) -> dict[str, Any]:
-        pages = sum(1 for d in self.documents for _ in re.finditer(r"(?m)^## Page \d+$", d.text)) \
+        pages = sum(1 for d in self.documents for _ in PAGE_HEADINGS.finditer(d.text)) \
             if self.kind == "pdf" else None
         out: dict[str, Any] = {"id": self.id, "name": self.name, "source": self.source, "type": self.kind,
                                "bytes": self.size, "documents": len(self.documents)}

@@ -4,7 +4,6 @@ PNG with the quoted sentences highlighted, within ``PAGE_PIXELS``, one render at
 results kept in ``PageCache``."""
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -13,8 +12,8 @@ from typing import Any
 from fastapi import HTTPException
 
 from bot.chatbot import ChatBot
+from bot.sources.pdf import PAGE_HEADINGS
 
-_PAGE_HEADING = re.compile(r"^## Page (\d+)$", re.M)
 PAGE_SCALE = 1.5  # 108 dpi: readable on a laptop screen, about 150 KB a page
 PAGE_PIXELS = 4_000_000  # a page image is never larger (an A4 page at 108 dpi is 1.1 million pixels);
 # a 14,400-point page rendered at full scale took 25 s and 7.45 GB
@@ -67,7 +66,7 @@ class PageCache:
 def pdf_page_of(text: str, offset: int) -> int | None:
     """The PDF page an offset of an ingested PDF's text lies on ("## Page N" headings mark them)."""
     page = None
-    for m in _PAGE_HEADING.finditer(text, 0, max(0, offset) + 1):
+    for m in PAGE_HEADINGS.finditer(text, 0, max(0, offset) + 1):
         page = int(m.group(1))
     return page
 

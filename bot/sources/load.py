@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bot.config import MANIFEST, CorpusError, DocumentEntry, Manifest, Settings, load_manifest
-from bot.sources.ingest import SUFFIXES, collect, named_files, read_checked
+from bot.sources.formats import SUFFIXES
+from bot.sources.ingest import collect, named_files, read_checked
 from bot.model import Document
 from bot.sources.readers import LoadReport
 

@@ -20,12 +20,16 @@ the title and its description, and is not text.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Sequence
 
 from markdown_it import MarkdownIt
 
+from bot.config import CorpusError
 from bot.sources import split
-from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, Builder
+from bot.sources.readers import LoadReport, Read, read_text
+from bot.sources.structure import (BLOCKS_KEY, CODE, CODE_KEY, HEADING, ITEM, KEY, PARAGRAPH, ROW, STRUCTURED,
+                                   Builder)
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _FRONT_MATTER = re.compile(r"\A[ \t]*---[ \t]*\n((?:[^\n]*\n){0,200}?)(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
@@ -235,3 +239,16 @@ def read_markdown(text: str) -> tuple[str, list[int], str | None, bool, list[int
     title = meta.get("title") or (h1[0] if h1 else None)
     documentation = bool(meta) or any(b.kind == CODE for b in r.b.blocks)
     return out, flat, title or None, documentation, r.b.code
+
+
+def read_markdown_file(path: Path, report: LoadReport) -> Read:
+    """A Markdown file: the text its reader sees, with its units; documentation or an article."""
+    got = read_markdown(read_text(path))
+    if got is None:
+        raise CorpusError(f"{path}: the document is empty")
+    text, blocks, found, documentation, code = got
+    structure: dict[str, Any] = {BLOCKS_KEY: blocks}
+    if code:
+        structure[CODE_KEY] = code
+    # an article keeps the article decision model
+    return Read(text, found, STRUCTURED if documentation else "markdown", structure)

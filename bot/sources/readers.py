@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.config import CorpusError
 
@@ -168,3 +169,14 @@ class LoadReport:
     """What loading skipped, one line per file ("path: problem"), for summaries and warnings."""
 
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Read:
+    """One document as a file reader read it, before ``ingest.read_file`` names it."""
+
+    text: str  # what quotes are cut from
+    title: str | None  # the title the file states; None: guessed from the text
+    format: str  # "text", "markdown" or structure.STRUCTURED: the decision model that answers from it
+    structure: dict[str, Any] = field(default_factory=dict)  # the reader's units (BLOCKS_KEY, CODE_KEY)
+    credits: dict[str, str] = field(default_factory=dict)  # author, published: the manifest's own win
