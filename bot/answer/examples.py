@@ -119,10 +119,10 @@ def unit_questions(index: Any, scan: int = SCAN_PASSAGES) -> list[tuple[int, str
     document order, one per heading path."""
     units: list[tuple[str, tuple[str, ...], bool]] = []  # (document, path, its leaf is a key)
     seen: set[tuple[str, tuple[str, ...]]] = set()
-    for pi, p in enumerate(itertools.islice(index.passages, scan)):
+    for p in itertools.islice(index.passages, scan):
         if p.headings and (p.doc_id, p.headings) not in seen:
             seen.add((p.doc_id, p.headings))
-            units.append((p.doc_id, p.headings, bool(index.key_of(pi))))
+            units.append((p.doc_id, p.headings, bool(index.units.key_of(p))))
     frequent = generic_headings((d, path) for d, path, key in units if not key)
     out: list[tuple[int, str, str]] = []
     for doc_id, path, key in units:

@@ -358,7 +358,7 @@ TABLE: tuple[Feature, ...] = (
     Feature("paraphrase_min", "missing", WEIGHED, lambda m: min(m.closeness) if m.closeness else 1.0),
     # documentation units: an option entry or a defined term (its key labels the quote), a code
     # block quoted (a command, a config line), and the document kind itself
-    Feature("unit_key", "unit", WEIGHED, lambda m: 1.0 if m.index.key_of(m.pi) else 0.0),
+    Feature("unit_key", "unit", WEIGHED, lambda m: 1.0 if m.index.units.key_of(m.index.passages[m.pi]) else 0.0),
     Feature("span_code", "unit", WEIGHED, _span_code),
     Feature("structured", "unit", WEIGHED, lambda m: 1.0 if is_documentation(m.doc.metadata, m.doc.source) else 0.0),
     *(Feature(f"kind_{k}", "question", WEIGHED, _kind(k)) for k in KINDS),

@@ -119,7 +119,7 @@ class Quoter:
         doc = self.index.documents[p.doc_id]
         if not p.section_first or not p.headings or not structure.is_documentation(doc.metadata, doc.source):
             return None  # an article read as its units (Markdown, an article page): its sentences are chosen one by one
-        if not (self.index.key_of(pi) or set(focus) & self.index.heading_terms[pi]):
+        if not (self.index.units.key_of(p) or set(focus) & self.index.heading_terms[pi]):
             return None
         out: list[str] = []
         words = 0
@@ -202,7 +202,7 @@ class Quoter:
         return hi
 
     def is_code(self, doc_id: str, offset: int) -> bool:
-        block = self.index.block_at(doc_id, offset)
+        block = self.index.units.block_at(doc_id, offset)
         return block is not None and block.kind == structure.CODE
 
     @staticmethod
@@ -218,12 +218,12 @@ class Quoter:
         at = 0
         for q in quotes:
             k = p.text.find(q, at)
-            block = self.index.block_at(p.doc_id, p.start + k) if k >= 0 else None
+            block = self.index.units.block_at(p.doc_id, p.start + k) if k >= 0 else None
             if block is not None and block.kind == structure.CODE:
                 out.append(md_code(q))
             else:
                 start = p.start + k
-                spans = self.index.code_in(p.doc_id, start, start + len(q)) if k >= 0 else []
+                spans = self.index.units.code_in(p.doc_id, start, start + len(q)) if k >= 0 else []
                 pieces, pos = [], 0
                 for a, b in spans:
                     pieces += [md_escape(q[pos:a - start]), md_code(q[a - start:b - start])]
@@ -250,7 +250,7 @@ class Quoter:
         cite = cites.mark(pi, quotes)
         p = self.index.passages[pi]
         heading = p.headings[-1] if p.headings else self.index.documents[p.doc_id].title
-        key = self.index.key_of(pi)
+        key = self.index.units.key_of(p)
         if key and key not in " ".join(quotes):  # an option entry or a defined term: its key says what it is
             return fill("answer", "keyed", key=md_code(key), quote=self.quote_markdown(pi, quotes), cite=cite)
         name = q.kind if q.kind in templates()["answer"] else "other"

@@ -6,7 +6,6 @@ without analyzing any text. ``PassageAnalyzer`` is what both index for one passa
 """
 from __future__ import annotations
 
-import bisect
 import itertools
 import re
 from typing import Callable, Iterable, Iterator, Sequence
@@ -178,8 +177,20 @@ class CorpusIndex:
         self._doc_trees: dict[str, tuple[dict, dict]] = {}
         self._topics: dict[int, list[str]] = {}
         self._titled: bool | None = None  # whether document titles are indexed (more than one document)
-        self._blocks: dict[str, tuple[list[int], list[structure.Block]]] = {}
-        self._code: dict[str, list[tuple[int, int]]] = {}
+        self.units = self._units()  # document structure read on the answer path
+
+    def _units(self) -> structure.DocumentUnits:
+        """Document structure from where this index keeps it: a saved index reads blocks from its
+        blocks file when first asked for, an index built in memory from each document's metadata."""
+        docs = self.documents
+
+        def metadata(doc_id: str, key: str) -> object:
+            return (docs[doc_id].metadata or {}).get(key)
+
+        stored = getattr(docs, "blocks", None)
+        return structure.DocumentUnits(lambda doc_id: docs[doc_id].text,
+                                       stored if stored is not None else lambda doc_id: metadata(doc_id, structure.BLOCKS_KEY),
+                                       lambda doc_id: metadata(doc_id, structure.CODE_KEY))
 
     @classmethod
     def build(cls, documents: Sequence[Document], max_words: int = 120, k1: float = 1.2, b: float = 0.75,
@@ -243,65 +254,9 @@ class CorpusIndex:
             return list(self._stored_terms[p.id])
         return self.analyzer.passage_terms(p, self.vocabulary, title=self.title_of(p.doc_id))
 
-    def blocks_of(self, doc_id: str) -> tuple[list[int], list[structure.Block]]:
-        """A structured document's blocks (``sources.structure``) and their starts, for asking
-        what kind of unit a quote is (code, a table row) and whether a heading is a key (an option
-        tag, a defined term); empty for Markdown and plain text. Read from the document's metadata
-        (built in memory) or, for a saved index, from its blocks file when first asked for.
-        Cached for a few documents."""
-        got = self._blocks.get(doc_id)
-        if got is None:
-            doc = self.documents[doc_id]
-            stored = getattr(self.documents, "blocks", None)  # a saved index reads them from its blocks file
-            flat = stored(doc_id) if stored is not None else (doc.metadata or {}).get(structure.BLOCKS_KEY)
-            blocks = structure.decode(flat or [], len(doc.text))
-            if len(self._blocks) > 256:
-                self._blocks.clear()
-            got = self._blocks[doc_id] = ([b.start for b in blocks], blocks)
-        return got
-
-    def code_in(self, doc_id: str, start: int, end: int) -> list[tuple[int, int]]:
-        """The inline code spans (a command, an option, a file name inside prose) of a document
-        that overlap ``start``..``end``, cut to it. Cached for a few documents."""
-        spans = self._code.get(doc_id)
-        if spans is None:
-            doc = self.documents[doc_id]
-            spans = structure.decode_spans((doc.metadata or {}).get(structure.CODE_KEY) or [], len(doc.text))
-            if len(self._code) > 256:
-                self._code.clear()
-            self._code[doc_id] = spans
-        k = bisect.bisect_right(spans, (start, start)) - 1
-        out = []
-        for a, b in spans[max(k, 0):]:
-            if a >= end:
-                break
-            if b > start:
-                out.append((max(a, start), min(b, end)))
-        return out
-
-    def block_at(self, doc_id: str, offset: int) -> structure.Block | None:
-        """The block of a structured document that holds ``offset`` (None for other formats)."""
-        starts, blocks = self.blocks_of(doc_id)
-        k = bisect.bisect_right(starts, offset) - 1
-        if k >= 0 and blocks[k].start <= offset < blocks[k].end:
-            return blocks[k]
-        return None
-
-    def key_of(self, pi: int) -> str | None:
-        """The passage's leaf heading when it is a key (an option tag, a defined term, an FAQ-free
-        label the document gives the unit), not a section heading; None otherwise."""
-        p = self.passages[pi]
-        if not p.headings:
-            return None
-        starts, blocks = self.blocks_of(p.doc_id)
-        k = bisect.bisect_right(starts, p.start) - 1
-        text = self.documents[p.doc_id].text
-        while k >= 0:
-            b = blocks[k]
-            if b.kind in (structure.HEADING, structure.KEY):
-                return p.headings[-1] if b.kind == structure.KEY and text[b.start:b.end] == p.headings[-1] else None
-            k -= 1
-        return None
+    def blocks_of(self, doc_id: str) -> tuple[list[int], Sequence[structure.Block]]:
+        """A document's blocks and their starts (``units.blocks_of``)."""
+        return self.units.blocks_of(doc_id)
 
     def title_of(self, doc_id: str) -> str | None:
         """The document title indexed with a passage's headings (``indexed_title``)."""

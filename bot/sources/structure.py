@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
 import sys
 import zlib
 from array import array
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 STRUCTURED = "structured"  # the document format of texts built here
 BLOCKS_KEY = "_blocks"
@@ -278,3 +279,73 @@ def units(text: str, blocks: Sequence[Block]) -> Iterator[Unit]:
             stack.append((level, text[b.start:b.end]))
             continue
         yield Unit(b.start, b.end, tuple(h for _, h in stack), b.kind)
+
+
+class DocumentUnits:
+    """Documents' structure read on the answer path: what kind of block a quote is (code, a
+    table row), the inline code it holds, and whether a passage's heading is a key (an option
+    tag, a defined term). Empty for Markdown read as prose and plain text.
+
+    Made from three lookups by document id: its text, its flat blocks (``BLOCKS_KEY``: in a
+    document's metadata in memory, a saved index's blocks file) and its inline code spans
+    (``CODE_KEY``). Each document's decoded blocks and spans are cached for a few documents."""
+
+    def __init__(self, text: Callable[[str], str], blocks: Callable[[str], object],
+                 code: Callable[[str], object]) -> None:
+        self._text, self._flat_blocks, self._flat_code = text, blocks, code
+        self._blocks: dict[str, tuple[list[int], Sequence[Block]]] = {}
+        self._code: dict[str, list[tuple[int, int]]] = {}
+
+    def blocks_of(self, doc_id: str) -> tuple[list[int], Sequence[Block]]:
+        """A document's blocks and their starts (read when first asked for)."""
+        got = self._blocks.get(doc_id)
+        if got is None:
+            text = self._text(doc_id)
+            blocks = decode(self._flat_blocks(doc_id) or [], len(text))
+            if len(self._blocks) > 256:
+                self._blocks.clear()
+            got = self._blocks[doc_id] = ([b.start for b in blocks], blocks)
+        return got
+
+    def code_in(self, doc_id: str, start: int, end: int) -> list[tuple[int, int]]:
+        """The inline code spans (a command, an option, a file name inside prose) of a document
+        that overlap ``start``..``end``, cut to it."""
+        spans = self._code.get(doc_id)
+        if spans is None:
+            text = self._text(doc_id)
+            spans = decode_spans(self._flat_code(doc_id) or [], len(text))
+            if len(self._code) > 256:
+                self._code.clear()
+            self._code[doc_id] = spans
+        k = bisect.bisect_right(spans, (start, start)) - 1
+        out = []
+        for a, b in spans[max(k, 0):]:
+            if a >= end:
+                break
+            if b > start:
+                out.append((max(a, start), min(b, end)))
+        return out
+
+    def block_at(self, doc_id: str, offset: int) -> Block | None:
+        """The block of a document that holds ``offset`` (None for a document without blocks)."""
+        starts, blocks = self.blocks_of(doc_id)
+        k = bisect.bisect_right(starts, offset) - 1
+        if k >= 0 and blocks[k].start <= offset < blocks[k].end:
+            return blocks[k]
+        return None
+
+    def key_of(self, passage) -> str | None:
+        """A passage's leaf heading when it is a key (an option tag, a defined term, an FAQ-free
+        label the document gives the unit), not a section heading; None otherwise. ``passage``:
+        anything with ``doc_id``, ``start`` and ``headings`` (a ``bot.model.Passage``)."""
+        if not passage.headings:
+            return None
+        starts, blocks = self.blocks_of(passage.doc_id)
+        k = bisect.bisect_right(starts, passage.start) - 1
+        text = self._text(passage.doc_id)
+        while k >= 0:
+            b = blocks[k]
+            if b.kind in (HEADING, KEY):
+                return passage.headings[-1] if b.kind == KEY and text[b.start:b.end] == passage.headings[-1] else None
+            k -= 1
+        return None
