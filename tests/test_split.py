@@ -129,3 +129,19 @@ def test_a_documentation_unit_is_kept_whole_up_to_its_own_size():
     assert len(split_document(faq, 120, documentation_words=160)) == 1
     assert len(split_document(faq, 120)) == 2  # without its own size, documentation is cut as before
     assert len(split_document(article, 120, documentation_words=160)) == 2
+
+
+def test_an_faq_answer_in_its_questions_paragraph_is_kept():
+    """ "Q: ...?" with "A: ..." on the next line (no blank line between) is one paragraph: the
+    question heads the entry and the answer is its text; a "q:" inside an unmarked question is
+    not a marker."""
+    faq = ("Widget FAQ\n\nQ: How do I reset the widget?\nA: Hold the power button for ten seconds.\n\n"
+           "Q: Where are the logs?\nA: In /var/log/widget.log.\n\nQ: What does IRQ: 5 mean on the display?\n"
+           "The widget lost its interrupt line.\n")
+    ps = split_document(Document("f", "Widget FAQ", "faq.txt", faq))
+    assert [(p.headings, p.text) for p in ps] == [
+        (("How do I reset the widget?",), "Hold the power button for ten seconds."),
+        (("Where are the logs?",), "In /var/log/widget.log."),
+        (("What does IRQ: 5 mean on the display?",), "The widget lost its interrupt line.")]
+    unmarked = "\n\n".join(f"Why does IRQ: {i} show?\n\nThe line {i} is busy." for i in range(3)) + "\n"
+    assert split_document(Document("u", "T", "u.txt", unmarked))[0].headings == ("Why does IRQ: 0 show?",)

@@ -225,6 +225,24 @@ def _faq_questions(runs: list[tuple[int, str]]) -> set[int]:
     return found if len(found) >= FAQ_MIN_ENTRIES else set()
 
 
+def _question_end(text: str, start: int, end: int) -> tuple[int, int | None]:
+    """Where an FAQ question paragraph's question ends, and where an answer in the same paragraph
+    starts (None when it holds none): at a line marked "A:", else at an unindented line after the
+    first line that ends with "?"; a question paragraph with neither is all question (an indented
+    line after the "?" goes on with the question)."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text[start:end])]
+    for k, (a, _) in enumerate(lines):
+        if k and _A_MARKER.match(text, start + a):
+            return start + lines[k - 1][1], start + a
+    for k, (a, b) in enumerate(lines):
+        if text[start + a:start + b].rstrip().endswith("?"):
+            rest = [x for x in lines[k + 1:] if text[start + x[0]:start + x[1]].strip()]
+            if not rest or text[start + rest[0][0]] in " \t":
+                return end, None  # nothing after it, or an indented line: the question goes on
+            return start + b, start + rest[0][0]
+    return end, None
+
+
 def text_blocks(text: str, title: str | None = None) -> Iterator[Block]:
     """Blank-line separated paragraphs of a plain-text document. A heading line (``text_heading``)
     that stands alone before a paragraph, or opens one, heads the paragraphs after it; a first
@@ -239,8 +257,12 @@ def text_blocks(text: str, title: str | None = None) -> Iterator[Block]:
         lead = len(seg) - len(seg.lstrip())
         start, end = at + lead, at + len(seg.rstrip())
         if n in questions:
-            entry = (" ".join(_Q_MARKER.sub("", text[start:end], count=1).split()),)
-            continue
+            head_end, body = _question_end(text, start, end)
+            marker = _Q_MARKER.match(text, start)
+            entry = (" ".join(text[marker.end() if marker else start:head_end].split()),)
+            if body is None:
+                continue
+            start = body  # the answer shares the question's paragraph ("Q: ...?" then "A: ..." on the next line)
         first, _, rest = text[start:end].partition("\n")
         if text_heading(first):
             if n == 0 and title is not None and first.strip() == title.strip():
