@@ -24,14 +24,19 @@ def shown(value: str | os.PathLike) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def read_text(path: Path) -> str:
-    """Read a text document as UTF-8 with normalized newlines; CorpusError if it is not text."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; CorpusError naming the file when it is missing or unreadable."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise CorpusError(f"{path}: file not found") from None
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_text(path: Path) -> str:
+    """Read a text document as UTF-8 with normalized newlines; CorpusError if it is not text."""
+    raw = read_bytes(path)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark (Windows "Unicode")
         try:
             return raw.decode("utf-16").replace("\r\n", "\n").replace("\r", "\n")
@@ -122,12 +127,7 @@ def without_xml_declaration(html: str) -> str:
 
 def read_html(path: Path) -> str:
     """Read an HTML page as a browser would (``decode_html``); CorpusError if it is not text."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CorpusError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raw = read_bytes(path)
     text = decode_html(raw)
     if "\x00" in text:
         raise CorpusError(f"{path}: looks like a binary file, not text (it holds NUL bytes)")
