@@ -190,15 +190,22 @@ def running():
         r.close()
 
 
-def test_unfinished_headers_and_bodies_are_closed(running):
+def test_unfinished_headers_and_bodies_are_cut_with_408(running):
+    """A request cut off for arriving too slowly was closed with no reply (a bare reset to the
+    client); now it is answered 408 with a message saying what was too slow. A connection that
+    sent nothing is closed silently."""
     srv = running(header_seconds=0.3, body_seconds=0.3)
     assert srv.get().startswith(b"HTTP/1.1 200")
-    with srv.connect() as s:  # headers never finished: closed by the server, nothing answered
-        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    with srv.connect() as s:  # nothing sent: closed, nothing to answer
         assert read_all(s) == b""
+    with srv.connect() as s:  # headers never finished
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        reply = read_all(s)
+        assert reply.startswith(b"HTTP/1.1 408") and b"headers did not arrive within 0.3 s" in reply
     with srv.connect() as s:  # a body that never arrives
         s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789")
-        assert read_all(s) == b""
+        reply = read_all(s)
+        assert reply.startswith(b"HTTP/1.1 408") and b"body stopped arriving" in reply
     with srv.connect() as s:  # bytes trickling in do not extend the deadline
         s.sendall(b"GET / HTTP/1.1\r\n")
         import time
@@ -209,8 +216,30 @@ def test_unfinished_headers_and_bodies_are_closed(running):
             except OSError:
                 break
             time.sleep(0.02)
-        assert read_all(s) == b""
+        assert read_all(s).startswith(b"HTTP/1.1 408")
     assert srv.get().startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_arriving_steadily_is_not_cut_however_long_it_takes(running):
+    """The body deadline was counted once from the end of the headers: an honest upload of 3 MB at
+    80 KB/s was cut at 30 s. Now a body is judged on its rate over each ``body_seconds``: one
+    arriving at 80 KB/s for many such spans gets its reply; a body that stalls halfway is cut."""
+    import time
+
+    srv = running(body_seconds=0.5, min_body_rate=8 * 1024)
+    size = 320 * 1024  # 4 s at 80 KB/s: eight spans of 0.5 s
+    with srv.connect() as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % size)
+        start, sent = time.monotonic(), 0
+        while sent < size:
+            s.sendall(b"x" * 8192)
+            sent += 8192
+            time.sleep(max(0.0, start + sent / (80 * 1024) - time.monotonic()))  # paces the sending, waits for nothing
+        assert read_all(s).startswith(b"HTTP/1.1 200")
+    with srv.connect() as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % size + b"x" * 65536)
+        reply = read_all(s)  # the rest never comes
+        assert reply.startswith(b"HTTP/1.1 408") and b"less than 8 KB a second" in reply
 
 
 BIG = 32 << 20  # a reply far larger than the socket buffers (sent a megabyte at a time)

@@ -1,6 +1,7 @@
 """The socket side of serving the page: the port is taken before anything says "Serving", a
-connection must finish its request headers and body in time and read its reply, open connections
-are capped below the process's file limit, and the server's logs cannot flood the disk.
+connection must finish its request headers in time, keep its body arriving and read its reply,
+open connections are capped below the process's file limit, and the server's logs cannot flood
+the disk.
 
 uvicorn has a keep-alive timeout but none for a request in progress: 300 connections that never
 finished their headers stayed open for minutes, and at 1,100 the server ran out of file handles.
@@ -17,13 +18,24 @@ from typing import Any, Callable
 
 BUSY_REPLY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 32\r\n"
               b"connection: close\r\n\r\ntoo many open connections, retry")
+MIN_BODY_RATE = 8 * 1024  # bytes a second a request body must keep arriving at (64 kbit/s)
+
+
+def too_slow_reply(text: str) -> bytes:
+    """A 408 saying why, for a request cut off for arriving too slowly (it was cut with no reply)."""
+    body = text.encode()
+    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
 
 
 @dataclass(frozen=True)
 class Limits:
     """How long a client may take to send its request, and how many connections may be open."""
     header_seconds: float = 10.0  # from connecting (or the end of the last reply) to the end of the headers
-    body_seconds: float = 30.0  # from the end of the headers to the end of the body
+    body_seconds: float = 30.0  # a body is judged over each such span: min_body_rate bytes a second, or cut (408)
+    min_body_rate: int = MIN_BODY_RATE
+    linger_seconds: float = 2.0  # after a 408, what the client still sends is read and dropped this long
+    drain_bytes: int = 64 * 1024 * 1024  # of a body still arriving after its reply (a refusal), read and dropped
     max_connections: int = 500  # more are answered 503 and closed at once
     keep_alive_seconds: float = 5.0  # an idle connection between requests
     stalled_reply_seconds: float = 60.0  # a client that reads none of its reply for this long is cut off
@@ -79,11 +91,19 @@ def address(sock: socket.socket) -> str:
 
 class _RequestDeadlines:
     """Part of the guarded protocol: a connection over the cap is answered 503 and closed; a
-    client must send its request headers within ``header_seconds`` and its body within
-    ``body_seconds`` (each counted once: a slow trickle of bytes does not extend it)."""
+    client must send its request headers within ``header_seconds`` (a slow trickle of bytes does
+    not extend it) and keep its body arriving at ``min_body_rate`` bytes a second or more, judged
+    over each ``body_seconds``: an upload of 3 MB at 80 KB/s was cut at 30 s, and a body that
+    stalls is cut within ``body_seconds`` as before. A request cut off for slowness is answered
+    408 saying so (it was a bare reset), and what the client still sends is read and dropped for
+    ``linger_seconds`` so that it can read the reply. A body still arriving after its reply (a
+    refusal said before the body was read) is read and dropped, at most ``drain_bytes`` of it."""
     guard_limits: Limits
     _deadline: Any = None
     _phase = ""
+    _window = 0  # body bytes received since the span being judged began
+    _drained = 0  # body bytes received after the reply was sent
+    _cut = False  # answered 408: reading only to drop
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -94,6 +114,17 @@ class _RequestDeadlines:
         self._expect("headers", self.guard_limits.header_seconds)
 
     def data_received(self, data: bytes) -> None:
+        import h11
+
+        if self._cut:
+            return
+        if self._phase == "body":
+            self._window += len(data)
+            if self.conn.our_state in (h11.DONE, h11.MUST_CLOSE):
+                self._drained += len(data)
+                if self._drained > self.guard_limits.drain_bytes:
+                    self.transport.close()
+                    return
         super().data_received(data)
         self._follow()
 
@@ -123,6 +154,7 @@ class _RequestDeadlines:
             return  # a slow trickle of bytes does not extend the deadline
         self._cancel()
         self._phase = phase
+        self._window = self._drained = 0
         self._deadline = self.loop.call_later(seconds, self._expired)
 
     def _cancel(self) -> None:
@@ -136,8 +168,37 @@ class _RequestDeadlines:
         self._deadline = None
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return  # closed, or handed to a WebSocket protocol
-        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
-            self.transport.close()
+        limits = self.guard_limits
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            # arriving fast enough, or not read because the server is busy: judged again later
+            if self._window >= limits.min_body_rate * limits.body_seconds or self.flow.read_paused:
+                self._window = 0
+                self._deadline = self.loop.call_later(limits.body_seconds, self._expired)
+                return
+            cycle = getattr(self, "cycle", None)
+            if cycle is None or cycle.response_started:
+                self.transport.close()  # it has its reply (a refusal) already
+                return
+            cycle.disconnected = True  # the application reading the body is told the client is gone
+            cycle.message_event.set()
+            self._too_slow(f"the request body stopped arriving: less than {limits.min_body_rate // 1024} KB a "
+                           f"second over {limits.body_seconds:g} s; send it again")
+        elif state is h11.IDLE:
+            if self.conn.trailing_data[0]:  # part of a request came
+                self._too_slow(f"the request headers did not arrive within {limits.header_seconds:g} s; "
+                               f"send the request again")
+            else:
+                self.transport.close()
+
+    def _too_slow(self, text: str) -> None:
+        """Answer 408 with ``text``, stop sending, read and drop what still comes, then close."""
+        self._cut = True
+        self.transport.write(too_slow_reply(text))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self.loop.call_later(self.guard_limits.linger_seconds, self.transport.close)
 
 
 class _StalledReplies:
