@@ -19,7 +19,16 @@ Limits, each refused with a message that names the file and the limit:
   ``CONVERSATION_SHARE`` of the memory;
 - at most ``PARALLEL_READS`` files are read at once and ``WAITING_READS`` wait; more are refused
   with "busy" (503) instead of holding the server's threads;
-- a conversation idle for ``IDLE_SECONDS`` is removed with its files (the clock is injectable).
+- a conversation idle for ``IDLE_SECONDS`` is removed with its files (the clock is injectable);
+- at most ``MAX_CONVERSATIONS`` conversations in all and ``CONVERSATIONS_PER_ADDRESS`` made from
+  one client address (429 past either). To make room for a new one, conversations never used
+  (no file attached, nothing asked) go first, oldest first, then those idle for
+  ``ACTIVE_SECONDS`` or more; one used within ``ACTIVE_SECONDS`` is never removed for a new one:
+  10,053 creations in 8 s removed a conversation in use, and its owner got 404.
+
+A file's bytes reach the store as a file already written in the conversation's folder
+(``incoming``, streamed there by ``attach_routes``), room for them reserved before they arrive
+(``reserve``); a file that arrives after its conversation was removed is dropped with the folder.
 
 Files are written to a private temporary folder (mode 0700), one folder per conversation,
 removed with the conversation.
@@ -27,6 +36,7 @@ removed with the conversation.
 from __future__ import annotations
 
 import atexit
+import codecs
 import contextlib
 import fcntl
 import json
@@ -59,8 +69,11 @@ DISK_BUDGET = 2 * 1024 * 1024 * 1024  # bytes of all conversations' files on dis
 CONVERSATION_SHARE = 0.25  # of the budget, one conversation's files may take at most this much
 BYTES_PER_CHAR = 40  # measured: an index takes ~33 bytes per character of text (realdocs man pages)
 IDLE_SECONDS = 3600  # a conversation not used for this long is removed
-MAX_CONVERSATIONS = 10_000  # open conversations (most without files); the oldest go first
+MAX_CONVERSATIONS = 10_000  # open conversations (most without files)
+CONVERSATIONS_PER_ADDRESS = 1_000  # open conversations made from one client address
+ACTIVE_SECONDS = 15 * 60  # a conversation used this recently is never removed to make room for a new one
 MAX_NAME_CHARS = 120
+SNIFF_HEAD = 1024 * 1024  # bytes of a file its kind is read from (more than the 200,000 characters looked at)
 PARALLEL_READS = 2  # files read and indexed at once (each takes a core)
 WAITING_READS = 8  # more files waiting than this are refused (503) rather than holding server threads
 ATTACHED = "attached: "  # a cited source that is an attached file: "attached: report.pdf"
@@ -182,6 +195,47 @@ def sniff(data: bytes, name: str = "") -> str:
         text = _legible(decode_html(data))  # a page in the encoding it declares (Latin-1, Shift JIS, ...)
     if text is None:
         raise AttachError(f"{shown}: not a supported type ({SUPPORTED}); it is not text (UTF-8 or UTF-16)", 415)
+    return _text_kind(text, name)
+
+
+def sniff_file(path: Path, name: str = "") -> str:
+    """``sniff`` for a file on disk, reading at most ``SNIFF_HEAD`` bytes at a time: the kind is
+    read from its first ``SNIFF_HEAD`` bytes (all ``sniff`` looks at), and the rest of a text is
+    only checked to decode."""
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_HEAD)
+        rest = f.read(1)
+        if not rest:
+            return sniff(head, name)
+        shown = clean_name(name)
+        if b"%PDF-" in head[:1024]:
+            return "pdf"
+        if head.startswith(_BINARY):
+            raise AttachError(f"{shown}: not a supported type ({SUPPORTED})", 415)
+        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8-sig")()
+        text: str | None = None
+        try:
+            chunk, text = head + rest, ""
+            while chunk:
+                if not utf16 and b"\x00" in chunk:
+                    raise ValueError("a NUL byte: not text")
+                piece = decoder.decode(chunk)
+                if len(text) < SNIFF_HEAD:
+                    text += piece[:SNIFF_HEAD]
+                chunk = f.read(SNIFF_HEAD)
+            decoder.decode(b"", final=True)
+        except (UnicodeDecodeError, ValueError):
+            text = None
+    text = _legible(text) if text is not None else \
+        _legible(decode_html(head)) if html_encoding(head) is not None else None
+    if text is None:
+        raise AttachError(f"{shown}: not a supported type ({SUPPORTED}); it is not text (UTF-8 or UTF-16)", 415)
+    return _text_kind(text, name)
+
+
+def _text_kind(text: str, name: str) -> str:
+    """A text's kind: "html", "jsonl", "markdown" or "text" (read from its first 200,000 characters)."""
     head = text.lstrip()[:4096]
     if head.startswith("<") and _HTML.search(head.encode("utf-8", "replace")):
         return "html"
@@ -233,11 +287,14 @@ class AttachedFile:
 class Conversation:
     """One conversation's files and the bot made of them."""
 
-    def __init__(self, cid: str, now: float):
+    def __init__(self, cid: str, now: float, owner: str | None = None):
         self.id = cid
+        self.owner = owner  # the client address that made it (None: made by the page's own events)
         self.files: list[AttachedFile] = []
         self.bot: ChatBot | None = None
         self.used = now
+        self.receiving_bytes = 0  # reserved by files still arriving (``Reservation``)
+        self.receiving_files = 0
         self.folder: Path | None = None
         self.next_id = 1
         self.lock = threading.Lock()  # one file added or removed at a time
@@ -270,6 +327,55 @@ def stronger(corpus: Reply, attached: Reply | None) -> Reply:
     return corpus
 
 
+class Incoming:
+    """A file arriving for a conversation (``Attachments.receive``): written to a private file in
+    the conversation's folder as its bytes arrive, the room it takes in the conversation held
+    (and refused, 413, past what is left) as it grows, never the whole file in memory."""
+
+    def __init__(self, store: "Attachments", conv: Conversation, name: str, reserved: int):
+        self.store, self.conv, self.name = store, conv, name
+        self.reserved = reserved  # bytes held in conv.receiving_bytes
+        self.received = 0
+        self.path: Path | None = None
+        self.file: Any = None
+        self._held = True
+
+    def write(self, chunk: bytes) -> None:
+        """Write what arrived; AttachError 404 once its conversation is removed, 413 past its room."""
+        if self.conv.removed:
+            raise AttachError(NOT_FOUND.format(idle=int(self.store.idle_seconds // 60)), 404)
+        if self.received + len(chunk) > self.reserved:
+            with self.store._lock:
+                if not self._held:
+                    raise AttachError(NOT_FOUND.format(idle=int(self.store.idle_seconds // 60)), 404)
+                more = self.received + len(chunk) - self.reserved
+                self.store._room(self.conv, self.name, more)
+                self.conv.receiving_bytes += more
+                self.reserved += more
+        self.file.write(chunk)
+        self.received += len(chunk)
+
+    def finish(self) -> None:
+        """All its bytes have arrived."""
+        self.file.close()
+
+    def release(self) -> None:
+        """Give back the room held (the store's lock is held)."""
+        if self._held:
+            self._held = False
+            self.conv.receiving_bytes -= self.reserved
+            self.conv.receiving_files -= 1
+
+    def discard(self) -> None:
+        """Close and delete the file if ``add`` did not take it, and give back its room."""
+        if self.file is not None:
+            self.file.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+        with self.store._lock:
+            self.release()
+
+
 class Attachments:
     """The store: conversations by id, their files on disk and their bots in memory."""
 
@@ -277,7 +383,8 @@ class Attachments:
                  max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES, budget: int = MEMORY_BUDGET,
                  idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
                  max_conversations: int = MAX_CONVERSATIONS, limits: isolated.Limits = isolated.Limits(),
-                 share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET):
+                 share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET,
+                 per_address: int = CONVERSATIONS_PER_ADDRESS, active_seconds: float = ACTIVE_SECONDS):
         self.corpus = corpus  # a ChatBot or LiveBot: attached files are indexed and answered with its settings
         self.max_files, self.max_bytes, self.budget, self.share = max_files, max_bytes, budget, share
         self.disk_budget = disk_budget
@@ -285,21 +392,49 @@ class Attachments:
         self._root_given = root
         self._root_lock: int | None = None  # the descriptor holding the private folder's lock
         self._root: Path | None = None
+        self.per_address, self.active_seconds = per_address, active_seconds
         self._items: OrderedDict[str, Conversation] = OrderedDict()  # least recently used first
+        self._unused: OrderedDict[str, None] = OrderedDict()  # never used since made, oldest first
+        self._owned: dict[str, int] = {}  # client address -> its open conversations
         self._lock = threading.Lock()
         self._reads = threading.Semaphore(PARALLEL_READS)
         self._waiting = 0  # files read now or waiting to be
         self.evicted = 0  # conversations removed to make room (tests read it)
 
     # ---- conversations ------------------------------------------------------------------
-    def create(self) -> str:
+    def create(self, owner: str | None = None) -> str:
+        """A new conversation's id; ``owner``: the client address asking (at most ``per_address``
+        open conversations each). Raises AttachError 429 past a limit."""
         with self._lock:
             self._sweep()
+            if owner is not None and self._owned.get(owner, 0) >= self.per_address:
+                raise AttachError(f"this address has {self.per_address:,} conversations open, the most one address "
+                                  f"may have; close some (New conversation closes the old one) or wait for idle ones "
+                                  f"to be removed after {int(self.idle_seconds // 60)} minutes", 429)
+            while len(self._items) >= self.max_conversations:
+                if not self._make_room_for_one():
+                    raise AttachError(f"the server has {self.max_conversations:,} conversations open, all in use in "
+                                      f"the last {int(self.active_seconds // 60)} minutes; try again in a few minutes",
+                                      429)
             cid = secrets.token_urlsafe(24)
-            self._items[cid] = Conversation(cid, self.clock())
-            while len(self._items) > self.max_conversations:
-                self._drop(next(iter(self._items)))
+            self._items[cid] = Conversation(cid, self.clock(), owner)
+            self._unused[cid] = None
+            if owner is not None:
+                self._owned[owner] = self._owned.get(owner, 0) + 1
             return cid
+
+    def _make_room_for_one(self) -> bool:
+        """Remove the oldest conversation never used, else the one used longest ago if that was
+        ``active_seconds`` ago or more; False when every conversation is in use (the lock is held)."""
+        if self._unused:
+            cid = next(iter(self._unused))
+        else:
+            cid, oldest = next(iter(self._items.items()))
+            if self.clock() - oldest.used < self.active_seconds:
+                return False
+        self._drop(cid)
+        self.evicted += 1
+        return True
 
     def exists(self, cid: str) -> bool:
         with self._lock:
@@ -315,6 +450,7 @@ class Attachments:
                 raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
             conv.used = self.clock()
             self._items.move_to_end(cid)
+            self._unused.pop(cid, None)
             return conv
 
     def remove(self, cid: str) -> bool:
@@ -359,6 +495,11 @@ class Attachments:
 
     def _drop(self, cid: str) -> None:
         conv = self._items.pop(cid)
+        self._unused.pop(cid, None)
+        if conv.owner is not None:
+            left = self._owned.pop(conv.owner) - 1
+            if left:
+                self._owned[conv.owner] = left
         conv.removed = True
         conv.bot = None
         if conv.folder is not None:
@@ -375,6 +516,8 @@ class Attachments:
                         remove_orphans(Path(tempfile.gettempdir()))  # left by servers that were killed
                     self._root, self._root_lock = private_root()
                     atexit.register(shutil.rmtree, self._root, True)  # a server stopped: its files go too
+            if conv.removed:
+                raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
             if conv.folder is None:
                 conv.folder = Path(tempfile.mkdtemp(dir=self._root, prefix="c-"))  # 0700, its name not the id
             return conv.folder
@@ -384,20 +527,30 @@ class Attachments:
         conv = self._get(cid)
         return [f.to_dict() for f in conv.files]
 
-    def add(self, cid: str, name: Any, data: bytes) -> dict[str, Any]:
-        """Attach a file: sniff, check the limits, read it, rebuild the conversation's bot.
+    def add(self, cid: str, name: Any, data: "bytes | Incoming") -> dict[str, Any]:
+        """Attach a file, its bytes or a file received into the conversation's folder
+        (``incoming``): sniff, check the limits, read it, rebuild the conversation's bot.
         Returns the file's description; raises AttachError saying what limit it meets."""
         conv = self._get(cid)
         shown = clean_name(name)
-        kind = sniff(data, shown)
+        received = data if isinstance(data, Incoming) else None
+        if received is not None and received.conv is not conv:
+            raise ValueError("a file received for another conversation")
+        size = received.received if received is not None else len(data)
+        try:
+            kind = sniff_file(received.path, shown) if received is not None else sniff(data, shown)
+        except FileNotFoundError:  # its conversation was removed while it arrived: so was its folder
+            raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404) from None
         with self._lock:
-            if len(conv.files) + conv.pending_files >= self.max_files:
+            if received is not None:
+                received.release()  # its room, held while it arrived, is now held as pending
+            if len(conv.files) + conv.pending_files + conv.receiving_files >= self.max_files:
                 raise AttachError(f"{shown}: a conversation holds at most {self.max_files} files; remove one first", 409)
-            if conv.size + conv.pending_bytes + len(data) > self.max_bytes:
-                left = max(0, self.max_bytes - conv.size - conv.pending_bytes)
-                raise AttachError(f"{shown}: {_mb(len(data))} is over the {_mb(self.max_bytes)} a conversation's files "
+            if conv.size + conv.pending_bytes + conv.receiving_bytes + size > self.max_bytes:
+                left = max(0, self.max_bytes - conv.size - conv.pending_bytes - conv.receiving_bytes)
+                raise AttachError(f"{shown}: {_mb(size)} is over the {_mb(self.max_bytes)} a conversation's files "
                                   f"may take together ({_mb(left)} left)", 413)
-            conv.pending_bytes += len(data)
+            conv.pending_bytes += size
             conv.pending_files += 1
         try:
             with conv.lock:
@@ -406,20 +559,28 @@ class Attachments:
                 shown = self._unique(conv, shown)
                 folder = self._folder(conv)
                 path = folder / f"{conv.next_id:02d}{KINDS[kind]}"
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
+                if received is not None:
+                    try:
+                        os.link(received.path, path)  # fails if the name is taken, as O_EXCL does
+                    except FileNotFoundError:  # removed with its conversation's folder meanwhile
+                        raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404) from None
+                    received.path.unlink(missing_ok=True)
+                else:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "wb") as out:
+                        out.write(data)
                 try:
                     with self._turn(shown):
                         docs, problems = self._read(path, kind, ATTACHED + shown)
-                        attached = AttachedFile(str(conv.next_id), shown, kind, len(data), path, docs, problems)
+                        attached = AttachedFile(str(conv.next_id), shown, kind, size, path, docs, problems)
                         self._make_room(conv, attached)
                         bot = self._bot(conv.files + [attached])
                 except BaseException:
                     path.unlink(missing_ok=True)
                     raise
                 with self._lock:
-                    if conv.removed:
+                    if conv.removed:  # closed while its file was read: the file goes, never elsewhere
+                        path.unlink(missing_ok=True)
                         raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
                     conv.files.append(attached)
                     conv.bot = bot
@@ -429,8 +590,39 @@ class Attachments:
                 return attached.to_dict()
         finally:
             with self._lock:
-                conv.pending_bytes -= len(data)
+                conv.pending_bytes -= size
                 conv.pending_files -= 1
+
+    def receive(self, cid: str, name: Any, declared: int) -> "Incoming":
+        """A private file in the conversation's folder for a file about to arrive, with room
+        for ``declared`` bytes held in the conversation (more is asked for as it arrives,
+        ``Incoming.write``): refused at once (404, 409, 413) when the conversation is gone, full,
+        or has less room than that. The caller closes it (``Incoming.discard``) unless ``add``
+        took it."""
+        conv = self._get(cid)
+        shown = clean_name(name)
+        with self._lock:
+            if len(conv.files) + conv.pending_files + conv.receiving_files >= self.max_files:
+                raise AttachError(f"{shown}: a conversation holds at most {self.max_files} files; remove one first", 409)
+            self._room(conv, shown, declared)
+            conv.receiving_files += 1
+            conv.receiving_bytes += declared
+        incoming = Incoming(self, conv, shown, declared)
+        try:
+            fd, path = tempfile.mkstemp(dir=self._folder(conv), prefix=".receiving-")  # 0600
+        except BaseException:
+            with self._lock:
+                incoming.release()
+            raise
+        incoming.path, incoming.file = Path(path), os.fdopen(fd, "wb")
+        return incoming
+
+    def _room(self, conv: Conversation, shown: str, more: int) -> None:
+        """Refuse (413) ``more`` bytes the conversation has no room for (the lock is held)."""
+        taken = conv.size + conv.pending_bytes + conv.receiving_bytes
+        if taken + more > self.max_bytes:
+            raise AttachError(f"{shown}: {_mb(more)} more is over the {_mb(self.max_bytes)} a conversation's files "
+                              f"may take together ({_mb(max(0, self.max_bytes - taken))} left)", 413)
 
     def remove_file(self, cid: str, file_id: str) -> list[dict[str, Any]]:
         conv = self._get(cid)
