@@ -286,3 +286,35 @@ def test_conversation_limits_in_the_store(bot):
         assert not store.exists(oldest) and len(store) == 4
     finally:
         store.close()
+
+
+# ---- the type of a file on disk --------------------------------------------------------------------
+@pytest.mark.parametrize("data, kind", [
+    (b"# Notes\n\n- first point\n- second point\n" + b"More plain words here.\n" * 100_000, "markdown"),
+    ("Plain notes, \u00e9t\u00e9 and caf\u00e9.\n".encode("utf-16") * 60_000, "text"),
+    (b"%PDF-1.4\n" + b"0" * (3 * MB), "pdf"),
+    (b"<!doctype html><html><body><p>Hello there.</p>" + b"<p>More.</p>" * 200_000 + b"</body></html>", "html"),
+    (b"tiny notes\n", "text"),
+])
+def test_a_file_on_disk_is_sniffed_as_its_bytes_are(tmp_path, data, kind):
+    from bot.serve.attachments import sniff, sniff_file
+
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert sniff_file(path, "f") == sniff(data, "f") == kind
+
+
+@pytest.mark.parametrize("data", [
+    b"Plain words.\n" * 200_000 + b"\xff\xfe broken UTF-8 at the end",
+    b"Plain words.\n" * 200_000 + b"\x00\x01\x02",
+    b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * MB),
+])
+def test_a_file_on_disk_that_is_not_text_past_its_head_is_refused(tmp_path, data):
+    from bot.serve.attachments import sniff, sniff_file
+
+    path = tmp_path / "f.txt"
+    path.write_bytes(data)
+    for check in (lambda: sniff_file(path, "f.txt"), lambda: sniff(data, "f.txt")):
+        with pytest.raises(AttachError) as err:
+            check()
+        assert err.value.status == 415
