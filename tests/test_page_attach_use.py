@@ -259,6 +259,8 @@ def test_a_question_can_go_without_the_files_and_says_so(screen, gated):
     expect(page.locator("#attach-status")).to_contain_text("Asked without zorblax.md, still being attached")
     gated.store.gate.set()
     expect(page.locator("#attached-list li")).to_have_count(1)
+    expect(page.locator("#attach-status")).to_contain_text(  # still said once the file is in
+        "The question asked before zorblax.md was in was answered without it.")
 
 
 def test_new_conversation_during_uploads_keeps_them_out_of_the_new_one(screen, gated):

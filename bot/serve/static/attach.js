@@ -231,14 +231,17 @@
       render(JSON.parse(r.body).files); changes++;
     }
     if (!live(bound)) return;
-    const gone = renewed && hadFiles ? GONE + ' ' : '';
+    const gone = (renewed && hadFiles ? GONE + ' ' : '') + (askedWithout.length ? 'The question asked before ' +
+      askedWithout.join(', ') + (askedWithout.length === 1 ? ' was' : ' were') + ' in was answered without ' +
+      (askedWithout.length === 1 ? 'it' : 'them') + '. ' : '');
+    askedWithout = [];
     const ok = done.length ? 'Attached ' + done.join(', ') + '. ' : '';
     if (problems.length) say(gone + ok + problems.join(' · '), true);
     else say(files.length ? gone + 'Attached. ' + (done.length ? done.join(', ') + '. ' : '') +
       'Questions in this conversation are answered from these files and the sources.' : '');
   }
   // ---- a question sent while files are being attached waits for them ------------------------
-  let held = null, releasing = false;
+  let held = null, releasing = false, askedWithout = [];
   function busy() { return jobs.some(function (j) { return j.epoch === epoch; }); }
   window.__attachBusy = busy;
   function waiting() { return jobs.filter(function (j) { return j.epoch === epoch; }).map(function (j) { return j.file.name; }); }
@@ -270,6 +273,7 @@
     waitNote();
     if (!target || !target.isConnected) return;
     const missing = without && without.length ? without : [];
+    askedWithout = missing.slice();
     if (missing.length) say('Asked without ' + missing.join(', ') + ', still being attached: that answer comes from the ' +
       'sources and the files attached before. The files are added when read.');
     releasing = true;
@@ -332,7 +336,7 @@
       replacing = convId();
       window.__attachCleared = true;
       uploads.forEach(function (x) { x.abort(); });
-      held = null;
+      held = null; askedWithout = [];
       jobs.slice().forEach(endJob);
       render([]); say('');
     }
