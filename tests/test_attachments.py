@@ -282,6 +282,51 @@ def test_stronger_reply_is_kept(corpus):
     assert stronger(none, None) is none
 
 
+def _manual_pdf(tmp_path: Path) -> bytes:
+    """A PDF whose own details name its title, author and date (as a manual's /Author does)."""
+    from pypdf import PdfReader, PdfWriter
+
+    plain = tmp_path / "plain.pdf"
+    make_pdf(plain, ["Gearbox service manual", "Drain the gearbox oil every 40,000 kilometres."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.add_metadata({"/Title": "Gearbox Service Manual", "/Author": "Quentin Dravell",
+                         "/CreationDate": "D:20190415120000Z"})
+    out = tmp_path / "manual.pdf"
+    with open(out, "wb") as f:
+        writer.write(f)
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("who made this manual?", "Quentin Dravell"),
+    ("who wrote this?", "Quentin Dravell"),
+    ("what is this document called?", "Gearbox Service Manual"),
+])
+def test_questions_about_the_sources_are_answered_from_the_attached_files_first(corpus, store, tmp_path,
+                                                                                question, expected):
+    """With only a PDF attached (its /Author shown on the source line), "who made this manual?"
+    was answered at 100% with the bundled article's author: both replies came from metadata at
+    full confidence and the corpus's won the tie."""
+    cid = store.create()
+    store.add(cid, "manual.pdf", _manual_pdf(tmp_path))
+    reply = store.ask(cid, corpus, question)
+    assert reply.support == "answer" and expected in reply.answer, reply.answer
+    assert reply.citations and all(c.source == ATTACHED + "manual.pdf" for c in reply.citations)
+    author = corpus.documents[0].metadata["author"]
+    assert author not in reply.answer
+    alone = corpus.ask(question)  # without attached files: the corpus's own details, as before
+    assert reply.answer != alone.answer and alone.support == "answer"
+    assert alone.citations and not alone.citations[0].source.startswith(ATTACHED)
+
+
+def test_a_question_about_the_sources_the_files_do_not_answer_keeps_the_corpus_reply(corpus, store):
+    """A text file names no author: "who wrote this?" still gets the corpus's answer."""
+    cid = store.create()
+    store.add(cid, "zorblax.md", GUIDE)
+    assert store.ask(cid, corpus, "who wrote this?").answer == corpus.ask("who wrote this?").answer
+    assert QUESTION and "copper filings" in store.ask(cid, corpus, QUESTION).answer  # content still from the file
+
+
 # ---- the JSON API ---------------------------------------------------------------------------
 @pytest.fixture
 def api(corpus, tmp_path):

@@ -228,7 +228,7 @@ class Responder:
         return None
 
     def about_sources(self, what: str, documents: Sequence[Document], description: str = "") -> Reply:
-        """Author, date, the list of documents, or what they are about: from the manifest and the
+        """Author, date, title, the list of documents, or what they are about: from the manifest and the
         documents' metadata, each document cited by its opening sentence."""
         shown = list(itertools.islice(documents, MAX_LISTED_DOCUMENTS))
         cites = Cites(self.index, {}, {})
@@ -248,6 +248,9 @@ class Responder:
             elif what == "published" and date:
                 known += 1
                 lines.append(fill("meta", "published", title=title, date=md_escape(date), cite=cites.mark(pi, [opening])))
+            elif what == "title":
+                known += 1
+                lines.append(fill("meta", "title", title=title, cite=cites.mark(pi, [opening])))
             elif what in ("documents", "about"):
                 known += 1
                 credit = ", ".join(md_escape(x) for x in (author, date) if x)

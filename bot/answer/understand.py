@@ -110,6 +110,10 @@ META = (
                              rf"^(?:what is )?(?:the )?(?:publication|published|release) date(?: of {_IT})?$|"
                              rf"^how (?:old|recent|new|current|up to date) (?:is|are) {_IT}$|"
                              rf"^(?:when|what date) (?:is|are|was|were) {_IT} from$")),
+    ("title", re.compile(rf"^what (?:is|are) {_SOURCES} (?:called|titled|named)$|"
+                         rf"^what (?:is|are) (?:the )?(?:title|name)s? of {_SOURCES}$|"
+                         rf"^what (?:is|are) (?:the|its|their) titles?$|^what (?:is|are) {_SOURCES}(?:'s|’s)? titles?$|"
+                         rf"^(?:what|which) titles? (?:does|do) {_SOURCES} (?:have|bear|carry)$")),
     ("documents", re.compile(rf"^(?:which|what) {_DOC} (?:do you have|are (?:there|loaded|available|indexed)|"
                              rf"do you (?:use|know|cover|answer from|draw on|rely on|search|have access to)|"
                              rf"can you (?:see|search|read|access))$|^what are (?:your|the) sources$|"

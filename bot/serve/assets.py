@@ -36,9 +36,13 @@ PAGE_SCRIPT = "<script>\n" + _static("page.js") + "</script>"
 CLEAR_BOX_JS = _static("clear_box.js").rstrip("\n")
 
 # The attach controls, in the browser: a file button and drag-and-drop anywhere on the page send
-# each file to the JSON API under the tab's conversation id (kept in the hidden #attach-id element,
-# which the server fills on load and renews on New conversation); the list shows the attached
-# files with a remove control; every refusal is shown as the server words it.
+# each file to the JSON API under the tab's conversation id as it was when the files were picked
+# (kept in the hidden #attach-id element, which the server fills on load and renews on New
+# conversation); each file shows its bytes sent, then how long it is being read; New conversation
+# stops uploads under way and drops what they bring; a question sent while files are attached
+# waits for them (or goes without them, saying so); the list shows the attached files with a
+# remove control, and the header and Sources loaded name them; every refusal is shown as the
+# server words it.
 ATTACH_SCRIPT = "<script>\n" + _static("attach.js") + "</script>"
 
 

@@ -55,6 +55,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from bot.chatbot import ChatBot
 from bot.config import CorpusError, Manifest
+from bot.answer.understand import Question
 from bot.model import Document, Reply
 from bot.sources import isolated
 from bot.sources.formats import READERS
@@ -317,11 +318,20 @@ class Conversation:
 RANK = {"answer": 2, "closest": 1, "none": 0}
 
 
-def stronger(corpus: Reply, attached: Reply | None) -> Reply:
+ABOUT_THE_FILES = ("author", "published", "title", "about")  # questions about the sources the files answer first
+
+
+def stronger(corpus: Reply, attached: Reply | None, about_the_files: bool = False) -> Reply:
     """The reply to keep: the higher support level (answer > closest > none), then the higher
-    confidence; the corpus's on a tie, and always for small talk and refused input."""
+    confidence; the corpus's on a tie, and always for small talk and refused input. A question
+    about the sources themselves (``about_the_files``: who wrote them, when, their title, what
+    they are about) is answered from the attached files whenever they answer it: both replies
+    come from metadata at full confidence, and "who made this manual?" with a PDF attached was
+    answered with the bundled corpus's author."""
     if attached is None or corpus.kind in ("smalltalk", "invalid"):
         return corpus
+    if about_the_files and attached.support == "answer":
+        return attached
     if (RANK[attached.support], attached.confidence) > (RANK[corpus.support], corpus.confidence):
         return attached
     return corpus
@@ -719,7 +729,7 @@ class Attachments:
             return reply
         if strictness is not None and strictness != attached.settings.answer.strictness:
             attached = attached.with_strictness(strictness)
-        return stronger(reply, attached.ask(question, history))
+        return stronger(reply, attached.ask(question, history), about_the_files(corpus, question, history))
 
     def document(self, cid: str, doc_id: str) -> tuple[Document, Path | None]:
         """An attached document and, for a PDF, its file (for the page image)."""
@@ -734,6 +744,13 @@ class Attachments:
         return {"max_files": self.max_files, "max_bytes": self.max_bytes, "max_pdf_pages": self.limits.max_pages,
                 "parse_seconds": self.limits.seconds, "idle_seconds": self.idle_seconds,
                 "max_text_chars": int(self.budget * self.share) // BYTES_PER_CHAR, "types": SUPPORTED}
+
+
+def about_the_files(corpus: ChatBot, question: Any, history: Sequence[dict[str, Any]] | None = None) -> bool:
+    """Whether ``question`` asks about the sources themselves (``ABOUT_THE_FILES``), as the
+    corpus's own question pipeline reads it."""
+    q = corpus.question(question, history)
+    return isinstance(q, Question) and q.kind == "meta" and q.extra.get("meta") in ABOUT_THE_FILES
 
 
 def _mb(n: int) -> str:
