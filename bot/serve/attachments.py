@@ -277,10 +277,11 @@ class Attachments:
                  max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES, budget: int = MEMORY_BUDGET,
                  idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
                  max_conversations: int = MAX_CONVERSATIONS, limits: isolated.Limits = isolated.Limits(),
-                 share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET):
+                 share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET, id_prefix: str = ""):
         self.corpus = corpus  # a ChatBot or LiveBot: attached files are indexed and answered with its settings
         self.max_files, self.max_bytes, self.budget, self.share = max_files, max_bytes, budget, share
         self.disk_budget = disk_budget
+        self.id_prefix = id_prefix  # a replica's "NAME.": a load balancer routes the conversation by it (serve/replicas)
         self.idle_seconds, self.clock, self.max_conversations, self.limits = idle_seconds, clock, max_conversations, limits
         self._root_given = root
         self._root_lock: int | None = None  # the descriptor holding the private folder's lock
@@ -295,7 +296,7 @@ class Attachments:
     def create(self) -> str:
         with self._lock:
             self._sweep()
-            cid = secrets.token_urlsafe(24)
+            cid = self.id_prefix + secrets.token_urlsafe(24)
             self._items[cid] = Conversation(cid, self.clock())
             while len(self._items) > self.max_conversations:
                 self._drop(next(iter(self._items)))
