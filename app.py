@@ -23,7 +23,7 @@ def main() -> int:
                         "/api/conversations routes answer 403)")
     p.add_argument("--replica", type=replica_name, default="", metavar="NAME",
                    help="this process's name as one of several behind a load balancer (python -m bot.serve.replicas "
-                        "starts them): its conversation ids start with NAME. and /healthz reports it")
+                        "starts them): its conversation ids start with NAME- and /healthz reports it")
     p.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     args = p.parse_args()

@@ -56,17 +56,18 @@ def test_a_replicas_conversation_ids_start_with_its_name(tmp_path):
     store = Attachments(None, root=tmp_path / "files", id_prefix=id_prefix("r2"))
     try:
         cid = store.create()
-        assert cid.startswith("r2.") and "." not in cid[3:] and store.exists(cid)
+        assert cid.startswith("r2-") and store.exists(cid)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{16,}", cid)  # what the page's script takes for an id
     finally:
         store.close()
     alone = Attachments(None, root=tmp_path / "alone")
     try:
-        assert "." not in alone.create()  # a process serving alone: ids as before
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", alone.create())  # a process serving alone: ids as before
     finally:
         alone.close()
 
 
-@pytest.mark.parametrize("bad", ["", "R1", "1r", "r1.x", "r/1", "r" * 40])
+@pytest.mark.parametrize("bad", ["", "R1", "1r", "r-1", "r_1", "r1.x", "r/1", "r" * 40])
 def test_a_replica_name_that_cannot_be_routed_is_refused(bad):
     with pytest.raises(ValueError):
         replica_name(bad)
@@ -181,7 +182,7 @@ def conversations(cluster) -> dict[str, tuple[str, str]]:
                                         {"Content-Type": "application/json"})
         assert status == 201, data
         cid = json.loads(data)["conversation"]
-        replica = cid.split(".")[0]
+        replica = cid.split("-")[0]
         assert replica == headers["x-replica"]  # the id names the replica that made it
         text = f"The locker code of team {team} is {code}. Team {team} meets on the north pier.\n"
         status, headers, data = request(cluster.port, "POST", f"/api/conversations/{cid}/files?filename={team}.txt",
@@ -269,6 +270,46 @@ def test_a_conversation_goes_to_its_replica_and_a_page_stays_on_one(cluster, con
 
 
 @needs_haproxy
+@pytest.mark.browser
+def test_pages_through_haproxy_attach_and_answer_each_from_its_own_file(cluster):
+    """Three browsers (cookies of their own) open the page through HAProxy, attach a file each
+    with the page's file button and ask: each tab's conversation lives on its cookie's replica,
+    and each is answered from its own file."""
+    from test_page import ARGS, CHROMIUM, REPLY_DONE_JS
+    from test_page_attach import conversation_id
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            homes = set()
+            for team in list(TEAMS)[:REPLICAS]:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(f"http://127.0.0.1:{cluster.port}/")
+                cid = conversation_id(page)
+                home = next(c["value"] for c in context.cookies() if c["name"] == "SERVERID")
+                assert cid.startswith(id_prefix(home))  # the tab's conversation was made where its page is served
+                homes.add(home)
+                text = f"The locker code of team {team} is {TEAMS[team]}.\n".encode()
+                page.set_input_files("#attach-input", files=[{"name": f"{team}.txt", "mimeType": "text/plain",
+                                                              "buffer": text}])
+                expect(page.locator("#attach-status")).to_contain_text("Attached.")
+                page.locator("#question textarea").fill(f"what is the locker code of team {team}")
+                page.locator("#question textarea").press("Enter")
+                page.wait_for_function(REPLY_DONE_JS, arg=1, timeout=60_000)
+                answer = page.get_by_test_id("bot").first.inner_text()  # the answer (then its sources panel)
+                assert TEAMS[team] in answer and not [c for t, c in TEAMS.items() if t != team and c in answer]
+                context.close()
+            assert homes == set(cluster.ports)  # least connections sent the three pages to three replicas
+        finally:
+            browser.close()
+
+
+@needs_haproxy
 def test_twenty_clients_while_an_update_lands_no_error_no_crosstalk_every_replica_new_within_2s(cluster, conversations):
     for name, port in cluster.ports.items():
         assert BEACON[0] in ask(port, BEACON_Q)[2]["answer"], name
@@ -326,4 +367,4 @@ def test_a_replica_killed_under_load_loses_only_its_own(cluster, conversations):
         assert status == 200 and replica != victim and BEACON[1] in reply["answer"]
     status, headers, data = request(cluster.port, "POST", "/api/conversations", b"{}",
                                     {"Content-Type": "application/json"})
-    assert status == 201 and not json.loads(data)["conversation"].startswith(victim + ".")
+    assert status == 201 and not json.loads(data)["conversation"].startswith(victim + "-")

@@ -281,7 +281,7 @@ class Attachments:
         self.corpus = corpus  # a ChatBot or LiveBot: attached files are indexed and answered with its settings
         self.max_files, self.max_bytes, self.budget, self.share = max_files, max_bytes, budget, share
         self.disk_budget = disk_budget
-        self.id_prefix = id_prefix  # a replica's "NAME.": a load balancer routes the conversation by it (serve/replicas)
+        self.id_prefix = id_prefix  # a replica's "NAME-": a load balancer routes the conversation by it (serve/replicas)
         self.idle_seconds, self.clock, self.max_conversations, self.limits = idle_seconds, clock, max_conversations, limits
         self._root_given = root
         self._root_lock: int | None = None  # the descriptor holding the private folder's lock

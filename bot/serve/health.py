@@ -12,15 +12,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-ID_SEPARATOR = "."  # a replica's conversation ids are "NAME." + a random token (which never holds a ".")
-_NAME = re.compile(r"[a-z][a-z0-9_-]{0,30}")
+# a replica's conversation ids are "NAME-" + a random token: the name holds no "-", so the id's first
+# "-" ends it; and the id stays in the alphabet the page's script accepts ([A-Za-z0-9_-])
+ID_SEPARATOR = "-"
+_NAME = re.compile(r"[a-z][a-z0-9]{0,30}")
 
 
 def replica_name(text: str) -> str:
-    """``text`` as a replica name (a lower-case letter, then at most 30 letters, digits, "_" or
-    "-"), or ValueError: it is written into conversation ids, URLs and the balancer's config."""
+    """``text`` as a replica name (a lower-case letter, then at most 30 lower-case letters or
+    digits), or ValueError: it is written into conversation ids, URLs and the balancer's config."""
     if not _NAME.fullmatch(text):
-        raise ValueError(f"{text!r} is no replica name: a lower-case letter, then at most 30 of a-z, 0-9, '_', '-'")
+        raise ValueError(f"{text!r} is no replica name: a lower-case letter, then at most 30 of a-z, 0-9")
     return text
 
 

@@ -9,7 +9,7 @@ waits until every replica answers through it, and stops everything on Ctrl-C or 
 
 What the configuration does, and why:
 - A conversation's requests reach the replica holding its attached files: a replica's conversation
-  ids start with its name and "." (``health.id_prefix``), and HAProxy reads the id from the path
+  ids start with its name and "-" (``health.id_prefix``), and HAProxy reads the id from the path
   (``/api/conversations/ID/...``, ``/conversations/ID/...``) or from the JSON body of ``POST
   /api/ask`` (``json_query``; the body is buffered, ``tune.bufsize`` holds the largest body the
   app accepts) and sends the request to that server (``use-server``). Creating a conversation can
@@ -119,7 +119,7 @@ backend replicas
     http-request set-var(txn.conversation) path,field(4,/) if {{ path_beg /api/conversations/ }}
     http-request set-var(txn.conversation) path,field(3,/) if {{ path_beg /conversations/ }}
     http-request set-var(txn.conversation) req.body,json_query('$.conversation') if ask METH_POST
-    http-request set-var(txn.replica) var(txn.conversation),field(1,{sep}) if {{ var(txn.conversation) -m sub {sep} }}
+    http-request set-var(txn.replica) var(txn.conversation),field(1,{sep}) if {{ var(txn.conversation) -m found }}
     use-server %[var(txn.replica)] if {{ var(txn.replica) -m found }}
     http-response set-header X-Replica %s
 {servers}
