@@ -260,7 +260,8 @@ class Cluster:
                 raise RuntimeError(f"haproxy ended (exit code {self.haproxy.returncode}); its messages are above")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"replicas {sorted(names - seen)} did not answer through haproxy in time")
-            status, replica, _ = _get("127.0.0.1" if self.host in ("0.0.0.0", "") else self.host, self.port, "/healthz")
+            host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # any: loopback
+            status, replica, _ = _get(host, self.port, "/healthz")
             if status == 200:
                 seen.add(replica)
             else:
