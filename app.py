@@ -21,7 +21,7 @@ def main() -> int:
     p.add_argument("--no-attachments", action="store_true",
                    help="turn off attaching files to a conversation (the page shows no file button; the "
                         "/api/conversations routes answer 403)")
-    p.add_argument("--replica", type=replica_name, default="", metavar="NAME",
+    p.add_argument("--replica", type=replica_name, default=None, metavar="NAME",  # None: argparse checks a str default
                    help="this process's name as one of several behind a load balancer (python -m bot.serve.replicas "
                         "starts them): its conversation ids start with NAME- and /healthz reports it")
     p.add_argument("--strictness", type=setting_arg("strictness"), default=None,
@@ -39,7 +39,7 @@ def main() -> int:
         from bot.serve.ui import launch
 
         launch(args.corpus, args.host, args.port, args.feedback, args.strictness, tuple(args.allow_host), sock,
-               attachments=not args.no_attachments, replica=args.replica)
+               attachments=not args.no_attachments, replica=args.replica or "")
     except (CorpusError, PortInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
