@@ -1,9 +1,10 @@
 """Serve the chat page: python app.py [--corpus DIR] [--host 127.0.0.1] [--port 7860] [--strictness S]
-[--no-attachments]."""
+[--no-attachments] [--replica NAME]."""
 import argparse
 import sys
 
 from bot.config import setting_arg  # light: the manifest reader (PyYAML), no gradio
+from bot.serve.health import replica_name  # standard library only
 
 
 def main() -> int:
@@ -20,6 +21,9 @@ def main() -> int:
     p.add_argument("--no-attachments", action="store_true",
                    help="turn off attaching files to a conversation (the page shows no file button; the "
                         "/api/conversations routes answer 403)")
+    p.add_argument("--replica", type=replica_name, default=None, metavar="NAME",  # None: argparse checks a str default
+                   help="this process's name as one of several behind a load balancer (python -m bot.serve.replicas "
+                        "starts them): its conversation ids start with NAME- and /healthz reports it")
     p.add_argument("--strictness", type=setting_arg("strictness"), default=None,
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     args = p.parse_args()
@@ -35,7 +39,7 @@ def main() -> int:
         from bot.serve.ui import launch
 
         launch(args.corpus, args.host, args.port, args.feedback, args.strictness, tuple(args.allow_host), sock,
-               attachments=not args.no_attachments)
+               attachments=not args.no_attachments, replica=args.replica or "")
     except (CorpusError, PortInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -394,10 +394,12 @@ class Attachments:
                  idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic,
                  max_conversations: int = MAX_CONVERSATIONS, limits: isolated.Limits = isolated.Limits(),
                  share: float = CONVERSATION_SHARE, disk_budget: int = DISK_BUDGET,
-                 per_address: int = CONVERSATIONS_PER_ADDRESS, active_seconds: float = ACTIVE_SECONDS):
+                 per_address: int = CONVERSATIONS_PER_ADDRESS, active_seconds: float = ACTIVE_SECONDS,
+                 id_prefix: str = ""):
         self.corpus = corpus  # a ChatBot or LiveBot: attached files are indexed and answered with its settings
         self.max_files, self.max_bytes, self.budget, self.share = max_files, max_bytes, budget, share
         self.disk_budget = disk_budget
+        self.id_prefix = id_prefix  # a replica's "NAME-": a load balancer routes the conversation by it (serve/replicas)
         self.idle_seconds, self.clock, self.max_conversations, self.limits = idle_seconds, clock, max_conversations, limits
         self._root_given = root
         self._root_lock: int | None = None  # the descriptor holding the private folder's lock
@@ -426,7 +428,7 @@ class Attachments:
                     raise AttachError(f"the server has {self.max_conversations:,} conversations open, all in use in "
                                       f"the last {int(self.active_seconds // 60)} minutes; try again in a few minutes",
                                       429)
-            cid = secrets.token_urlsafe(24)
+            cid = self.id_prefix + secrets.token_urlsafe(24)
             self._items[cid] = Conversation(cid, self.clock(), owner)
             self._unused[cid] = None
             if owner is not None:

@@ -24,6 +24,7 @@ from bot.answer.render import page_escape  # noqa: E402
 from bot.serve import server  # noqa: E402
 from bot.serve.feedback import FEEDBACK_CHARS, FeedbackLog, redact  # noqa: E402,F401  (FEEDBACK_CHARS, redact: re-exported)
 from bot.serve.attachments import Attachments  # noqa: E402
+from bot.serve.health import id_prefix  # noqa: E402
 from bot.serve.guard import Guard  # noqa: E402
 from bot.serve.api import echo  # noqa: E402
 from bot.serve.web import make_app  # noqa: E402
@@ -240,18 +241,20 @@ def wire_events(demo: gr.Blocks, parts: PageParts, on: SimpleNamespace, limit: i
 
 
 def create(bot: ChatBot | LiveBot | None = None, feedback_path: str | Path | None = None,
-           allowed_hosts: tuple[str, ...] = (), attachments: bool | Attachments = True) -> Guard:
+           allowed_hosts: tuple[str, ...] = (), attachments: bool | Attachments = True, replica: str = "") -> Guard:
     """The whole server as one ASGI app: the JSON API and the page, behind the request guard
     (``allowed_hosts``: Host names served besides localhost and IP addresses; ``attachments``:
-    files attached to a conversation, on unless False, or the store to use)."""
+    files attached to a conversation, on unless False, or the store to use; ``replica``: this
+    process's name behind a load balancer, which starts its conversation ids)."""
     bot = bot or ChatBot.load()
-    store = attachments if isinstance(attachments, Attachments) else Attachments(bot) if attachments else None
-    return serve_app(bot, build(bot, feedback_path, store), allowed_hosts, store)
+    store = attachments if isinstance(attachments, Attachments) else \
+        Attachments(bot, id_prefix=id_prefix(replica)) if attachments else None
+    return serve_app(bot, build(bot, feedback_path, store), allowed_hosts, store, replica)
 
 
 def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks, allowed_hosts: tuple[str, ...] = (),
-              attachments: Attachments | None = None) -> Guard:
-    app = make_app(bot, attachments)
+              attachments: Attachments | None = None, replica: str = "") -> Guard:
+    app = make_app(bot, attachments, replica)
     # system fonts: the default theme's web fonts cannot load offline, and a fallback drew a bold
     # capital "A" in another typeface
     theme = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
@@ -275,7 +278,7 @@ def serve_app(bot: ChatBot | LiveBot, demo: gr.Blocks, allowed_hosts: tuple[str,
 
 def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
            feedback: str | None = None, strictness: float | None = None, allow_hosts: tuple[str, ...] = (),
-           sock: Any = None, attachments: bool = True) -> None:
+           sock: Any = None, attachments: bool = True, replica: str = "") -> None:
     """Take the port first (a port in use is reported before anything says "Serving"; app.py
     takes it before gradio is even imported and passes ``sock``), load the corpus, then serve
     until Ctrl-C."""
@@ -283,6 +286,6 @@ def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
     # a saved index is followed: `python -m bot index` updating it is picked up without a restart
     bot = LiveBot(corpus, strictness) if corpus and layout.is_index(corpus) else \
         ChatBot.load(corpus, strictness=strictness)
-    app = create(bot, feedback, allowed_hosts=(host, *allow_hosts), attachments=attachments)
+    app = create(bot, feedback, allowed_hosts=(host, *allow_hosts), attachments=attachments, replica=replica)
     print(f"Serving the chat on {server.address(sock)} (JSON API: /api/ask, documentation: /docs)", flush=True)
     server.serve(app, sock)

@@ -19,13 +19,15 @@ from bot.serve.api import BotsByStrictness, add_api_routes
 from bot.serve.attach_routes import add_conversation_routes
 from bot.serve.attachments import Attachments
 from bot.serve.document_view import add_document_routes
+from bot.serve.health import add_health_route
 from bot.serve.pdf_pages import PageCache
 
 
-def make_app(bot: "ChatBot | LiveBot", attachments: Attachments | None = None) -> FastAPI:
+def make_app(bot: "ChatBot | LiveBot", attachments: Attachments | None = None, replica: str = "") -> FastAPI:
     """The server: JSON API routes; the page is mounted on it by ``ui.serve_app``. With
     ``attachments``, conversations can hold files of their own (``/api/conversations``);
-    without, those routes answer 403."""
+    without, those routes answer 403. ``GET /healthz`` for a load balancer (``replica``: this
+    process's name among several, ``serve/replicas``)."""
     bots = BotsByStrictness(bot)
     pages = PageCache()
     # Swagger UI and ReDoc from the fastapi-offline package: FastAPI's own /docs loads them from a CDN
@@ -35,6 +37,7 @@ def make_app(bot: "ChatBot | LiveBot", attachments: Attachments | None = None) -
 
     app.state.pages = pages  # the rendered PDF pages (tests read its render count)
 
+    add_health_route(app, bot, replica)
     add_api_routes(app, bot, bots, attachments)
     add_document_routes(app, bot, pages)
     add_conversation_routes(app, bots, attachments, pages)
