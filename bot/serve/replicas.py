@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import http.client
-import os
 import queue
 import re
 import shutil
