@@ -17,7 +17,7 @@ ARCHITECTURE = BOT.parent / "docs" / "architecture.md"
 # The stages in the order data flows; a module may import its own stage or an earlier one.
 # The front doors at the root come last but for model and config, the data every stage shares.
 STAGES = ["model", "config", "sources", "text", "index", "answer", "chatbot", "serve", "eval", "cli", "__main__", ""]
-WRITING = {"index.indexer", "index.build", "index.update", "index.writer"}
+WRITING = {"index.indexer", "index.build", "index.update", "index.writer", "index.attached"}
 WRITING_DOORS = {"cli", "__main__"}  # `python -m bot index` and `--rebuild`: the only others that reach the writers
 # the evaluations index each corpus folder and ask from the saved index, the way users do
 EVAL_DOORS = {"eval", "eval.followups", "eval.realdocs", "eval.squad", "eval.wikiqa"}
