@@ -37,7 +37,12 @@ from bot.serve.attachments import Attachments
 from bot.serve.guard import Guard
 from bot.serve.web import make_app
 corpus = ChatBot.load()
-store = Attachments(corpus, budget=int(sys.argv[1]), share=1.0)
+try:
+    from bot.sources.isolated import Limits
+    limits = {"limits": Limits(index_seconds=1200)}  # a shared machine: no time limit in the way
+except TypeError:
+    limits = {}
+store = Attachments(corpus, budget=int(sys.argv[1]), share=1.0, **limits)
 sock = server.bind("127.0.0.1", 0)
 print(sock.getsockname()[1], flush=True)
 server.serve(Guard(make_app(corpus, store), uploads=True), sock)

@@ -31,8 +31,10 @@ from bot.serve import server
 from bot.serve.attachments import Attachments
 from bot.serve.guard import Guard
 from bot.serve.web import make_app
+from bot.sources.isolated import Limits
 corpus = ChatBot.load()
-store = Attachments(corpus, budget=int(sys.argv[1]), share=float(sys.argv[2]))
+# time limits for a machine shared with other work: the texts here take ~40 s of CPU to index
+store = Attachments(corpus, budget=int(sys.argv[1]), share=float(sys.argv[2]), limits=Limits(index_seconds=1200))
 sock = server.bind("127.0.0.1", 0)
 print(sock.getsockname()[1], flush=True)
 server.serve(Guard(make_app(corpus, store), uploads=True), sock)
