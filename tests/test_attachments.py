@@ -220,15 +220,22 @@ def test_idle_conversations_are_removed(corpus, tmp_path):
     clock.now += 1000
     assert store.exists(kept) and not store.exists(old)
     assert not folder.exists()
-    with pytest.raises(AttachError, match="no such conversation"):
+    with pytest.raises(AttachError, match="no such conversation: it was removed with its files after 60 minutes idle"):
         store.add(old, "again.md", GUIDE)
     store.close()
 
 
 def test_memory_budget_evicts_the_least_recently_used(corpus, tmp_path):
+    """The budget counts each conversation's index as measured by the child that built it; the
+    conversation used longest ago goes first, and its owner is told it went to make room."""
     text = b"# Notes\n\n" + b"".join(f"Fact {i} says the widget number is {i}.\n".encode() for i in range(60))
-    # one file's text is ~2,300 characters, ~92 KB estimated; room for two conversations
-    store = Attachments(corpus, root=tmp_path, budget=200_000, share=0.5)
+    probe = Attachments(corpus, root=tmp_path / "probe")
+    one = probe.create()
+    probe.add(one, "a.md", text)
+    size = probe.memory  # measured: what one such conversation's index takes loaded
+    probe.close()
+    assert size > 0
+    store = Attachments(corpus, root=tmp_path / "store", budget=int(2.5 * size), share=0.5)  # room for two
     a, b, c = store.create(), store.create(), store.create()
     store.add(a, "a.md", text)
     store.add(b, "b.md", text)
@@ -236,6 +243,12 @@ def test_memory_budget_evicts_the_least_recently_used(corpus, tmp_path):
     store.add(c, "c.md", text)
     assert store.exists(a) and store.exists(c) and not store.exists(b)
     assert store.evicted == 1 and store.memory <= store.budget
+    with pytest.raises(AttachError) as e:
+        store.files(b)
+    assert e.value.status == 404 and "to make room in the server's memory" in str(e.value)
+    store.remove(a)
+    with pytest.raises(AttachError, match="it was closed"):
+        store.files(a)
     store.close()
 
 

@@ -51,6 +51,10 @@ class Parts:
     def map(self, part: int, kind: str) -> Any:
         return self._maps[(part, kind)]
 
+    def mapped_bytes(self) -> int:
+        """The bytes of all the files mapped (resident in memory once read)."""
+        return sum(len(m) for m in self._maps.values())
+
 
 class DocumentStore(Sequence):
     """Documents read on demand: texts through memory maps of ``texts*.bin``, metadata from

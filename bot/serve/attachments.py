@@ -2,9 +2,13 @@
 
 A conversation is known by a random id (``secrets``): whoever holds the id sees its files, nobody
 else does, and ids are never listed. Each conversation's files become a small ``ChatBot`` of
-their own, read by the same readers as any corpus (``bot.sources``; PDF and HTML in a child
-process with CPU, memory and time limits, ``bot.sources.isolated``). A question asked within the
-conversation goes to both bots and the stronger reply is kept (``stronger``).
+their own: every file, whatever its type, is read by the same readers as any corpus and indexed
+in a child process with CPU, memory and time limits (``bot.index.attached``, started through
+``bot.sources.isolated.run_child``), which writes a saved index into the conversation's private
+folder and measures what it takes loaded; the server loads it (``bot.index.store.load``: texts
+stay in memory-mapped files), so reading and indexing never hold the server's memory nor its
+interpreter lock. A question asked within the conversation goes to both bots and the stronger
+reply is kept (``stronger``).
 
 Limits, each refused with a message that names the file and the limit:
 - the type is sniffed from the bytes (PDF magic, HTML tags, JSON Lines, UTF-8 or UTF-16 text; an
@@ -13,10 +17,10 @@ Limits, each refused with a message that names the file and the limit:
   is refused;
 - at most ``MAX_FILES`` files and ``MAX_BYTES`` bytes per conversation, PDFs at most
   ``isolated.MAX_PAGES`` pages and ``isolated.PARSE_SECONDS`` seconds to read;
-- the memory all conversations' indexes take (estimated from their text) stays within
-  ``MEMORY_BUDGET``, and their files on disk within ``DISK_BUDGET``: the conversation used
-  longest ago is removed to make room, and one conversation may take at most
-  ``CONVERSATION_SHARE`` of the memory;
+- the memory all conversations' indexes take (measured by the child that built each, see
+  ``bot.index.attached.measure``) stays within ``MEMORY_BUDGET``, and their files on disk within
+  ``DISK_BUDGET``: the conversations used longest ago are removed to make room (their owners are
+  told why, ``REMOVED``), and one conversation may take at most ``CONVERSATION_SHARE`` of the memory;
 - at most ``PARALLEL_READS`` files are read at once and ``WAITING_READS`` wait; more are refused
   with "busy" (503) instead of holding the server's threads;
 - a conversation idle for ``IDLE_SECONDS`` is removed with its files (the clock is injectable);
@@ -56,19 +60,17 @@ from typing import Any, Callable, Iterator, Sequence
 from bot.chatbot import ChatBot
 from bot.config import CorpusError, Manifest
 from bot.answer.understand import Question
+from bot.index import store
 from bot.model import Document, Reply
 from bot.sources import isolated
 from bot.sources.formats import READERS
-from bot.sources.ingest import read_file
-from bot.sources.pdf import PAGE_HEADINGS
-from bot.sources.readers import LoadReport, decode_html, html_encoding
+from bot.sources.readers import decode_html, html_encoding
 
 MAX_FILES = 10  # files in one conversation
 MAX_BYTES = 20 * 1024 * 1024  # bytes of all the files of one conversation
-MEMORY_BUDGET = 512 * 1024 * 1024  # estimated memory of all conversations' indexes
+MEMORY_BUDGET = 512 * 1024 * 1024  # measured memory of all conversations' indexes
 DISK_BUDGET = 2 * 1024 * 1024 * 1024  # bytes of all conversations' files on disk
 CONVERSATION_SHARE = 0.25  # of the budget, one conversation's files may take at most this much
-BYTES_PER_CHAR = 40  # measured: an index takes ~33 bytes per character of text (realdocs man pages)
 IDLE_SECONDS = 3600  # a conversation not used for this long is removed
 MAX_CONVERSATIONS = 10_000  # open conversations (most without files)
 CONVERSATIONS_PER_ADDRESS = 1_000  # open conversations made from one client address
@@ -80,7 +82,8 @@ WAITING_READS = 8  # more files waiting than this are refused (503) rather than 
 ATTACHED = "attached: "  # a cited source that is an attached file: "attached: report.pdf"
 SUPPORTED = "PDF, Markdown, text, HTML, JSON Lines"
 KINDS = {kind: reader.suffixes[0] for kind, reader in READERS.items()}  # a kind -> the suffix its file is saved under
-ISOLATED_KINDS = {"pdf", "html"}  # parsers that could run away; text, Markdown and JSON Lines read in-process
+INDEXER = "bot.index.attached"  # the child that reads and indexes a conversation's files
+REMEMBERED = 100_000  # ids of removed conversations kept with why they went
 
 
 class AttachError(Exception):
@@ -93,6 +96,16 @@ class AttachError(Exception):
 
 NOT_FOUND = ("no such conversation (it was removed after {idle} minutes idle, to make room, or with "
              "New conversation); start a new one")
+REMOVED = {  # why a conversation this server held was removed, as its owner is told (404)
+    "idle": "no such conversation: it was removed with its files after {idle} minutes idle; start a new one",
+    "memory": ("no such conversation: it was removed with its files to make room in the server's memory for "
+               "other conversations' files (it was the one used longest ago); start a new one and attach them again"),
+    "disk": ("no such conversation: it was removed with its files to make room on the server's disk for "
+             "other conversations' files (it was the one used longest ago); start a new one and attach them again"),
+    "many": ("no such conversation: it was removed to make room for newer ones (the server keeps at most "
+             "{most:,}); start a new one"),
+    "closed": "no such conversation: it was closed (New conversation) and its files removed; start a new one",
+}
 
 
 ROOT_PREFIX = "bot-attached-"  # a server's private folder in the temporary folder
@@ -262,24 +275,19 @@ class AttachedFile:
     kind: str
     size: int
     path: Path
-    documents: list[Document]
+    documents: tuple[str, ...]  # its documents' ids (their text is in the conversation's saved index)
+    pages: int | None = None  # a PDF's
     problems: list[str] = field(default_factory=list)
 
     @property
     def source(self) -> str:
         return ATTACHED + self.name
 
-    @property
-    def chars(self) -> int:
-        return sum(len(d.text) for d in self.documents)
-
     def to_dict(self) -> dict[str, Any]:
-        pages = sum(1 for d in self.documents for _ in PAGE_HEADINGS.finditer(d.text)) \
-            if self.kind == "pdf" else None
         out: dict[str, Any] = {"id": self.id, "name": self.name, "source": self.source, "type": self.kind,
                                "bytes": self.size, "documents": len(self.documents)}
-        if pages is not None:
-            out["pages"] = pages
+        if self.pages is not None:
+            out["pages"] = self.pages
         if self.problems:
             out["problems"] = self.problems[:20]
         return out
@@ -302,17 +310,13 @@ class Conversation:
         self.pending_bytes = 0  # of files being read now
         self.pending_files = 0
         self.removed = False
+        self.index: Path | None = None  # its files' saved index (in its folder), loaded as ``bot``
+        self.memory = 0  # what that index takes loaded, as measured by the child that built it
+        self.versions = 0  # indexes written (each in a folder of its own)
 
     @property
     def size(self) -> int:
         return sum(f.size for f in self.files)
-
-    @property
-    def memory(self) -> int:
-        return sum(f.chars for f in self.files) * BYTES_PER_CHAR
-
-    def documents(self) -> list[Document]:
-        return [d for f in self.files for d in f.documents]
 
 
 RANK = {"answer": 2, "closest": 1, "none": 0}
@@ -353,11 +357,11 @@ class Incoming:
     def write(self, chunk: bytes) -> None:
         """Write what arrived; AttachError 404 once its conversation is removed, 413 past its room."""
         if self.conv.removed:
-            raise AttachError(NOT_FOUND.format(idle=int(self.store.idle_seconds // 60)), 404)
+            raise self.store._not_found(self.conv.id)
         if self.received + len(chunk) > self.reserved:
             with self.store._lock:
                 if not self._held:
-                    raise AttachError(NOT_FOUND.format(idle=int(self.store.idle_seconds // 60)), 404)
+                    raise self.store._not_found(self.conv.id)
                 more = self.received + len(chunk) - self.reserved
                 self.store._room(self.conv, self.name, more)
                 self.conv.receiving_bytes += more
@@ -410,7 +414,9 @@ class Attachments:
         self._owned: dict[str, int] = {}  # client address -> its open conversations
         self._lock = threading.Lock()
         self._reads = threading.Semaphore(PARALLEL_READS)
+        self._loading = threading.Lock()  # one index loaded at a time: their passing peaks never add up
         self._waiting = 0  # files read now or waiting to be
+        self._gone: OrderedDict[str, str] = OrderedDict()  # removed conversations' ids -> why (``REMOVED``)
         self.evicted = 0  # conversations removed to make room (tests read it)
 
     # ---- conversations ------------------------------------------------------------------
@@ -444,7 +450,7 @@ class Attachments:
             cid, oldest = next(iter(self._items.items()))
             if self.clock() - oldest.used < self.active_seconds:
                 return False
-        self._drop(cid)
+        self._drop(cid, "many")
         self.evicted += 1
         return True
 
@@ -459,7 +465,7 @@ class Attachments:
             self._sweep()
             conv = self._items.get(cid) if isinstance(cid, str) else None
             if conv is None:
-                raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+                raise self._not_found(cid)
             conv.used = self.clock()
             self._items.move_to_end(cid)
             self._unused.pop(cid, None)
@@ -471,8 +477,15 @@ class Attachments:
             self._sweep()
             if cid not in self._items:
                 return False
-            self._drop(cid)
+            self._drop(cid, "closed")
             return True
+
+    def _not_found(self, cid: Any) -> AttachError:
+        """The 404 for a conversation this store does not hold: why it was removed when it held it."""
+        why = self._gone.get(cid) if isinstance(cid, str) else None
+        if why is None:
+            return AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+        return AttachError(REMOVED[why].format(idle=int(self.idle_seconds // 60), most=self.max_conversations), 404)
 
     def __len__(self) -> int:
         with self._lock:
@@ -488,7 +501,7 @@ class Attachments:
         """Remove every conversation and the private folder."""
         with self._lock:
             for cid in list(self._items):
-                self._drop(cid)
+                self._drop(cid, "closed")
             if self._root is not None and self._root_given is None:
                 shutil.rmtree(self._root, ignore_errors=True)
                 self._root = None
@@ -503,9 +516,10 @@ class Attachments:
             cid, conv = next(iter(self._items.items()))
             if now - conv.used < self.idle_seconds:
                 break
-            self._drop(cid)
+            self._drop(cid, "idle")
 
-    def _drop(self, cid: str) -> None:
+    def _drop(self, cid: str, why: str) -> None:
+        """Remove a conversation (the lock is held), remembering why (``REMOVED``) for its owner."""
         conv = self._items.pop(cid)
         self._unused.pop(cid, None)
         if conv.owner is not None:
@@ -514,6 +528,9 @@ class Attachments:
                 self._owned[conv.owner] = left
         conv.removed = True
         conv.bot = None
+        self._gone[cid] = why
+        while len(self._gone) > REMEMBERED:
+            self._gone.popitem(last=False)
         if conv.folder is not None:
             shutil.rmtree(conv.folder, ignore_errors=True)
 
@@ -529,7 +546,7 @@ class Attachments:
                     self._root, self._root_lock = private_root()
                     atexit.register(shutil.rmtree, self._root, True)  # a server stopped: its files go too
             if conv.removed:
-                raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+                raise self._not_found(conv.id)
             if conv.folder is None:
                 conv.folder = Path(tempfile.mkdtemp(dir=self._root, prefix="c-"))  # 0700, its name not the id
             return conv.folder
@@ -541,7 +558,8 @@ class Attachments:
 
     def add(self, cid: str, name: Any, data: "bytes | Incoming") -> dict[str, Any]:
         """Attach a file, its bytes or a file received into the conversation's folder
-        (``incoming``): sniff, check the limits, read it, rebuild the conversation's bot.
+        (``incoming``): sniff, check the limits, read and index it (with the conversation's other
+        files, in a child process), load the conversation's new bot.
         Returns the file's description; raises AttachError saying what limit it meets."""
         conv = self._get(cid)
         shown = clean_name(name)
@@ -552,7 +570,7 @@ class Attachments:
         try:
             kind = sniff_file(received.path, shown) if received is not None else sniff(data, shown)
         except FileNotFoundError:  # its conversation was removed while it arrived: so was its folder
-            raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404) from None
+            raise self._not_found(conv.id) from None
         with self._lock:
             if received is not None:
                 received.release()  # its room, held while it arrived, is now held as pending
@@ -567,7 +585,7 @@ class Attachments:
         try:
             with conv.lock:
                 if conv.removed:
-                    raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
+                    raise self._not_found(conv.id)
                 shown = self._unique(conv, shown)
                 folder = self._folder(conv)
                 path = folder / f"{conv.next_id:02d}{KINDS[kind]}"
@@ -575,7 +593,7 @@ class Attachments:
                     try:
                         os.link(received.path, path)  # fails if the name is taken, as O_EXCL does
                     except FileNotFoundError:  # removed with its conversation's folder meanwhile
-                        raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404) from None
+                        raise self._not_found(conv.id) from None
                     received.path.unlink(missing_ok=True)
                 else:
                     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -583,22 +601,20 @@ class Attachments:
                         out.write(data)
                 try:
                     with self._turn(shown):
-                        docs, problems = self._read(path, kind, ATTACHED + shown)
-                        attached = AttachedFile(str(conv.next_id), shown, kind, size, path, docs, problems)
-                        self._make_room(conv, attached)
-                        bot = self._bot(conv.files + [attached])
+                        out, added, memory = self._index(conv, shown, conv.files, (path, ATTACHED + shown))
+                    attached = AttachedFile(str(conv.next_id), shown, kind, size, path,
+                                            tuple(added["documents"]), added.get("pages"),
+                                            [str(x) for x in added.get("problems") or ()])
+                    bot = self._load(out)
                 except BaseException:
                     path.unlink(missing_ok=True)
                     raise
-                with self._lock:
-                    if conv.removed:  # closed while its file was read: the file goes, never elsewhere
-                        path.unlink(missing_ok=True)
-                        raise AttachError(NOT_FOUND.format(idle=int(self.idle_seconds // 60)), 404)
-                    conv.files.append(attached)
-                    conv.bot = bot
-                    conv.next_id += 1
-                    conv.used = self.clock()
-                    self._fit(keep=conv.id)
+                try:  # closed while its file was read: the file goes with its folder, never elsewhere
+                    self._switch(conv, conv.files + [attached], bot, out, memory)
+                except AttachError:
+                    path.unlink(missing_ok=True)
+                    raise
+                conv.next_id += 1
                 return attached.to_dict()
         finally:
             with self._lock:
@@ -643,11 +659,30 @@ class Attachments:
             if gone is None:
                 raise AttachError("no such file in this conversation", 404)
             rest = [f for f in conv.files if f is not gone]
-            bot = self._bot(rest) if rest else None
-            with self._lock:
-                conv.files, conv.bot = rest, bot
+            if rest:
+                with self._turn(gone.name):
+                    out, _, memory = self._index(conv, gone.name, rest, None)
+                self._switch(conv, rest, self._load(out), out, memory)
+            else:
+                self._switch(conv, rest, None, None, 0)
             gone.path.unlink(missing_ok=True)
             return [f.to_dict() for f in rest]
+
+    def _switch(self, conv: Conversation, files: list[AttachedFile], bot: ChatBot | None, index: Path | None,
+                memory: int) -> None:
+        """Make ``files`` (answered by ``bot``, loaded from ``index``) the conversation's, drop its
+        earlier index, and fit the budgets (the conversation's lock is held)."""
+        with self._lock:
+            if conv.removed:
+                if index is not None:
+                    shutil.rmtree(index, ignore_errors=True)
+                raise self._not_found(conv.id)
+            old = conv.index
+            conv.files, conv.bot, conv.index, conv.memory = files, bot, index, memory
+            conv.used = self.clock()
+            self._fit(keep=conv.id)
+        if old is not None:  # a reply being made from it keeps reading its mapped files
+            shutil.rmtree(old, ignore_errors=True)
 
     def _unique(self, conv: Conversation, name: str) -> str:
         """``name``, or ``name (2).md`` when the conversation holds one of that name already."""
@@ -675,27 +710,44 @@ class Attachments:
             with self._lock:
                 self._waiting -= 1
 
-    def _read(self, path: Path, kind: str, source: str) -> tuple[list[Document], list[str]]:
+    def _index(self, conv: Conversation, name: str, files: Sequence[AttachedFile],
+               add: tuple[Path, str] | None) -> tuple[Path, dict[str, Any], int]:
+        """Index ``files`` (kept from the conversation's current index) and the file ``add`` (its
+        path and source), read in a limited child (``INDEXER``) into a new folder of the
+        conversation's: (that folder, what the child says of the added file, the memory the index
+        takes loaded, measured). Refuses (413) an index over the conversation's share of the
+        memory budget."""
+        folder = self._folder(conv)
+        conv.versions += 1
+        out = folder / f"index-{conv.versions}"
+        request = {"out": str(out), "previous": str(conv.index) if conv.index is not None else None,
+                   "keep": [d for f in files for d in f.documents], "max_pages": self.limits.max_pages,
+                   "read_seconds": self.limits.seconds, "settings": self.corpus.current().settings.flat(),
+                   "add": {"path": str(add[0]), "source": add[1]} if add is not None else None}
         try:
-            if kind in ISOLATED_KINDS:
-                return isolated.read_isolated(path, source, self.limits)
-            report = LoadReport()
-            docs = read_file(path, source, report, doc_id=source)
-            return docs, [p.replace(str(path), source[len(ATTACHED):]) for p in report.problems]
+            got = isolated.run_child(INDEXER, request, self.limits.seconds + self.limits.index_seconds,
+                                     self.limits.index_memory, "read and index")
         except CorpusError as exc:
+            shutil.rmtree(out, ignore_errors=True)
             message = str(exc)
-            if message.startswith(f"{path}"):
-                message = message[len(str(path)):].lstrip(":0123456789 ")
-            raise AttachError(f"{source[len(ATTACHED):]}: {message}", 422) from None
-
-    def _make_room(self, conv: Conversation, new: AttachedFile) -> None:
-        """Refuse a file that takes the conversation over its share of the memory budget."""
+            if add is not None and message.startswith(str(add[0])):
+                message = message[len(str(add[0])):].lstrip(":0123456789 ")
+            raise AttachError(f"{name}: {message}", 422) from None
+        memory = int(got["memory"])
         share = int(self.budget * self.share)
-        if conv.memory + new.chars * BYTES_PER_CHAR > share:
-            most = share // BYTES_PER_CHAR
-            have = sum(f.chars for f in conv.files)
-            raise AttachError(f"{new.name}: its text ({new.chars:,} characters) is more than this server indexes for "
-                              f"one conversation ({most:,} characters of text in all, {max(0, most - have):,} left)", 413)
+        if memory > share:
+            shutil.rmtree(out, ignore_errors=True)
+            raise AttachError(f"{name}: with it, this conversation's files take {_mb(memory)} of memory to answer from, "
+                              f"more than this server indexes for one conversation ({_mb(share)})", 413)
+        return out, got.get("added") or {}, memory
+
+    def _load(self, index: Path) -> ChatBot:
+        """The bot of a conversation's saved index, answering with the corpus's settings (loads one
+        at a time)."""
+        with self._loading:
+            manifest, docs, loaded, problems = store.load(index, check_stale=False)
+        settings = self.corpus.current().settings
+        return ChatBot(Manifest(manifest.path, manifest.name, "", (), settings), docs, index=loaded, problems=problems)
 
     def _fit(self, keep: str) -> None:
         """Remove the conversations used longest ago until all fit the memory and disk budgets
@@ -707,16 +759,11 @@ class Attachments:
                 break
             if cid == keep or not self._items[cid].files:
                 continue
+            why = "memory" if memory > self.budget else "disk"
             memory -= self._items[cid].memory
             disk -= self._items[cid].size
-            self._drop(cid)
+            self._drop(cid, why)
             self.evicted += 1
-
-    def _bot(self, files: Sequence[AttachedFile]) -> ChatBot:
-        settings = self.corpus.current().settings
-        docs = [d for f in files for d in f.documents]
-        manifest = Manifest(Path(tempfile.gettempdir()) / "attached-files.yaml", "attached files", "", (), settings)
-        return ChatBot(manifest, docs)
 
     # ---- answering ----------------------------------------------------------------------
     def bot(self, cid: str) -> ChatBot | None:
@@ -736,16 +783,16 @@ class Attachments:
     def document(self, cid: str, doc_id: str) -> tuple[Document, Path | None]:
         """An attached document and, for a PDF, its file (for the page image)."""
         conv = self._get(cid)
+        bot = conv.bot
         for f in conv.files:
-            for d in f.documents:
-                if d.id == doc_id:
-                    return d, (f.path if f.kind == "pdf" else None)
+            if doc_id in f.documents and bot is not None:
+                return bot.index.documents[doc_id], (f.path if f.kind == "pdf" else None)
         raise AttachError("no document with that id in this conversation's files", 404)
 
     def limits_dict(self) -> dict[str, Any]:
         return {"max_files": self.max_files, "max_bytes": self.max_bytes, "max_pdf_pages": self.limits.max_pages,
                 "parse_seconds": self.limits.seconds, "idle_seconds": self.idle_seconds,
-                "max_text_chars": int(self.budget * self.share) // BYTES_PER_CHAR, "types": SUPPORTED}
+                "max_memory": int(self.budget * self.share), "types": SUPPORTED}
 
 
 def about_the_files(corpus: ChatBot, question: Any, history: Sequence[dict[str, Any]] | None = None) -> bool:
