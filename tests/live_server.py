@@ -66,8 +66,12 @@ class LiveServer:
         return self._status("VmHWM")
 
     def stored_files(self) -> list[Path]:
-        """Every file the store holds on disk."""
-        return sorted(p for p in self.root.rglob("*") if p.is_file()) if self.root.exists() else []
+        """Every attached or arriving file the store holds on disk (not the saved indexes made of
+        them, ``index-N`` folders in a conversation's folder)."""
+        if not self.root.exists():
+            return []
+        return sorted(p for p in self.root.rglob("*")
+                      if p.is_file() and not any(part.startswith("index-") for part in p.relative_to(self.root).parts))
 
     def close(self) -> str:
         """Stop the server; its standard error."""
