@@ -65,6 +65,30 @@ def source_manifest(inputs: Sequence[str]) -> Path | None:
 
 Snapshot = list[tuple[str, int, int]]
 
+
+def describing_manifest(folder: Path, inputs: Sequence[str]) -> tuple[Path, bool]:
+    """The corpus.yaml whose name, description, examples and answer settings an index at
+    ``folder`` answers with: its source folder's, else the one beside it; and whether it is the
+    one beside it (whose document entries may hold an earlier version's private keys)."""
+    source = source_manifest(inputs)
+    return (source, False) if source is not None else (folder / MANIFEST, True)
+
+
+def manifest_seen(folder: Path, inputs: Sequence[str]) -> dict[str, Any] | None:
+    """What the describing corpus.yaml says (name, description, examples, answer settings) with
+    its size and time, recorded in the header when an index is written: a load finding the file
+    unchanged takes these values instead of parsing it (a corpus.yaml listing 10,000 documents
+    took most of a second to parse). None when there is none or it does not read."""
+    path, beside = describing_manifest(folder, inputs)
+    try:
+        st = path.stat()
+        m = load_manifest(path, skip_private=beside)
+    except (OSError, CorpusError):
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "description": m.description,
+            "name": None if m.name == path.parent.name else m.name,  # None: named after its folder
+            "examples": list(m.examples), "answer": asdict(m.settings.answer)}
+
 _MANIFEST_PART = "#documents-and-index-settings"
 
 
@@ -82,11 +106,49 @@ def manifest_state(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()) + _MANIFEST_PART, len(blob), int(digest[:15], 16)
 
 
+# A snapshot entry's size for what is watched, not fingerprinted: a folder (its modification time
+# changes when a file is added, removed or renamed in it) and a corpus.yaml file (edited: its
+# manifest entry is read again). ``stale_at_load`` stats these instead of walking the sources.
+FOLDER, MANIFEST_FILE = -1, -2
+
+
 def snapshot_sources(inputs: Sequence[str]) -> Snapshot:
-    """The state of everything an index of ``inputs`` is made of, taken before a build reads it."""
-    snap = snapshot(source_files(inputs))
-    snap += [manifest_state(Path(raw) / MANIFEST) for raw in inputs if (Path(raw) / MANIFEST).is_file()]
+    """The state of everything an index of ``inputs`` is made of, taken before a build reads it:
+    each source file, what of each corpus.yaml the index is made of (``manifest_state``), and
+    the folders and corpus.yaml files watched at load (``FOLDER``, ``MANIFEST_FILE``)."""
+    files = source_files(inputs)
+    snap = snapshot(files)
+    manifests = [Path(raw) / MANIFEST for raw in inputs if (Path(raw) / MANIFEST).is_file()]
+    snap += [manifest_state(m) for m in manifests]
+    snap += _watched(manifests, MANIFEST_FILE)
+    snap += _watched(_folders(inputs, files), FOLDER)
     return snap
+
+
+def _folders(inputs: Sequence[str], files: Sequence[Path]) -> list[Path]:
+    """The folders a file added to the sources would change: each input folder, and every folder
+    between it and a source file (a file outside them, named by a manifest: its own folder)."""
+    roots = [Path(raw).resolve() for raw in inputs if Path(raw).is_dir()]
+    found: set[Path] = set(roots)
+    for f in files:
+        parent = f.parent
+        root = next((r for r in roots if parent == r or r in parent.parents), None)
+        while parent not in found:
+            found.add(parent)
+            if root is None or parent == root:
+                break
+            parent = parent.parent
+    return sorted(found)
+
+
+def _watched(paths: Iterable[Path], kind: int) -> Snapshot:
+    out: Snapshot = []
+    for p in paths:
+        try:
+            out.append((str(p.resolve()), kind, p.stat().st_mtime_ns))
+        except OSError:
+            continue
+    return out
 
 
 def index_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -108,8 +170,13 @@ def snapshot(files: Iterable[Path]) -> Snapshot:
 
 
 def fingerprint(snap: Snapshot, settings: dict[str, Any]) -> str:
+    """What the index is made of: its source files, its manifests' documents and index settings,
+    the analyzer. Watched entries (folders, manifest files) are not part of it: a folder's time
+    changes with an editor's swap file, which changes no source."""
     h = hashlib.sha256()
     for name, size, mtime in snap:
+        if size in (FOLDER, MANIFEST_FILE):
+            continue
         h.update(f"{name}\0{size}\0{mtime}\n".encode())
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(ANALYZER.encode())
@@ -236,14 +303,52 @@ def damage(folder: str | Path, header: dict[str, Any]) -> str | None:
     return None
 
 
+CHANGED = "its source files changed since it was built (added, removed or edited)"
+
+
 def stale_reason(header: dict[str, Any]) -> str | None:
-    """Why the index no longer matches its sources, or None when it does."""
+    """Why the index no longer matches its sources, or None when it does: the full check (every
+    source file found again and stat'ed, every corpus.yaml read), made by `python -m bot index`."""
     inputs = header.get("inputs") or []
     missing = [i for i in inputs if not Path(i).exists()]
     if missing:
         return f"source {missing[0]} no longer exists"
     if fingerprint(snapshot_sources(inputs), index_settings(header.get("settings") or {})) != header.get("fingerprint"):
-        return "its source files changed since it was built (added, removed or edited)"
+        return CHANGED
+    return None
+
+
+def stale_at_load(header: dict[str, Any]) -> str | None:
+    """``stale_reason``'s answer, found at load from the snapshot the build recorded (``stamp``)
+    without walking the sources: each recorded file stat'ed (edited or removed: stale), each
+    watched folder's time compared (a file added, removed or renamed there: the full check
+    decides), each corpus.yaml read again only if it was edited. An index without a stamp (an
+    earlier version's) gets the full check."""
+    stamp = header.get("stamp")
+    inputs = header.get("inputs") or []
+    if not isinstance(stamp, list):
+        return stale_reason(header)
+    missing = [i for i in inputs if not Path(i).exists()]
+    if missing:
+        return f"source {missing[0]} no longer exists"
+    states = {name: (size, mtime) for name, size, mtime in stamp if name.endswith(_MANIFEST_PART)}
+    for name, size, mtime in stamp:
+        if name.endswith(_MANIFEST_PART):
+            continue
+        try:
+            st = Path(name).stat()
+        except OSError:
+            return CHANGED if size != FOLDER else stale_reason(header)
+        if size == FOLDER:
+            if st.st_mtime_ns != mtime:
+                return stale_reason(header)
+        elif size == MANIFEST_FILE:
+            if st.st_mtime_ns != mtime:  # edited: changed documents or index settings make it stale
+                now = manifest_state(Path(name))
+                if states.get(now[0]) != (now[1], now[2]):
+                    return CHANGED
+        elif (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return CHANGED
     return None
 
 

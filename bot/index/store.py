@@ -25,7 +25,7 @@ from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
-                              generation_name, outdated, part_files, read_header, repair_command, source_manifest, stale_reason)
+                              generation_name, outdated, part_files, read_header, repair_command, describing_manifest, stale_at_load)
 from bot.model import Document, Passage, Sentence
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -225,14 +225,23 @@ def current_manifest(folder: Path, header: dict[str, Any]) -> Manifest:
                           lambda key: str(folder / INDEX_JSON))
     manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
                         (), built, tuple(header.get("examples") or ()))
-    source = source_manifest(header.get("inputs") or [])
-    path = source or (folder / MANIFEST)
-    if not path.is_file():
-        return manifest
+    path, beside = describing_manifest(folder, header.get("inputs") or [])
+    seen = header.get("manifest_seen")
     try:
-        now = load_manifest(path, skip_private=source is None)
+        st = path.stat()
+    except OSError:
+        return manifest
+    if isinstance(seen, dict) and (seen.get("size"), seen.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
+        try:  # unchanged since the index was written: what it said then, without parsing it again
+            answer = built.with_values(**seen["answer"]).answer
+            return replace(manifest, name=seen["name"] or path.parent.name, description=str(seen["description"]),
+                           examples=tuple(seen["examples"]), settings=replace(built, answer=answer))
+        except (KeyError, TypeError, ValueError):  # a header edited by hand: the file says
+            pass
+    try:
+        now = load_manifest(path, skip_private=beside)
     except CorpusError as exc:
-        why = outdated(header) if source is None else None
+        why = outdated(header) if beside else None
         if why:  # an earlier version's corpus.yaml (too large with the structure in it, say)
             raise CorpusError(f"{exc}; {why}: build it anew with {repair_command(folder, header)}") from None
         raise
@@ -247,7 +256,7 @@ def load(folder: str | Path, check_stale: bool = True,
     header = read_header(folder)
     manifest = current_manifest(folder, header)  # first: a broken corpus.yaml names its line
     if check_stale:
-        why = stale_reason(header)
+        why = stale_at_load(header)
         if why:
             raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with "
                               f"{repair_command(folder, header)} or pass --rebuild")

@@ -23,7 +23,7 @@ from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
 from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
 from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
-                              TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, part_files,
+                              TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, manifest_seen, part_files,
                               snapshot_sources)
 from bot.model import Document, Passage
 from bot.sources import structure
@@ -294,8 +294,10 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
         "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
         "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
-        "fingerprint": fingerprint(snap, index_settings(settings)), "documents": documents, "passages": passages,
+        "fingerprint": fingerprint(snap, index_settings(settings)), "stamp": [list(e) for e in snap],
+        "documents": documents, "passages": passages,
         "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
+        "manifest_seen": manifest_seen(out, inputs),
         **(extra or {}),
     }
     atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))

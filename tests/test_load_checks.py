@@ -1,0 +1,119 @@
+"""Loading a saved index checks what it must without walking the sources or parsing corpus.yaml
+again: the snapshot the build recorded is stat'ed (an edited or removed file: stale; a folder whose
+files changed: the full check decides), and the corpus.yaml's values are taken from the header while
+the file is unchanged. Each check against the full one, the way users change their sources."""
+import os
+from pathlib import Path
+
+import pytest
+
+from bot import ChatBot, CorpusError
+from bot.index import indexer, layout, store
+from mixed_corpus import write_mixed
+
+
+def _no_walk(monkeypatch):
+    def refuse(*_a, **_k):
+        raise AssertionError("the sources were walked at load")
+    monkeypatch.setattr(layout, "source_files", refuse)
+
+
+def _no_yaml(monkeypatch):
+    def refuse(*_a, **_k):
+        raise AssertionError("corpus.yaml was parsed at load")
+    monkeypatch.setattr(layout, "load_manifest", refuse)
+    monkeypatch.setattr(store, "load_manifest", refuse)
+
+
+@pytest.fixture()
+def built(tmp_path):
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    return src, idx
+
+
+def test_unchanged_sources_load_without_a_walk_or_a_parse(built, monkeypatch):
+    src, idx = built
+    expected = store.load(idx)[0]  # parsed as the build left it
+    _no_walk(monkeypatch)
+    _no_yaml(monkeypatch)
+    manifest, _, _, _ = store.load(idx)
+    assert (manifest.name, manifest.description, manifest.examples, manifest.settings) == \
+        (expected.name, expected.description, expected.examples, expected.settings)
+    assert not ChatBot.load(idx).ask("when do nightly backups run?").abstained
+
+
+def test_a_file_edited_in_place_is_stale_without_a_walk(built, monkeypatch):
+    src, idx = built
+    f = src / "notes" / "backups.md"
+    f.write_text(f.read_text() + "\nBackups are also copied to tape.\n")
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10_000_000))  # the same size would still count
+    assert layout.stale_reason(layout.read_header(idx)) is not None  # the full check agrees
+    _no_walk(monkeypatch)
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+
+
+def test_a_removed_file_is_stale(built):
+    src, idx = built
+    (src / "notes" / "office.txt").unlink()
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+
+
+def test_a_file_added_deep_in_a_folder_is_stale(built):
+    src, idx = built
+    deep = src / "notes" / "new" / "deeper"
+    deep.mkdir(parents=True)
+    (deep / "plants.md").write_text("# Plants\n\nWater the office plants on Mondays.\n")
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+    indexer.refresh(idx)
+    assert "Mondays" in ChatBot.load(idx).ask("when are the office plants watered?").answer
+
+
+def test_a_file_that_is_no_source_changes_nothing(built):
+    """An editor's swap file changes its folder's time: the full check runs and finds nothing."""
+    src, idx = built
+    (src / "notes" / ".backups.md.swp").write_bytes(b"\0swap")
+    (src / "notes" / "picture.png").write_bytes(b"\x89PNG\r\n")
+    store.load(idx)  # not stale
+
+
+def test_corpus_yaml_answer_settings_edited_are_read_not_stale(tmp_path, monkeypatch):
+    src = tmp_path / "corpus"
+    src.mkdir()
+    (src / "a.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    (src / "corpus.yaml").write_text("name: Office\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 0.5\n")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    _no_walk(monkeypatch)
+    assert store.load(idx)[0].settings.answer.strictness == 0.5
+    (src / "corpus.yaml").write_text("name: Office desk\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 0.7\n")
+    manifest = store.load(idx)[0]  # read again, not stale: answer settings are not what the index is made of
+    assert (manifest.name, manifest.settings.answer.strictness) == ("Office desk", 0.7)
+    (src / "corpus.yaml").write_text("name: Office\ndocuments:\n  - path: a.md\n    title: Parking rules\n")
+    with pytest.raises(CorpusError, match="stale"):  # a document entry changed
+        store.load(idx)
+
+
+def test_corpus_yaml_beside_the_index_edited_is_read(built):
+    src, idx = built
+    text = (idx / "corpus.yaml").read_text()
+    assert "strictness: 0.5" in text
+    (idx / "corpus.yaml").write_text(text.replace("strictness: 0.5", "strictness: 0.8"))
+    assert store.load(idx)[0].settings.answer.strictness == 0.8
+
+
+def test_an_index_without_a_recorded_snapshot_gets_the_full_check(built, monkeypatch):
+    """An index written before the snapshot was recorded still loads, with the full check."""
+    import json
+    src, idx = built
+    header = json.loads((idx / "index.json").read_text())
+    del header["stamp"], header["manifest_seen"]
+    (idx / "index.json").write_text(json.dumps(header))
+    store.load(idx)
+    (src / "notes" / "office.txt").write_text("changed\n")
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
