@@ -3,7 +3,6 @@ again: the snapshot the build recorded is stat'ed (an edited or removed file: st
 files changed: the full check decides), and the corpus.yaml's values are taken from the header while
 the file is unchanged. Each check against the full one, the way users change their sources."""
 import os
-from pathlib import Path
 
 import pytest
 

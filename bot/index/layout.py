@@ -235,6 +235,34 @@ def outdated(header: dict[str, Any]) -> str | None:
     return None if blocks_saved(header) else EARLIER_LAYOUT
 
 
+def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary: list[dict[str, Any]],
+               words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
+    """The terms file: heading paths, glossary, and the vocabulary (in term-id order) and the
+    speller's words each as one string of lines (JSON reads one long string many times faster than
+    a list of a million short ones), lightly compressed."""
+    meta: dict[str, Any] = {"headings": [list(h) for h in headings], "glossary": glossary,
+                            "vocab_lines": "\n".join(vocab), "words_lines": "\n".join(words)}
+    if word_docs is not None:
+        meta["word_docs_lines"] = "\n".join(str(int(c)) for c in word_docs)
+    return gzip.compress(json.dumps(meta, ensure_ascii=False).encode(), 1)
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n") if text else []
+
+
+def read_terms(blob: bytes) -> dict[str, Any]:
+    """``terms_file``'s contents (also as an earlier version wrote them, with plain lists):
+    headings, glossary, vocab, words and, for a large index, word_docs."""
+    meta = json.loads(gzip.decompress(blob))
+    if "vocab_lines" in meta:
+        meta["vocab"] = _lines(meta.pop("vocab_lines"))
+        meta["words"] = _lines(meta.pop("words_lines"))
+        if "word_docs_lines" in meta:
+            meta["word_docs"] = [int(c) for c in _lines(meta.pop("word_docs_lines"))]
+    return meta
+
+
 def read_sources(folder: Path, header: dict[str, Any]) -> list[dict[str, Any]]:
     name = generation_name(SOURCES_JSON, int(header.get("generation") or 0))
     return json.loads(gzip.decompress(read_checked(folder, name, header["files"][name])))["files"]

@@ -11,7 +11,6 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 """
 from __future__ import annotations
 
-import gzip
 import json
 from collections import OrderedDict
 from dataclasses import replace
@@ -20,12 +19,12 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
+from bot.config import SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
-                              generation_name, outdated, part_files, read_header, repair_command, describing_manifest, stale_at_load)
+                              generation_name, outdated, part_files, read_header, repair_command, describing_manifest, read_terms, stale_at_load)
 from bot.model import Document, Passage, Sentence
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -281,7 +280,7 @@ def load(folder: str | Path, check_stale: bool = True,
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
         tname = generation_name(TERMS_JSON, gen)
-        meta = json.loads(gzip.decompress(read_checked(folder, tname, files[tname])))
+        meta = read_terms(read_checked(folder, tname, files[tname]))
         stored_terms = None
         if saved_engine.streamed:  # a streamed engine's passages keep their terms
             stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
@@ -298,7 +297,7 @@ def load(folder: str | Path, check_stale: bool = True,
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           f"rebuild it with {repair_command(folder, header)} --full") from None
     passages = PassageStore(docs, heads, arrays)
-    vocabulary = frozenset(meta["vocab"])
+    vocabulary = engine.vocabulary  # the engine's own table of terms, not a second copy
     speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])
     index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])
