@@ -237,13 +237,19 @@ def outdated(header: dict[str, Any]) -> str | None:
 
 def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary: list[dict[str, Any]],
                words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
-    """The terms file: heading paths, glossary, and the vocabulary (in term-id order) and the
-    speller's words each as one string of lines (JSON reads one long string many times faster than
-    a list of a million short ones), lightly compressed."""
+    """The terms file: heading paths, glossary, the vocabulary (in term-id order) as one string of
+    lines (JSON reads one long string many times faster than a list of a million short ones), and
+    the speller's words as one such string per word length, each in alphabetical order (a
+    correction splits only the lengths it needs), lightly compressed."""
+    order = sorted(range(len(words)), key=lambda i: (len(words[i]), words[i]))
+    groups: dict[str, list[str]] = {}
+    for i in order:
+        groups.setdefault(str(len(words[i])), []).append(words[i])
     meta: dict[str, Any] = {"headings": [list(h) for h in headings], "glossary": glossary,
-                            "vocab_lines": "\n".join(vocab), "words_lines": "\n".join(words)}
-    if word_docs is not None:
-        meta["word_docs_lines"] = "\n".join(str(int(c)) for c in word_docs)
+                            "vocab_lines": "\n".join(vocab),
+                            "words_by_length": {n: "\n".join(ws) for n, ws in groups.items()}}
+    if word_docs is not None:  # in the words' order here: by length, then alphabetical
+        meta["word_docs_lines"] = "\n".join(str(int(word_docs[i])) for i in order)
     return gzip.compress(json.dumps(meta, ensure_ascii=False).encode(), 1)
 
 
@@ -251,15 +257,19 @@ def _lines(text: str) -> list[str]:
     return text.split("\n") if text else []
 
 
-def read_terms(blob: bytes) -> dict[str, Any]:
+def read_terms(blob: bytes, words: bool = True) -> dict[str, Any]:
     """``terms_file``'s contents (also as an earlier version wrote them, with plain lists):
-    headings, glossary, vocab, words and, for a large index, word_docs."""
+    headings, glossary, vocab and, with ``words``, the speller's words and for a large index
+    word_docs (how many documents hold each); without it, ``words_by_length`` (length -> string
+    of lines) where the file has them, else ``words``."""
     meta = json.loads(gzip.decompress(blob))
     if "vocab_lines" in meta:
         meta["vocab"] = _lines(meta.pop("vocab_lines"))
-        meta["words"] = _lines(meta.pop("words_lines"))
-        if "word_docs_lines" in meta:
-            meta["word_docs"] = [int(c) for c in _lines(meta.pop("word_docs_lines"))]
+        groups = meta["words_by_length"] = {int(n): text for n, text in meta["words_by_length"].items()}
+        if words:
+            meta["words"] = [w for n in sorted(groups) for w in _lines(groups[n])]
+            if "word_docs_lines" in meta:
+                meta["word_docs"] = [int(c) for c in _lines(meta.pop("word_docs_lines"))]
     return meta
 
 

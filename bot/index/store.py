@@ -280,7 +280,7 @@ def load(folder: str | Path, check_stale: bool = True,
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
         tname = generation_name(TERMS_JSON, gen)
-        meta = read_terms(read_checked(folder, tname, files[tname]))
+        meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
         stored_terms = None
         if saved_engine.streamed:  # a streamed engine's passages keep their terms
             stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
@@ -298,6 +298,7 @@ def load(folder: str | Path, check_stale: bool = True,
                           f"rebuild it with {repair_command(folder, header)} --full") from None
     passages = PassageStore(docs, heads, arrays)
     vocabulary = engine.vocabulary  # the engine's own table of terms, not a second copy
-    speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])
+    speller = Speller.from_words(meta.get("words_by_length") or meta.get("words") or [], vocabulary,
+                                 acronyms=[e.short for e in glossary.entries])
     index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])
