@@ -116,3 +116,24 @@ def test_an_index_without_a_recorded_snapshot_gets_the_full_check(built, monkeyp
     (src / "notes" / "office.txt").write_text("changed\n")
     with pytest.raises(CorpusError, match="stale"):
         store.load(idx)
+
+
+def test_index_verify_finds_a_changed_byte_that_loading_does_not_hash(built):
+    """Loading checks each file's size; `index --verify` hashes every file against the checksums
+    written with it, and names the one changed."""
+    import subprocess
+    import sys
+
+    src, idx = built
+    cmd = [sys.executable, "-m", "bot", "index", "--out", str(idx), "--verify"]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "Verified" in ok.stdout, ok.stderr
+    path = idx / "passages.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "passages.npz" in bad.stderr and "--full" in bad.stderr
+    missing = subprocess.run([sys.executable, "-m", "bot", "index", "--out", str(idx)],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "name the files or folders" in missing.stderr

@@ -91,11 +91,14 @@ class IndexFileError(CorpusError):
         super().__init__(f"{problem}; {REBUILD}")
 
 
-def checked(folder: Path, name: str, info: dict[str, Any]) -> Path:
-    """The path of an index file whose size and hash match what the index recorded."""
+def checked(folder: Path, name: str, info: dict[str, Any], full: bool = False) -> Path:
+    """The path of an index file whose size matches what the index recorded (a truncated, grown or
+    missing file is refused); with ``full``, its hash too (``python -m bot index --verify``: the
+    checksums are written with every file, and reading a million passages' files to hash them at
+    every load cost more than the load itself)."""
     path = folder / name
     try:
-        got = checksum(path)
+        got = checksum(path) if full else {"size": path.stat().st_size}
     except OSError as exc:
         raise IndexFileError(f"{path}: index file missing or unreadable ({exc.strerror or exc})") from None
     if got != {k: info.get(k) for k in got}:

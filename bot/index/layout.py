@@ -329,13 +329,14 @@ def repair_command(folder: str | Path, header: dict[str, Any]) -> str:
     return f"`python -m bot index {inputs} --out {shlex.quote(str(folder))}`"
 
 
-def damage(folder: str | Path, header: dict[str, Any]) -> str | None:
-    """What is wrong with the files ``index.json`` names (missing, truncated or changed: the checks
-    the loader makes), or None. Asked before an update or ``--rebuild`` trusts the index, so a
-    damaged one is built anew instead of being called up to date."""
+def damage(folder: str | Path, header: dict[str, Any], full: bool = False) -> str | None:
+    """What is wrong with the files ``index.json`` names (missing or truncated: the checks the
+    loader makes; with ``full``, changed too: each file's checksum), or None. Asked before an
+    update or ``--rebuild`` trusts the index, so a damaged one is built anew instead of being
+    called up to date, and by ``index --verify``."""
     for name, info in (header.get("files") or {}).items():
         try:
-            checked(Path(folder), name, info)
+            checked(Path(folder), name, info, full)
         except IndexFileError as exc:
             return exc.problem
     return None
