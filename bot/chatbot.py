@@ -160,6 +160,19 @@ class ChatBot:
         """The bot to answer with now (a ``LiveBot`` gives the one of the newest index)."""
         return self
 
+    def warm(self) -> None:
+        """Load now what answering otherwise loads on the way, on the first question that needs it:
+        the word-vector model, the list of common words (a third of a second together) and the
+        speller's word lists. A server calls it as it starts, so its first visitors wait no longer
+        than later ones; a single `ask` from the command line does not (it may not need them)."""
+        from bot.text.paraphrase import common_words, shared_closeness
+
+        common_words()
+        shared_closeness().load()
+        speller = getattr(self.index, "speller", None)
+        if speller is not None:
+            speller.warm()
+
     def with_strictness(self, strictness: float) -> "ChatBot":
         """The same corpus and index answering at another strictness (nothing is re-read)."""
         bot = ChatBot(_with_strictness(self.manifest, strictness), self.documents, index=self.index,

@@ -137,3 +137,29 @@ def test_index_verify_finds_a_changed_byte_that_loading_does_not_hash(built):
     missing = subprocess.run([sys.executable, "-m", "bot", "index", "--out", str(idx)],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "name the files or folders" in missing.stderr
+
+
+def test_warm_loads_what_the_first_question_would(built):
+    """A server warms its bot as it starts: afterwards no question loads the word-vector model or
+    splits the speller's words."""
+    from bot.text.paraphrase import shared_closeness
+
+    src, idx = built
+    bot = ChatBot.load(idx)
+    bot.warm()
+    assert shared_closeness()._model is not None
+    assert all(isinstance(v, list) for v in bot.index.speller._by_length.values())
+
+
+def test_terms_file_round_trip_of_heading_paths_and_words():
+    """Heading paths and words written as strings of lines come back as written, the empty path and
+    a heading that holds the separator included (that one falls back to a list)."""
+    from bot.index.layout import HeadingPaths, read_terms, terms_file
+
+    for heads in ([(), ("A",), ("A", "B c"), ("",), ("x", "")], [("a\x1fb",), ()], [], [()]):
+        blob = terms_file(heads, ["t1", "t2"], [], ["alpha", "beta"], [3, 1])
+        full, lazy = read_terms(blob), read_terms(blob, words=False)
+        assert [tuple(h) for h in full["headings"]] == [tuple(h) for h in heads]
+        assert [tuple(lazy["headings"][i]) for i in range(len(heads))] == [tuple(h) for h in heads]
+        assert isinstance(lazy["headings"], HeadingPaths) or any("\x1f" in p for h in heads for p in h)
+        assert full["vocab"] == ["t1", "t2"] and dict(zip(full["words"], full["word_docs"])) == {"alpha": 3, "beta": 1}

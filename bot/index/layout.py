@@ -245,12 +245,40 @@ def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary
     groups: dict[str, list[str]] = {}
     for i in order:
         groups.setdefault(str(len(words[i])), []).append(words[i])
-    meta: dict[str, Any] = {"headings": [list(h) for h in headings], "glossary": glossary,
-                            "vocab_lines": "\n".join(vocab),
+    meta: dict[str, Any] = {**_headings_field(headings), "glossary": glossary, "vocab_lines": "\n".join(vocab),
                             "words_by_length": {n: "\n".join(ws) for n, ws in groups.items()}}
     if word_docs is not None:  # in the words' order here: by length, then alphabetical
         meta["word_docs_lines"] = "\n".join(str(int(word_docs[i])) for i in order)
     return gzip.compress(json.dumps(meta, ensure_ascii=False).encode(), 1)
+
+
+_PART = "\x1f"  # before each part of a heading path in its line ("\x1fA\x1fB"; the empty path: "")
+
+
+def _headings_field(headings: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Heading paths as one string, a line each (a list of lists where a heading holds a line
+    break or the separator itself)."""
+    if any("\n" in part or _PART in part for h in headings for part in h):
+        return {"headings": [list(h) for h in headings]}
+    return {"headings_lines": "\n".join("".join(_PART + part for part in h) for h in headings),
+            "headings_count": len(headings)}
+
+
+class HeadingPaths(Sequence):
+    """The heading paths of a terms file's ``headings_lines``: each made into a tuple when asked."""
+
+    def __init__(self, text: str, count: int):
+        self._lines = text.split("\n") if count else []
+        if len(self._lines) != count:
+            raise ValueError(f"{count} heading paths expected, {len(self._lines)} found")
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return tuple(self._lines[i].split(_PART)[1:])
 
 
 def _lines(text: str) -> list[str]:
@@ -260,9 +288,13 @@ def _lines(text: str) -> list[str]:
 def read_terms(blob: bytes, words: bool = True) -> dict[str, Any]:
     """``terms_file``'s contents (also as an earlier version wrote them, with plain lists):
     headings, glossary, vocab and, with ``words``, the speller's words and for a large index
-    word_docs (how many documents hold each); without it, ``words_by_length`` (length -> string
-    of lines) where the file has them, else ``words``."""
+    word_docs (how many documents hold each); without it (a load), ``words_by_length`` (length ->
+    string of lines) where the file has them, else ``words``, and headings as ``HeadingPaths``
+    (each path made when a passage under it is)."""
     meta = json.loads(gzip.decompress(blob))
+    if "headings_lines" in meta:
+        paths = HeadingPaths(meta.pop("headings_lines"), int(meta.pop("headings_count")))
+        meta["headings"] = [paths[i] for i in range(len(paths))] if words else paths
     if "vocab_lines" in meta:
         meta["vocab"] = _lines(meta.pop("vocab_lines"))
         groups = meta["words_by_length"] = {int(n): text for n, text in meta["words_by_length"].items()}

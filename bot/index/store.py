@@ -23,8 +23,9 @@ from bot.config import SETTING_NAMES, CorpusError, Manifest, load_manifest, sett
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
-from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
-                              generation_name, outdated, part_files, read_header, repair_command, describing_manifest, read_terms, stale_at_load)
+from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, HeadingPaths,
+                              blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
+                              read_terms, repair_command, stale_at_load)
 from bot.model import Document, Passage, Sentence
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -159,7 +160,7 @@ class PassageStore(Sequence):
     """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
     until they are read)."""
 
-    def __init__(self, docs: DocumentStore, heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
+    def __init__(self, docs: DocumentStore, heads: Sequence[tuple[str, ...]], arrays: dict[str, np.ndarray]):
         self.docs, self.head_paths, self.a = docs, heads, arrays
         self._cache: dict[int, Passage] = {}
 
@@ -287,7 +288,7 @@ def load(folder: str | Path, check_stale: bool = True,
         engine = saved_engine.load(folder, files, meta["vocab"], gen, pz,
                            stored_terms.__getitem__ if stored_terms is not None else None)
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
-        heads = [tuple(h) for h in meta["headings"]]
+        heads = meta["headings"] if isinstance(meta["headings"], HeadingPaths) else [tuple(h) for h in meta["headings"]]
     except IndexFileError as exc:
         raise CorpusError(f"{exc.problem}; repair it with {repair_command(folder, header)} "
                           "or pass --rebuild") from None

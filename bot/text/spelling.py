@@ -104,6 +104,11 @@ class Speller:
             return False
         return word not in self._common() or spelling_variants(word, candidate)
 
+    def warm(self) -> None:
+        """Split every length's words now (a server's start), not on the first correction."""
+        for n in list(self._by_length):
+            self._of_length(n)
+
     def _of_length(self, n: int) -> list[str]:
         """The words of ``n`` letters, in alphabetical order (split from a saved index's string of
         them the first time: one length at a time, never a pass over every word)."""
