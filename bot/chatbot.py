@@ -297,9 +297,11 @@ class LiveBot:
         return st.st_ino, st.st_mtime_ns, st.st_size
 
     def current(self) -> ChatBot:
-        if time.monotonic() - self._checked < self.CHECK_SECONDS:
+        """The newest index's bot. One caller looks for (and loads) a newer index; callers arriving
+        meanwhile are answered by the bot already loaded, never kept waiting for the load."""
+        if time.monotonic() - self._checked < self.CHECK_SECONDS or not self._lock.acquire(blocking=False):
             return self._bot
-        with self._lock:
+        try:
             if time.monotonic() - self._checked >= self.CHECK_SECONDS:
                 seen = self._signature()
                 if seen is not None and seen != self._seen:
@@ -310,6 +312,8 @@ class LiveBot:
                         seen = self._seen
                     self._seen = seen
                 self._checked = time.monotonic()
+        finally:
+            self._lock.release()
         return self._bot
 
     def __getattr__(self, name: str) -> Any:
