@@ -160,6 +160,19 @@ class ChatBot:
         """The bot to answer with now (a ``LiveBot`` gives the one of the newest index)."""
         return self
 
+    def warm(self) -> None:
+        """Load now what answering otherwise loads on the way, on the first question that needs it:
+        the word-vector model, the list of common words (a third of a second together) and the
+        speller's word lists. A server calls it as it starts, so its first visitors wait no longer
+        than later ones; a single `ask` from the command line does not (it may not need them)."""
+        from bot.text.paraphrase import common_words, shared_closeness
+
+        common_words()
+        shared_closeness().load()
+        speller = getattr(self.index, "speller", None)
+        if speller is not None:
+            speller.warm()
+
     def with_strictness(self, strictness: float) -> "ChatBot":
         """The same corpus and index answering at another strictness (nothing is re-read)."""
         bot = ChatBot(_with_strictness(self.manifest, strictness), self.documents, index=self.index,
@@ -284,9 +297,11 @@ class LiveBot:
         return st.st_ino, st.st_mtime_ns, st.st_size
 
     def current(self) -> ChatBot:
-        if time.monotonic() - self._checked < self.CHECK_SECONDS:
+        """The newest index's bot. One caller looks for (and loads) a newer index; callers arriving
+        meanwhile are answered by the bot already loaded, never kept waiting for the load."""
+        if time.monotonic() - self._checked < self.CHECK_SECONDS or not self._lock.acquire(blocking=False):
             return self._bot
-        with self._lock:
+        try:
             if time.monotonic() - self._checked >= self.CHECK_SECONDS:
                 seen = self._signature()
                 if seen is not None and seen != self._seen:
@@ -297,6 +312,8 @@ class LiveBot:
                         seen = self._seen
                     self._seen = seen
                 self._checked = time.monotonic()
+        finally:
+            self._lock.release()
         return self._bot
 
     def __getattr__(self, name: str) -> Any:

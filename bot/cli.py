@@ -151,6 +151,18 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     out = Path(args.out)
+    if args.verify:
+        header = layout.read_header(out)
+        problem = layout.damage(out, header, full=True)
+        if problem:
+            print(f"Damaged: {problem}; repair it with {layout.repair_command(out, header)} --full", file=sys.stderr)
+            return 1
+        print(f"Verified: {len(header.get('files') or {}):,} files match the sizes and checksums recorded "
+              f"when they were written -> {args.out}")
+        return 0
+    if not args.sources:
+        print("error: name the files or folders to index (or pass --verify to check an index)", file=sys.stderr)
+        return 2
     if not args.full and layout.is_index(out):
         same_engine = args.engine in ("auto", layout.read_header(out).get("engine"))
         r = indexer.update(out, args.sources, progress_bar("Reading")) if same_engine else None
@@ -282,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0..1: how sure the bot must be to answer (default: the corpus setting, 0.5)")
     a.set_defaults(func=cmd_ask)
     ix = sub.add_parser("index", help="read files and folders (.md .txt .html .pdf .jsonl) into a saved index")
-    ix.add_argument("sources", nargs="+", help="files or folders (a folder with corpus.yaml uses its manifest)")
+    ix.add_argument("sources", nargs="*", help="files or folders (a folder with corpus.yaml uses its manifest)")
     ix.add_argument("--out", required=True, help="folder to write the index to")
     from bot.index.names import ENGINES  # the names only: no engine is imported
 
@@ -294,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--full", action="store_true",
                     help="build anew even when --out holds an index of these sources (by default only files "
                          "whose size, time or content changed are read again)")
+    ix.add_argument("--verify", action="store_true",
+                    help="check every file of the index at --out against the size and checksum recorded when it "
+                         "was written (loading checks sizes only), then exit; no sources are read")
     ix.set_defaults(func=cmd_index)
     se = sub.add_parser("search", help="retrieval only: ranked passages for a query (or JSON Lines on stdin)")
     se.add_argument("query", nargs="*")

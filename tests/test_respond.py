@@ -203,3 +203,38 @@ def test_a_short_plain_text_faq_entry_is_quoted_whole(tmp_path):
     r = ChatBot.load(tmp_path).ask("can the widget run without a network")
     assert list(r.citations[0].quotes) == ["Yes.", "Start it with --offline.", "Nothing is sent until the network "
                                            "returns.", "Queued mail waits in the spool."], r.answer
+
+
+def test_speller_split_by_length_finds_what_one_alphabetical_scan_finds():
+    """A saved index keeps the speller's words one string per length and splits a length the first
+    time a correction needs it: the word found is the one a single scan of every word of the
+    possible lengths, in alphabetical order, finds (the most similar; of ties the first)."""
+    import math
+    import random
+
+    from rapidfuzz import fuzz, process
+
+    from bot.index.layout import read_terms, terms_file
+    from bot.text.spelling import CUTOFF, Speller
+
+    rng = random.Random(7)
+    letters = "aeioubcdlmnrst"
+    words = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(5, 12))) for _ in range(4000)})
+    meta = read_terms(terms_file([], [], [], words), words=False)
+    assert set(meta["words_by_length"]) == {len(w) for w in words}
+    saved = Speller.from_words(meta["words_by_length"], frozenset(), common=frozenset)
+    assert saved.words == words and read_terms(terms_file([], [], [], words))["words"] == sorted(words, key=lambda w: (len(w), w))
+    compared = 0
+    for _ in range(300):
+        w = rng.choice(words)
+        typo = w[:2] + rng.choice(letters) + w[3:] if rng.random() < 0.5 else w[:-1] + rng.choice(letters) + "x"
+        cutoff = CUTOFF if len(typo) >= 8 else CUTOFF + 3
+        c, n = cutoff / 100.0, len(typo)
+        lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
+        one_scan = process.extractOne(typo, [x for x in words if lo <= len(x) <= hi], scorer=fuzz.ratio,
+                                      score_cutoff=cutoff)
+        got = saved._closest(typo)
+        if one_scan is not None:
+            assert got == one_scan[0], typo
+            compared += 1
+    assert compared > 100

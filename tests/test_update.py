@@ -310,3 +310,47 @@ def test_a_new_corpus_name_needs_no_reading(tmp_path, monkeypatch):
     r = update(tmp_path / "idx")
     assert r.full is None and not r.touched
     assert ChatBot.load(tmp_path / "idx").manifest.name == "New name"
+
+
+def test_live_bot_answers_from_the_loaded_index_while_a_newer_one_loads(tmp_path, monkeypatch):
+    """A large index takes a while to load: questions arriving meanwhile are answered by the bot
+    already loaded, none waits for the load (they all waited for its lock)."""
+    import threading
+
+    from bot.chatbot import ChatBot, LiveBot
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    live = LiveBot(idx)
+    old = live.current()
+    monkeypatch.setattr(LiveBot, "CHECK_SECONDS", 0.0)
+    (src / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    update(idx)
+    loading, release = threading.Event(), threading.Event()
+    real_load = ChatBot.load.__func__
+
+    def slow_load(cls, *a, **k):
+        loading.set()
+        assert release.wait(60), "the test never released the load"
+        return real_load(cls, *a, **k)
+
+    monkeypatch.setattr(ChatBot, "load", classmethod(slow_load))
+    errors: list[BaseException] = []
+
+    def reload() -> None:
+        try:
+            live.current()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    t = threading.Thread(target=reload)
+    t.start()
+    try:
+        assert loading.wait(60)
+        assert live.current() is old  # answered at once by the loaded bot, while the other thread loads
+        assert live.ask("where do visitors park?").support == "none"
+    finally:
+        release.set()
+        t.join(60)
+    assert not errors and live.reloads == 1 and "level two" in live.ask("where do visitors park?").answer

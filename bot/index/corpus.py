@@ -7,6 +7,7 @@ without analyzing any text. ``PassageAnalyzer`` is what both index for one passa
 from __future__ import annotations
 
 import itertools
+from collections.abc import KeysView
 import re
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -163,7 +164,8 @@ class CorpusIndex:
             self.documents = by_id if by_id is not None else {d.id: d for d in documents}
         self.passages = passages if hasattr(passages, "heads_of_document") else PassageList(passages)
         self.glossary = glossary
-        self.vocabulary = frozenset(vocabulary)
+        # a saved index's vocabulary is its engine's term ids' keys: a second copy of a million terms is not made
+        self.vocabulary = vocabulary if isinstance(vocabulary, (frozenset, KeysView)) else frozenset(vocabulary)
         self.retriever = retriever
         self.speller = speller
         self.analyzer = analyzer or PassageAnalyzer(glossary)

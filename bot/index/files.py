@@ -12,6 +12,8 @@ import io
 import mmap
 import os
 import shutil
+import struct
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +93,14 @@ class IndexFileError(CorpusError):
         super().__init__(f"{problem}; {REBUILD}")
 
 
-def checked(folder: Path, name: str, info: dict[str, Any]) -> Path:
-    """The path of an index file whose size and hash match what the index recorded."""
+def checked(folder: Path, name: str, info: dict[str, Any], full: bool = False) -> Path:
+    """The path of an index file whose size matches what the index recorded (a truncated, grown or
+    missing file is refused); with ``full``, its hash too (``python -m bot index --verify``: the
+    checksums are written with every file, and reading a million passages' files to hash them at
+    every load cost more than the load itself)."""
     path = folder / name
     try:
-        got = checksum(path)
+        got = checksum(path) if full else {"size": path.stat().st_size}
     except OSError as exc:
         raise IndexFileError(f"{path}: index file missing or unreadable ({exc.strerror or exc})") from None
     if got != {k: info.get(k) for k in got}:
@@ -107,9 +112,48 @@ def read_checked(folder: Path, name: str, info: dict[str, Any]) -> bytes:
     return checked(folder, name, info).read_bytes()
 
 
-def load_npz(folder: Path, name: str, info: dict[str, Any]) -> Any:
-    """A checked ``.npz`` archive, read whole (no pickles)."""
-    return np.load(io.BytesIO(read_checked(folder, name, info)), allow_pickle=False)
+def load_npz(folder: Path, name: str, info: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A checked ``.npz`` archive's arrays (no pickles). An array stored uncompressed (as
+    ``np.savez`` writes them) is a read-only view of the memory-mapped file: nothing is read until
+    it is used, and its pages are the kernel's page cache, shared by every process serving the
+    index, not each one's private memory."""
+    path = checked(folder, name, info)
+    mapped = map_file(path)
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as z:
+        for item in z.infolist():
+            key = item.filename[:-4] if item.filename.endswith(".npy") else item.filename
+            array = _mapped_member(mapped, item) if item.compress_type == zipfile.ZIP_STORED else None
+            if array is None:
+                with z.open(item) as f:
+                    array = np.lib.format.read_array(f, allow_pickle=False)
+            out[key] = array
+    return out
+
+
+def _mapped_member(mapped: "mmap.mmap | bytes", item: zipfile.ZipInfo) -> np.ndarray | None:
+    """The array of a stored ``.npy`` member as a view of ``mapped``, or None when it is not one
+    that can be (an object array, a header that does not read)."""
+    at = item.header_offset
+    if len(mapped) < at + 30 or bytes(mapped[at:at + 4]) != b"PK\x03\x04":
+        return None
+    name_len, extra_len = struct.unpack("<HH", mapped[at + 26:at + 30])
+    start = at + 30 + name_len + extra_len
+    head = io.BytesIO(bytes(mapped[start:start + min(item.file_size, 65536)]))
+    try:
+        version = np.lib.format.read_magic(head)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(head)
+    except ValueError:
+        return None
+    if dtype.hasobject:
+        return None
+    count = int(np.prod(shape, dtype=np.int64))
+    offset = start + head.tell()
+    if offset + count * dtype.itemsize > start + item.file_size:
+        return None
+    array = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset) if count else np.zeros(0, dtype)
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def map_file(path: Path) -> "mmap.mmap | bytes":

@@ -81,6 +81,7 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
                         else engine)
     stage = writer.staging_dir(out)
     try:
+        writer.write_manifest(stage, manifest, docs)  # first: the header records what it says
         if kind.streamed:
             build_large(docs, stage, manifest, inputs, report.problems, progress=index_progress, workers=workers,
                         snap=snap, records=records, doc_file=doc_file, engine=kind)
@@ -90,7 +91,6 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
                                       documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1,
                                       b=s.index.bm25_b, engine=kind.name)
             writer.save(stage, manifest, docs, index, inputs, report.problems, snap, records, doc_file)
-        writer.write_manifest(stage, manifest, docs)
         writer.swap_into(stage, out)
     except BaseException:  # failed or interrupted (Ctrl-C): the earlier index at `out` is untouched
         shutil.rmtree(stage, ignore_errors=True)

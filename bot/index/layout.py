@@ -65,6 +65,30 @@ def source_manifest(inputs: Sequence[str]) -> Path | None:
 
 Snapshot = list[tuple[str, int, int]]
 
+
+def describing_manifest(folder: Path, inputs: Sequence[str]) -> tuple[Path, bool]:
+    """The corpus.yaml whose name, description, examples and answer settings an index at
+    ``folder`` answers with: its source folder's, else the one beside it; and whether it is the
+    one beside it (whose document entries may hold an earlier version's private keys)."""
+    source = source_manifest(inputs)
+    return (source, False) if source is not None else (folder / MANIFEST, True)
+
+
+def manifest_seen(folder: Path, inputs: Sequence[str]) -> dict[str, Any] | None:
+    """What the describing corpus.yaml says (name, description, examples, answer settings) with
+    its size and time, recorded in the header when an index is written: a load finding the file
+    unchanged takes these values instead of parsing it (a corpus.yaml listing 10,000 documents
+    took most of a second to parse). None when there is none or it does not read."""
+    path, beside = describing_manifest(folder, inputs)
+    try:
+        st = path.stat()
+        m = load_manifest(path, skip_private=beside)
+    except (OSError, CorpusError):
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "description": m.description,
+            "name": None if m.name == path.parent.name else m.name,  # None: named after its folder
+            "examples": list(m.examples), "answer": asdict(m.settings.answer)}
+
 _MANIFEST_PART = "#documents-and-index-settings"
 
 
@@ -82,11 +106,49 @@ def manifest_state(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()) + _MANIFEST_PART, len(blob), int(digest[:15], 16)
 
 
+# A snapshot entry's size for what is watched, not fingerprinted: a folder (its modification time
+# changes when a file is added, removed or renamed in it) and a corpus.yaml file (edited: its
+# manifest entry is read again). ``stale_at_load`` stats these instead of walking the sources.
+FOLDER, MANIFEST_FILE = -1, -2
+
+
 def snapshot_sources(inputs: Sequence[str]) -> Snapshot:
-    """The state of everything an index of ``inputs`` is made of, taken before a build reads it."""
-    snap = snapshot(source_files(inputs))
-    snap += [manifest_state(Path(raw) / MANIFEST) for raw in inputs if (Path(raw) / MANIFEST).is_file()]
+    """The state of everything an index of ``inputs`` is made of, taken before a build reads it:
+    each source file, what of each corpus.yaml the index is made of (``manifest_state``), and
+    the folders and corpus.yaml files watched at load (``FOLDER``, ``MANIFEST_FILE``)."""
+    files = source_files(inputs)
+    snap = snapshot(files)
+    manifests = [Path(raw) / MANIFEST for raw in inputs if (Path(raw) / MANIFEST).is_file()]
+    snap += [manifest_state(m) for m in manifests]
+    snap += _watched(manifests, MANIFEST_FILE)
+    snap += _watched(_folders(inputs, files), FOLDER)
     return snap
+
+
+def _folders(inputs: Sequence[str], files: Sequence[Path]) -> list[Path]:
+    """The folders a file added to the sources would change: each input folder, and every folder
+    between it and a source file (a file outside them, named by a manifest: its own folder)."""
+    roots = [Path(raw).resolve() for raw in inputs if Path(raw).is_dir()]
+    found: set[Path] = set(roots)
+    for f in files:
+        parent = f.parent
+        root = next((r for r in roots if parent == r or r in parent.parents), None)
+        while parent not in found:
+            found.add(parent)
+            if root is None or parent == root:
+                break
+            parent = parent.parent
+    return sorted(found)
+
+
+def _watched(paths: Iterable[Path], kind: int) -> Snapshot:
+    out: Snapshot = []
+    for p in paths:
+        try:
+            out.append((str(p.resolve()), kind, p.stat().st_mtime_ns))
+        except OSError:
+            continue
+    return out
 
 
 def index_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -108,8 +170,13 @@ def snapshot(files: Iterable[Path]) -> Snapshot:
 
 
 def fingerprint(snap: Snapshot, settings: dict[str, Any]) -> str:
+    """What the index is made of: its source files, its manifests' documents and index settings,
+    the analyzer. Watched entries (folders, manifest files) are not part of it: a folder's time
+    changes with an editor's swap file, which changes no source."""
     h = hashlib.sha256()
     for name, size, mtime in snap:
+        if size in (FOLDER, MANIFEST_FILE):
+            continue
         h.update(f"{name}\0{size}\0{mtime}\n".encode())
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(ANALYZER.encode())
@@ -168,6 +235,77 @@ def outdated(header: dict[str, Any]) -> str | None:
     return None if blocks_saved(header) else EARLIER_LAYOUT
 
 
+def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary: list[dict[str, Any]],
+               words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
+    """The terms file: heading paths, glossary, the vocabulary (in term-id order) as one string of
+    lines (JSON reads one long string many times faster than a list of a million short ones), and
+    the speller's words as one such string per word length, each in alphabetical order (a
+    correction splits only the lengths it needs), in a gzip container but not compressed (a
+    million passages' terms took a tenth of a second to decompress at every load)."""
+    order = sorted(range(len(words)), key=lambda i: (len(words[i]), words[i]))
+    groups: dict[str, list[str]] = {}
+    for i in order:
+        groups.setdefault(str(len(words[i])), []).append(words[i])
+    meta: dict[str, Any] = {**_headings_field(headings), "glossary": glossary, "vocab_lines": "\n".join(vocab),
+                            "words_by_length": {n: "\n".join(ws) for n, ws in groups.items()}}
+    if word_docs is not None:  # in the words' order here: by length, then alphabetical
+        meta["word_docs_lines"] = "\n".join(str(int(word_docs[i])) for i in order)
+    return gzip.compress(json.dumps(meta, ensure_ascii=False).encode(), 0)  # stored: read at every load
+
+
+_PART = "\x1f"  # before each part of a heading path in its line ("\x1fA\x1fB"; the empty path: "")
+
+
+def _headings_field(headings: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Heading paths as one string, a line each (a list of lists where a heading holds a line
+    break or the separator itself)."""
+    if any("\n" in part or _PART in part for h in headings for part in h):
+        return {"headings": [list(h) for h in headings]}
+    return {"headings_lines": "\n".join("".join(_PART + part for part in h) for h in headings),
+            "headings_count": len(headings)}
+
+
+class HeadingPaths(Sequence):
+    """The heading paths of a terms file's ``headings_lines``: each made into a tuple when asked."""
+
+    def __init__(self, text: str, count: int):
+        self._lines = text.split("\n") if count else []
+        if len(self._lines) != count:
+            raise ValueError(f"{count} heading paths expected, {len(self._lines)} found")
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return tuple(self._lines[i].split(_PART)[1:])
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n") if text else []
+
+
+def read_terms(blob: bytes, words: bool = True) -> dict[str, Any]:
+    """``terms_file``'s contents (also as an earlier version wrote them, with plain lists):
+    headings, glossary, vocab and, with ``words``, the speller's words and for a large index
+    word_docs (how many documents hold each); without it (a load), ``words_by_length`` (length ->
+    string of lines) where the file has them, else ``words``, and headings as ``HeadingPaths``
+    (each path made when a passage under it is)."""
+    meta = json.loads(gzip.decompress(blob))
+    if "headings_lines" in meta:
+        paths = HeadingPaths(meta.pop("headings_lines"), int(meta.pop("headings_count")))
+        meta["headings"] = [paths[i] for i in range(len(paths))] if words else paths
+    if "vocab_lines" in meta:
+        meta["vocab"] = _lines(meta.pop("vocab_lines"))
+        groups = meta["words_by_length"] = {int(n): text for n, text in meta["words_by_length"].items()}
+        if words:
+            meta["words"] = [w for n in sorted(groups) for w in _lines(groups[n])]
+            if "word_docs_lines" in meta:
+                meta["word_docs"] = [int(c) for c in _lines(meta.pop("word_docs_lines"))]
+    return meta
+
+
 def read_sources(folder: Path, header: dict[str, Any]) -> list[dict[str, Any]]:
     name = generation_name(SOURCES_JSON, int(header.get("generation") or 0))
     return json.loads(gzip.decompress(read_checked(folder, name, header["files"][name])))["files"]
@@ -224,26 +362,65 @@ def repair_command(folder: str | Path, header: dict[str, Any]) -> str:
     return f"`python -m bot index {inputs} --out {shlex.quote(str(folder))}`"
 
 
-def damage(folder: str | Path, header: dict[str, Any]) -> str | None:
-    """What is wrong with the files ``index.json`` names (missing, truncated or changed: the checks
-    the loader makes), or None. Asked before an update or ``--rebuild`` trusts the index, so a
-    damaged one is built anew instead of being called up to date."""
+def damage(folder: str | Path, header: dict[str, Any], full: bool = False) -> str | None:
+    """What is wrong with the files ``index.json`` names (missing or truncated: the checks the
+    loader makes; with ``full``, changed too: each file's checksum), or None. Asked before an
+    update or ``--rebuild`` trusts the index, so a damaged one is built anew instead of being
+    called up to date, and by ``index --verify``."""
     for name, info in (header.get("files") or {}).items():
         try:
-            checked(Path(folder), name, info)
+            checked(Path(folder), name, info, full)
         except IndexFileError as exc:
             return exc.problem
     return None
 
 
+CHANGED = "its source files changed since it was built (added, removed or edited)"
+
+
 def stale_reason(header: dict[str, Any]) -> str | None:
-    """Why the index no longer matches its sources, or None when it does."""
+    """Why the index no longer matches its sources, or None when it does: the full check (every
+    source file found again and stat'ed, every corpus.yaml read), made by `python -m bot index`."""
     inputs = header.get("inputs") or []
     missing = [i for i in inputs if not Path(i).exists()]
     if missing:
         return f"source {missing[0]} no longer exists"
     if fingerprint(snapshot_sources(inputs), index_settings(header.get("settings") or {})) != header.get("fingerprint"):
-        return "its source files changed since it was built (added, removed or edited)"
+        return CHANGED
+    return None
+
+
+def stale_at_load(header: dict[str, Any]) -> str | None:
+    """``stale_reason``'s answer, found at load from the snapshot the build recorded (``stamp``)
+    without walking the sources: each recorded file stat'ed (edited or removed: stale), each
+    watched folder's time compared (a file added, removed or renamed there: the full check
+    decides), each corpus.yaml read again only if it was edited. An index without a stamp (an
+    earlier version's) gets the full check."""
+    stamp = header.get("stamp")
+    inputs = header.get("inputs") or []
+    if not isinstance(stamp, list):
+        return stale_reason(header)
+    missing = [i for i in inputs if not Path(i).exists()]
+    if missing:
+        return f"source {missing[0]} no longer exists"
+    states = {name: (size, mtime) for name, size, mtime in stamp if name.endswith(_MANIFEST_PART)}
+    for name, size, mtime in stamp:
+        if name.endswith(_MANIFEST_PART):
+            continue
+        try:
+            st = Path(name).stat()
+        except OSError:
+            return CHANGED if size != FOLDER else stale_reason(header)
+        if size == FOLDER:
+            if st.st_mtime_ns != mtime:
+                return stale_reason(header)
+        elif size == MANIFEST_FILE:
+            if st.st_mtime_ns != mtime:  # edited: changed documents or index settings make it stale
+                now = manifest_state(Path(name))
+                if states.get(now[0]) != (now[1], now[2]):
+                    return CHANGED
+        elif (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return CHANGED
     return None
 
 

@@ -11,7 +11,6 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 """
 from __future__ import annotations
 
-import gzip
 import json
 from collections import OrderedDict
 from dataclasses import replace
@@ -20,12 +19,13 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from bot.config import MANIFEST, SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
+from bot.config import SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
-from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, blocks_saved,
-                              generation_name, outdated, part_files, read_header, repair_command, source_manifest, stale_reason)
+from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, HeadingPaths,
+                              blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
+                              read_terms, repair_command, stale_at_load)
 from bot.model import Document, Passage, Sentence
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -164,7 +164,7 @@ class PassageStore(Sequence):
     """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
     until they are read)."""
 
-    def __init__(self, docs: DocumentStore, heads: list[tuple[str, ...]], arrays: dict[str, np.ndarray]):
+    def __init__(self, docs: DocumentStore, heads: Sequence[tuple[str, ...]], arrays: dict[str, np.ndarray]):
         self.docs, self.head_paths, self.a = docs, heads, arrays
         self._cache: dict[int, Passage] = {}
 
@@ -229,14 +229,23 @@ def current_manifest(folder: Path, header: dict[str, Any]) -> Manifest:
                           lambda key: str(folder / INDEX_JSON))
     manifest = Manifest(folder / INDEX_JSON, header.get("name") or folder.name, header.get("description") or "",
                         (), built, tuple(header.get("examples") or ()))
-    source = source_manifest(header.get("inputs") or [])
-    path = source or (folder / MANIFEST)
-    if not path.is_file():
-        return manifest
+    path, beside = describing_manifest(folder, header.get("inputs") or [])
+    seen = header.get("manifest_seen")
     try:
-        now = load_manifest(path, skip_private=source is None)
+        st = path.stat()
+    except OSError:
+        return manifest
+    if isinstance(seen, dict) and (seen.get("size"), seen.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
+        try:  # unchanged since the index was written: what it said then, without parsing it again
+            answer = built.with_values(**seen["answer"]).answer
+            return replace(manifest, name=seen["name"] or path.parent.name, description=str(seen["description"]),
+                           examples=tuple(seen["examples"]), settings=replace(built, answer=answer))
+        except (KeyError, TypeError, ValueError):  # a header edited by hand: the file says
+            pass
+    try:
+        now = load_manifest(path, skip_private=beside)
     except CorpusError as exc:
-        why = outdated(header) if source is None else None
+        why = outdated(header) if beside else None
         if why:  # an earlier version's corpus.yaml (too large with the structure in it, say)
             raise CorpusError(f"{exc}; {why}: build it anew with {repair_command(folder, header)}") from None
         raise
@@ -251,7 +260,7 @@ def load(folder: str | Path, check_stale: bool = True,
     header = read_header(folder)
     manifest = current_manifest(folder, header)  # first: a broken corpus.yaml names its line
     if check_stale:
-        why = stale_reason(header)
+        why = stale_at_load(header)
         if why:
             raise CorpusError(f"{folder}: the index is stale: {why}. Rebuild it with "
                               f"{repair_command(folder, header)} or pass --rebuild")
@@ -276,14 +285,14 @@ def load(folder: str | Path, check_stale: bool = True,
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
         tname = generation_name(TERMS_JSON, gen)
-        meta = json.loads(gzip.decompress(read_checked(folder, tname, files[tname])))
+        meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
         stored_terms = None
         if saved_engine.streamed:  # a streamed engine's passages keep their terms
             stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
         engine = saved_engine.load(folder, files, meta["vocab"], gen, pz,
                            stored_terms.__getitem__ if stored_terms is not None else None)
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
-        heads = [tuple(h) for h in meta["headings"]]
+        heads = meta["headings"] if isinstance(meta["headings"], HeadingPaths) else [tuple(h) for h in meta["headings"]]
     except IndexFileError as exc:
         raise CorpusError(f"{exc.problem}; repair it with {repair_command(folder, header)} "
                           "or pass --rebuild") from None
@@ -293,7 +302,8 @@ def load(folder: str | Path, check_stale: bool = True,
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           f"rebuild it with {repair_command(folder, header)} --full") from None
     passages = PassageStore(docs, heads, arrays)
-    vocabulary = frozenset(meta["vocab"])
-    speller = Speller.from_words(meta["words"], vocabulary, acronyms=[e.short for e in glossary.entries])
+    vocabulary = engine.vocabulary  # the engine's own table of terms, not a second copy
+    speller = Speller.from_words(meta.get("words_by_length") or meta.get("words") or [], vocabulary,
+                                 acronyms=[e.short for e in glossary.entries])
     index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
     return manifest, docs, index, list(header.get("problems") or [])

@@ -22,9 +22,7 @@ and the caller builds.
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import heapq
-import json
 import os
 import shutil
 from collections import Counter
@@ -286,7 +284,7 @@ class _Previous:
 
         pz = load_npz(folder, name(layout.PASSAGES_NPZ), files[name(layout.PASSAGES_NPZ)])
         bz = load_npz(folder, name(layout.BM25_NPZ), files[name(layout.BM25_NPZ)])
-        meta = json.loads(gzip.decompress((folder / name(layout.TERMS_JSON)).read_bytes()))
+        meta = layout.read_terms((folder / name(layout.TERMS_JSON)).read_bytes())
         by_file: dict[int, list[int]] = {}
         for pos, f in enumerate(stored.source_file.tolist()):
             by_file.setdefault(f, []).append(pos)

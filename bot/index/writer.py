@@ -23,8 +23,8 @@ from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
 from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
 from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
-                              TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, part_files,
-                              snapshot_sources)
+                              TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, manifest_seen,
+                              part_files, snapshot_sources, terms_file)
 from bot.model import Document, Passage
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -294,8 +294,10 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
         "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
         "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
-        "fingerprint": fingerprint(snap, index_settings(settings)), "documents": documents, "passages": passages,
+        "fingerprint": fingerprint(snap, index_settings(settings)), "stamp": [list(e) for e in snap],
+        "documents": documents, "passages": passages,
         "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
+        "manifest_seen": manifest_seen(out, inputs),
         **(extra or {}),
     }
     atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -321,17 +323,10 @@ def sources_blob(records: Sequence[dict[str, Any]]) -> bytes:
 def terms_blob(heads: Iterable[tuple[str, ...]], vocab: Sequence[str], glossary: Glossary,
                words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
     """Heading paths, vocabulary, glossary and the speller's words (with, for a large index, how
-    many documents hold each word, so an update can tell when the last one went)."""
-    meta_json = {
-        "headings": [list(h) for h in heads],
-        "vocab": list(vocab),
-        "glossary": [{"short": e.short, "long": e.long, "key": e.key, "long_terms": list(e.long_terms)}
-                     for e in glossary.entries],
-        "words": list(words),
-    }
-    if word_docs is not None:
-        meta_json["word_docs"] = [int(c) for c in word_docs]
-    return gzip.compress(json.dumps(meta_json, ensure_ascii=False).encode(), 1)
+    many documents hold each word, so an update can tell when the last one went): ``layout.terms_file``."""
+    entries = [{"short": e.short, "long": e.long, "key": e.key, "long_terms": list(e.long_terms)}
+               for e in glossary.entries]
+    return terms_file(list(heads), vocab, entries, words, word_docs)
 
 
 def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import KeysView
 from typing import Iterable
 
 import snowballstemmer
@@ -200,11 +201,14 @@ class Analyzer:
             per_word = list(map(get, ws))
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()
-        if not isinstance(vocabulary, (set, frozenset)):
+        if not isinstance(vocabulary, (set, frozenset, KeysView)):
             vocabulary = set(vocabulary)
         joinable = list(map(_joinable, ws))
         pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
-        found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
+        if isinstance(vocabulary, KeysView):  # a saved index's term ids' keys: asked, never copied
+            found = {p for p in pairs if p is not None and p in vocabulary}
+        else:
+            found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
         if not found:
             return " ".join(per_word).split()
         at = sorted(i for pair in found for i, p in enumerate(pairs) if p == pair)

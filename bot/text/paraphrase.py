@@ -26,7 +26,8 @@ class WordCloseness:
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}
 
-    def _load(self):
+    def load(self):
+        """The model, loaded on first use (once per process)."""
         with self._lock:
             if self._model is None:
                 import wordllama
@@ -41,7 +42,7 @@ class WordCloseness:
         """Unit vectors of ``words`` (lower-cased), one row each."""
         todo = [w for w in dict.fromkeys(w.lower() for w in words) if w not in self._vectors]
         if todo:
-            emb = self._load().embed(todo, norm=True)
+            emb = self.load().embed(todo, norm=True)
             if len(self._vectors) + len(todo) > _CACHE_WORDS:
                 self._vectors.clear()
             for w, v in zip(todo, emb):
@@ -50,7 +51,7 @@ class WordCloseness:
 
     def text_closeness(self, a: str, b: str) -> float:
         """Cosine similarity of two texts (WordLlama's mean-pooled sentence vectors)."""
-        emb = self._load().embed([a, b], norm=True)
+        emb = self.load().embed([a, b], norm=True)
         return float(np.dot(emb[0], emb[1]))
 
     def closeness(self, missing: Iterable[str], present: Iterable[str]) -> list[float]:

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -50,6 +49,14 @@ def negation_flip(a: str, b: str) -> bool:
     return any(a == p + b or b == p + a for p in NEGATING_PREFIXES)
 
 
+def by_length(words: Iterable[str]) -> dict[int, list[str]]:
+    """Words grouped by their length, each group in alphabetical order."""
+    out: dict[int, list[str]] = {}
+    for w in sorted(words):
+        out.setdefault(len(w), []).append(w)
+    return out
+
+
 def candidate_words(surface: Iterable[str]) -> set[str]:
     """The corpus words a typo may be corrected to: lower-cased, letters only, five or more, no
     stopwords."""
@@ -64,7 +71,7 @@ class Speller:
     def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str],
                  common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()):
         self.vocabulary = vocabulary
-        self.words = sorted(candidate_words(corpus_words))
+        self._by_length: dict[int, list[str] | str] = by_length(candidate_words(corpus_words))
         self._common = common
         # the glossary's short forms of three or four letters, by their letters: "tsl" finds "TLS"
         self._acronyms: dict[str, list[str]] = {}
@@ -72,31 +79,44 @@ class Speller:
             if 3 <= len(a) < MIN_LENGTH and a.isalpha():
                 self._acronyms.setdefault("".join(sorted(a.lower())), []).append(a)
         self._lookup = lru_cache(maxsize=4096)(self._closest)
-        self._lengths: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
 
     @classmethod
-    def from_words(cls, words: list[str], vocabulary: frozenset[str],
+    def from_words(cls, words: Iterable[str] | Mapping[int, str], vocabulary: frozenset[str],
                    common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()) -> "Speller":
-        """A speller from a saved word list (already filtered and sorted)."""
+        """A speller from a saved word list (already filtered), or from the words of each length
+        as one string of lines each (``by_length``'s, as a saved index keeps them: only the
+        lengths a correction needs are split, the first time it needs them)."""
         self = cls([], vocabulary, common, acronyms)
-        self.words = list(words)
+        self._by_length = dict(words) if isinstance(words, Mapping) else by_length(words)
         return self
+
+    @property
+    def words(self) -> list[str]:
+        """Every word a question word may be corrected to, in alphabetical order."""
+        return sorted(w for n in self._by_length for w in self._of_length(n))
+
+    def words_by_length(self) -> dict[int, list[str]]:
+        """The words of each length, each list in alphabetical order (what an index saves)."""
+        return {n: self._of_length(n) for n in sorted(self._by_length)}
 
     def _acceptable(self, word: str, candidate: str) -> bool:
         if negation_flip(word, candidate):
             return False
         return word not in self._common() or spelling_variants(word, candidate)
 
-    def _of_lengths(self, lo: int, hi: int) -> list[str]:
-        """The words of ``lo`` to ``hi`` letters, in alphabetical order (a few such lists are kept:
-        a corpus of millions of words is scanned once per length, not once per question)."""
-        got = self._lengths.get((lo, hi))
+    def warm(self) -> None:
+        """Split every length's words now (a server's start), not on the first correction."""
+        for n in list(self._by_length):
+            self._of_length(n)
+
+    def _of_length(self, n: int) -> list[str]:
+        """The words of ``n`` letters, in alphabetical order (split from a saved index's string of
+        them the first time: one length at a time, never a pass over every word)."""
+        got = self._by_length.get(n)
         if got is None:
-            got = self._lengths[(lo, hi)] = [w for w in self.words if lo <= len(w) <= hi]
-            while len(self._lengths) > 12:
-                self._lengths.popitem(last=False)
-        else:
-            self._lengths.move_to_end((lo, hi))
+            return []
+        if isinstance(got, str):
+            got = self._by_length[n] = got.split("\n") if got else []
         return got
 
     def _closest(self, word: str) -> str | None:
@@ -104,12 +124,18 @@ class Speller:
         # fuzz.ratio is at most 2 * shorter / (both lengths): only words of these lengths can reach the cutoff
         c, n = cutoff / 100.0, len(word)
         lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
-        found = process.extractOne(word, self._of_lengths(lo, hi), scorer=fuzz.ratio, score_cutoff=cutoff)
-        if found:
-            return found[0] if self._acceptable(word, found[0]) else None
+        # the most similar word of any of those lengths; of equally similar ones the first in
+        # alphabetical order (what one scan of all of them in that order finds)
+        best: tuple[float, str] | None = None
+        for length in range(lo, hi + 1):
+            found = process.extractOne(word, self._of_length(length), scorer=fuzz.ratio, score_cutoff=cutoff)
+            if found and (best is None or found[1] > best[0] or (found[1] == best[0] and found[0] < best[1])):
+                best = (found[1], found[0])
+        if best:
+            return best[1] if self._acceptable(word, best[1]) else None
         # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
         letters = sorted(word)
-        near = [w for w, _, _ in process.extract(word, self._of_lengths(n, n), scorer=DamerauLevenshtein.distance,
+        near = [w for w, _, _ in process.extract(word, self._of_length(n), scorer=DamerauLevenshtein.distance,
                                                  score_cutoff=1, limit=5) if sorted(w) == letters]
         return near[0] if len(near) == 1 and self._acceptable(word, near[0]) else None
 

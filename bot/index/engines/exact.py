@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterable, KeysView, Mapping, Sequence
 
 from bot.index.engines.base import LARGE_CORPUS, Hit, top_hits
 from bot.index.engines.memory import LuceneBM25
@@ -63,6 +63,11 @@ class BM25Retriever:
 
     def common_terms(self, fraction: float) -> set[str]:
         return self.engine.common_terms(fraction)
+
+    @property
+    def vocabulary(self) -> KeysView[str]:
+        """Every term the index holds (its postings arrays' term ids, as saved and loaded)."""
+        return self.postings_arrays().vocabulary
 
     def postings_arrays(self) -> PostingsBM25:
         """The index as postings arrays, whichever scorer built it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, KeysView, Mapping, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ class PostingsBM25:
         check_parameters(k1, b)
         self.k1, self.b = k1, b
         self.vocab = list(vocab)
-        self.term_id = {t: i for i, t in enumerate(self.vocab)}
+        self.term_id = dict(zip(self.vocab, range(len(self.vocab))))
         self.term_ptr, self.doc_ids, self.tfs = term_ptr, doc_ids, tfs.astype(np.float32, copy=False)
         self.doc_len = doc_len
         self.corpus_size = int(len(doc_len))
@@ -107,6 +107,11 @@ class PostingsBM25:
     def term_df(self, term: str) -> int:
         i = self.term_id.get(term)
         return 0 if i is None else int(self.term_ptr[i + 1] - self.term_ptr[i])
+
+    @property
+    def vocabulary(self) -> KeysView[str]:
+        """Every term the index holds: its term ids' keys (no second copy of them)."""
+        return self.term_id.keys()
 
     def common_terms(self, fraction: float) -> set[str]:
         return {self.vocab[i] for i in np.flatnonzero(np.diff(self.term_ptr) > fraction * self.corpus_size)}

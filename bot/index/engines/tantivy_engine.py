@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, KeysView, Mapping, Sequence
 
 import numpy as np
 
@@ -139,7 +139,7 @@ class TantivyRetriever:
         self._schema = self._index.schema
         self.k1, self.b = k1, b
         self.vocab = vocab
-        self.term_id = {t: i for i, t in enumerate(vocab)}
+        self.term_id = dict(zip(vocab, range(len(vocab))))
         self.df = np.asarray(df, dtype=np.int64)
         self.doc_len = np.asarray(doc_len, dtype=np.int32)
         self.corpus_size = int(len(self.doc_len))
@@ -282,6 +282,11 @@ class TantivyRetriever:
     def document_frequency(self, term: str) -> int:
         i = self.term_id.get(term)
         return 0 if i is None else int(self.df[i])
+
+    @property
+    def vocabulary(self) -> KeysView[str]:
+        """Every term the index holds: its term ids' keys (no second copy of them)."""
+        return self.term_id.keys()
 
     def common_terms(self, fraction: float) -> set[str]:
         return {self.vocab[i] for i in np.flatnonzero(self.df > fraction * self.corpus_size)}

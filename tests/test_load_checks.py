@@ -1,0 +1,165 @@
+"""Loading a saved index checks what it must without walking the sources or parsing corpus.yaml
+again: the snapshot the build recorded is stat'ed (an edited or removed file: stale; a folder whose
+files changed: the full check decides), and the corpus.yaml's values are taken from the header while
+the file is unchanged. Each check against the full one, the way users change their sources."""
+import os
+
+import pytest
+
+from bot import ChatBot, CorpusError
+from bot.index import indexer, layout, store
+from mixed_corpus import write_mixed
+
+
+def _no_walk(monkeypatch):
+    def refuse(*_a, **_k):
+        raise AssertionError("the sources were walked at load")
+    monkeypatch.setattr(layout, "source_files", refuse)
+
+
+def _no_yaml(monkeypatch):
+    def refuse(*_a, **_k):
+        raise AssertionError("corpus.yaml was parsed at load")
+    monkeypatch.setattr(layout, "load_manifest", refuse)
+    monkeypatch.setattr(store, "load_manifest", refuse)
+
+
+@pytest.fixture()
+def built(tmp_path):
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    return src, idx
+
+
+def test_unchanged_sources_load_without_a_walk_or_a_parse(built, monkeypatch):
+    src, idx = built
+    expected = store.load(idx)[0]  # parsed as the build left it
+    _no_walk(monkeypatch)
+    _no_yaml(monkeypatch)
+    manifest, _, _, _ = store.load(idx)
+    assert (manifest.name, manifest.description, manifest.examples, manifest.settings) == \
+        (expected.name, expected.description, expected.examples, expected.settings)
+    assert not ChatBot.load(idx).ask("when do nightly backups run?").abstained
+
+
+def test_a_file_edited_in_place_is_stale_without_a_walk(built, monkeypatch):
+    src, idx = built
+    f = src / "notes" / "backups.md"
+    f.write_text(f.read_text() + "\nBackups are also copied to tape.\n")
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10_000_000))  # the same size would still count
+    assert layout.stale_reason(layout.read_header(idx)) is not None  # the full check agrees
+    _no_walk(monkeypatch)
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+
+
+def test_a_removed_file_is_stale(built):
+    src, idx = built
+    (src / "notes" / "office.txt").unlink()
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+
+
+def test_a_file_added_deep_in_a_folder_is_stale(built):
+    src, idx = built
+    deep = src / "notes" / "new" / "deeper"
+    deep.mkdir(parents=True)
+    (deep / "plants.md").write_text("# Plants\n\nWater the office plants on Mondays.\n")
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+    indexer.refresh(idx)
+    assert "Mondays" in ChatBot.load(idx).ask("when are the office plants watered?").answer
+
+
+def test_a_file_that_is_no_source_changes_nothing(built):
+    """An editor's swap file changes its folder's time: the full check runs and finds nothing."""
+    src, idx = built
+    (src / "notes" / ".backups.md.swp").write_bytes(b"\0swap")
+    (src / "notes" / "picture.png").write_bytes(b"\x89PNG\r\n")
+    store.load(idx)  # not stale
+
+
+def test_corpus_yaml_answer_settings_edited_are_read_not_stale(tmp_path, monkeypatch):
+    src = tmp_path / "corpus"
+    src.mkdir()
+    (src / "a.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    (src / "corpus.yaml").write_text("name: Office\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 0.5\n")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    _no_walk(monkeypatch)
+    assert store.load(idx)[0].settings.answer.strictness == 0.5
+    (src / "corpus.yaml").write_text("name: Office desk\ndocuments:\n  - path: a.md\nsettings:\n  strictness: 0.7\n")
+    manifest = store.load(idx)[0]  # read again, not stale: answer settings are not what the index is made of
+    assert (manifest.name, manifest.settings.answer.strictness) == ("Office desk", 0.7)
+    (src / "corpus.yaml").write_text("name: Office\ndocuments:\n  - path: a.md\n    title: Parking rules\n")
+    with pytest.raises(CorpusError, match="stale"):  # a document entry changed
+        store.load(idx)
+
+
+def test_corpus_yaml_beside_the_index_edited_is_read(built):
+    src, idx = built
+    text = (idx / "corpus.yaml").read_text()
+    assert "strictness: 0.5" in text
+    (idx / "corpus.yaml").write_text(text.replace("strictness: 0.5", "strictness: 0.8"))
+    assert store.load(idx)[0].settings.answer.strictness == 0.8
+
+
+def test_an_index_without_a_recorded_snapshot_gets_the_full_check(built, monkeypatch):
+    """An index written before the snapshot was recorded still loads, with the full check."""
+    import json
+    src, idx = built
+    header = json.loads((idx / "index.json").read_text())
+    del header["stamp"], header["manifest_seen"]
+    (idx / "index.json").write_text(json.dumps(header))
+    store.load(idx)
+    (src / "notes" / "office.txt").write_text("changed\n")
+    with pytest.raises(CorpusError, match="stale"):
+        store.load(idx)
+
+
+def test_index_verify_finds_a_changed_byte_that_loading_does_not_hash(built):
+    """Loading checks each file's size; `index --verify` hashes every file against the checksums
+    written with it, and names the one changed."""
+    import subprocess
+    import sys
+
+    src, idx = built
+    cmd = [sys.executable, "-m", "bot", "index", "--out", str(idx), "--verify"]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "Verified" in ok.stdout, ok.stderr
+    path = idx / "passages.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "passages.npz" in bad.stderr and "--full" in bad.stderr
+    missing = subprocess.run([sys.executable, "-m", "bot", "index", "--out", str(idx)],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "name the files or folders" in missing.stderr
+
+
+def test_warm_loads_what_the_first_question_would(built):
+    """A server warms its bot as it starts: afterwards no question loads the word-vector model or
+    splits the speller's words."""
+    from bot.text.paraphrase import shared_closeness
+
+    src, idx = built
+    bot = ChatBot.load(idx)
+    bot.warm()
+    assert shared_closeness()._model is not None
+    assert all(isinstance(v, list) for v in bot.index.speller._by_length.values())
+
+
+def test_terms_file_round_trip_of_heading_paths_and_words():
+    """Heading paths and words written as strings of lines come back as written, the empty path and
+    a heading that holds the separator included (that one falls back to a list)."""
+    from bot.index.layout import HeadingPaths, read_terms, terms_file
+
+    for heads in ([(), ("A",), ("A", "B c"), ("",), ("x", "")], [("a\x1fb",), ()], [], [()]):
+        blob = terms_file(heads, ["t1", "t2"], [], ["alpha", "beta"], [3, 1])
+        full, lazy = read_terms(blob), read_terms(blob, words=False)
+        assert [tuple(h) for h in full["headings"]] == [tuple(h) for h in heads]
+        assert [tuple(lazy["headings"][i]) for i in range(len(heads))] == [tuple(h) for h in heads]
+        assert isinstance(lazy["headings"], HeadingPaths) or any("\x1f" in p for h in heads for p in h)
+        assert full["vocab"] == ["t1", "t2"] and dict(zip(full["words"], full["word_docs"])) == {"alpha": 3, "beta": 1}
