@@ -208,16 +208,21 @@ def page_layout(bot: ChatBot | LiveBot, log: FeedbackLog, attach: bool, examples
 
 def side_panels(demo: gr.Blocks, bot: ChatBot | LiveBot) -> None:
     """The sources loaded and the glossary, in a ``gr.Blocks`` being built."""
+    loaded = bot.current()
     with gr.Accordion("Sources loaded", open=True, elem_id="corpus-box"):
-        # a function: worked out on each page load, so an updated index lists its documents
-        gr.Markdown(lambda: corpus_markdown(bot.current()), elem_id="corpus")
-    # The glossary's title and list are worked out on each page load too: an updated index
-    # shows its own count, and a corpus without acronyms shows no glossary at all.
-    with gr.Accordion(glossary_title(bot), open=False, elem_id="glossary",
-                      visible=len(bot.index.glossary) > 0) as glossary:
-        gr.Markdown(lambda: glossary_markdown(bot.current()))
-    demo.load(lambda: glossary_accordion(bot.current()), None, glossary, queue=False,
-              api_visibility="private")
+        corpus = gr.Markdown(corpus_markdown(loaded), elem_id="corpus")
+    with gr.Accordion(glossary_title(loaded), open=False, elem_id="glossary",
+                      visible=len(loaded.index.glossary) > 0) as glossary:
+        glossary_list = gr.Markdown(glossary_markdown(loaded))
+
+    def panels():
+        # Worked out again on each page load, all from one index: an updated index lists its own
+        # documents and glossary, and a corpus without acronyms shows no glossary at all. (Separate
+        # load events could each meet a different index while an update is being loaded.)
+        now = bot.current()
+        return corpus_markdown(now), glossary_accordion(now), glossary_markdown(now)
+
+    demo.load(panels, None, [corpus, glossary, glossary_list], queue=False, api_visibility="private")
 
 
 def wire_events(demo: gr.Blocks, parts: PageParts, on: SimpleNamespace, limit: int, log: FeedbackLog) -> None:
