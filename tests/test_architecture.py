@@ -17,13 +17,13 @@ ARCHITECTURE = BOT.parent / "docs" / "architecture.md"
 # The stages in the order data flows; a module may import its own stage or an earlier one.
 # The front doors at the root come last but for model and config, the data every stage shares.
 STAGES = ["model", "config", "sources", "text", "index", "answer", "chatbot", "serve", "eval", "cli", "__main__", ""]
-WRITING = {"index.indexer", "index.build", "index.update", "index.writer", "index.attached"}
+WRITING = {"index.indexer", "index.reading", "index.build", "index.update", "index.writer", "index.attached"}
 CHILD_WRITERS = {"index.attached"}  # run as a child process (`python -m`) by the attachments store, imported by no door
 WRITING_DOORS = {"cli", "__main__"}  # `python -m bot index` and `--rebuild`: the only others that reach the writers
 # the evaluations index each corpus folder and ask from the saved index, the way users do
 EVAL_DOORS = {"eval", "eval.followups", "eval.realdocs", "eval.squad", "eval.wikiqa"}
 PAGE = {"serve.ui"}  # the page: the only modules that import gradio
-BUILD_WORKERS = {"index.build"}  # its workers' inputs are module globals, set in the parent before the pool forks
+BUILD_WORKERS = {"index.build", "index.reading"}  # their workers' inputs are module globals, set in the parent before the pool forks
 
 
 # ---- sources and the import graph ----------------------------------------------------------------

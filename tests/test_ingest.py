@@ -239,3 +239,26 @@ def test_a_pdf_with_an_unreadable_date_keeps_its_author(tmp_path):
         writer.write(f)
     bot = ChatBot.load(tmp_path)
     assert bot.documents[0].metadata.get("author") == "Acme" and "published" not in bot.documents[0].metadata
+
+
+def test_many_files_read_in_workers_as_in_one_process(tmp_path):
+    """Past ``IN_WORKERS_FROM`` files a build reads them in worker processes: the documents, the
+    file each came from, the records (problems and hashes included) and the index files are the
+    same as when one process reads them, in the same order."""
+    from bot.index.layout import read_sources as recorded
+    from bot.index.reading import IN_WORKERS_FROM
+
+    src = write_mixed(tmp_path / "docs")
+    for i in range(IN_WORKERS_FROM + 5):
+        (src / f"page{i:03d}.md").write_text(f"# Page {i}\n\nPage {i} says the shuttle leaves at {i % 12 + 1} pm.\n")
+    (src / "unreadable.md").write_bytes(b"\xff\xfe\x00garbage\x00" * 10)
+    built = {}
+    for workers in (1, 2):
+        out = tmp_path / f"idx{workers}"
+        manifest, docs, _, problems = indexer.build([src], out, workers=workers)
+        records = [{k: v for k, v in r.items() if k != "mtime"} for r in recorded(out, json.loads((out / "index.json").read_text()))]
+        built[workers] = ([(d.id, d.source, d.title, d.text) for d in docs], problems, records)
+        assert len(docs) > IN_WORKERS_FROM and any("broken.pdf" in p for p in problems)
+    assert built[1] == built[2]
+    reply = ChatBot.load(tmp_path / "idx2").ask("How often should API keys be rotated?")
+    assert reply.support == "answer" and "90 days" in reply.answer

@@ -135,7 +135,7 @@ def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path
     def no_reading(*a, **k):
         raise AssertionError("an unchanged file was read")
 
-    monkeypatch.setattr("bot.index.update.read_planned", no_reading)
+    monkeypatch.setattr("bot.index.reading.read_planned", no_reading)
     r = update(idx)
     assert r.full is None and not r.touched
     assert layout.stale_reason(layout.read_header(idx)) is None
@@ -306,7 +306,7 @@ def test_a_new_corpus_name_needs_no_reading(tmp_path, monkeypatch):
     corpus = manifest_corpus(tmp_path / "corpus", "name: Old name\ndocuments:\n  - path: a.md\n")
     indexer.build([corpus], tmp_path / "idx")
     (corpus / "corpus.yaml").write_text("name: New name\ndocuments:\n  - path: a.md\n")
-    monkeypatch.setattr("bot.index.update.read_planned", lambda *a, **k: pytest.fail("a.md was read again"))
+    monkeypatch.setattr("bot.index.reading.read_planned", lambda *a, **k: pytest.fail("a.md was read again"))
     r = update(tmp_path / "idx")
     assert r.full is None and not r.touched
     assert ChatBot.load(tmp_path / "idx").manifest.name == "New name"

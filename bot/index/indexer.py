@@ -14,14 +14,15 @@ from bot.index.build import build_large
 from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.engines import auto_engine, engine_class
 from bot.index.corpus import CorpusIndex
-from bot.sources.load import Planned, plan_sources, read_planned
+from bot.index.reading import read_files
+from bot.sources.load import plan_sources
 from bot.model import Document
 from bot.sources.readers import LoadReport
 from bot.index.update import update
 
 
 def read_sources(inputs: Sequence[str], out: Path, progress: Callable[[Iterable[Any]], Any] | None = None,
-                 ) -> tuple[Manifest, list[Document], list[int], list[dict[str, Any]], LoadReport]:
+                 workers: int | None = None) -> tuple[Manifest, list[Document], list[int], list[dict[str, Any]], LoadReport]:
     """Read every source file: (manifest, documents, the file each document came from, a record
     of each file read (size, time, hash, problems), report). Raises CorpusError when nothing is
     readable."""
@@ -30,14 +31,8 @@ def read_sources(inputs: Sequence[str], out: Path, progress: Callable[[Iterable[
     docs: list[Document] = []
     doc_file: list[int] = []
     records: list[dict[str, Any]] = []
-    for k, p in enumerate(progress(planned) if progress else planned):
-        rec = record_of(p)  # before reading: an edit made meanwhile is seen by the next update
-        own = LoadReport()
-        got = read_planned(manifest, p, own)
-        report.problems.extend(own.problems)
-        rec["problems"] = own.problems
-        if p.entry is not None:
-            rec["entry"] = p.signature()
+    for k, rec, got in read_files(manifest, planned, progress=progress, workers=workers):
+        report.problems.extend(rec["problems"])
         records.append(rec)
         docs.extend(got)
         doc_file.extend([k] * len(got))
@@ -46,14 +41,6 @@ def read_sources(inputs: Sequence[str], out: Path, progress: Callable[[Iterable[
             raise CorpusError(f"{inputs[0]}: no readable documents ({'; '.join(report.problems[:5])})")
         raise CorpusError("nothing to index: " + ("; ".join(report.problems[:5]) or "no supported files"))
     return manifest, docs, doc_file, records, report
-
-
-def record_of(p: Planned) -> dict[str, Any]:
-    """A source file's record: its size, time and hash (what an update compares)."""
-    try:
-        return writer.file_record(p.path, p.source)
-    except OSError:  # listed in the manifest but missing or unreadable: recorded, so it is retried
-        return {"path": str(p.path.resolve()), "source": p.source, "size": -1, "mtime": 0, "sha256": ""}
 
 
 def build(inputs: Sequence[str | Path], out: str | Path, progress: Callable[[Iterable[Any]], Any] | None = None,
@@ -75,7 +62,7 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
            ) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
     inputs = [str(i) for i in inputs]
     snap = layout.snapshot_sources(inputs)  # before reading: edits made meanwhile make it stale
-    manifest, docs, doc_file, records, report = read_sources(inputs, out, progress)
+    manifest, docs, doc_file, records, report = read_sources(inputs, out, progress, workers)
     s = manifest.settings
     kind = engine_class(auto_engine(estimated_passages(docs, s.index.passage_max_words)) if engine == "auto"
                         else engine)

@@ -42,7 +42,8 @@ from bot.index.engines import engine_class
 from bot.index.files import load_npz, remove, remove_temporaries
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
-from bot.sources.load import Planned, plan_sources, read_planned
+from bot.index.reading import read_files
+from bot.sources.load import Planned, plan_sources
 from bot.model import Document
 from bot.sources.readers import LoadReport
 from bot.text.spelling import candidate_words
@@ -165,16 +166,8 @@ def _update(folder: Path, inputs: Sequence[str] | None,
     planned_paths = {str(p.path.resolve()) for p in planned}
     out.removed = [r["source"] for r in old_records if r["path"] not in planned_paths]
     fresh: dict[int, list[Document]] = {}
-    for k, p in enumerate(progress(planned) if progress else planned):
-        if k in kept:
-            continue
-        rec = writer.file_record(p.path, p.source) if p.path.is_file() else {
-            "path": str(p.path.resolve()), "source": p.source, "size": -1, "mtime": 0, "sha256": ""}
-        own = LoadReport()
-        fresh[k] = read_planned(manifest, p, own)
-        rec["problems"] = own.problems
-        if p.entry is not None:
-            rec["entry"] = p.signature()
+    for k, rec, got in read_files(manifest, planned, [k for k in range(len(planned)) if k not in kept], progress):
+        fresh[k] = got
         records[k] = rec
     for k, p in enumerate(planned):
         if p.entry is not None and "entry" not in records[k]:
