@@ -207,8 +207,12 @@ def test_tantivy_index_stale_rebuild_and_damage(mixed, tmp_path):
         ChatBot.load(out)
     # switching engines leaves nothing of the other behind
     indexer.build([mixed], out, engine="postings")
-    assert not list(out.glob("tantivy*")) and not list(out.glob("terms*.txt"))
-    assert isinstance(ChatBot.load(out).index.retriever, BM25Retriever)
+    assert not list(out.glob("tantivy*")) and [f.name for f in out.glob("terms*.txt")] == ["terms.txt"]
+    loaded = ChatBot.load(out)
+    assert isinstance(loaded.index.retriever, BM25Retriever)
+    # its terms.txt is its own (each passage's terms as answering reads them), not tantivy's
+    assert len((out / "terms.txt").read_bytes().splitlines()) == len(loaded.index.passages)
+    assert loaded.index.whole_terms is not None
 
 
 def test_tantivy_honours_bm25_settings_and_ties(tmp_path):

@@ -153,10 +153,13 @@ class CorpusIndex:
 
     def __init__(self, documents: Sequence[Document] | dict[str, Document], passages: Sequence[Passage],
                  glossary: Glossary, vocabulary: Iterable[str], retriever: Retriever, speller: Speller,
-                 stored_terms: Sequence[list[str]] | None = None, analyzer: PassageAnalyzer | None = None):
+                 stored_terms: Sequence[list[str]] | None = None, analyzer: PassageAnalyzer | None = None,
+                 whole_terms: Sequence[str | list[str]] | None = None):
         """``documents``: a sequence, a mapping by id, or a lazy store with a ``by_id`` mapping;
         ``stored_terms``: each passage's indexed terms when the index kept them (a large index
-        does, so answering never re-analyzes a passage)."""
+        does, so answering never re-analyzes a passage); ``whole_terms``: otherwise each passage's
+        ``passage_terms`` set where the build kept it (a line of terms, or a list), so a first
+        question does not analyze the passages it reads."""
         by_id = getattr(documents, "by_id", None)
         if isinstance(documents, dict):
             self.documents = documents
@@ -170,6 +173,7 @@ class CorpusIndex:
         self.speller = speller
         self.analyzer = analyzer or PassageAnalyzer(glossary)
         self._stored_terms = stored_terms
+        self.whole_terms = whole_terms
         n = len(self.passages)
         self.heading_terms: Sequence[frozenset[str]] = LazyTerms(n, self._leaf_terms)  # leaf heading
         self.path_terms: Sequence[frozenset[str]] = LazyTerms(n, self._path_terms)  # whole heading path
@@ -236,19 +240,29 @@ class CorpusIndex:
         canonical: dict[str, str] = {}  # one string per distinct term: the lists below share them
 
         titles = titles_of(documents)
+        # each passage's ``passage_terms`` set, as answering computes it (where the text's split
+        # spellings are joined, as they are here below LARGE_CORPUS): one line of terms each
+        whole: list[str] | None = None if large else []
 
         def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
             for i, p in enumerate(cut):
-                terms = analyzer.passage_terms(p, joined, first_pass[i] if large else None,
-                                               titles.get(p.doc_id) if titles else None)
+                title = titles.get(p.doc_id) if titles else None
+                raw = first_pass[i] if large else analyzer.analyzer.terms(p.text, joined)
+                terms = analyzer.passage_terms(p, joined, raw, title)
                 yield [canonical.setdefault(t, t) for t in terms]
                 if large:
                     first_pass[i] = []
+                else:
+                    assert whole is not None
+                    kept = set(analyzer.with_keys(raw)).union(analyzer.heading_terms(p.headings, joined))
+                    if title:
+                        kept.update(analyzer.heading_terms((title,), joined))
+                    whole.append(" ".join(sorted(kept)))
 
         retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=engine, count=len(cut))
         return cls(documents, cut, glossary, vocabulary, retriever,
                    Speller(surface, vocabulary, acronyms=[e.short for e in glossary.entries]),
-                   analyzer=analyzer)
+                   analyzer=analyzer, whole_terms=whole)
 
     def bm25_terms(self, p: Passage) -> list[str]:
         """What the retriever indexed for a passage."""
@@ -281,6 +295,9 @@ class CorpusIndex:
     def _whole_terms(self, i: int) -> frozenset[str]:
         if self._stored_terms is not None:  # what the engine indexed: text (without joined pairs) + headings + keys
             return frozenset(self._stored_terms[i])
+        if self.whole_terms is not None:  # what is computed below, kept by the build
+            kept = self.whole_terms[i]
+            return frozenset(kept.split() if isinstance(kept, str) else kept)
         p = self.passages[i]
         title = self.title_of(p.doc_id)
         terms = frozenset(self.analyzer.text_terms(p.text, self.vocabulary)) | self.path_terms[i]

@@ -269,8 +269,11 @@ def load(folder: str | Path, check_stale: bool = True,
         saved_engine = engine_class(header.get("engine"))
         gen = int(header.get("generation") or 0)
         suffixes = [str(x) for x in header.get("parts") or [""]]
+        # a streamed engine's passages keep the terms it indexed; others may keep the terms
+        # answering reads (``CorpusIndex.whole_terms``)
+        kept_terms = saved_engine.streamed or part_files(suffixes[0])["terms"] in files
         kinds = ("texts", "meta") + (("blocks",) if blocks_saved(header) else ()) + (
-            ("terms",) if saved_engine.streamed else ())
+            ("terms",) if kept_terms else ())
         for suffix in suffixes:
             names = part_files(suffix)
             for kind in kinds:
@@ -286,9 +289,10 @@ def load(folder: str | Path, check_stale: bool = True,
                                       "sent_bullet")}
         tname = generation_name(TERMS_JSON, gen)
         meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
-        stored_terms = None
-        if saved_engine.streamed:  # a streamed engine's passages keep their terms
-            stored_terms = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
+        stored_terms = whole_terms = None
+        if kept_terms:
+            kept = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
+            stored_terms, whole_terms = (kept, None) if saved_engine.streamed else (None, kept)
         engine = saved_engine.load(folder, files, meta["vocab"], gen, pz,
                            stored_terms.__getitem__ if stored_terms is not None else None)
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
@@ -305,5 +309,5 @@ def load(folder: str | Path, check_stale: bool = True,
     vocabulary = engine.vocabulary  # the engine's own table of terms, not a second copy
     speller = Speller.from_words(meta.get("words_by_length") or meta.get("words") or [], vocabulary,
                                  acronyms=[e.short for e in glossary.entries])
-    index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms)
+    index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms, whole_terms=whole_terms)
     return manifest, docs, index, list(header.get("problems") or [])

@@ -345,10 +345,18 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     heads: dict[tuple[str, ...], int] = {}
     doc_pos = {d.id: i for i, d in enumerate(documents)}
     engine = index.retriever.postings_arrays()  # what an engine built in memory saves
+    passages = passage_arrays(index.passages, doc_pos, heads)
+    if index.whole_terms is not None:  # each passage's terms as answering reads them (``terms.txt``)
+        kept = TermsWriter(out)
+        for line in index.whole_terms:
+            kept.add(line if isinstance(line, str) else " ".join(line))
+        kept_files, kept_ranges = kept.close()
+        files.update(kept_files)
+        passages.update(kept_ranges)
     generation = Generation(
         documents=dict(part=np.zeros(n, np.int16), **ranges,
                        source_file=np.asarray(doc_file if doc_file is not None else np.zeros(n), np.int32)),
-        passages=passage_arrays(index.passages, doc_pos, heads),
+        passages=passages,
         terms=lambda: terms_blob(heads, engine.vocab, index.glossary, index.speller.words),
         records=records, save_engine=lambda: engine.save(out))
     write_generation(out, generation, files, manifest, inputs, index.retriever.name, problems, snap)

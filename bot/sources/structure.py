@@ -164,6 +164,11 @@ class BlockList(Sequence):
     def __init__(self, flat: Sequence[int]) -> None:
         self._flat = flat
 
+    @property
+    def flat(self) -> Sequence[int]:
+        """The integers themselves: kind, level, start, end of each block in turn."""
+        return self._flat
+
     def __len__(self) -> int:
         return len(self._flat) // 4
 
@@ -304,7 +309,8 @@ class DocumentUnits:
             blocks = decode(self._flat_blocks(doc_id) or [], len(text))
             if len(self._blocks) > 256:
                 self._blocks.clear()
-            got = self._blocks[doc_id] = ([b.start for b in blocks], blocks)
+            flat = getattr(blocks, "flat", None)  # the starts without a Block object each
+            got = self._blocks[doc_id] = (list(flat[2::4]) if flat is not None else [b.start for b in blocks], blocks)
         return got
 
     def code_in(self, doc_id: str, start: int, end: int) -> list[tuple[int, int]]:
