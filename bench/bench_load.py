@@ -49,7 +49,7 @@ def steps(idx: Path) -> dict[str, tuple]:
     header = layout.read_header(idx)
     names = header["files"]
     gen = int(header.get("generation") or 0)
-    tname = layout.generation_name(layout.TERMS_JSON, gen)
+    tname = layout.terms_name(names, gen)
     blob = (idx / tname).read_bytes()
     meta = layout.read_terms(blob)
     old_blob = gzip.compress(json.dumps({"headings": [list(h) for h in meta["headings"]], "vocab": meta["vocab"],

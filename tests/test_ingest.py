@@ -89,7 +89,7 @@ def test_saved_index_loads_without_analyzing(saved, monkeypatch):
 def test_written_manifest_and_no_temp_files(saved):
     names = sorted(os.listdir(saved))
     assert names == ["blocks.bin", "bm25.npz", "corpus.yaml", "documents.jsonl", "documents.npz", "index.json", "passages.npz", "sources.json.gz",
-                     "terms.json.gz", "terms.txt", "texts.bin"]
+                     "terms.bin", "terms.txt", "texts.bin"]
     assert "api-keys.html" in (saved / "corpus.yaml").read_text()
 
 

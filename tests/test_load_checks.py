@@ -163,3 +163,36 @@ def test_terms_file_round_trip_of_heading_paths_and_words():
         assert [tuple(lazy["headings"][i]) for i in range(len(heads))] == [tuple(h) for h in heads]
         assert isinstance(lazy["headings"], HeadingPaths) or any("\x1f" in p for h in heads for p in h)
         assert full["vocab"] == ["t1", "t2"] and dict(zip(full["words"], full["word_docs"])) == {"alpha": 3, "beta": 1}
+
+
+def test_terms_file_sections_and_the_earlier_json_form_read_alike():
+    """The terms file keeps its big strings as UTF-8 sections after a JSON line, not compressed
+    (decoded when asked for); the earlier form, one gzip JSON object, still reads, to the same
+    vocabulary, glossary, heading paths, words and a speller that corrects the same way."""
+    import gzip
+    import json
+
+    from bot.index.layout import TERMS_MAGIC, read_terms, terms_file
+    from bot.text.spelling import Speller
+
+    heads = [(), ("Installing",), ("Installing", "On Debian — bookworm")]
+    vocab = ["instal", "debian", "bookworm", "naïve"]
+    glossary = [{"short": "TDS", "long": "total dissolved solids", "key": "tds", "long_terms": ["total", "dissolv", "solid"]}]
+    words = ["installing", "bookworm", "debian", "naïvety", "configuration"]
+    blob = terms_file(heads, vocab, glossary, words, [5, 4, 3, 2, 1])
+    assert blob.startswith(TERMS_MAGIC)
+    fields = read_terms(blob)
+    earlier = {"headings_lines": "\n".join("".join("\x1f" + p for p in h) for h in heads), "headings_count": len(heads),
+               "glossary": glossary, "vocab_lines": "\n".join(vocab),
+               "words_by_length": {str(n): "\n".join(sorted(w for w in words if len(w) == n)) for n in {len(w) for w in words}},
+               "word_docs_lines": "\n".join(str(dict(zip(words, [5, 4, 3, 2, 1]))[w]) for w in sorted(words, key=lambda w: (len(w), w)))}
+    old = read_terms(gzip.compress(json.dumps(earlier, ensure_ascii=False).encode(), 0))
+    for got in (fields, old):
+        assert got["vocab"] == vocab and got["glossary"] == glossary
+        assert [tuple(h) for h in got["headings"]] == heads
+        assert dict(zip(got["words"], got["word_docs"])) == dict(zip(words, [5, 4, 3, 2, 1]))
+    spellers = [Speller.from_words(read_terms(b, words=False)["words_by_length"], frozenset(vocab), common=frozenset)
+                for b in (blob, gzip.compress(json.dumps(earlier, ensure_ascii=False).encode(), 0))]
+    fixed = [s.correct("how do I change the confguration on debain") for s in spellers]
+    assert fixed[0] == fixed[1] and "configuration" in fixed[0]
+    assert spellers[0].words == spellers[1].words == sorted(words)

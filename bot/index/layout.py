@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
+import operator
+import os
 import shlex
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.names import ENGINES
@@ -24,8 +29,9 @@ ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-engli
 INDEX_JSON = "index.json"
 # The files rewritten at each generation (one table: the writers, the reader and the updater use it).
 DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ = "documents.npz", "passages.npz", "bm25.npz"
-TERMS_JSON, SOURCES_JSON = "terms.json.gz", "sources.json.gz"
-GENERATION_FILES = (DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ, TERMS_JSON, SOURCES_JSON)
+TERMS_FILE, SOURCES_JSON = "terms.bin", "sources.json.gz"
+EARLIER_TERMS = "terms.json.gz"  # the terms file as earlier versions wrote it (gzip JSON), still read
+GENERATION_FILES = (DOCUMENTS_NPZ, PASSAGES_NPZ, BM25_NPZ, TERMS_FILE, EARLIER_TERMS, SOURCES_JSON)
 TANTIVY_DIR = "tantivy"  # the tantivy engine's folder, also rewritten at each generation ("tantivy.3")
 
 
@@ -235,22 +241,47 @@ def outdated(header: dict[str, Any]) -> str | None:
     return None if blocks_saved(header) else EARLIER_LAYOUT
 
 
+TERMS_MAGIC = b"grounded-bot-terms 2\n"  # then a JSON line naming the sections, then the sections
+
+
+def terms_name(files: Mapping[str, Any], generation: int) -> str:
+    """The terms file of a generation: ``TERMS_FILE``, or ``EARLIER_TERMS`` in an earlier version's index."""
+    name = generation_name(TERMS_FILE, generation)
+    return name if name in files else generation_name(EARLIER_TERMS, generation)
+
+
 def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary: list[dict[str, Any]],
                words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
     """The terms file: heading paths, glossary, the vocabulary (in term-id order) as one string of
-    lines (JSON reads one long string many times faster than a list of a million short ones), and
-    the speller's words as one such string per word length, each in alphabetical order (a
-    correction splits only the lengths it needs), in a gzip container but not compressed (a
-    million passages' terms took a tenth of a second to decompress at every load)."""
+    lines, and the speller's words as one such string per word length, each in alphabetical order
+    (a correction splits only the lengths it needs). A line of JSON (the glossary, whether the
+    vocabulary is sorted, and where each section's bytes are), then the sections back to back, not
+    compressed: a load decodes the vocabulary, reads a heading path when a passage under it is
+    read (its line's end is in a section of little-endian int64s) and leaves the speller's words as
+    bytes until a correction needs them. (As one gzip JSON object, a million passages' terms took
+    half a second to read at every load.)"""
     order = sorted(range(len(words)), key=lambda i: (len(words[i]), words[i]))
     groups: dict[str, list[str]] = {}
     for i in order:
         groups.setdefault(str(len(words[i])), []).append(words[i])
-    meta: dict[str, Any] = {**_headings_field(headings), "glossary": glossary, "vocab_lines": "\n".join(vocab),
-                            "words_by_length": {n: "\n".join(ws) for n, ws in groups.items()}}
+    head: dict[str, Any] = {**_headings_field(headings), "glossary": glossary,
+                            "vocab_sorted": all(map(operator.lt, vocab, itertools.islice(vocab, 1, None)))}
+    sections: dict[str, bytes] = {"vocab_lines": "\n".join(vocab).encode("utf-8")}
+    if "headings_lines" in head:
+        lines = [x.encode("utf-8") for x in head.pop("headings_lines").split("\n")] if head["headings_count"] else []
+        sections["headings_lines"] = b"\n".join(lines)
+        ends = np.cumsum([len(x) + 1 for x in lines], dtype=np.int64) - 1  # each line's end (its newline's place)
+        sections["headings_ends"] = ends.astype("<i8").tobytes()
+    sections.update({f"words_{n}": "\n".join(ws).encode("utf-8") for n, ws in groups.items()})
     if word_docs is not None:  # in the words' order here: by length, then alphabetical
-        meta["word_docs_lines"] = "\n".join(str(int(word_docs[i])) for i in order)
-    return gzip.compress(json.dumps(meta, ensure_ascii=False).encode(), 0)  # stored: read at every load
+        sections["word_docs_lines"] = "\n".join(str(int(word_docs[i])) for i in order).encode("utf-8")
+    at, spans = 0, {}
+    for name, b in sections.items():
+        spans[name] = [at, at + len(b)]
+        at += len(b)
+    head["sections"] = spans
+    line = json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n"
+    return b"".join([TERMS_MAGIC, line, *sections.values()])
 
 
 _PART = "\x1f"  # before each part of a heading path in its line ("\x1fA\x1fB"; the empty path: "")
@@ -268,22 +299,41 @@ def _headings_field(headings: Sequence[Sequence[str]]) -> dict[str, Any]:
 class HeadingPaths(Sequence):
     """The heading paths of a terms file's ``headings_lines``: each made into a tuple when asked."""
 
-    def __init__(self, text: str, count: int):
-        self._lines = text.split("\n") if count else []
-        if len(self._lines) != count:
-            raise ValueError(f"{count} heading paths expected, {len(self._lines)} found")
+    def __init__(self, text: str | memoryview, count: int, ends: np.ndarray | None = None):
+        """``text``: the lines; ``ends``: where each line ends in ``text``'s UTF-8 bytes (then
+        ``text`` is those bytes, and a line is decoded when asked for)."""
+        self._ends = ends
+        if ends is not None:
+            self._bytes, self._lines = text, None
+            n = len(ends)
+        else:
+            self._lines = text.split("\n") if count else []
+            n = len(self._lines)
+        if n != count:
+            raise ValueError(f"{count} heading paths expected, {n} found")
+        self._n = n
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return self._n
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return tuple(self._lines[i].split(_PART)[1:])
+        if self._lines is not None:
+            return tuple(self._lines[i].split(_PART)[1:])
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        i %= self._n
+        start = int(self._ends[i - 1]) + 1 if i else 0
+        return tuple(str(self._bytes[start:int(self._ends[i])], "utf-8").split(_PART)[1:])
 
 
 def _lines(text: str) -> list[str]:
     return text.split("\n") if text else []
+
+
+def _text(section: str | memoryview | bytes) -> str:
+    return section if isinstance(section, str) else str(section, "utf-8")
 
 
 def read_terms(blob: bytes, words: bool = True) -> dict[str, Any]:
@@ -292,17 +342,46 @@ def read_terms(blob: bytes, words: bool = True) -> dict[str, Any]:
     word_docs (how many documents hold each); without it (a load), ``words_by_length`` (length ->
     string of lines) where the file has them, else ``words``, and headings as ``HeadingPaths``
     (each path made when a passage under it is)."""
-    meta = json.loads(gzip.decompress(blob))
+    if blob.startswith(TERMS_MAGIC):
+        meta = _sections(blob)
+    else:  # as earlier versions wrote it: one JSON object, gzip'ed
+        meta = json.loads(gzip.decompress(blob))
     if "headings_lines" in meta:
-        paths = HeadingPaths(meta.pop("headings_lines"), int(meta.pop("headings_count")))
+        paths = HeadingPaths(meta.pop("headings_lines"), int(meta.pop("headings_count")), meta.pop("headings_ends", None))
         meta["headings"] = [paths[i] for i in range(len(paths))] if words else paths
     if "vocab_lines" in meta:
-        meta["vocab"] = _lines(meta.pop("vocab_lines"))
+        vocab = _lines(meta.pop("vocab_lines"))
+        meta["vocab"] = SortedVocabulary(vocab) if meta.pop("vocab_sorted", False) else vocab
         groups = meta["words_by_length"] = {int(n): text for n, text in meta["words_by_length"].items()}
         if words:
-            meta["words"] = [w for n in sorted(groups) for w in _lines(groups[n])]
+            meta["words"] = [w for n in sorted(groups) for w in _lines(_text(groups[n]))]
             if "word_docs_lines" in meta:
                 meta["word_docs"] = [int(c) for c in _lines(meta.pop("word_docs_lines"))]
+    return meta
+
+
+class SortedVocabulary(list):
+    """A vocabulary its terms file says is in sorted order, without repeats (``SortedTerms``
+    finds terms in it by binary search)."""
+
+
+def _sections(raw: bytes) -> dict[str, Any]:
+    """A terms file's JSON line with its sections: the vocabulary decoded, the heading paths and
+    each length's words left as bytes (decoded when a passage or a correction needs them)."""
+    body_at = raw.index(b"\n", len(TERMS_MAGIC)) + 1
+    meta = json.loads(raw[len(TERMS_MAGIC):body_at])
+    view = memoryview(raw)[body_at:]
+    groups: dict[str, Any] = {}
+    for name, (a, b) in meta.pop("sections").items():
+        if name.startswith("words_"):
+            groups[name[len("words_"):]] = view[a:b]
+        elif name == "headings_lines":
+            meta[name] = view[a:b]
+        elif name == "headings_ends":
+            meta[name] = np.frombuffer(view[a:b], "<i8")
+        else:
+            meta[name] = str(view[a:b], "utf-8")
+    meta["words_by_length"] = groups
     return meta
 
 
@@ -408,7 +487,7 @@ def stale_at_load(header: dict[str, Any]) -> str | None:
         if name.endswith(_MANIFEST_PART):
             continue
         try:
-            st = Path(name).stat()
+            st = os.stat(name)  # a string: a Path object each cost more than the stat (9,565 files)
         except OSError:
             return CHANGED if size != FOLDER else stale_reason(header)
         if size == FOLDER:

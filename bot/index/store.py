@@ -23,9 +23,9 @@ from bot.config import SETTING_NAMES, CorpusError, Manifest, load_manifest, sett
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
-from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, TERMS_JSON, HeadingPaths,
+from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, HeadingPaths,
                               blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
-                              read_terms, repair_command, stale_at_load)
+                              read_terms, repair_command, stale_at_load, terms_name)
 from bot.model import Document, Passage, Sentence
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -287,7 +287,7 @@ def load(folder: str | Path, check_stale: bool = True,
         pz = load_npz(folder, pname, files[pname])
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
                                       "sent_bullet")}
-        tname = generation_name(TERMS_JSON, gen)
+        tname = terms_name(files, gen)
         meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
         stored_terms = whole_terms = None
         if kept_terms:

@@ -28,7 +28,7 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from bot.text.analyze import Analyzer, WORD, normalize, words as surface_words
 from bot.index.build import analyze_all, analyze_documents
 from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.engines import engine_class
+from bot.index.engines.tantivy_engine import SortedTerms
 from bot.index.files import load_npz, remove, remove_temporaries
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
@@ -261,7 +262,7 @@ class _Previous:
     index: CorpusIndex
     passages: Any  # the passages' arrays (passages.npz)
     statistics: Any  # the engine's statistics (bm25.npz)
-    meta: dict[str, Any]  # headings, vocabulary, glossary, words (terms.json.gz)
+    meta: dict[str, Any]  # headings, vocabulary, glossary, words (terms.bin)
     doc_lo: np.ndarray  # passages of old document d: doc_lo[d]..doc_lo[d+1]
     by_file: dict[int, list[int]]  # source file -> its documents' positions
     parts: list[str]  # the header's parts (their suffixes)
@@ -277,7 +278,7 @@ class _Previous:
 
         pz = load_npz(folder, name(layout.PASSAGES_NPZ), files[name(layout.PASSAGES_NPZ)])
         bz = load_npz(folder, name(layout.BM25_NPZ), files[name(layout.BM25_NPZ)])
-        meta = layout.read_terms((folder / name(layout.TERMS_JSON)).read_bytes())
+        meta = layout.read_terms((folder / layout.terms_name(files, gen)).read_bytes())
         by_file: dict[int, list[int]] = {}
         for pos, f in enumerate(stored.source_file.tolist()):
             by_file.setdefault(f, []).append(pos)
@@ -491,11 +492,13 @@ def _write_generation(folder: Path, header: dict[str, Any], changes: _Changes, o
     return files
 
 
-def _vocabulary(old_vocab: list[str], df_old: np.ndarray, term_id: dict[str, int], delta: Counter[str],
+def _vocabulary(old_vocab: list[str], df_old: np.ndarray, term_id: Mapping[str, int], delta: Counter[str],
                 old_glossary: Glossary, glossary: Glossary) -> tuple[list[str], np.ndarray]:
     """The sorted vocabulary and document frequencies after ``delta`` (passages added minus
     passages gone, per term): a full build's are the terms some passage holds plus the glossary
     keys. Only the terms that moved are touched; the rest keep their place."""
+    if isinstance(term_id, SortedTerms):
+        term_id.warm()  # every term is looked up below: a dict, not a binary search each
 
     def old_df(t: str) -> int:
         i = term_id.get(t)
@@ -505,7 +508,7 @@ def _vocabulary(old_vocab: list[str], df_old: np.ndarray, term_id: dict[str, int
     changed = {t: old_df(t) + c for t, c in delta.items() if c}  # terms whose document frequency moved
     dropped = {t for t, c in changed.items() if c <= 0 and t not in keys}
     dropped |= {e.key for e in old_glossary.entries if e.key not in keys and changed.get(e.key, old_df(e.key)) <= 0}
-    added = sorted({t for t, c in changed.items() if c > 0 and t not in term_id} | (keys - set(term_id)))
+    added = sorted({t for t, c in changed.items() if c > 0 and t not in term_id} | {k for k in keys if k not in term_id})
     if dropped or added:
         vocab = list(heapq.merge((t for t in old_vocab if t not in dropped), added))
         old_pos = np.fromiter((term_id.get(t, -1) for t in vocab), np.int64, count=len(vocab))

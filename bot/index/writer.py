@@ -23,7 +23,7 @@ from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
 from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
 from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
-                              TERMS_JSON, VERSION, Snapshot, fingerprint, generation_name, index_settings, manifest_seen,
+                              EARLIER_TERMS, TERMS_FILE, VERSION, Snapshot, fingerprint, generation_name, index_settings, manifest_seen,
                               part_files, snapshot_sources, terms_file)
 from bot.model import Document, Passage
 from bot.sources import structure
@@ -390,7 +390,8 @@ def write_generation(out: Path, gen: Generation, files: Mapping[str, Any], manif
 
     for base, arrays in ((DOCUMENTS_NPZ, gen.documents), (PASSAGES_NPZ, gen.passages)):
         files[name(base)] = atomic_npz(out / name(base), **arrays)
-    files[name(TERMS_JSON)] = atomic_write(out / name(TERMS_JSON), gen.terms())
+    files.pop(name(EARLIER_TERMS), None)  # an update of an earlier version's index writes the new file
+    files[name(TERMS_FILE)] = atomic_write(out / name(TERMS_FILE), gen.terms())
     files[name(SOURCES_JSON)] = atomic_write(out / name(SOURCES_JSON), sources_blob(gen.records))
     files.update(gen.save_engine())
     write_header(out, manifest, inputs, files, engine, len(gen.documents["part"]), len(gen.passages["doc"]),

@@ -7,6 +7,7 @@ word's vector is computed once per process and kept in a bounded cache owned by 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 from functools import lru_cache
@@ -80,9 +81,12 @@ def common_words() -> frozenset[str]:
     words, read in some 20 ms on first use; empty (no word counts as common) if the file is not
     where this version of WordLlama keeps it."""
     try:
-        import wordllama
-
-        path = Path(wordllama.__file__).parent / "tokenizers" / "l2_supercat_tokenizer_config.json"
+        # found, not imported: importing WordLlama (half a second) waits for a question whose
+        # missing words need its vectors
+        spec = importlib.util.find_spec("wordllama")
+        if spec is None or not spec.submodule_search_locations:
+            return frozenset()
+        path = Path(spec.submodule_search_locations[0]) / "tokenizers" / "l2_supercat_tokenizer_config.json"
         vocab = json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
     except (ImportError, OSError, ValueError, KeyError, TypeError):
         return frozenset()

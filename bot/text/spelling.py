@@ -71,7 +71,7 @@ class Speller:
     def __init__(self, corpus_words: Iterable[str], vocabulary: frozenset[str],
                  common: Callable[[], frozenset[str]] = common_words, acronyms: Iterable[str] = ()):
         self.vocabulary = vocabulary
-        self._by_length: dict[int, list[str] | str] = by_length(candidate_words(corpus_words))
+        self._by_length: dict[int, list[str] | str | bytes | memoryview] = by_length(candidate_words(corpus_words))
         self._common = common
         # the glossary's short forms of three or four letters, by their letters: "tsl" finds "TLS"
         self._acronyms: dict[str, list[str]] = {}
@@ -115,8 +115,9 @@ class Speller:
         got = self._by_length.get(n)
         if got is None:
             return []
-        if isinstance(got, str):
-            got = self._by_length[n] = got.split("\n") if got else []
+        if not isinstance(got, list):  # a string of lines, or its UTF-8 bytes as a saved index keeps them
+            text = got if isinstance(got, str) else str(got, "utf-8")
+            got = self._by_length[n] = text.split("\n") if text else []
         return got
 
     def _closest(self, word: str) -> str | None:
