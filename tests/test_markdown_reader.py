@@ -163,3 +163,24 @@ def test_offsets_are_packed_compactly_and_old_lists_still_read():
     assert [(b.kind, b.start, b.end) for b in decode(pack([1, 1, 0, 5, 4, 0, 7, 9]), 10)] == [(1, 0, 5), (4, 7, 9)]
     assert [(b.start, b.end) for b in decode([1, 1, 0, 5], 10)] == [(0, 5)]  # as an earlier index saved them
     assert decode(pack([1, 1, 0, 50]), 10) == [] and decode_spans(pack([3, 4, 1, 2]), 10) == []
+
+
+def test_a_lone_html_tag_block_is_read_past_not_fatal(tmp_path):
+    """lxml asserts on an HTML block that is only "<html>" (a Markdown export of a web page): the
+    reader takes it as no text, and the rest of the document and of its JSON Lines file are read
+    (two real-text files, 40 documents, were skipped whole)."""
+    import json
+
+    from bot.sources.jsonl import jsonl_documents
+    from bot.sources.markdown import read_markdown
+    from bot.sources.readers import LoadReport
+
+    text = "<html>\n\n# Backups\n\nNightly backups run at 02:00 UTC.\n"
+    got = read_markdown(text)
+    assert got is not None and "Nightly backups run at 02:00 UTC." in got[0]
+    f = tmp_path / "kb.jsonl"
+    f.write_text("\n".join(json.dumps({"_id": f"d{i}", "title": "T", "text": t, "format": "markdown"})
+                           for i, t in enumerate([text, "# Other\n\nThe office opens at nine.\n"])) + "\n")
+    report = LoadReport()
+    docs = list(jsonl_documents(f, "kb.jsonl", report))
+    assert [d.id for d in docs] == ["kb.jsonl#d0", "kb.jsonl#d1"] and not report.problems

@@ -101,7 +101,12 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
             title = title.strip() or doc_id
             meta: dict[str, Any] = {"format": fmt}
             if fmt == "markdown":  # the text its reader sees, with its units (``markdown``)
-                got = read_markdown(text)
+                try:
+                    got = read_markdown(text)
+                except Exception as exc:  # a parser failing on one document loses only that document
+                    report.problems.append(f"{path}:{lineno}: document '{shown(doc_id)}' could not be read as Markdown "
+                                           f"({type(exc).__name__}: {str(exc)[:120]}); skipped")
+                    continue
                 if got is None:
                     report.problems.append(f"{path}:{lineno}: document '{doc_id}' has no text; skipped")
                     continue
