@@ -253,3 +253,37 @@ def test_app_no_attachments_flag():
     finally:
         p.terminate()
         p.wait(30)
+
+
+def test_a_full_server_says_files_cannot_be_attached_and_still_answers(browser, tmp_path):  # noqa: F811
+    """When every conversation the server may hold is in use (429 from the store), the page opens
+    without one: picking a file says why it cannot be attached now, and questions are answered."""
+    from playwright.sync_api import expect
+
+    from bot import ChatBot
+    from bot.serve import ui
+    from bot.serve.attachments import Attachments
+
+    bot = ChatBot.load()
+    store = Attachments(bot, root=tmp_path / "attached", max_conversations=1)
+    s = launch(ui.create(bot, attachments=store))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(20_000)
+    try:
+        held = store.create()
+        store.files(held)  # in use now: never removed to make room
+        page.goto(s.url)
+        page.wait_for_function("() => { const b = document.getElementById('attach-id');"
+                               " return b && b.textContent.trim().startsWith('unavailable: '); }")
+        (tmp_path / "guide.md").write_bytes(GUIDE)
+        page.locator("#attach-input").set_input_files(str(tmp_path / "guide.md"))
+        status = page.locator("#attach-status")
+        expect(status).to_contain_text("Files cannot be attached now: the server has 1 conversations open")
+        expect(status).to_contain_text("Questions are still answered from the sources.")
+        send(page, "what is a VAE")
+        expect(page.locator("#chat")).to_contain_text("VAEs are a kind of GenAI model")
+        assert store.exists(held)  # the one in use was not removed to make room
+    finally:
+        page.close()
+        s.close()
+        store.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from bot.serve.attachments import Attachments
+from bot.serve.attachments import UNAVAILABLE, Attachments
 
 ATTACH_TYPES = ".pdf,.md,.markdown,.txt,.html,.htm,.jsonl,application/pdf,text/plain,text/markdown,text/html"
 
@@ -49,7 +49,7 @@ ATTACH_SCRIPT = "<script>\n" + _static("attach.js") + "</script>"
 def attach_script(store: Attachments) -> str:
     return (ATTACH_SCRIPT.replace("__MAX_BYTES__", str(int(store.max_bytes)))
             .replace("__MAX_FILES__", str(int(store.max_files))).replace("__TYPES__", ATTACH_TYPES)
-            .replace("__IDLE__", idle_phrase(store.idle_seconds)))
+            .replace("__IDLE__", idle_phrase(store.idle_seconds)).replace("__UNAVAILABLE__", UNAVAILABLE))
 
 
 def idle_phrase(seconds: float) -> str:

@@ -86,6 +86,9 @@ INDEXER = "bot.index.attached"  # the child that reads and indexes a conversatio
 REMEMBERED = 100_000  # ids of removed conversations kept with why they went
 
 
+UNAVAILABLE = "unavailable: "  # the page's hidden conversation id when none could be made, then why
+
+
 class AttachError(Exception):
     """A request the store refuses; ``status`` is the HTTP status that says why."""
 

@@ -5,6 +5,7 @@ but still renders it, so an ``<img>`` in a question or passage would otherwise s
 """
 from __future__ import annotations
 
+import html
 import itertools
 import os
 import threading
@@ -24,7 +25,7 @@ from bot.answer.examples import heading_question  # noqa: E402,F401  (re-exporte
 from bot.answer.render import page_escape  # noqa: E402
 from bot.serve import server  # noqa: E402
 from bot.serve.feedback import FEEDBACK_CHARS, FeedbackLog, redact  # noqa: E402,F401  (FEEDBACK_CHARS, redact: re-exported)
-from bot.serve.attachments import Attachments  # noqa: E402
+from bot.serve.attachments import UNAVAILABLE, AttachError, Attachments  # noqa: E402
 from bot.serve.health import id_prefix  # noqa: E402
 from bot.serve.guard import Guard  # noqa: E402
 from bot.serve.api import echo  # noqa: E402
@@ -108,19 +109,27 @@ def page_handlers(bot: ChatBot | LiveBot, log: FeedbackLog, attachments: Attachm
     """What the page's events run on the server: ``start``, ``send``, ``answer``, ``clear``,
     ``on_like`` and the ``/chat`` API's ``api_chat``."""
 
+    def new_id() -> str:
+        """A new conversation's id, or ``UNAVAILABLE`` and why when the store is full (429): the
+        page then says so when files are picked, and questions are still answered."""
+        try:
+            return attachments.create()
+        except AttachError as exc:
+            return UNAVAILABLE + html.escape(str(exc))
+
     def start(cid: Any = None) -> str:
         """The tab's conversation id in the attachments store (kept in the tab's hidden element):
         the one it holds if the store still has it (a load event run again keeps it), else a new one."""
         if attachments is None:
             return ""
-        return cid if isinstance(cid, str) and cid and attachments.exists(cid) else attachments.create()
+        return cid if isinstance(cid, str) and cid and attachments.exists(cid) else new_id()
 
     def send(message: Any, conv: Conversation, cid: Any = None) -> tuple[list, Conversation]:
         """Shows the question at once (no queue); the answer follows in ``answer``. The box was
         emptied in the browser as the question left (``CLEAR_BOX_JS``): clearing it from here
         wiped a next question typed meanwhile. ``cid``: the tab's conversation id, whose files
         are answered from too."""
-        if attachments is not None and isinstance(cid, str) and cid:
+        if attachments is not None and isinstance(cid, str) and cid and not cid.startswith(UNAVAILABLE):
             conv.attach_id = cid  # an id the store does not know is answered from the corpus alone
         if isinstance(message, str) and message.strip():
             conv.pending.append(message)  # one over the limit is refused by ask, saying its real length
@@ -136,8 +145,9 @@ def page_handlers(bot: ChatBot | LiveBot, log: FeedbackLog, attachments: Attachm
             return [], conv
         for old in {conv.attach_id, cid if isinstance(cid, str) else None} - {None, ""}:
             attachments.remove(old)  # its files go with it
-        conv.attach_id = attachments.create()
-        return [], conv, conv.attach_id
+        got = new_id()
+        conv.attach_id = "" if got.startswith(UNAVAILABLE) else got
+        return [], conv, got
 
     def on_like(conv: Conversation, data: gr.LikeData) -> None:
         """Records the liked answer and its own question, as the server has them."""

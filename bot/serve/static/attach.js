@@ -12,6 +12,11 @@
     return /^[A-Za-z0-9_-]{16,}$/.test(id) ? id : null;
   }
   function current() { const id = convId(); return id && id !== replacing ? id : null; }
+  function unavailable() {  // why the server could not open a conversation for this tab (all in use)
+    const box = document.getElementById('attach-id');
+    const text = box ? box.textContent.trim() : '';
+    return text.startsWith('__UNAVAILABLE__') ? text.slice('__UNAVAILABLE__'.length) : null;
+  }
   function api(id, rest) { return '/api/conversations/' + encodeURIComponent(id) + rest; }
   function zone() {
     const z = document.getElementById('attach-zone');
@@ -184,7 +189,7 @@
     return null;
   }
   async function idFor(bound) {  // picked right after New conversation: the new id, once the server gave it
-    for (let waited = 0; !bound.id && live(bound) && waited < 20000; waited += 100) {
+    for (let waited = 0; !bound.id && live(bound) && !unavailable() && waited < 20000; waited += 100) {
       await new Promise(function (done) { setTimeout(done, 100); });
       bound.id = current();
     }
@@ -198,7 +203,12 @@
   async function sendEach(files, mine, bound) {
     let id = await idFor(bound);
     if (!live(bound)) return;  // New conversation meanwhile: these files were the earlier one's
-    if (!id) { say('Attaching files is not ready yet; try again in a moment.', true); return; }
+    if (!id) {
+      const why = unavailable();
+      say(why ? 'Files cannot be attached now: ' + why + '. Questions are still answered from the sources.'
+              : 'Attaching files is not ready yet; try again in a moment.', true);
+      return;
+    }
     if (id !== shownId) { shownId = id; window.__attachCleared = false; }  // the list drawn next is this id's
     const problems = [], done = [];
     let renewed = false, hadFiles = false;
