@@ -206,7 +206,7 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         return r, secs, (blob.stat().st_size + vocab.stat().st_size) / 2**20, load
     if engine == "tantivy":  # rebuilt from the terms, the same way `bot index` builds it
         from bot.index import store
-        from bot.index.layout import read_terms, terms_name
+        from bot.index.layout import read_terms as read_terms_file, terms_name  # not this file's read_terms
 
         path = work / "tantivy"
         writer = TantivyWriter(path, threads=2)
@@ -216,7 +216,7 @@ def build_engine(engine: str, terms: Path, work: Path, index_dir: Path):
         del writer
         secs = time.perf_counter() - t0
         bz = np.load(index_dir / "bm25.npz")
-        vocab = read_terms((index_dir / terms_name(json.loads((index_dir / "index.json").read_text())["files"], 0)).read_bytes())["vocab"]
+        vocab = read_terms_file((index_dir / terms_name(json.loads((index_dir / "index.json").read_text())["files"], 0)).read_bytes())["vocab"]
         t1 = time.perf_counter()
         stored = store.load(index_dir, check_stale=False)[2].retriever.terms_of  # the index's own stored terms
         r = TantivyRetriever(str(path), vocab, bz["df"], bz["doc_len"], stored, float(bz["params"][0]),

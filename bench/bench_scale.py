@@ -19,7 +19,12 @@ For each size, every figure in a fresh process (``python -m bot ...`` as a user 
   (``ChatBot.warm``: the word-vector model, common words, the speller's lists), the questions
   asked once each (first), then all again (warm): p50 / p95 / worst;
 - private memory (anonymous pages, not the memory-mapped index files) after those asks;
-- update: 8 files edited, 1 removed, 1 added, then ``python -m bot index`` again.
+- update: 8 files edited, 1 removed, 1 added, then ``python -m bot index`` again;
+- peers, where the index is a tantivy one (its ``terms.txt`` holds every passage's indexed terms):
+  the same terms indexed by bm25s (if installed; its whole matrix in memory) and by this product's
+  tantivy engine, each in its own process (``bench_engines.py``'s workers, the same questions):
+  build from the terms, load, retrieval p50 / p95 and peak memory. ``--peers IDX`` runs only this,
+  on an index built already.
 
 Not a test: the machine is shared, so compare ratios within one run, not seconds across runs.
 """
@@ -42,11 +47,12 @@ PY = sys.executable
 WORDS_PER_PASSAGE = 66  # measured on real_corpus.py's text: 83.8M words gave 1,277,439 passages
 
 
-def run(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall seconds, peak RSS MB of the process and the children it waited for, result)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT)
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT,
+                             env={**os.environ, **env} if env else None)
         _, status, usage = os.wait4(p.pid, 0)  # this child's own high-water mark
         secs = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -153,13 +159,15 @@ def whole_ask(questions: list[str], corpus: list[str]) -> tuple[float, float]:
     return statistics.median(walls), max(peaks)
 
 
-def measure(name: str, src: Path, work: Path, questions: list[str], whole_qs: list[str]) -> dict:
+def measure(name: str, src: Path, work: Path, questions: list[str], whole_qs: list[str],
+            corpus: Path | None = None) -> dict:
     idx = work / f"idx-{name}"
     build_s, build_peak, p = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
     bundled_wall, bundled_peak = whole_ask(whole_qs, [])
     wall, peak = whole_ask(whole_qs, ["--corpus", str(idx)])
     _, _, m = run([PY, "-c", MEASURE, str(idx), json.dumps(questions)])
     r = json.loads(m.stdout)
+    peer_rows = peers(idx, corpus, len(questions)) if corpus is not None else []  # before the update changes the index
     change_files(src)
     update_s, _, u = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
     size_mb = sum(f.stat().st_size for f in idx.rglob("*") if f.is_file()) / 2**20
@@ -167,7 +175,44 @@ def measure(name: str, src: Path, work: Path, questions: list[str], whole_qs: li
             "build_peak_mb": build_peak, "size_mb": size_mb, "load_s": r["load"], "imports_s": r["imports"], "warm_s": r["warm"],
             "ask_wall_s": wall, "ask_peak_mb": peak, "bundled_wall_s": bundled_wall, "bundled_peak_mb": bundled_peak,
             "first": r["first"], "warm": r["warm"], "mem": r["mem"], "update_s": update_s,
-            "update_says": u.stdout.strip().splitlines()[-1] if u.stdout.strip() else ""}
+            "update_says": u.stdout.strip().splitlines()[-1] if u.stdout.strip() else "", "peers": peer_rows}
+
+
+def peers(idx: Path, corpus: Path, n: int) -> list[dict]:
+    """Retrieval by this product's engine and by bm25s over the same passages' terms, each in its
+    own process (``bench_engines.py --worker``); bm25s only where it is installed."""
+    import importlib.util
+
+    header = json.loads((idx / "index.json").read_text())
+    if header.get("engine") != "tantivy":
+        return []
+    out = []
+    for engine in ["tantivy"] + (["bm25s"] if importlib.util.find_spec("bm25s") else []):
+        work = Path(tempfile.mkdtemp(prefix="bench-peer-"))
+        try:
+            _, peak, p = run([PY, str(ROOT / "bench" / "bench_engines.py"), "--worker",
+                              f"engine|{engine}|{idx / 'terms.txt'}|{idx}|{work}", "--queries", str(n)], {"BENCH_CORPUS": str(corpus)})
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            out.append({"engine": engine, "passages": header["passages"], "build_s": r["build_s"], "load_s": r["load_s"],
+                        "p50": r["retrieval_p50_ms"], "p95": r["retrieval_p95_ms"], "peak_mb": peak,
+                        "size_mb": r["size_mb"]})
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def print_peers(rows: list[dict]) -> None:
+    if not rows:
+        return
+    print("\n| passages | engine (same terms) | build from terms | index size | load | retrieval p50 / p95 | ratio p50 | peak memory |")
+    print("|---|---|---|---|---|---|---|---|")
+    ours = {r["passages"]: r["p50"] for r in rows if r["engine"] == "tantivy"}
+    for r in rows:
+        size = "" if r["size_mb"] is None else f"{r['size_mb']:,.0f} MB"
+        load = "" if r["load_s"] is None else f"{r['load_s']:.2f} s"
+        print(f"| {r['passages']:,} | {r['engine']} | {r['build_s']:.0f} s | {size} | {load} | {r['p50']:.2f} / {r['p95']:.2f} ms "
+              f"| {r['p50'] / max(ours.get(r['passages'], r['p50']), 1e-9):.2f}x | {r['peak_mb']:,.0f} MB |")
+    sys.stdout.flush()
 
 
 def main() -> int:
@@ -179,7 +224,11 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=0, help="also a size of the whole folder this many times")
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--work", type=Path, default=None, help="keep subsets and indexes here (default: a temporary folder)")
+    ap.add_argument("--peers", type=Path, default=None, help="only the peers table, on this index built already")
     args = ap.parse_args()
+    if args.peers is not None:
+        print_peers(peers(args.peers, args.corpus, args.questions))
+        return 0
     questions = corpus_questions(args.corpus, args.questions)
     whole_qs = questions[:5]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
@@ -189,14 +238,15 @@ def main() -> int:
             src = work / f"src-{size}"
             shutil.rmtree(src, ignore_errors=True)
             subset(args.corpus, None if size == "all" else int(size), src)
-            rows.append(measure(size, src, work, questions, whole_qs))
+            rows.append(measure(size, src, work, questions, whole_qs, args.corpus))
             print_table(rows, len(questions))
         if args.copies:
             src = work / f"src-x{args.copies}"
             shutil.rmtree(src, ignore_errors=True)
             copies(args.corpus, args.copies, src)
-            rows.append(measure(f"x{args.copies}", src, work, questions, whole_qs))
+            rows.append(measure(f"x{args.copies}", src, work, questions, whole_qs, args.corpus))
             print_table(rows, len(questions))
+        print_peers([p for r in rows for p in r["peers"]])
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
