@@ -21,7 +21,7 @@ For each size, every figure in a fresh process (``python -m bot ...`` as a user 
 - private memory (anonymous pages, not the memory-mapped index files) after those asks;
 - update: 8 files edited, 1 removed, 1 added, then ``python -m bot index`` again;
 - peers, where the index is a tantivy one (its ``terms.txt`` holds every passage's indexed terms):
-  the same terms indexed by bm25s (if installed; its whole matrix in memory) and by this product's
+  the same terms indexed by bm25s (if installed: `pip install bm25s`, a peer, not a dependency) and by this product's
   tantivy engine, each in its own process (``bench_engines.py``'s workers, the same questions):
   build from the terms, load, retrieval p50 / p95 and peak memory. ``--peers IDX`` runs only this,
   on an index built already.
