@@ -10,10 +10,12 @@ Steps (before -> now):
 - checksums: every index file of 64 MB or less hashed whole, larger ones at both ends -> sizes
   (hashes by ``index --verify``);
 - arrays: each ``.npz`` read into memory -> memory-mapped (``files.load_npz``);
-- terms file: JSON lists of every term, word and heading path -> one string of lines each
-  (``layout.read_terms``), the speller's words split per length only when needed;
+- terms file: JSON lists of every term, word and heading path (gzip) -> a JSON line and
+  uncompressed sections (``layout.read_terms``): the vocabulary decoded, heading paths read per
+  line, the speller's words per length only when needed;
 - term ids and vocabulary: a dict built by a comprehension and a second frozenset of every
-  term -> ``dict(zip(...))``, its keys used as the vocabulary.
+  term -> a tantivy index's sorted vocabulary searched in place (``SortedTerms``), a postings
+  index's ``dict(zip(...))``, its keys used as the vocabulary.
 Then the whole ``ChatBot.load`` and a whole ``python -m bot ask`` process (median of the rounds).
 Not a test: compare the ratios, the machine is shared.
 """
@@ -36,6 +38,7 @@ import numpy as np  # noqa: E402
 
 from bot.config import load_manifest  # noqa: E402
 from bot.index import files, layout  # noqa: E402
+from bot.index.engines.tantivy_engine import SortedTerms  # noqa: E402
 from bot.text.spelling import by_length  # noqa: E402
 
 
@@ -72,7 +75,10 @@ def steps(idx: Path) -> dict[str, tuple]:
         frozenset(vocab)
 
     def new_ids():
-        dict(zip(meta["vocab"], range(len(meta["vocab"]))))
+        if header.get("engine") == "tantivy":  # its vocabulary is sorted: searched, no dict built
+            SortedTerms.of(meta["vocab"])
+        else:
+            dict(zip(meta["vocab"], range(len(meta["vocab"]))))
 
     def old_npz():
         for n in npzs:
