@@ -368,8 +368,10 @@ def test_deeply_nested_quotes_keep_their_text(tmp_path):
 
 
 @pytest.mark.slow
-def test_indexing_a_large_markdown_file_stays_within_ten_times_its_size(tmp_path):
-    """A 12 MB Markdown file of short paragraphs peaked at 1.1 GB (94x) while indexing."""
+def test_indexing_a_large_markdown_file_stays_within_eleven_times_its_size(tmp_path):
+    """A 12 MB Markdown file of short paragraphs peaked at 1.1 GB (94x) while indexing. It peaks
+    at about 10x now (113 MB before the index kept each passage's term set for answering, 114-115
+    MB with them, as compact term ids): the bound is 11x, far below the 94x it guards against."""
     import random
 
     rng = random.Random(0)
@@ -392,5 +394,5 @@ def test_indexing_a_large_markdown_file_stays_within_ten_times_its_size(tmp_path
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     peak_mb = int(p.stdout.split("PEAK")[1]) / 1024
-    assert peak_mb <= 10 * file_mb, f"peak {peak_mb:.0f} MB for a {file_mb:.1f} MB file; {p.stdout[-300:]}"
+    assert peak_mb <= 11 * file_mb, f"peak {peak_mb:.0f} MB for a {file_mb:.1f} MB file; {p.stdout[-300:]}"
     assert ChatBot.load(tmp_path / "idx").search("widget gadget", 1)

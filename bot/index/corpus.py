@@ -6,7 +6,9 @@ without analyzing any text. ``PassageAnalyzer`` is what both index for one passa
 """
 from __future__ import annotations
 
+
 import itertools
+from array import array
 from collections.abc import KeysView
 import re
 from typing import Callable, Iterable, Iterator, Sequence
@@ -145,6 +147,36 @@ class LazyTerms(Sequence):
         return got
 
 
+class TermSets(Sequence):
+    """Each passage's set of terms, kept compactly while a corpus is indexed in memory: term ids
+    (into one list of the terms met) back to back, four bytes each, not a string per passage."""
+
+    def __init__(self) -> None:
+        self._id: dict[str, int] = {}
+        self.terms: list[str] = []
+        self._ids, self._ends = array("i"), array("q")
+
+    def append(self, terms: Iterable[str]) -> None:
+        for t in terms:
+            i = self._id.get(t)
+            if i is None:
+                i = self._id[t] = len(self.terms)
+                self.terms.append(t)
+            self._ids.append(i)
+        self._ends.append(len(self._ids))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        start = self._ends[i - 1] if i > 0 else 0
+        return [self.terms[j] for j in self._ids[start:self._ends[i]]]
+
+
 class CorpusIndex:
     """Passages of a corpus with their vocabulary, glossary, section tree and retriever.
 
@@ -242,7 +274,7 @@ class CorpusIndex:
         titles = titles_of(documents)
         # each passage's ``passage_terms`` set, as answering computes it (where the text's split
         # spellings are joined, as they are here below LARGE_CORPUS): one line of terms each
-        whole: list[str] | None = None if large else []
+        whole: TermSets | None = None if large else TermSets()
 
         def bm25_docs() -> Iterable[list[str]]:  # one passage at a time: nothing kept but postings
             for i, p in enumerate(cut):
@@ -257,7 +289,7 @@ class CorpusIndex:
                     kept = set(analyzer.with_keys(raw)).union(analyzer.heading_terms(p.headings, joined))
                     if title:
                         kept.update(analyzer.heading_terms((title,), joined))
-                    whole.append(" ".join(sorted(kept)))
+                    whole.append(kept)
 
         retriever = BM25Retriever.build(bm25_docs(), k1=k1, b=b, engine=engine, count=len(cut))
         return cls(documents, cut, glossary, vocabulary, retriever,

@@ -5,6 +5,7 @@ many files (parsing Markdown, HTML or PDFs costs milliseconds a document: one pr
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from bot.config import Manifest
@@ -17,9 +18,14 @@ from bot.sources.readers import LoadReport
 IN_WORKERS_FROM = 32  # files: fewer are read in this process (a pool's start costs more than they do)
 FILES_PER_TASK = 4  # files a worker takes at a time: enough to amortize messaging, small enough to balance
 
-# Set in the parent before the pool forks; workers read them (copy-on-write, never pickled).
+# Set in each worker as it starts (``_start``; forked, so never pickled); the parent's stay unset.
 _MANIFEST: Manifest | None = None
 _PLANNED: Sequence[Planned] = ()
+
+
+def _start(manifest: Manifest, planned: Sequence[Planned]) -> None:
+    global _MANIFEST, _PLANNED
+    _MANIFEST, _PLANNED = manifest, planned
 
 
 def record_of(p: Planned) -> dict[str, Any]:
@@ -72,12 +78,11 @@ def read_files(manifest: Manifest, planned: Sequence[Planned], which: Sequence[i
             (k, *read_one(manifest, planned[k])) for k in which)
         yield from (progress(_Counted(done, len(which))) if progress else done)
         return
-    global _MANIFEST, _PLANNED
-    _MANIFEST, _PLANNED = manifest, planned
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    # an executor, not a Pool: a worker that dies (out of memory) fails the build instead of hanging it
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start,
+                               initargs=(manifest, planned))
     try:
-        done = pool.imap(_read_at, which, chunksize=FILES_PER_TASK)
+        done = pool.map(_read_at, which, chunksize=FILES_PER_TASK)
         yield from (progress(_Counted(done, len(which))) if progress else done)
     finally:
-        pool.terminate()
-        _MANIFEST, _PLANNED = None, ()
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -213,7 +213,7 @@ def _html_text(html: str) -> str:
 
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (ValueError, TypeError, AssertionError, lxml.etree.ParserError):  # lxml asserts on a lone "<html>"
+    except (ValueError, TypeError, AssertionError, IndexError, lxml.etree.ParserError):  # lxml asserts on a lone "<html>" (IndexError under -O)
         return ""
     for el in root.xpath(".//script|.//style"):
         el.drop_tree()

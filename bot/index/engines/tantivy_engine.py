@@ -144,7 +144,7 @@ class SortedTerms(Mapping[str, int]):
         ids = self._ids
         if ids is not None:
             return ids.get(term, -1)  # type: ignore[arg-type]
-        if type(term) is not str:
+        if not isinstance(term, str):
             return -1
         vocab = self._vocab
         i = bisect.bisect_left(vocab, term)

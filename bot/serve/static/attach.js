@@ -5,7 +5,7 @@
   // New conversation (the button or the chat's trash icon) starts a new epoch: uploads begun in an
   // earlier one are stopped and their results forgotten, and the id being replaced (``replacing``)
   // is no longer the tab's, even while the hidden element still shows it
-  let epoch = 0, replacing = null;
+  let epoch = 0, replacing = null, staleRefusal = null;
   function convId() {
     const box = document.getElementById('attach-id');
     const id = box ? box.textContent.trim() : '';
@@ -15,6 +15,8 @@
   function unavailable() {  // why the server could not open a conversation for this tab (all in use)
     const box = document.getElementById('attach-id');
     const text = box ? box.textContent.trim() : '';
+    if (text === staleRefusal) return null;  // from before New conversation: the server's new answer is awaited
+    staleRefusal = null;
     return text.startsWith('__UNAVAILABLE__') ? text.slice('__UNAVAILABLE__'.length) : null;
   }
   function api(id, rest) { return '/api/conversations/' + encodeURIComponent(id) + rest; }
@@ -344,6 +346,8 @@
     if (e.target.closest && (e.target.closest('#clear') || e.target.closest('#chat button[aria-label*="Clear"]'))) {
       epoch++;
       replacing = convId();
+      const box = document.getElementById('attach-id');
+      staleRefusal = box && box.textContent.trim().startsWith('__UNAVAILABLE__') ? box.textContent.trim() : null;
       window.__attachCleared = true;
       uploads.forEach(function (x) { x.abort(); });
       held = null; askedWithout = [];
