@@ -5,7 +5,6 @@ many files (parsing Markdown, HTML or PDFs costs milliseconds a document: one pr
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from bot.config import Manifest
@@ -78,11 +77,11 @@ def read_files(manifest: Manifest, planned: Sequence[Planned], which: Sequence[i
             (k, *read_one(manifest, planned[k])) for k in which)
         yield from (progress(_Counted(done, len(which))) if progress else done)
         return
-    # an executor, not a Pool: a worker that dies (out of memory) fails the build instead of hanging it
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start,
-                               initargs=(manifest, planned))
+    # a Pool, terminated on the way out: Ctrl-C or a kill stops its workers with the build (an
+    # executor's threads and atexit hook outlived an interrupted build and printed tracebacks)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start, initargs=(manifest, planned))
     try:
-        done = pool.map(_read_at, which, chunksize=FILES_PER_TASK)
+        done = pool.imap(_read_at, which, chunksize=FILES_PER_TASK)
         yield from (progress(_Counted(done, len(which))) if progress else done)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.terminate()
