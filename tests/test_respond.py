@@ -238,3 +238,34 @@ def test_speller_split_by_length_finds_what_one_alphabetical_scan_finds():
             assert got == one_scan[0], typo
             compared += 1
     assert compared > 100
+
+
+def test_speller_letter_prefilter_finds_what_a_scan_of_every_word_finds():
+    """A correction scores only the words whose letters differ from the typo's by no more than the
+    edits the cutoff allows (``Speller._within``); it finds what scoring every word of those
+    lengths finds, for swaps, changed, added and dropped letters, letters outside a-z included."""
+    import random
+
+    from bot.text.spelling import Speller
+
+    rng = random.Random(5)
+    letters = "aeioubcdlmnrstéø"
+    words = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(5, 14))) for _ in range(20000)})
+    fast = Speller(words, frozenset(), common=frozenset)
+    scan = Speller(words, frozenset(), common=frozenset)
+    scan._within = lambda word, length, most: scan._of_length(length)  # type: ignore[method-assign]
+    assert min(len(fast._of_length(n)) for n in range(6, 13)) > 64  # the prefilter is used at these lengths
+    kinds = {"swap": 0, "change": 0, "add": 0, "drop": 0}
+    corrected = 0
+    for _ in range(1200):
+        w = rng.choice(words)
+        i = rng.randrange(1, len(w) - 1)
+        kind = rng.choice(list(kinds))
+        typo = {"swap": w[:i] + w[i + 1] + w[i] + w[i + 2:], "change": w[:i] + rng.choice(letters) + w[i + 1:],
+                "add": w[:i] + rng.choice(letters) + w[i:], "drop": w[:i] + w[i + 1:]}[kind]
+        got = fast._closest(typo)
+        assert got == scan._closest(typo), (kind, typo)
+        if got is not None and got != typo:
+            kinds[kind] += 1
+            corrected += 1
+    assert corrected > 300 and min(kinds.values()) > 20, kinds

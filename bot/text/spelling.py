@@ -19,6 +19,7 @@ import re
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -57,6 +58,19 @@ def by_length(words: Iterable[str]) -> dict[int, list[str]]:
     return out
 
 
+_OTHER = 26  # the bit of any character but a-z
+
+
+def letter_sets(words: list[str], n: int) -> np.ndarray:
+    """Which letters each word (of ``n`` characters) holds, as bits: a-z, and one for any other
+    character."""
+    if not words:
+        return np.zeros(0, np.uint32)
+    codes = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).reshape(len(words), n)
+    bits = np.left_shift(np.uint32(1), np.where((codes >= 97) & (codes <= 122), codes - 97, _OTHER).astype(np.uint32))
+    return np.bitwise_or.reduce(bits, axis=1)
+
+
 def candidate_words(surface: Iterable[str]) -> set[str]:
     """The corpus words a typo may be corrected to: lower-cased, letters only, five or more, no
     stopwords."""
@@ -78,6 +92,7 @@ class Speller:
         for a in dict.fromkeys(acronyms):
             if 3 <= len(a) < MIN_LENGTH and a.isalpha():
                 self._acronyms.setdefault("".join(sorted(a.lower())), []).append(a)
+        self._letters: dict[int, np.ndarray] = {}
         self._lookup = lru_cache(maxsize=4096)(self._closest)
 
     @classmethod
@@ -105,9 +120,27 @@ class Speller:
         return word not in self._common() or spelling_variants(word, candidate)
 
     def warm(self) -> None:
-        """Split every length's words now (a server's start), not on the first correction."""
+        """Split every length's words and note the letters each holds now (a server's start), not on the
+        first correction."""
         for n in list(self._by_length):
-            self._of_length(n)
+            self._letters_of_length(n)
+
+    def _letters_of_length(self, n: int) -> np.ndarray:
+        got = self._letters.get(n)
+        if got is None:
+            got = self._letters[n] = letter_sets(self._of_length(n), n)
+        return got
+
+    def _within(self, word: str, length: int, most: float) -> list[str]:
+        """The words of ``length`` letters ``most`` insertions and deletions may reach from
+        ``word``, and a few more, in alphabetical order: those with at most that many letters
+        that only one of the two words holds (each such letter takes an insertion or a deletion,
+        so no word within reach is left out; the scorer then measures the few left)."""
+        words = self._of_length(length)
+        if len(words) < 64:
+            return words
+        apart = np.bitwise_count(self._letters_of_length(length) ^ letter_sets([word], len(word))[0])
+        return [words[i] for i in np.flatnonzero(apart <= most + 1e-6).tolist()]
 
     def _of_length(self, n: int) -> list[str]:
         """The words of ``n`` letters, in alphabetical order (split from a saved index's string of
@@ -129,14 +162,17 @@ class Speller:
         # alphabetical order (what one scan of all of them in that order finds)
         best: tuple[float, str] | None = None
         for length in range(lo, hi + 1):
-            found = process.extractOne(word, self._of_length(length), scorer=fuzz.ratio, score_cutoff=cutoff)
+            # fuzz.ratio is 1 - indel / (n + length): the cutoff bounds the distance
+            most = (1.0 - c) * (n + length)
+            found = process.extractOne(word, self._within(word, length, most), scorer=fuzz.ratio, score_cutoff=cutoff)
             if found and (best is None or found[1] > best[0] or (found[1] == best[0] and found[0] < best[1])):
                 best = (found[1], found[0])
         if best:
             return best[1] if self._acceptable(word, best[1]) else None
         # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
         letters = sorted(word)
-        near = [w for w, _, _ in process.extract(word, self._of_length(n), scorer=DamerauLevenshtein.distance,
+        # a Damerau-Levenshtein step (a swap, a changed letter) changes at most 2 letters held
+        near = [w for w, _, _ in process.extract(word, self._within(word, n, 2), scorer=DamerauLevenshtein.distance,
                                                  score_cutoff=1, limit=5) if sorted(w) == letters]
         return near[0] if len(near) == 1 and self._acceptable(word, near[0]) else None
 
