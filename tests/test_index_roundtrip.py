@@ -280,3 +280,21 @@ def test_a_saved_postings_index_keeps_the_terms_answering_reads(tmp_path):
         rebuilt = indexer.build([src], tmp_path / f"again-{step}", engine="postings")[2]
         assert [loaded.passage_terms[i] for i in range(len(loaded.passages))] == \
             [rebuilt.passage_terms[i] for i in range(len(rebuilt.passages))], step
+
+
+def test_heading_paths_in_order_of_first_appearance_read_a_block_at_a_time():
+    """A saved index lists its heading paths in the order passages first use them (the topics an
+    abstention suggests), reading a block of passages at a time: whatever the block, the order is
+    the one a pass over every passage gives."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(4)
+    heads = [(f"H{i}",) for i in range(40)]
+    path = np.array([min(int(rng.expovariate(0.15)), 39) for _ in range(3000)], np.int32)
+    passages = store.PassageStore(None, heads, {"path": path})  # type: ignore[arg-type]
+    every = list(dict.fromkeys(heads[i] for i in path.tolist()))
+    assert len(every) > 20
+    for block in (1, 7, 64, 4096):
+        assert list(passages.distinct_paths(block)) == every

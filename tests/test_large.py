@@ -125,9 +125,14 @@ def test_tantivy_scores_never_exceed_the_bound(scifact_index):
         if not w:
             continue
         clauses = [(should, Q.boost_query(Q.term_query(tv._schema, FIELD, t), float(x))) for t, x in w.items()]
-        for theirs, i in tv._candidates(clauses, tv.size):
-            assert tv._exact(w, i) <= theirs * tv.ratio
+        found = tv._candidates(clauses, tv.size)
+        for theirs, i in found:
+            assert tv._exact(tv._weighted(w), i) <= theirs * tv.ratio
             checked += 1
+        # the search's scores, counted in the undecoded lines, are _exact's to the last bit
+        ids = [i for _, i in found]
+        assert tv._scores(tv._weighted(w), ids) == [tv._exact(tv._weighted(w), i) for i in ids]
+    assert tv._lines is not None  # the search counts terms in lines, as a loaded index does
     assert tv.ratio == pytest.approx(1.0, abs=1e-4) and checked > 10_000
 
 

@@ -196,13 +196,22 @@ class PassageStore(Sequence):
     def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
         """(passage index, heading path) of one document's passages: they are contiguous."""
         pos = self.docs.position(doc_id)
-        lo, hi = np.searchsorted(self.a["doc"], [pos, pos + 1])
-        return [(i, self.head_paths[int(self.a["path"][i])]) for i in range(int(lo), int(hi))]
+        doc = self.a["doc"]
+        lo, hi = (int(x) for x in np.searchsorted(doc, np.array([pos, pos + 1], doc.dtype)))  # no converted copy
+        heads = self.head_paths
+        return [(i, heads[p]) for i, p in enumerate(self.a["path"][lo:hi].tolist(), lo)]
 
-    def distinct_paths(self) -> Iterator[tuple[str, ...]]:
-        """Heading paths in order of first appearance (numpy: no loop over passages)."""
-        ids, first = np.unique(self.a["path"], return_index=True)
-        return (self.head_paths[int(ids[j])] for j in np.argsort(first, kind="stable"))
+    def distinct_paths(self, block: int = 4096) -> Iterator[tuple[str, ...]]:
+        """Heading paths in order of first appearance, read ``block`` passages at a time (a caller
+        wanting the first few stops early, without a pass over a million passages)."""
+        paths, seen = self.a["path"], set()
+        for lo in range(0, len(paths), block):
+            ids, first = np.unique(paths[lo:lo + block], return_index=True)
+            for j in np.argsort(first, kind="stable").tolist():
+                i = int(ids[j])
+                if i not in seen:
+                    seen.add(i)
+                    yield self.head_paths[i]
 
 
 class StoredTerms(Sequence):
@@ -218,6 +227,14 @@ class StoredTerms(Sequence):
     def __getitem__(self, i):  # type: ignore[override]
         m = self.parts.map(int(self.part[i]), "terms")
         return m[int(self.start[i]):int(self.end[i])].decode("utf-8").split()
+
+    __call__ = __getitem__  # an engine's ``terms_of``
+
+    def lines(self, positions: Sequence[int]) -> list[bytes]:
+        """The lines of many passages at once, undecoded: UTF-8 terms one space apart."""
+        at = np.asarray(positions, np.int64)
+        parts, starts, ends = self.part[at].tolist(), self.start[at].tolist(), self.end[at].tolist()
+        return [self.parts.map(p, "terms")[s:e] for p, s, e in zip(parts, starts, ends)]
 
 
 def current_manifest(folder: Path, header: dict[str, Any]) -> Manifest:
@@ -294,7 +311,7 @@ def load(folder: str | Path, check_stale: bool = True,
             kept = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])
             stored_terms, whole_terms = (kept, None) if saved_engine.streamed else (None, kept)
         engine = saved_engine.load(folder, files, meta["vocab"], gen, pz,
-                           stored_terms.__getitem__ if stored_terms is not None else None)
+                           stored_terms)
         glossary = Glossary(Entry(g["short"], g["long"], g["key"], tuple(g["long_terms"])) for g in meta["glossary"])
         heads = meta["headings"] if isinstance(meta["headings"], HeadingPaths) else [tuple(h) for h in meta["headings"]]
     except IndexFileError as exc:

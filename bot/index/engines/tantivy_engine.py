@@ -203,6 +203,8 @@ class TantivyRetriever:
         self.idf_arr = bm25_idf(n, self.df)
         self.avgdl = float(self.doc_len.mean()) if n else 1.0
         self.terms_of = terms_of
+        # many passages' lines of terms at once, as bytes (``store.StoredTerms.lines``), where kept so
+        self._lines: Callable[[Sequence[int]], list[bytes]] | None = getattr(terms_of, "lines", None)
         n_uid = int(len(uid_len)) if uid_len is not None else n
         self.positions = np.full(n_uid, -1, np.int64)  # uid -> passage position, -1 for a dead uid
         self.positions[uids if uids is not None else np.arange(n)] = np.arange(n)
@@ -242,6 +244,10 @@ class TantivyRetriever:
     def save(self, folder: Path, generation: int = 0) -> dict[str, dict[str, Any]]:
         raise NotImplementedError("a tantivy index is written by TantivyWriter while the corpus is built")
 
+    def warm(self) -> None:
+        """Compute now what the first search otherwise computes (``ratio``): a server's start."""
+        _ = self.ratio
+
     @property
     def ratio(self) -> float:
         """The most an exact BM25 term score, without its IDF, can exceed tantivy's for the same
@@ -278,14 +284,39 @@ class TantivyRetriever:
         pos = self.positions
         return [(float(sc), int(pos[u])) for (sc, _), u in zip(hits, uids) if sc > 0]
 
-    def _exact(self, query: Mapping[str, float], i: int) -> float:
+    def _weighted(self, query: Mapping[str, float]) -> list[tuple[str, float]]:
+        """Each query term of positive weight with its weight times its IDF."""
+        return [(t, w * self.idf(t)) for t, w in query.items() if w > 0]
+
+    def _scores(self, weighted: list[tuple[str, float]], positions: list[int]) -> list[float]:
+        """``_exact`` of many passages, counting terms in their stored lines without decoding or
+        splitting them: with every space doubled, each term stands between two spaces of its own,
+        so counting " term " counts it exactly."""
+        if self._lines is None or not positions:
+            return [self._exact(weighted, i) for i in positions]
+        keys = [(b" " + t.encode("utf-8") + b" ", w_idf) for t, w_idf in weighted]
+        k1, b, avgdl = self.k1, self.b, self.avgdl
+        out = []
+        for line in self._lines(positions):
+            norm = bm25_norm(k1, b, line.count(b" ") + 1 if line else 0, avgdl)
+            spaced = b"  " + line.replace(b" ", b"  ") + b"  "
+            total = 0.0
+            for key, w_idf in keys:
+                tf = spaced.count(key)
+                if tf:
+                    total += w_idf * bm25_tf(tf, k1, norm)
+            out.append(total)
+        return out
+
+    def _exact(self, weighted: list[tuple[str, float]], i: int) -> float:
+        """Passage ``i``'s BM25 score; ``weighted``: each query term with its weight times its IDF."""
         terms = self.terms_of(i)
         norm = bm25_norm(self.k1, self.b, len(terms), self.avgdl)
         total = 0.0
-        for t, w in query.items():
+        for t, w_idf in weighted:
             tf = terms.count(t)
             if tf:
-                total += w * self.idf(t) * bm25_tf(tf, self.k1, norm)
+                total += w_idf * bm25_tf(tf, self.k1, norm)
         return total
 
     def search(self, query: Mapping[str, float], k: int) -> list[Hit]:
@@ -299,13 +330,14 @@ class TantivyRetriever:
         clauses = [(should, Q.boost_query(Q.term_query(self._schema, FIELD, t), w)) for t, w in query.items()]
         self.searches += 1
         depth = max(FIRST_DEPTH, 4 * k)
+        weighted = self._weighted(query)  # once, not per passage rescored
         scored: dict[int, float] = {}
         bound = None
         while True:
             found = self._candidates(clauses, depth)
-            for _, i in found:
-                if i >= 0 and i not in scored:  # a dead uid (-1) is a passage an update replaced
-                    scored[i] = self._exact(query, i)
+            # a dead uid (-1) is a passage an update replaced
+            new = list(dict.fromkeys(i for _, i in found if i >= 0 and i not in scored))
+            scored.update(zip(new, self._scores(weighted, new)))
             self.rescored += len(found)
             ranked = sorted(((-s, i) for i, s in scored.items() if s > 0))
             if len(found) < depth:  # every passage holding a query term was scored
@@ -348,7 +380,7 @@ class TantivyRetriever:
         return {self.vocab[i] for i in np.flatnonzero(self.df > fraction * self.corpus_size)}
 
     def score(self, query: Mapping[str, float], index: int) -> float:
-        return self._exact({t: w for t, w in query.items() if w > 0}, index)
+        return self._exact(self._weighted(query), index)
 
     @property
     def size(self) -> int:
