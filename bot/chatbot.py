@@ -164,14 +164,22 @@ class ChatBot:
         """Load now what answering otherwise loads on the way, on the first question that needs it:
         the word-vector model, the list of common words (a third of a second together) and the
         speller's word lists. A server calls it as it starts, so its first visitors wait no longer
-        than later ones; a single `ask` from the command line does not (it may not need them)."""
+        than later ones; a single `ask` from the command line does not (it may not need them).
+        Also what every first answer pays once: the reply templates and the engine's own
+        (a tantivy index's score bound)."""
+        from bot.answer.render import templates
         from bot.text.paraphrase import common_words, shared_closeness
 
         common_words()
         shared_closeness().load()
-        speller = getattr(self.index, "speller", None)
+        templates()
+        index = self.index
+        speller = getattr(index, "speller", None)
         if speller is not None:
             speller.warm()
+        engine_warm = getattr(getattr(index, "retriever", None), "warm", None)
+        if engine_warm is not None:
+            engine_warm()
 
     def with_strictness(self, strictness: float) -> "ChatBot":
         """The same corpus and index answering at another strictness (nothing is re-read)."""

@@ -139,16 +139,35 @@ def test_index_verify_finds_a_changed_byte_that_loading_does_not_hash(built):
     assert missing.returncode == 2 and "name the files or folders" in missing.stderr
 
 
-def test_warm_loads_what_the_first_question_would(built):
-    """A server warms its bot as it starts: afterwards no question loads the word-vector model or
-    splits the speller's words."""
+@pytest.mark.parametrize("engine", ["postings", "tantivy"])
+def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monkeypatch):
+    """A server warms its bot as it starts: afterwards no question loads the word-vector model,
+    splits the speller's words or notes their letters, or parses the reply templates, and a tantivy
+    engine's score bound is computed."""
+    import yaml
+
+    from bot.answer.render import templates
+    from bot.index.engines.tantivy_engine import TantivyRetriever
     from bot.text.paraphrase import shared_closeness
 
-    src, idx = built
+    src, _ = built
+    idx = tmp_path / engine
+    indexer.build([src], idx, engine=engine)
+    templates.cache_clear()
     bot = ChatBot.load(idx)
     bot.warm()
     assert shared_closeness()._model is not None
-    assert all(isinstance(v, list) for v in bot.index.speller._by_length.values())
+    speller = bot.index.speller
+    assert all(isinstance(v, list) for v in speller._by_length.values()) and set(speller._letters) == set(speller._by_length)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("parsed YAML while answering")
+    monkeypatch.setattr(yaml, "load", refuse)
+    monkeypatch.setattr(yaml, "safe_load", refuse)
+    if engine == "tantivy":
+        assert isinstance(bot.index.retriever, TantivyRetriever) and bot.index.retriever._ratio is not None
+    assert not bot.ask("when do nightly backups run?").abstained
+    assert bot.ask("what is the wibbleflux setting?").abstained  # the refusal's templates too
 
 
 def test_terms_file_round_trip_of_heading_paths_and_words():

@@ -25,7 +25,8 @@ LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
 
 @lru_cache(maxsize=1)
 def templates() -> dict:
-    return yaml.safe_load(resources.files(__package__).joinpath("templates.yaml").read_text("utf-8"))
+    text = resources.files(__package__).joinpath("templates.yaml").read_text("utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's where installed
 
 
 def fill(section: str, name: str, **values: str) -> str:
