@@ -23,8 +23,10 @@ For each size, every figure in a fresh process (``python -m bot ...`` as a user 
 - peers, where the index is a tantivy one (its ``terms.txt`` holds every passage's indexed terms):
   the same terms indexed by bm25s (if installed: `pip install bm25s`, a peer, not a dependency) and by this product's
   tantivy engine, each in its own process (``bench_engines.py``'s workers, the same questions):
-  build from the terms, load, retrieval p50 / p95 and peak memory. ``--peers IDX`` runs only this,
-  on an index built already.
+  build from the terms, load, retrieval p50 / p95 and peak memory; bm25s is left out (saying so)
+  where its measured appetite, about 5.6 KB a passage, would not fit in the available memory.
+  ``--peers IDX`` runs only this, on an index built already; ``--asks IDX`` only the first and
+  warm asks and private memory.
 
 Not a test: the machine is shared, so compare ratios within one run, not seconds across runs.
 """
@@ -44,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 PY = sys.executable
+BM25S_BYTES_PER_PASSAGE = 5_600  # bm25s's peak on the real text: 6,803 MB for 1,274,712 passages
 WORDS_PER_PASSAGE = 66  # measured on real_corpus.py's text: 83.8M words gave 1,277,439 passages
 
 
@@ -125,7 +128,7 @@ for line in open("/proc/self/smaps_rollup"):
     k, _, v = line.partition(":")
     if k in ("Rss", "Anonymous", "Private_Clean", "Private_Dirty"):
         mem[k] = int(v.split()[0]) / 1024
-print(json.dumps({"imports": t1 - t0, "load": t2 - t1, "warm": t3 - t2, "first": first, "warm": warm, "mem": mem,
+print(json.dumps({"imports": t1 - t0, "load": t2 - t1, "warm_s": t3 - t2, "first": first, "warm": warm, "mem": mem,
                   "passages": len(bot.index.passages), "vocabulary": len(bot.index.vocabulary)}))
 """
 
@@ -159,20 +162,34 @@ def whole_ask(questions: list[str], corpus: list[str]) -> tuple[float, float]:
     return statistics.median(walls), max(peaks)
 
 
+def asks(idx: Path, questions: list[str]) -> dict:
+    """First and warm asks of ``questions`` in one fresh process, loaded and warmed as a server is."""
+    _, _, m = run([PY, "-c", MEASURE, str(idx), json.dumps(questions)])
+    return json.loads(m.stdout)
+
+
+def print_asks(r: dict, n: int) -> None:
+    f, w = r["first"], r["warm"]
+    print(f"| passages | load | warm-up | first p50 / p95 / worst ({n} q) | warm p50 / p95 / worst | first p95 / warm p95 "
+          f"| private memory |\n|---|---|---|---|---|---|---|")
+    print(f"| {r['passages']:,} | {r['load']:.2f} s | {r['warm_s']:.2f} s | {pct(f, 50):.1f} / {pct(f, 95):.1f} / {max(f):.0f} ms "
+          f"| {pct(w, 50):.1f} / {pct(w, 95):.1f} / {max(w):.0f} ms | {pct(f, 95) / max(pct(w, 95), 1e-9):.2f}x "
+          f"| {r['mem'].get('Anonymous', 0):,.0f} MB |")
+
+
 def measure(name: str, src: Path, work: Path, questions: list[str], whole_qs: list[str],
             corpus: Path | None = None) -> dict:
     idx = work / f"idx-{name}"
     build_s, build_peak, p = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
     bundled_wall, bundled_peak = whole_ask(whole_qs, [])
     wall, peak = whole_ask(whole_qs, ["--corpus", str(idx)])
-    _, _, m = run([PY, "-c", MEASURE, str(idx), json.dumps(questions)])
-    r = json.loads(m.stdout)
+    r = asks(idx, questions)
     peer_rows = peers(idx, corpus, len(questions)) if corpus is not None else []  # before the update changes the index
     change_files(src)
     update_s, _, u = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
     size_mb = sum(f.stat().st_size for f in idx.rglob("*") if f.is_file()) / 2**20
     return {"name": name, "passages": r["passages"], "vocabulary": r["vocabulary"], "build_s": build_s,
-            "build_peak_mb": build_peak, "size_mb": size_mb, "load_s": r["load"], "imports_s": r["imports"], "warm_s": r["warm"],
+            "build_peak_mb": build_peak, "size_mb": size_mb, "load_s": r["load"], "imports_s": r["imports"], "warm_s": r["warm_s"],
             "ask_wall_s": wall, "ask_peak_mb": peak, "bundled_wall_s": bundled_wall, "bundled_peak_mb": bundled_peak,
             "first": r["first"], "warm": r["warm"], "mem": r["mem"], "update_s": update_s,
             "update_says": u.stdout.strip().splitlines()[-1] if u.stdout.strip() else "", "peers": peer_rows}
@@ -187,7 +204,15 @@ def peers(idx: Path, corpus: Path, n: int) -> list[dict]:
     if header.get("engine") != "tantivy":
         return []
     out = []
-    for engine in ["tantivy"] + (["bm25s"] if importlib.util.find_spec("bm25s") else []):
+    engines = ["tantivy"]
+    if importlib.util.find_spec("bm25s"):
+        need, have = header["passages"] * BM25S_BYTES_PER_PASSAGE, mem_available()
+        if need < 0.7 * have:
+            engines.append("bm25s")
+        else:
+            print(f"bm25s left out at {header['passages']:,} passages: it would take about {need / 2**30:.1f} GB "
+                  f"({BM25S_BYTES_PER_PASSAGE:,} bytes a passage), {have / 2**30:.1f} GB is available", flush=True)
+    for engine in engines:
         work = Path(tempfile.mkdtemp(prefix="bench-peer-"))
         try:
             _, peak, p = run([PY, str(ROOT / "bench" / "bench_engines.py"), "--worker",
@@ -199,6 +224,13 @@ def peers(idx: Path, corpus: Path, n: int) -> list[dict]:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def mem_available() -> int:
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def print_peers(rows: list[dict]) -> None:
@@ -225,11 +257,16 @@ def main() -> int:
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--work", type=Path, default=None, help="keep subsets and indexes here (default: a temporary folder)")
     ap.add_argument("--peers", type=Path, default=None, help="only the peers table, on this index built already")
+    ap.add_argument("--asks", type=Path, default=None,
+                    help="only the first and warm asks and private memory, on this index built already")
     args = ap.parse_args()
     if args.peers is not None:
         print_peers(peers(args.peers, args.corpus, args.questions))
         return 0
     questions = corpus_questions(args.corpus, args.questions)
+    if args.asks is not None:
+        print_asks(asks(args.asks, questions), len(questions))
+        return 0
     whole_qs = questions[:5]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     rows = []
