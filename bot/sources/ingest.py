@@ -83,12 +83,22 @@ def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, 
             folder = folder.parent
         return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
 
+    real_folders: dict[Path, Path] = {}
+
+    def real_path(f: Path) -> Path:  # f.resolve(), resolving each folder once, not once a file
+        if f.is_symlink():
+            return f.resolve()
+        folder = real_folders.get(f.parent)
+        if folder is None:
+            folder = real_folders[f.parent] = f.parent.resolve()
+        return folder / f.name
+
     for f in sorted(path.rglob("*")):
         if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
             continue
         if not (f.suffix.lower() in SUFFIXES and f.name != MANIFEST and f.is_file()) or in_saved_index(f.parent):
             continue
-        real = f.resolve()
+        real = real_path(f)
         if not _storable(f, real, report):
             continue
         if not real.is_relative_to(inside):
