@@ -116,8 +116,20 @@ def test_small_index_update_equals_a_full_build(tmp_path):
     first = sorted(p for p in src.rglob("*.md"))[0]
     (src / "extra.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage (HSG), on level two.\n")
     first.write_text(first.read_text() + "\n\nDev Ops teams rotate the API key monthly.\n")
-    r = update(idx)
+    from bot.index import corpus as corpus_module, update as update_module
+    from bot.sources.split import split_document
+
+    split: list[str] = []  # only the changed and added files' documents are cut into passages again
+
+    def counted(doc, *a, **k):
+        split.append(doc.source)
+        return split_document(doc, *a, **k)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(update_module, "split_document", counted)
+        mp.setattr(corpus_module, "split_document", counted)
+        r = update(idx)
     assert r.full is None and r.added == ["extra.md"] and len(r.changed) == 1
+    assert sorted(set(split)) == sorted([first.relative_to(src).as_posix(), "extra.md"]), split
     full = tmp_path / "full"
     indexer.build([src], full)
     assert_same_index(idx, full)

@@ -45,7 +45,8 @@ from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
 from bot.index.reading import read_files
 from bot.sources.load import Planned, plan_sources
-from bot.model import Document
+from bot.model import Document, Passage
+from bot.sources.split import split_document
 from bot.sources.readers import LoadReport
 from bot.text.spelling import candidate_words
 
@@ -201,23 +202,38 @@ def _rewrite_header(folder: Path, header: dict[str, Any], snap: layout.Snapshot,
 
 # ---- small index: rebuilt in memory from stored documents and the changed files -----------------
 def _update_small(folder: Path, header: dict[str, Any], changes: _Changes, out: UpdateReport) -> None:
+    """Indexed again in memory: the documents of unchanged files with the passages they were cut
+    into (the same settings cut them the same way, so they are not split again), the changed
+    files' documents split anew."""
     manifest, planned, kept, fresh = changes.manifest, changes.planned, changes.kept, changes.fresh
-    _, stored, _, _ = store.load(folder, check_stale=False)
+    s = manifest.settings
+    _, stored, old_index, _ = store.load(folder, check_stale=False)
     by_file: dict[int, list[int]] = {}
     for pos, f in enumerate(stored.source_file.tolist()):
         by_file.setdefault(f, []).append(pos)
+    old_passages = old_index.passages
+    first_passage = np.searchsorted(old_passages.a["doc"], np.arange(len(stored) + 1))  # type: ignore[attr-defined]
     docs: list[Document] = []
     doc_file: list[int] = []
+    passages: list[Passage] = []
     for k in range(len(planned)):
-        got = [stored.with_blocks(i) for i in by_file.get(kept[k], [])] if k in kept else fresh.get(k, [])
-        docs.extend(got)
-        doc_file.extend([k] * len(got))
+        if k in kept:
+            for i in by_file.get(kept[k], []):
+                docs.append(stored.with_blocks(i))
+                passages.extend(dataclasses.replace(old_passages[j], id=len(passages) + n)
+                                for n, j in enumerate(range(int(first_passage[i]), int(first_passage[i + 1]))))
+                doc_file.append(k)
+        else:
+            for d in fresh.get(k, []):
+                docs.append(d)
+                passages.extend(split_document(d, s.index.passage_max_words, first_id=len(passages),
+                                               documentation_words=s.index.documentation_max_words))
+                doc_file.append(k)
     if not docs:
         raise CorpusError("nothing to index: no readable documents left in the sources")
-    s = manifest.settings
     index = CorpusIndex.build(docs, max_words=s.index.passage_max_words,
                               documentation_words=s.index.documentation_max_words, k1=s.index.bm25_k1,
-                              b=s.index.bm25_b, engine=header["engine"])
+                              b=s.index.bm25_b, engine=header["engine"], passages=passages)
     stage = writer.staging_dir(folder)
     try:
         writer.save(stage, manifest, docs, index, changes.inputs, out.problems, changes.snap, changes.records,
