@@ -20,7 +20,7 @@ import numpy as np
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.names import ENGINES
 from bot.index.files import IndexFileError, checked, read_checked
-from bot.sources.ingest import collect
+from bot.sources.ingest import RealPaths, collect
 from bot.sources.readers import LoadReport
 
 FORMAT = "grounded-bot-index"
@@ -50,7 +50,8 @@ def source_files(inputs: Sequence[str]) -> list[Path]:
     """Every document file a build reads: files under the inputs and the documents a corpus
     folder's manifest lists (also those outside the folder, where it allows them). The manifest
     itself is not one of them: ``manifest_state`` takes what of it the index is made of."""
-    files = [f.resolve() for f, _ in collect(inputs, LoadReport())]
+    real = RealPaths()
+    files = [real(f) for f, _ in collect(inputs, LoadReport())]
     for raw in inputs:
         m = Path(raw) / MANIFEST
         if m.is_file():

@@ -44,6 +44,7 @@ from bot.index.files import load_npz, remove, remove_temporaries
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
 from bot.index.reading import read_files
+from bot.sources.ingest import RealPaths
 from bot.sources.load import Planned, plan_sources
 from bot.model import Document, Passage
 from bot.sources.split import split_document
@@ -151,13 +152,14 @@ def _update(folder: Path, inputs: Sequence[str] | None,
     manifest, planned = plan_sources(inputs, report, folder / MANIFEST)  # a broken manifest raises
     if dataclasses.asdict(manifest.settings.index) != layout.index_settings(header.get("settings") or {}):
         return UpdateReport(full="the index settings changed")
+    real = RealPaths()
+    planned_paths = [str(real(p.path)) for p in planned]
     by_path = {r["path"]: (k, r) for k, r in enumerate(old_records)}
     kept: dict[int, int] = {}  # planned position -> old record position, for files that did not change
     records: list[dict[str, Any]] = []
     out = UpdateReport()
     for k, p in enumerate(planned):
-        path = str(p.path.resolve())
-        old = by_path.get(path)
+        old = by_path.get(planned_paths[k])
         same = _same_file(old[1], p) if old else None
         if same is not None:
             kept[k] = old[0]
@@ -165,8 +167,8 @@ def _update(folder: Path, inputs: Sequence[str] | None,
         else:
             records.append({})  # read below
             (out.changed if old else out.added).append(p.source)
-    planned_paths = {str(p.path.resolve()) for p in planned}
-    out.removed = [r["source"] for r in old_records if r["path"] not in planned_paths]
+    planned_set = set(planned_paths)
+    out.removed = [r["source"] for r in old_records if r["path"] not in planned_set]
     fresh: dict[int, list[Document]] = {}
     for k, rec, got in read_files(manifest, planned, [k for k in range(len(planned)) if k not in kept], progress):
         fresh[k] = got

@@ -69,6 +69,21 @@ def _storable(f: Path, real: Path, report: LoadReport) -> bool:
     return True
 
 
+class RealPaths:
+    """``f.resolve()`` of many files, each folder resolved once (a file that is a link on its own)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, Path] = {}
+
+    def __call__(self, f: Path) -> Path:
+        if f.is_symlink() or f.name in ("", ".", ".."):
+            return f.resolve()
+        folder = self._folders.get(f.parent)
+        if folder is None:
+            folder = self._folders[f.parent] = f.parent.resolve()
+        return folder / f.name
+
+
 def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, Path]]:
     """(file, folder, real path) of the supported files under a folder, links kept inside it."""
     inside = path.resolve()
@@ -83,15 +98,7 @@ def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, 
             folder = folder.parent
         return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
 
-    real_folders: dict[Path, Path] = {}
-
-    def real_path(f: Path) -> Path:  # f.resolve(), resolving each folder once, not once a file
-        if f.is_symlink():
-            return f.resolve()
-        folder = real_folders.get(f.parent)
-        if folder is None:
-            folder = real_folders[f.parent] = f.parent.resolve()
-        return folder / f.name
+    real_path = RealPaths()
 
     for f in sorted(path.rglob("*")):
         if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
