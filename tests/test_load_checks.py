@@ -182,6 +182,8 @@ def test_terms_file_round_trip_of_heading_paths_and_words():
         assert [tuple(lazy["headings"][i]) for i in range(len(heads))] == [tuple(h) for h in heads]
         assert isinstance(lazy["headings"], HeadingPaths) or any("\x1f" in p for h in heads for p in h)
         assert full["vocab"] == ["t1", "t2"] and dict(zip(full["words"], full["word_docs"])) == {"alpha": 3, "beta": 1}
+        if isinstance(lazy["headings"], HeadingPaths):  # handed on as lines (an update), the same file
+            assert terms_file(lazy["headings"].lines(), ["t1", "t2"], [], ["alpha", "beta"], [3, 1]) == blob
 
 
 def test_terms_file_sections_and_the_earlier_json_form_read_alike():

@@ -251,7 +251,19 @@ def terms_name(files: Mapping[str, Any], generation: int) -> str:
     return name if name in files else generation_name(EARLIER_TERMS, generation)
 
 
-def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary: list[dict[str, Any]],
+class HeadingLines(list):
+    """Heading paths as the terms file keeps them: a line of UTF-8 bytes each (``heading_line``),
+    handed from one terms file to the next without making a tuple of every path."""
+
+
+def heading_line(path: Sequence[str]) -> str | None:
+    """A heading path's line in the terms file; None where a part holds a line break or the separator."""
+    if any("\n" in part or _PART in part for part in path):
+        return None
+    return "".join(_PART + part for part in path)
+
+
+def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence[str], glossary: list[dict[str, Any]],
                words: Sequence[str], word_docs: Sequence[int] | None = None) -> bytes:
     """The terms file: heading paths, glossary, the vocabulary (in term-id order) as one string of
     lines, and the speller's words as one such string per word length, each in alphabetical order
@@ -261,15 +273,25 @@ def terms_file(headings: Sequence[Sequence[str]], vocab: Sequence[str], glossary
     read (its line's end is in a section of little-endian int64s) and leaves the speller's words as
     bytes until a correction needs them. (As one gzip JSON object, a million passages' terms took
     half a second to read at every load.)"""
-    order = sorted(range(len(words)), key=lambda i: (len(words[i]), words[i]))
+    lengths = [len(w) for w in words]
+    if all(map(operator.lt, words, itertools.islice(words, 1, None))):  # alphabetical already (an update's):
+        order = sorted(range(len(words)), key=lengths.__getitem__)  # a stable sort by length keeps it so
+    else:
+        order = sorted(range(len(words)), key=lambda i: (lengths[i], words[i]))
     groups: dict[str, list[str]] = {}
     for i in order:
         groups.setdefault(str(len(words[i])), []).append(words[i])
-    head: dict[str, Any] = {**_headings_field(headings), "glossary": glossary,
+    field: dict[str, Any] = {"headings_count": len(headings)} if isinstance(headings, HeadingLines) \
+        else _headings_field(headings)
+    head: dict[str, Any] = {**field, "glossary": glossary,
                             "vocab_sorted": all(map(operator.lt, vocab, itertools.islice(vocab, 1, None)))}
     sections: dict[str, bytes] = {"vocab_lines": "\n".join(vocab).encode("utf-8")}
-    if "headings_lines" in head:
-        lines = [x.encode("utf-8") for x in head.pop("headings_lines").split("\n")] if head["headings_count"] else []
+    if isinstance(headings, HeadingLines):
+        lines: list[bytes] = headings
+    elif "headings_lines" in head:
+        text = head.pop("headings_lines")
+        lines = [x.encode("utf-8") for x in text.split("\n")] if head["headings_count"] else []
+    if "headings_count" in head:
         sections["headings_lines"] = b"\n".join(lines)
         ends = np.cumsum([len(x) + 1 for x in lines], dtype=np.int64) - 1  # each line's end (its newline's place)
         sections["headings_ends"] = ends.astype("<i8").tobytes()
@@ -291,10 +313,10 @@ _PART = "\x1f"  # before each part of a heading path in its line ("\x1fA\x1fB"; 
 def _headings_field(headings: Sequence[Sequence[str]]) -> dict[str, Any]:
     """Heading paths as one string, a line each (a list of lists where a heading holds a line
     break or the separator itself)."""
-    if any("\n" in part or _PART in part for h in headings for part in h):
+    lines = [heading_line(h) for h in headings]
+    if None in lines:
         return {"headings": [list(h) for h in headings]}
-    return {"headings_lines": "\n".join("".join(_PART + part for part in h) for h in headings),
-            "headings_count": len(headings)}
+    return {"headings_lines": "\n".join(lines), "headings_count": len(headings)}  # type: ignore[arg-type]
 
 
 class HeadingPaths(Sequence):
@@ -317,6 +339,12 @@ class HeadingPaths(Sequence):
     def __len__(self) -> int:
         return self._n
 
+    def lines(self) -> HeadingLines:
+        """Every path's line, as bytes (``terms_file`` writes them as they are)."""
+        if self._lines is not None:
+            return HeadingLines(x.encode("utf-8") for x in self._lines)
+        return HeadingLines(bytes(self._bytes).split(b"\n") if self._n else [])
+
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
@@ -337,19 +365,19 @@ def _text(section: str | memoryview | bytes) -> str:
     return section if isinstance(section, str) else str(section, "utf-8")
 
 
-def read_terms(blob: bytes, words: bool = True) -> dict[str, Any]:
+def read_terms(blob: bytes, words: bool = True, lazy_headings: bool = False) -> dict[str, Any]:
     """``terms_file``'s contents (also as an earlier version wrote them, with plain lists):
     headings, glossary, vocab and, with ``words``, the speller's words and for a large index
     word_docs (how many documents hold each); without it (a load), ``words_by_length`` (length ->
     string of lines) where the file has them, else ``words``, and headings as ``HeadingPaths``
-    (each path made when a passage under it is)."""
+    (each path made when a passage under it is; also with ``lazy_headings``)."""
     if blob.startswith(TERMS_MAGIC):
         meta = _sections(blob)
     else:  # as earlier versions wrote it: one JSON object, gzip'ed
         meta = json.loads(gzip.decompress(blob))
     if "headings_lines" in meta:
         paths = HeadingPaths(meta.pop("headings_lines"), int(meta.pop("headings_count")), meta.pop("headings_ends", None))
-        meta["headings"] = [paths[i] for i in range(len(paths))] if words else paths
+        meta["headings"] = [paths[i] for i in range(len(paths))] if words and not lazy_headings else paths
     if "vocab_lines" in meta:
         vocab = _lines(meta.pop("vocab_lines"))
         meta["vocab"] = SortedVocabulary(vocab) if meta.pop("vocab_sorted", False) else vocab

@@ -296,7 +296,7 @@ class _Previous:
 
         pz = load_npz(folder, name(layout.PASSAGES_NPZ), files[name(layout.PASSAGES_NPZ)])
         bz = load_npz(folder, name(layout.BM25_NPZ), files[name(layout.BM25_NPZ)])
-        meta = layout.read_terms((folder / layout.terms_name(files, gen)).read_bytes())
+        meta = layout.read_terms((folder / layout.terms_name(files, gen)).read_bytes(), lazy_headings=True)
         by_file: dict[int, list[int]] = {}
         for pos, f in enumerate(stored.source_file.tolist()):
             by_file.setdefault(f, []).append(pos)
@@ -414,8 +414,25 @@ def _pool(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return np.concatenate([old, new.astype(old.dtype)])
 
 
+def _heading_ids(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]],
+                 ) -> tuple[np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines]:
+    """The ids of the new passages' heading paths, and every path: the old ones in their order,
+    then those new here. Where the terms file keeps paths as lines, they are matched and handed
+    on as lines (a million paths are not each made into a tuple and joined again)."""
+    lines = old.lines() if isinstance(old, layout.HeadingPaths) else None
+    new_lines = [layout.heading_line(h) for h in new] if lines is not None else None
+    if lines is not None and new_lines is not None and None not in new_lines:
+        line_id = dict(zip(lines, range(len(lines))))
+        ids = np.fromiter((line_id.setdefault(x.encode("utf-8"), len(line_id)) for x in new_lines),  # type: ignore[union-attr]
+                          np.int32, count=len(new_lines))
+        return ids, layout.HeadingLines(line_id)
+    head_id = {tuple(h): i for i, h in enumerate(old)}
+    ids = np.fromiter((head_id.setdefault(h, len(head_id)) for h in new), np.int32, count=len(new))
+    return ids, list(head_id)
+
+
 def _passage_arrays(prev: _Previous, order: Order, part: _Part,
-                    ) -> tuple[dict[str, np.ndarray], np.ndarray, list[tuple[str, ...]]]:
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines]:
     """Passages: old rows of kept documents and new rows, pooled, then gathered in order; with
     each passage's length and the heading paths."""
     pz, res = prev.passages, part.analyzed
@@ -432,9 +449,7 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part,
             rows.append(n_old_p + np.arange(new_lo[j], new_lo[j + 1]))
             j += 1
     take = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    head_id = {tuple(h): i for i, h in enumerate(prev.meta["headings"])}
-    new_path = np.fromiter((head_id.setdefault(h, len(head_id)) for h in res["heads"]), np.int32,
-                           count=len(res["heads"]))
+    new_path, heads = _heading_ids(prev.meta["headings"], res["heads"])
     new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
     np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
     p_out: dict[str, np.ndarray] = {}
@@ -453,7 +468,7 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part,
     for k in ("sent_start", "sent_end", "sent_bullet"):
         p_out[k] = _pool(pz[k], res[k])[s_take]
     p_out["sent_ptr"] = sent_ptr
-    return p_out, lengths, list(head_id)
+    return p_out, lengths, heads
 
 
 def _statistics(prev: _Previous, gone_docs: Iterable[int], part: _Part, glossary: Glossary,

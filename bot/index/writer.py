@@ -24,7 +24,7 @@ from bot.index.corpus import CorpusIndex
 from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
 from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
                               EARLIER_TERMS, TERMS_FILE, VERSION, Snapshot, fingerprint, generation_name, index_settings, manifest_seen,
-                              part_files, snapshot_sources, terms_file)
+                              HeadingLines, part_files, snapshot_sources, terms_file)
 from bot.model import Document, Passage
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -326,7 +326,7 @@ def terms_blob(heads: Iterable[tuple[str, ...]], vocab: Sequence[str], glossary:
     many documents hold each word, so an update can tell when the last one went): ``layout.terms_file``."""
     entries = [{"short": e.short, "long": e.long, "key": e.key, "long_terms": list(e.long_terms)}
                for e in glossary.entries]
-    return terms_file(list(heads), vocab, entries, words, word_docs)
+    return terms_file(heads if isinstance(heads, HeadingLines) else list(heads), vocab, entries, words, word_docs)
 
 
 def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], index: CorpusIndex,
