@@ -136,6 +136,32 @@ def test_small_index_update_equals_a_full_build(tmp_path):
     assert "level two" in ChatBot.load(idx).ask("where do visitors park?").answer
 
 
+def test_a_build_and_an_update_walk_the_sources_once(tmp_path, monkeypatch):
+    """The snapshot and the plan of a build or an update share one walk of the source folders,
+    and a problem met on the walk is reported once."""
+    from bot.sources import ingest, load
+
+    src = write_mixed(tmp_path / "mixed")
+    (tmp_path / "outside.md").write_text("# Elsewhere\n\nNot in the sources.\n")
+    (src / "link.md").symlink_to(tmp_path / "outside.md")  # the walk reports it, once
+    walks = []
+    real_collect = ingest.collect
+
+    def counted(*a, **k):
+        walks.append(a)
+        return real_collect(*a, **k)
+    for module in (ingest, layout, load):
+        monkeypatch.setattr(module, "collect", counted)
+    idx = tmp_path / "idx"
+    _, _, _, problems = indexer.build([src], idx)
+    assert len(walks) == 1 and sum("link.md" in p for p in problems) == 1, (walks, problems)
+    f = sorted(p for p in src.rglob("*.md") if not p.is_symlink())[0]
+    f.write_text(f.read_text() + "\n\nOne more line.\n")
+    walks.clear()
+    r = update(idx)
+    assert r.touched and len(walks) == 1 and sum("link.md" in p for p in r.problems) == 1, (walks, r.problems)
+
+
 def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path, monkeypatch):
     src = write_mixed(tmp_path / "mixed")
     idx = tmp_path / "idx"

@@ -15,6 +15,7 @@ from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.engines import auto_engine, engine_class
 from bot.index.corpus import CorpusIndex
 from bot.index.reading import read_files
+from bot.sources.ingest import Walk, walk
 from bot.sources.load import plan_sources
 from bot.model import Document
 from bot.sources.readers import LoadReport
@@ -22,12 +23,13 @@ from bot.index.update import update
 
 
 def read_sources(inputs: Sequence[str], out: Path, progress: Callable[[Iterable[Any]], Any] | None = None,
-                 workers: int | None = None) -> tuple[Manifest, list[Document], list[int], list[dict[str, Any]], LoadReport]:
+                 workers: int | None = None, walked: Walk | None = None,
+                 ) -> tuple[Manifest, list[Document], list[int], list[dict[str, Any]], LoadReport]:
     """Read every source file: (manifest, documents, the file each document came from, a record
     of each file read (size, time, hash, problems), report). Raises CorpusError when nothing is
-    readable."""
+    readable. ``walked``: the inputs' ``walk``, taken already."""
     report = LoadReport()
-    manifest, planned = plan_sources(inputs, report, out / MANIFEST)
+    manifest, planned = plan_sources(inputs, report, out / MANIFEST, walked)
     docs: list[Document] = []
     doc_file: list[int] = []
     records: list[dict[str, Any]] = []
@@ -61,8 +63,9 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
            engine: str, workers: int | None, index_progress: Callable[[range], Any] | None,
            ) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
     inputs = [str(i) for i in inputs]
-    snap = layout.snapshot_sources(inputs)  # before reading: edits made meanwhile make it stale
-    manifest, docs, doc_file, records, report = read_sources(inputs, out, progress, workers)
+    walked = walk(inputs)  # once, for the snapshot and the plan
+    snap = layout.snapshot_sources(inputs, walked)  # before reading: edits made meanwhile make it stale
+    manifest, docs, doc_file, records, report = read_sources(inputs, out, progress, workers, walked)
     s = manifest.settings
     kind = engine_class(auto_engine(estimated_passages(docs, s.index.passage_max_words)) if engine == "auto"
                         else engine)

@@ -20,7 +20,7 @@ import numpy as np
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.names import ENGINES
 from bot.index.files import IndexFileError, checked, read_checked
-from bot.sources.ingest import RealPaths, collect
+from bot.sources.ingest import RealPaths, Walk, collect
 from bot.sources.readers import LoadReport
 
 FORMAT = "grounded-bot-index"
@@ -46,12 +46,13 @@ def looks_like_index(path: str | Path) -> bool:
 
 
 # ---- sources and fingerprint ----------------------------------------------------------------
-def source_files(inputs: Sequence[str]) -> list[Path]:
+def source_files(inputs: Sequence[str], walked: Walk | None = None) -> list[Path]:
     """Every document file a build reads: files under the inputs and the documents a corpus
     folder's manifest lists (also those outside the folder, where it allows them). The manifest
-    itself is not one of them: ``manifest_state`` takes what of it the index is made of."""
+    itself is not one of them: ``manifest_state`` takes what of it the index is made of.
+    ``walked``: the inputs' ``walk``, taken already."""
     real = RealPaths()
-    files = [real(f) for f, _ in collect(inputs, LoadReport())]
+    files = [real(f) for f, _ in (walked[0] if walked is not None else collect(inputs, LoadReport()))]
     for raw in inputs:
         m = Path(raw) / MANIFEST
         if m.is_file():
@@ -119,11 +120,11 @@ def manifest_state(path: Path) -> tuple[str, int, int]:
 FOLDER, MANIFEST_FILE = -1, -2
 
 
-def snapshot_sources(inputs: Sequence[str]) -> Snapshot:
+def snapshot_sources(inputs: Sequence[str], walked: Walk | None = None) -> Snapshot:
     """The state of everything an index of ``inputs`` is made of, taken before a build reads it:
     each source file, what of each corpus.yaml the index is made of (``manifest_state``), and
     the folders and corpus.yaml files watched at load (``FOLDER``, ``MANIFEST_FILE``)."""
-    files = source_files(inputs)
+    files = source_files(inputs, walked)
     snap = snapshot(files)
     manifests = [Path(raw) / MANIFEST for raw in inputs if (Path(raw) / MANIFEST).is_file()]
     snap += [manifest_state(m) for m in manifests]

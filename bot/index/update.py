@@ -44,7 +44,7 @@ from bot.index.files import load_npz, remove, remove_temporaries
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
 from bot.index.reading import read_files
-from bot.sources.ingest import RealPaths
+from bot.sources.ingest import RealPaths, walk
 from bot.sources.load import Planned, plan_sources
 from bot.model import Document, Passage
 from bot.sources.split import split_document
@@ -147,9 +147,10 @@ def _update(folder: Path, inputs: Sequence[str] | None,
         old_records = layout.read_sources(folder, header)
     except (CorpusError, KeyError):
         return UpdateReport(full="the index does not record its source files")
-    snap = layout.snapshot_sources(inputs)
+    walked = walk(inputs)  # once, for the snapshot and the plan
+    snap = layout.snapshot_sources(inputs, walked)
     report = LoadReport()
-    manifest, planned = plan_sources(inputs, report, folder / MANIFEST)  # a broken manifest raises
+    manifest, planned = plan_sources(inputs, report, folder / MANIFEST, walked)  # a broken manifest raises
     if dataclasses.asdict(manifest.settings.index) != layout.index_settings(header.get("settings") or {}):
         return UpdateReport(full="the index settings changed")
     real = RealPaths()
@@ -176,7 +177,7 @@ def _update(folder: Path, inputs: Sequence[str] | None,
     for k, p in enumerate(planned):
         if p.entry is not None and "entry" not in records[k]:
             records[k]["entry"] = p.signature()
-    out.problems = [x for r in records for x in r.get("problems", [])]
+    out.problems = report.problems + [x for r in records for x in r.get("problems", [])]  # as a build reports them
     if not out.touched:
         if layout.fingerprint(snap, layout.index_settings(header.get("settings") or {})) != header.get("fingerprint"):
             _rewrite_header(folder, header, snap, manifest, inputs)

@@ -25,6 +25,15 @@ SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "ven
 SAVED_INDEX_MARKERS = ("index.json", "texts.bin")  # files every saved index folder holds
 
 
+Walk = tuple[list[tuple[Path, Path]], list[str]]  # ``collect``'s pairs, and the problems it met
+
+
+def walk(paths: Iterable[str | Path]) -> Walk:
+    """``collect`` once, for the several steps of a build that need it (its snapshot and its plan)."""
+    report = LoadReport()
+    return collect(paths, report), report.problems
+
+
 def collect(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, Path]]:
     """(file, root) pairs for every supported file under ``paths``, in a stable order.
 
@@ -138,12 +147,18 @@ def read_file(path: Path, source: str, report: LoadReport, title: str | None = N
                      text=text, metadata=meta)]
 
 
-def named_files(paths: Iterable[str | Path], report: LoadReport) -> list[tuple[Path, str]]:
+def named_files(paths: Iterable[str | Path], report: LoadReport, walked: Walk | None = None) -> list[tuple[Path, str]]:
     """(file, source name) for every supported file under ``paths``, in reading order: the name is
-    the path below the folder given (the full path when two would share one)."""
+    the path below the folder given (the full path when two would share one). ``walked``: their
+    ``walk``, taken already."""
     out: list[tuple[Path, str]] = []
     seen: set[str] = set()
-    for f, root in collect(paths, report):
+    if walked is not None:
+        found, problems = walked
+        report.problems.extend(problems)
+    else:
+        found = collect(paths, report)
+    for f, root in found:
         source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
         if source in seen:
             source = str(f)

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from bot.config import MANIFEST, CorpusError, DocumentEntry, Manifest, Settings, load_manifest
 from bot.sources.formats import SUFFIXES
-from bot.sources.ingest import collect, named_files, read_checked
+from bot.sources.ingest import Walk, collect, named_files, read_checked
 from bot.model import Document
 from bot.sources.readers import LoadReport
 
@@ -100,15 +100,16 @@ class Planned:
         return None if e is None else [e.title, e.id, {str(k): str(v) for k, v in (e.metadata or {}).items()}]
 
 
-def plan_sources(inputs: Sequence[str], report: LoadReport, manifest_path: Path) -> tuple[Manifest, list[Planned]]:
+def plan_sources(inputs: Sequence[str], report: LoadReport, manifest_path: Path,
+                 walked: Walk | None = None) -> tuple[Manifest, list[Planned]]:
     """The manifest and the files a build of ``inputs`` reads, in reading order: a corpus folder's
     manifest entries, or every supported file under the inputs (``manifest_path`` names the
-    corpus.yaml written for them)."""
+    corpus.yaml written for them; ``walked``: the inputs' ``ingest.walk``, taken already)."""
     if len(inputs) == 1 and (Path(inputs[0]) / MANIFEST).is_file():
         root = Path(inputs[0])
         manifest = load_manifest(root / MANIFEST)
         return manifest, [Planned(entry_path(root, e), e.path, e) for e in listed(root, manifest, report)]
-    files = named_files(inputs, report)
+    files = named_files(inputs, report, walked)
     first = Path(inputs[0]).resolve() if inputs else Path(".")
     manifest = Manifest(manifest_path, first.name if first.is_dir() else first.stem, "", (), Settings())
     return manifest, [Planned(f, source) for f, source in files]
