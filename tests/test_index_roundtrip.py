@@ -178,7 +178,7 @@ def test_saved_blocks_are_the_readers_and_read_when_asked_for(tmp_path):
     for d in read:
         stored = docs[docs.position(d.id)]
         assert "_blocks" not in stored.metadata  # not in documents.jsonl: read from blocks.bin on demand
-        assert docs.blocks(docs.position(d.id)) == list(structure.unpack(d.metadata.get("_blocks")) or [])
+        assert list(docs.blocks(docs.position(d.id))) == list(structure.unpack(d.metadata.get("_blocks")) or [])
         assert index.blocks_of(d.id) == index.blocks_of(d.id) and (bool(index.blocks_of(d.id)[1])
                                                                    == bool(d.metadata.get("_blocks")))
         assert docs.with_blocks(docs.position(d.id)).metadata == d.metadata

@@ -12,6 +12,7 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 from __future__ import annotations
 
 import json
+from array import array
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
@@ -85,9 +86,10 @@ class DocumentStore(Sequence):
     def _meta(self, i: int) -> dict[str, Any]:
         return json.loads(self.parts.map(int(self.part[i]), "meta")[int(self.meta_start[i]):int(self.meta_end[i])])
 
-    def blocks(self, i: int) -> list[int]:
-        """Document ``i``'s blocks as its reader recorded them (a flat list; empty for a document
-        without structure: Markdown, plain text, PDF)."""
+    def blocks(self, i: int) -> Sequence[int]:
+        """Document ``i``'s blocks as its reader recorded them (a flat array of ints, which
+        ``structure.decode`` checks a column at a time; empty for a document without structure:
+        Markdown, plain text, PDF)."""
         if i < 0:
             i += len(self)
         if self.blocks_start is None:  # the earlier layout: in the metadata
@@ -96,7 +98,9 @@ class DocumentStore(Sequence):
         if hi <= lo:
             return []
         m = self.parts.map(int(self.part[i]), "blocks")
-        return np.frombuffer(m, BLOCKS_DTYPE, count=(hi - lo) // 4, offset=lo).tolist()
+        out = array("i")
+        out.frombytes(np.frombuffer(m, BLOCKS_DTYPE, count=(hi - lo) // 4, offset=lo).astype(np.intc, copy=False).tobytes())
+        return out
 
     def with_blocks(self, i: int) -> Document:
         """Document ``i`` with its blocks in its metadata, as its reader made it (to split it again)."""

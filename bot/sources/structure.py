@@ -25,6 +25,8 @@ from array import array
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
+
 STRUCTURED = "structured"  # the document format of texts built here
 BLOCKS_KEY = "_blocks"
 CODE_KEY = "_code"  # inline code inside prose (a command, an option, a file name): start, end, ...
@@ -244,13 +246,19 @@ def decode(flat: object, text_length: int) -> Sequence[Block]:
     flat = unpack(flat, 4 * text_length)
     if flat is None or len(flat) % 4:
         return []
-    last = 0
-    for i in range(0, len(flat), 4):
-        kind, level, start, end = flat[i], flat[i + 1], flat[i + 2], flat[i + 3]
-        if not (type(kind) is int and type(level) is int and type(start) is int and type(end) is int) or not (
-                0 <= kind < len(KIND_NAMES) and last <= start < end <= text_length):
-            return []
-        last = end
+    if not flat:
+        return BlockList(flat)
+    if not isinstance(flat, array) and set(map(type, flat)) != {int}:  # (an array holds only ints)
+        return []
+    try:  # checked a column at a time (a large document has hundreds of thousands of blocks);
+        # a level may be any int, a kind or an offset too large for int64 is wrong anyway
+        kind, start, end = (np.asarray(flat[k::4], dtype=np.int64) for k in (0, 2, 3))
+    except OverflowError:
+        return []
+    # each block a known kind, inside the text, not empty, and after the one before it
+    if not ((kind >= 0) & (kind < len(KIND_NAMES)) & (start < end) & (end <= text_length)).all() \
+            or start[0] < 0 or bool((start[1:] < end[:-1]).any()):
+        return []
     return BlockList(flat)
 
 
