@@ -327,11 +327,8 @@ def _compose(path: Path) -> yaml.Node:
         raise CorpusError(f"{path}: manifest not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{path}: cannot read the manifest ({exc})") from None
-    try:
-        try:  # libyaml's parser where installed (a corpus.yaml listing 10,000 documents: 0.9 -> 0.1 s) ...
-            root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError:  # ... and PyYAML's words for what is wrong, and where
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:  # PyYAML's own parser: libyaml's is faster but accepts some files PyYAML refuses (a tab after a value)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise yaml_error(path, exc) from None
     if root is None:

@@ -269,3 +269,9 @@ def test_speller_letter_prefilter_finds_what_a_scan_of_every_word_finds():
             kinds[kind] += 1
             corrected += 1
     assert corrected > 300 and min(kinds.values()) > 20, kinds
+    # a swap among several words one changed letter away: the five nearest are taken, then those
+    # with the same letters, so "mnopqsr" is left as it is (one scan of every word does so too)
+    fillers = sorted({"".join(rng.choice("aeiouxyz") for _ in range(7)) for _ in range(200)})[:95]
+    near = ["anopqsr", "bnopqsr", "cnopqsr", "dnopqsr", "enopqsr", "mnopqrs"]
+    speller = Speller(near + fillers, frozenset(), common=frozenset)
+    assert len(speller._of_length(7)) > 64 and speller._closest("mnopqsr") is None
