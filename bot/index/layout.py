@@ -257,11 +257,12 @@ class HeadingLines(list):
     handed from one terms file to the next without making a tuple of every path."""
 
 
-def heading_line(path: Sequence[str]) -> str | None:
-    """A heading path's line in the terms file; None where a part holds a line break or the separator."""
-    if any("\n" in part or _PART in part for part in path):
+def heading_lines(paths: Iterable[Sequence[str]]) -> HeadingLines | None:
+    """Heading paths' lines in the terms file; None where a part of one holds a line break or the
+    separator (the file then keeps them as a list of lists)."""
+    if any("\n" in part or _PART in part for path in paths for part in path):
         return None
-    return "".join(_PART + part for part in path)
+    return HeadingLines("".join(_PART + part for part in path).encode("utf-8") for path in paths)
 
 
 def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence[str], glossary: list[dict[str, Any]],
@@ -282,17 +283,13 @@ def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence
     groups: dict[str, list[str]] = {}
     for i in order:
         groups.setdefault(str(len(words[i])), []).append(words[i])
-    field: dict[str, Any] = {"headings_count": len(headings)} if isinstance(headings, HeadingLines) \
-        else _headings_field(headings)
-    head: dict[str, Any] = {**field, "glossary": glossary,
+    lines = headings if isinstance(headings, HeadingLines) else heading_lines(headings)
+    head: dict[str, Any] = {**({"headings_count": len(lines)} if lines is not None
+                               else {"headings": [list(h) for h in headings]}),
+                            "glossary": glossary,
                             "vocab_sorted": all(map(operator.lt, vocab, itertools.islice(vocab, 1, None)))}
     sections: dict[str, bytes] = {"vocab_lines": "\n".join(vocab).encode("utf-8")}
-    if isinstance(headings, HeadingLines):
-        lines: list[bytes] = headings
-    elif "headings_lines" in head:
-        text = head.pop("headings_lines")
-        lines = [x.encode("utf-8") for x in text.split("\n")] if head["headings_count"] else []
-    if "headings_count" in head:
+    if lines is not None:
         sections["headings_lines"] = b"\n".join(lines)
         ends = np.cumsum([len(x) + 1 for x in lines], dtype=np.int64) - 1  # each line's end (its newline's place)
         sections["headings_ends"] = ends.astype("<i8").tobytes()
@@ -309,15 +306,6 @@ def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence
 
 
 _PART = "\x1f"  # before each part of a heading path in its line ("\x1fA\x1fB"; the empty path: "")
-
-
-def _headings_field(headings: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Heading paths as one string, a line each (a list of lists where a heading holds a line
-    break or the separator itself)."""
-    lines = [heading_line(h) for h in headings]
-    if None in lines:
-        return {"headings": [list(h) for h in headings]}
-    return {"headings_lines": "\n".join(lines), "headings_count": len(headings)}  # type: ignore[arg-type]
 
 
 class HeadingPaths(Sequence):

@@ -203,6 +203,15 @@ def _rewrite_header(folder: Path, header: dict[str, Any], snap: layout.Snapshot,
                        int(header.get("generation") or 0), header.get("parts") or [""])
 
 
+def _stored_order(stored: Any, passage_doc: np.ndarray) -> tuple[dict[int, list[int]], np.ndarray]:
+    """A saved index's documents by source file (file -> their positions), and each document's
+    passages: ``lo[d]..lo[d + 1]`` (``passage_doc``: each passage's document, in order)."""
+    by_file: dict[int, list[int]] = {}
+    for pos, f in enumerate(stored.source_file.tolist()):
+        by_file.setdefault(f, []).append(pos)
+    return by_file, np.searchsorted(passage_doc, np.arange(len(stored) + 1))
+
+
 # ---- small index: rebuilt in memory from stored documents and the changed files -----------------
 def _update_small(folder: Path, header: dict[str, Any], changes: _Changes, out: UpdateReport) -> None:
     """Indexed again in memory: the documents of unchanged files with the passages they were cut
@@ -211,11 +220,8 @@ def _update_small(folder: Path, header: dict[str, Any], changes: _Changes, out: 
     manifest, planned, kept, fresh = changes.manifest, changes.planned, changes.kept, changes.fresh
     s = manifest.settings
     _, stored, old_index, _ = store.load(folder, check_stale=False)
-    by_file: dict[int, list[int]] = {}
-    for pos, f in enumerate(stored.source_file.tolist()):
-        by_file.setdefault(f, []).append(pos)
     old_passages = old_index.passages
-    first_passage = np.searchsorted(old_passages.a["doc"], np.arange(len(stored) + 1))  # type: ignore[attr-defined]
+    by_file, first_passage = _stored_order(stored, old_passages.a["doc"])  # type: ignore[attr-defined]
     docs: list[Document] = []
     doc_file: list[int] = []
     passages: list[Passage] = []
@@ -298,11 +304,8 @@ class _Previous:
         pz = load_npz(folder, name(layout.PASSAGES_NPZ), files[name(layout.PASSAGES_NPZ)])
         bz = load_npz(folder, name(layout.BM25_NPZ), files[name(layout.BM25_NPZ)])
         meta = layout.read_terms((folder / layout.terms_name(files, gen)).read_bytes(), lazy_headings=True)
-        by_file: dict[int, list[int]] = {}
-        for pos, f in enumerate(stored.source_file.tolist()):
-            by_file.setdefault(f, []).append(pos)
-        return cls(gen, files, stored, index, pz, bz, meta, np.searchsorted(pz["doc"], np.arange(len(stored) + 1)),
-                   by_file, list(header.get("parts") or [""]))
+        by_file, doc_lo = _stored_order(stored, pz["doc"])
+        return cls(gen, files, stored, index, pz, bz, meta, doc_lo, by_file, list(header.get("parts") or [""]))
 
     @property
     def retriever(self) -> Any:
@@ -420,12 +423,10 @@ def _heading_ids(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]],
     """The ids of the new passages' heading paths, and every path: the old ones in their order,
     then those new here. Where the terms file keeps paths as lines, they are matched and handed
     on as lines (a million paths are not each made into a tuple and joined again)."""
-    lines = old.lines() if isinstance(old, layout.HeadingPaths) else None
-    new_lines = [layout.heading_line(h) for h in new] if lines is not None else None
-    if lines is not None and new_lines is not None and None not in new_lines:
-        line_id = dict(zip(lines, range(len(lines))))
-        ids = np.fromiter((line_id.setdefault(x.encode("utf-8"), len(line_id)) for x in new_lines),  # type: ignore[union-attr]
-                          np.int32, count=len(new_lines))
+    new_lines = layout.heading_lines(new) if isinstance(old, layout.HeadingPaths) else None
+    if new_lines is not None:
+        line_id = {line: i for i, line in enumerate(old.lines())}  # type: ignore[attr-defined]
+        ids = np.fromiter((line_id.setdefault(x, len(line_id)) for x in new_lines), np.int32, count=len(new_lines))
         return ids, layout.HeadingLines(line_id)
     head_id = {tuple(h): i for i, h in enumerate(old)}
     ids = np.fromiter((head_id.setdefault(h, len(head_id)) for h in new), np.int32, count=len(new))

@@ -131,15 +131,16 @@ class Speller:
             got = self._letters[n] = letter_sets(self._of_length(n), n)
         return got
 
-    def _within(self, word: str, length: int, most: float) -> list[str]:
-        """The words of ``length`` letters ``most`` insertions and deletions may reach from
-        ``word``, and a few more, in alphabetical order: those with at most that many letters
-        that only one of the two words holds (each such letter takes an insertion or a deletion,
-        so no word within reach is left out; the scorer then measures the few left)."""
+    def _within(self, letters: int, length: int, most: float) -> list[str]:
+        """The words of ``length`` letters ``most`` insertions and deletions may reach from a word
+        holding ``letters`` (``letter_sets``), and a few more, in alphabetical order: those with at
+        most that many letters that only one of the two words holds (each such letter takes an
+        insertion or a deletion, so no word within reach is left out; the scorer then measures the
+        few left)."""
         words = self._of_length(length)
         if len(words) < 64:
             return words
-        apart = np.bitwise_count(self._letters_of_length(length) ^ letter_sets([word], len(word))[0])
+        apart = np.bitwise_count(self._letters_of_length(length) ^ letters)
         return [words[i] for i in np.flatnonzero(apart <= most + 1e-6).tolist()]
 
     def _of_length(self, n: int) -> list[str]:
@@ -157,6 +158,7 @@ class Speller:
         cutoff = CUTOFF if len(word) >= 8 else CUTOFF + 3
         # fuzz.ratio is at most 2 * shorter / (both lengths): only words of these lengths can reach the cutoff
         c, n = cutoff / 100.0, len(word)
+        mine = letter_sets([word], n)[0]  # the letters it holds, as bits
         lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
         # the most similar word of any of those lengths; of equally similar ones the first in
         # alphabetical order (what one scan of all of them in that order finds)
@@ -164,7 +166,7 @@ class Speller:
         for length in range(lo, hi + 1):
             # fuzz.ratio is 1 - indel / (n + length): the cutoff bounds the distance
             most = (1.0 - c) * (n + length)
-            found = process.extractOne(word, self._within(word, length, most), scorer=fuzz.ratio, score_cutoff=cutoff)
+            found = process.extractOne(word, self._within(mine, length, most), scorer=fuzz.ratio, score_cutoff=cutoff)
             if found and (best is None or found[1] > best[0] or (found[1] == best[0] and found[0] < best[1])):
                 best = (found[1], found[0])
         if best:
@@ -172,7 +174,7 @@ class Speller:
         # two neighbouring letters swapped ("netwrok"): same letters, one Damerau-Levenshtein step
         letters = sorted(word)
         # a Damerau-Levenshtein step (a swap, a changed letter) changes at most 2 letters held
-        near = [w for w, _, _ in process.extract(word, self._within(word, n, 2), scorer=DamerauLevenshtein.distance,
+        near = [w for w, _, _ in process.extract(word, self._within(mine, n, 2), scorer=DamerauLevenshtein.distance,
                                                  score_cutoff=1, limit=5) if sorted(w) == letters]
         return near[0] if len(near) == 1 and self._acceptable(word, near[0]) else None
 
