@@ -184,6 +184,32 @@ def test_saved_blocks_are_the_readers_and_read_when_asked_for(tmp_path):
         assert docs.with_blocks(docs.position(d.id)).metadata == d.metadata
 
 
+@pytest.mark.parametrize("engine", ["postings", "tantivy"])
+def test_a_saved_index_maps_its_arrays_aligned_and_numpy_reads_them(engine, tmp_path):
+    """Every array of every .npz an index writes starts at a multiple of 64 bytes of its file, so
+    the memory-mapped view is aligned (numpy copies an unaligned one to search it), and the
+    archives are still ones ``np.load`` reads, with the same arrays."""
+    import numpy as np
+
+    from bot.index import files
+
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_all(src)
+    ok("index", str(src), "--out", str(idx), "--engine", engine)
+    info = json.loads((idx / layout.INDEX_JSON).read_text())["files"]
+    archives = [name for name in info if name.endswith(".npz")]
+    assert len(archives) >= 3, archives
+    for name in archives:
+        mapped = files.load_npz(idx, name, info[name])
+        with np.load(idx / name, allow_pickle=False) as z:
+            assert sorted(z.files) == sorted(mapped)
+            for key, array in mapped.items():
+                assert np.array_equal(z[key], array) and z[key].dtype == array.dtype
+                if array.size:
+                    assert array.flags["ALIGNED"] and array.ctypes.data % files.NPY_ALIGN == 0, (name, key)
+                    assert not array.flags["OWNDATA"], (name, key)  # a view of the mapped file, not a copy
+
+
 # ---- an index written the earlier way -------------------------------------------------------
 @pytest.fixture()
 def earlier(tmp_path):

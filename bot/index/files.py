@@ -72,16 +72,33 @@ def atomic_write(path: Path, data: bytes) -> dict[str, Any]:
     return checksum(path)
 
 
+NPY_ALIGN = 64  # where each array's data starts in an archive: numpy pads an .npy header to this
+
+
 def atomic_npz(dest: Path, /, **arrays: np.ndarray) -> dict[str, Any]:
-    """``np.savez`` straight to a temporary file, then renamed: no second copy of the arrays in
-    memory, as building the archive as bytes first would."""
+    """An ``.npz`` archive (``np.load`` reads it) written straight to a temporary file, then
+    renamed: no second copy of the arrays in memory, as building the archive as bytes first would.
+    Unlike ``np.savez``'s, each member starts at a multiple of ``NPY_ALIGN`` bytes (padded in its
+    header's extra field, as ``zipalign`` does), so its array, mapped by ``load_npz``, is aligned:
+    numpy copies an unaligned array for a search (1 ms for a million passages' documents)."""
     tmp = temporary(dest)
     with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+            for key, value in arrays.items():
+                array = np.asanyarray(value)
+                info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                # the local header: 30 bytes, the name, our extra field (4 + pad), zip64's (20)
+                fixed = f.tell() + 30 + len(info.filename.encode("utf-8")) + 4 + 20
+                info.extra = struct.pack("<HH", _PAD_ID, (-fixed) % NPY_ALIGN) + bytes((-fixed) % NPY_ALIGN)
+                with z.open(info, "w", force_zip64=True) as out:
+                    np.lib.format.write_array(out, array, allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, dest)
     return checksum(dest)
+
+
+_PAD_ID = 0xD935  # the extra field id ``zipalign`` pads with; readers skip ids they do not know
 
 
 class IndexFileError(CorpusError):
