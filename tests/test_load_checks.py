@@ -155,6 +155,18 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
     indexer.build([src], idx, engine=engine)
     templates.cache_clear()
     bot = ChatBot.load(idx)
+    opened: set[int] = set()
+    if engine == "tantivy":  # note which segments' uid columns are read (tantivy opens one on first use)
+        real = bot.index.retriever._searcher
+
+        class Noting:
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def fast_field_values(self, field, addresses):
+                opened.update(a.segment_ord for a in addresses)
+                return real.fast_field_values(field, addresses)
+        bot.index.retriever._searcher = Noting()
     bot.warm()
     assert shared_closeness()._model is not None
     speller = bot.index.speller
@@ -166,6 +178,7 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
     monkeypatch.setattr(yaml, "safe_load", refuse)
     if engine == "tantivy":
         assert isinstance(bot.index.retriever, TantivyRetriever) and bot.index.retriever._ratio is not None
+        assert opened == set(range(real.num_segments)) and opened
     assert not bot.ask("when do nightly backups run?").abstained
     assert bot.ask("what is the wibbleflux setting?").abstained  # the refusal's templates too
 

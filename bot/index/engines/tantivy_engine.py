@@ -245,8 +245,17 @@ class TantivyRetriever:
         raise NotImplementedError("a tantivy index is written by TantivyWriter while the corpus is built")
 
     def warm(self) -> None:
-        """Compute now what the first search otherwise computes (``ratio``): a server's start."""
+        """Do now what the first searches otherwise pay for, at a server's start: compute ``ratio``,
+        open each segment's uid column (tantivy opens it on a segment's first candidate) and read
+        the postings of the term most passages hold. At 1.28M passages the first ask of a question
+        with 2,560 candidates took 70-110 ms instead of 40."""
         _ = self.ratio
+        if not self.corpus_size:
+            return
+        segments = range(self._searcher.num_segments)
+        self._searcher.fast_field_values("id", [self._tv.DocAddress(s, 0) for s in segments])
+        common = self.vocab[int(np.argmax(self.df))]
+        self._candidates([(self._tv.Occur.Should, self._tv.Query.term_query(self._schema, FIELD, common))], FIRST_DEPTH)
 
     @property
     def ratio(self) -> float:
