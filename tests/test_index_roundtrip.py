@@ -324,3 +324,45 @@ def test_heading_paths_in_order_of_first_appearance_read_a_block_at_a_time():
     assert len(every) > 20
     for block in (1, 7, 64, 4096):
         assert list(passages.distinct_paths(block)) == every
+
+
+def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_them_does():
+    """A saved index groups one document's passages by heading path from its arrays (each path
+    read once): the same groups, in order of first appearance and each in passage order, as the
+    in-memory list gives, two ids of one path (an update's) included, and the sections and
+    subsections an answer reads are the same."""
+    import random
+
+    import numpy as np
+
+    from bot.index.corpus import CorpusIndex, PassageList
+    from bot.model import Passage
+
+    rng = random.Random(9)
+    heads = [(), ("A",), ("A", "B"), ("C",), ("A", "B", "D"), ("A",)]  # ("A",) under ids 1 and 5
+    doc_of, path = [], []
+    for d in range(6):
+        for _ in range(rng.randrange(0 if d == 3 else 1, 60)):
+            doc_of.append(d)
+            path.append(rng.choice([1, 2, 2, 3, 4, 5, 0]))
+
+    class Docs:
+        def position(self, doc_id: str) -> int:
+            return int(doc_id[1:])
+
+    saved = store.PassageStore(Docs(), heads, {"doc": np.array(doc_of, np.int32), "path": np.array(path, np.int32)})  # type: ignore[arg-type]
+    listed = PassageList(Passage(i, f"d{d}", heads[p], "x", 0, 1, ()) for i, (d, p) in enumerate(zip(doc_of, path)))
+    trees = []
+    for passages in (saved, listed):
+        index = object.__new__(CorpusIndex)
+        index.passages, index._doc_trees = passages, {}
+        trees.append([(index._doc_tree(f"d{d}"), index.document_passages(f"d{d}")) for d in range(6)])
+    for d in range(6):
+        got = saved.paths_of_document(f"d{d}")
+        merged: dict[tuple[str, ...], list[int]] = {}
+        for h, ids in got:
+            merged.setdefault(h, []).extend(ids)
+        assert {h: sorted(ids) for h, ids in merged.items()} == dict(listed.paths_of_document(f"d{d}")), d
+        assert list(merged) == [h for h, _ in listed.paths_of_document(f"d{d}")]  # first appearances
+        assert [i for _, ids in got for i in ids] != [] or d == 3
+    assert trees[0] == trees[1] and any(len(t[0][1]) > 1 for t in trees[0])

@@ -121,6 +121,13 @@ class PassageList(list):
                 self._by_doc.setdefault(p.doc_id, []).append(i)
         return [(i, self[i].headings) for i in self._by_doc.get(doc_id, ())]
 
+    def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
+        """One document's heading paths in order of first appearance, each with its passages."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, headings in self.heads_of_document(doc_id):
+            groups.setdefault(headings, []).append(i)
+        return list(groups.items())
+
     def distinct_paths(self) -> Iterator[tuple[str, ...]]:
         return iter(dict.fromkeys(p.headings for p in self))
 
@@ -197,7 +204,7 @@ class CorpusIndex:
             self.documents = documents
         else:
             self.documents = by_id if by_id is not None else {d.id: d for d in documents}
-        self.passages = passages if hasattr(passages, "heads_of_document") else PassageList(passages)
+        self.passages = passages if hasattr(passages, "paths_of_document") else PassageList(passages)
         self.glossary = glossary
         # a saved index's vocabulary is its engine's term ids' keys: a second copy of a million terms is not made
         self.vocabulary = vocabulary if isinstance(vocabulary, (frozenset, KeysView)) else frozenset(vocabulary)
@@ -348,7 +355,7 @@ class CorpusIndex:
 
     def document_passages(self, doc_id: str) -> list[int]:
         """Passage indexes of one document, in document order."""
-        return [i for i, _ in self._heads_of(doc_id)]
+        return sorted(i for _, ids in self.passages.paths_of_document(doc_id) for i in ids)  # type: ignore[attr-defined]
 
     def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Direct subsections of a section, in document order."""
@@ -360,10 +367,13 @@ class CorpusIndex:
         got = self._doc_trees.get(doc_id)
         if got is None:
             tree: dict[tuple[str, ...], list[int]] = {}
-            for i, headings in self._heads_of(doc_id):
+            for headings, ids in self.passages.paths_of_document(doc_id):  # type: ignore[attr-defined]
                 for n in range(1, len(headings)):
                     tree.setdefault(headings[:n], [])
-                tree.setdefault(headings, []).append(i)
+                under = tree.setdefault(headings, [])
+                under.extend(ids)
+                if len(under) > len(ids):  # one path under two ids (an update's): in document order
+                    under.sort()
             kids: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
             for path in tree:  # dict order is document order
                 if path:
@@ -372,10 +382,6 @@ class CorpusIndex:
                 self._doc_trees.clear()
             got = self._doc_trees[doc_id] = (tree, kids)
         return got
-
-    def _heads_of(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
-        """(passage index, heading path) of a document's passages."""
-        return self.passages.heads_of_document(doc_id)  # type: ignore[attr-defined]
 
     def top_sections(self, limit: int = 6) -> list[str]:
         """Top-level headings, in document order: topics to suggest."""

@@ -197,13 +197,34 @@ class PassageStore(Sequence):
         self._cache[i] = p
         return p
 
-    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
-        """(passage index, heading path) of one document's passages: they are contiguous."""
+    def _span(self, doc_id: str) -> tuple[int, int]:
+        """The passages of one document: they are contiguous, ``lo`` to ``hi``."""
         pos = self.docs.position(doc_id)
         doc = self.a["doc"]
-        lo, hi = (int(x) for x in np.searchsorted(doc, np.array([pos, pos + 1], doc.dtype)))  # no converted copy
+        lo, hi = np.searchsorted(doc, np.array([pos, pos + 1], doc.dtype))  # no converted copy
+        return int(lo), int(hi)
+
+    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
+        """(passage index, heading path) of one document's passages."""
+        lo, hi = self._span(doc_id)
         heads = self.head_paths
         return [(i, heads[p]) for i, p in enumerate(self.a["path"][lo:hi].tolist(), lo)]
+
+    def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
+        """One document's heading paths in order of first appearance, each with its passages in
+        order: each path is read once, not once a passage (a reference page holds thousands)."""
+        lo, hi = self._span(doc_id)
+        if hi <= lo:
+            return []
+        ids, first, group = np.unique(self.a["path"][lo:hi], return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # the groups in order of first appearance
+        rank = np.empty(len(ids), np.int64)
+        rank[order] = np.arange(len(ids))
+        ranks = rank[group.reshape(-1)]
+        grouped = np.argsort(ranks, kind="stable") + lo  # passages by group, in order within each
+        ends = np.cumsum(np.bincount(ranks, minlength=len(ids))).tolist()
+        heads, passages = self.head_paths, grouped.tolist()
+        return [(heads[int(ids[j])], passages[a:b]) for j, a, b in zip(order.tolist(), [0, *ends[:-1]], ends)]
 
     def distinct_paths(self, block: int = 4096) -> Iterator[tuple[str, ...]]:
         """Heading paths in order of first appearance, read ``block`` passages at a time (a caller
