@@ -167,7 +167,13 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
                 opened.update(a.segment_ord for a in addresses)
                 return real.fast_field_values(field, addresses)
         bot.index.retriever._searcher = Noting()
+    import gc
+
+    frozen = gc.get_freeze_count()
     bot.warm()
+    grew = gc.get_freeze_count() - frozen
+    gc.unfreeze()  # this test process goes on to other tests: let the collector see them again
+    assert grew > 1000  # what was loaded is out of the collector's full passes (a server's whole life)
     assert shared_closeness()._model is not None
     speller = bot.index.speller
     assert all(isinstance(v, list) for v in speller._by_length.values()) and set(speller._letters) == set(speller._by_length)
@@ -179,6 +185,7 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
     if engine == "tantivy":
         assert isinstance(bot.index.retriever, TantivyRetriever) and bot.index.retriever._ratio is not None
         assert opened == set(range(real.num_segments)) and opened
+        assert bot.index.retriever.term_id._ids is not None  # terms looked up in a dict, not by binary search
     assert not bot.ask("when do nightly backups run?").abstained
     assert bot.ask("what is the wibbleflux setting?").abstained  # the refusal's templates too
 
