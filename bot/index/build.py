@@ -96,11 +96,12 @@ def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: Passag
             end.append(p.end)
             first.append(p.section_first)
             heads.append(p.headings)
-            sents = p.sentences
-            n_sent.append(len(sents))
-            s_start.extend([s.start for s in sents])
-            s_end.extend([s.end for s in sents])
-            s_bullet.extend([s.bullet for s in sents])
+            n = len(s_start)
+            for s in p.sentences:  # each made once (a passage keeps its sentences as offsets)
+                s_start.append(s.start)
+                s_end.append(s.end)
+                s_bullet.append(s.bullet)
+            n_sent.append(len(s_start) - n)
         word_docs.update(candidate_words(surface))
     return {"doc": np.asarray(doc, np.int32), "start": np.asarray(start, np.int32),
             "end": np.asarray(end, np.int32), "first": np.asarray(first, np.bool_), "heads": heads,

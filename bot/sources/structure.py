@@ -183,6 +183,10 @@ class BlockList(Sequence):
         f = self._flat
         return Block(f[4 * n], f[4 * n + 1], f[4 * n + 2], f[4 * n + 3])
 
+    def __iter__(self) -> Iterator[Block]:  # not Sequence's, which asks for each index until IndexError
+        f = self._flat
+        return (Block(f[i], f[i + 1], f[i + 2], f[i + 3]) for i in range(0, 4 * len(self), 4))
+
 
 def _dedent(lines: list[str]) -> list[str]:
     indents = [len(x) - len(x.lstrip(" ")) for x in lines if x.strip()]
