@@ -117,7 +117,7 @@ from bot import ChatBot
 t1 = time.perf_counter()
 bot = ChatBot.load(sys.argv[1])
 t2 = time.perf_counter()
-bot.warm()  # what a server does as it starts (app.py): the first questions below load nothing
+bot.warm(freeze=True)  # what a server does as it starts (app.py): the first questions below load nothing
 t3 = time.perf_counter()
 qs = json.loads(sys.argv[2])
 first, warm = [], []

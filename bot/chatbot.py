@@ -161,13 +161,20 @@ class ChatBot:
         """The bot to answer with now (a ``LiveBot`` gives the one of the newest index)."""
         return self
 
-    def warm(self) -> None:
+    def warm(self, freeze: bool = False) -> None:
         """Load now what answering otherwise loads on the way, on the first question that needs it:
         the word-vector model, the list of common words (a third of a second together) and the
         speller's word lists. A server calls it as it starts, so its first visitors wait no longer
         than later ones; a single `ask` from the command line does not (it may not need them).
         Also what every first answer pays once: the reply templates and the engine's own
-        (a tantivy index's score bound). Called once, as a server starts."""
+        (a tantivy index's score bound).
+
+        ``freeze``: a server's start. What is loaded then lives as long as the process, so the
+        collector's full passes skip it from then on (``gc.freeze``, after a collection): each
+        walked every object of the modules and the index, 30-60 ms at 1.28M passages, paid by
+        whichever question was being answered. Frozen objects are still freed when no longer
+        used, but not those in reference cycles: ``LiveBot`` unfreezes them when it replaces the
+        bot by an updated index's."""
         from bot.answer.render import templates
         from bot.text.paraphrase import common_words, shared_closeness
 
@@ -181,11 +188,9 @@ class ChatBot:
         engine_warm = getattr(getattr(index, "retriever", None), "warm", None)
         if engine_warm is not None:
             engine_warm()
-        # What is loaded now lives as long as the server: the collector's full passes skip it from
-        # here on (``gc.freeze``). Each walked every item of the vocabulary's list and dict, 60-80
-        # ms at 694,000 terms, paid by whichever question was being answered.
-        gc.collect()
-        gc.freeze()
+        if freeze:
+            gc.collect()
+            gc.freeze()
 
     def with_strictness(self, strictness: float) -> "ChatBot":
         """The same corpus and index answering at another strictness (nothing is re-read)."""
@@ -322,6 +327,7 @@ class LiveBot:
                     try:
                         self._bot = ChatBot.load(self.folder, strictness=self.strictness)
                         self.reloads += 1
+                        gc.unfreeze()  # the bot it replaces may have been frozen (``warm``): collectable again
                     except CorpusError:  # mid-swap or stale again: keep answering from the loaded one
                         seen = self._seen
                     self._seen = seen

@@ -167,16 +167,10 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
                 opened.update(a.segment_ord for a in addresses)
                 return real.fast_field_values(field, addresses)
         bot.index.retriever._searcher = Noting()
-    import gc
-
-    frozen = gc.get_freeze_count()
     bot.warm()
-    grew = gc.get_freeze_count() - frozen
-    gc.unfreeze()  # this test process goes on to other tests: let the collector see them again
-    assert grew > 1000  # what was loaded is out of the collector's full passes (a server's whole life)
     assert shared_closeness()._model is not None
     speller = bot.index.speller
-    assert all(isinstance(v, list) for v in speller._by_length.values()) and set(speller._letters) == set(speller._by_length)
+    assert all(isinstance(v, (list, tuple)) for v in speller._by_length.values()) and set(speller._letters) == set(speller._by_length)
 
     def refuse(*_a, **_k):
         raise AssertionError("parsed YAML while answering")

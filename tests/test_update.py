@@ -392,3 +392,32 @@ def test_live_bot_answers_from_the_loaded_index_while_a_newer_one_loads(tmp_path
         release.set()
         t.join(60)
     assert not errors and live.reloads == 1 and "level two" in live.ask("where do visitors park?").answer
+
+
+def test_a_served_bot_replaced_by_an_update_is_freed_though_frozen_at_the_servers_start(tmp_path, monkeypatch):
+    """A server warms its bot with ``freeze`` (the collector's full passes skip what was loaded).
+    When an update replaces that bot, it must still be freed: its index holds reference cycles,
+    which a frozen heap never collects, so the update unfreezes it."""
+    import gc
+    import weakref
+
+    from bot.chatbot import LiveBot
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    live = LiveBot(idx)
+    monkeypatch.setattr(LiveBot, "CHECK_SECONDS", 0.0)
+    try:
+        frozen = gc.get_freeze_count()
+        live.current().warm(freeze=True)
+        assert gc.get_freeze_count() > frozen + 1000
+        first = weakref.ref(live.current().index)
+        assert live.ask("where do visitors park?").support == "none"
+        (src / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+        update(idx)
+        assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
+        gc.collect()
+        assert first() is None  # collected: not kept for the server's life by the freeze
+    finally:
+        gc.unfreeze()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -61,7 +61,7 @@ def by_length(words: Iterable[str]) -> dict[int, list[str]]:
 _OTHER = 26  # the bit of any character but a-z
 
 
-def letter_sets(words: list[str], n: int) -> np.ndarray:
+def letter_sets(words: Sequence[str], n: int) -> np.ndarray:
     """Which letters each word (of ``n`` characters) holds, as bits: a-z, and one for any other
     character."""
     if not words:
@@ -110,7 +110,7 @@ class Speller:
         """Every word a question word may be corrected to, in alphabetical order."""
         return sorted(w for n in self._by_length for w in self._of_length(n))
 
-    def words_by_length(self) -> dict[int, list[str]]:
+    def words_by_length(self) -> dict[int, Sequence[str]]:
         """The words of each length, each list in alphabetical order (what an index saves)."""
         return {n: self._of_length(n) for n in sorted(self._by_length)}
 
@@ -131,7 +131,7 @@ class Speller:
             got = self._letters[n] = letter_sets(self._of_length(n), n)
         return got
 
-    def _within(self, letters: int, length: int, most: float) -> list[str]:
+    def _within(self, letters: int, length: int, most: float) -> Sequence[str]:
         """The words of ``length`` letters ``most`` insertions and deletions may reach from a word
         holding ``letters`` (``letter_sets``), and a few more, in alphabetical order: those with at
         most that many letters that only one of the two words holds (each such letter takes an
@@ -143,15 +143,17 @@ class Speller:
         apart = np.bitwise_count(self._letters_of_length(length) ^ letters)
         return [words[i] for i in np.flatnonzero(apart <= most + 1e-6).tolist()]
 
-    def _of_length(self, n: int) -> list[str]:
+    def _of_length(self, n: int) -> Sequence[str]:
         """The words of ``n`` letters, in alphabetical order (split from a saved index's string of
-        them the first time: one length at a time, never a pass over every word)."""
+        them the first time: one length at a time, never a pass over every word). Split into a
+        tuple, which the garbage collector stops tracking: its full passes walked lists of every
+        word of a large index (2.4 million at 1.28M passages)."""
         got = self._by_length.get(n)
         if got is None:
-            return []
-        if not isinstance(got, list):  # a string of lines, or its UTF-8 bytes as a saved index keeps them
+            return ()
+        if isinstance(got, (str, bytes, memoryview)):  # a string of lines, or its UTF-8 bytes as a saved index keeps them
             text = got if isinstance(got, str) else str(got, "utf-8")
-            got = self._by_length[n] = text.split("\n") if text else []
+            got = self._by_length[n] = tuple(text.split("\n")) if text else ()
         return got
 
     def _closest(self, word: str) -> str | None:

@@ -130,9 +130,10 @@ class SortedTerms(Mapping[str, int]):
     @classmethod
     def of(cls, vocab: Sequence[str]) -> "Mapping[str, int]":
         """A ``SortedTerms`` when ``vocab`` is sorted and has no repeats, else a dict."""
-        vocab = vocab if isinstance(vocab, list) else list(vocab)
-        # sorted as its terms file says (tantivy's always is), or found so (strictly increasing)
-        if isinstance(vocab, SortedVocabulary) or all(map(operator.lt, vocab, itertools.islice(vocab, 1, None))):
+        if isinstance(vocab, SortedVocabulary):  # sorted as its terms file says (tantivy's always is)
+            return cls(vocab.terms)
+        vocab = vocab if isinstance(vocab, (list, tuple)) else list(vocab)
+        if all(map(operator.lt, vocab, itertools.islice(vocab, 1, None))):  # or found so (strictly increasing)
             return cls(vocab)
         return dict(zip(vocab, range(len(vocab))))
 
