@@ -34,3 +34,23 @@ def test_fast_terms_equal_tokens(bot):
     for p in list(bot.index.passages) + [type("P", (), {"text": "Gen AI, DALL-E's text-to-image e.g. VAEs"})()]:
         assert terms(p.text) == [t.term for t in tokens(p.text)]
         assert terms(p.text, vocab) == [t.term for t in tokens(p.text, vocab)]
+
+
+def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():
+    """A server's analyzer caches each word and pair of words it meets; the collector walks every
+    object it tracks at each full pass (paid by whichever question is being answered then), so
+    the caches are plain dicts of strings, which it does not track (``lru_cache`` entries are
+    tracked lists)."""
+    import gc
+
+    from bot.text.analyze import Analyzer
+
+    words = [f"zq{i}x" for i in range(3000)]  # words and pairs never met before
+    text = " ".join(words)
+    a = Analyzer()
+    gc.collect()
+    before = len(gc.get_objects())
+    got = a.terms(text, frozenset({"zq1xzq2x"}))
+    gc.collect()
+    assert "zq1xzq2x" in got  # the pair was joined
+    assert len(gc.get_objects()) - before < 100
