@@ -299,9 +299,14 @@ class LiveBot:
 
     CHECK_SECONDS = 1.0
 
-    def __init__(self, folder: str | Path, strictness: float | None = None):
+    def __init__(self, folder: str | Path, strictness: float | None = None, warm_updates: bool = False):
+        """``warm_updates``: a server's; each newly loaded index is warmed (``ChatBot.warm``) in a
+        thread of its own once it answers, so the first questions after an update do not pay for
+        what the first questions after the server's start do not."""
         self.folder = Path(folder)
         self.strictness = strictness
+        self.warm_updates = warm_updates
+        self.warming: threading.Thread | None = None  # the last update's warm-up (tests wait for it)
         self._bot = ChatBot.load(self.folder, strictness=strictness)
         self._seen = self._signature()
         self._checked = time.monotonic()
@@ -328,6 +333,9 @@ class LiveBot:
                         self._bot = ChatBot.load(self.folder, strictness=self.strictness)
                         self.reloads += 1
                         gc.unfreeze()  # the bot it replaces may have been frozen (``warm``): collectable again
+                        if self.warm_updates:
+                            self.warming = threading.Thread(target=self._bot.warm, name="warm-update", daemon=True)
+                            self.warming.start()
                     except CorpusError:  # mid-swap or stale again: keep answering from the loaded one
                         seen = self._seen
                     self._seen = seen

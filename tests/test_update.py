@@ -421,3 +421,25 @@ def test_a_served_bot_replaced_by_an_update_is_freed_though_frozen_at_the_server
         assert first() is None  # collected: not kept for the server's life by the freeze
     finally:
         gc.unfreeze()
+
+
+def test_a_servers_live_bot_warms_each_updated_index_it_loads(tmp_path, monkeypatch):
+    """The first questions after an update pay no more than those after the server's start: the
+    new index is warmed in a thread of its own once it answers (here: its speller's word lists
+    split and their letters noted, as ``warm`` does at the start)."""
+    from bot.chatbot import LiveBot
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    live = LiveBot(idx, warm_updates=True)
+    monkeypatch.setattr(LiveBot, "CHECK_SECONDS", 0.0)
+    assert live.ask("where do visitors park?").support == "none" and live.warming is None
+    (src / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    update(idx)
+    assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
+    assert live.warming is not None
+    live.warming.join(120)
+    speller = live.current().index.speller
+    assert not live.warming.is_alive() and speller._letters and set(speller._letters) == set(speller._by_length)
+    assert LiveBot(idx).warm_updates is False  # only a server's

@@ -300,7 +300,7 @@ def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
     until Ctrl-C."""
     sock = sock or server.bind(host, port)
     # a saved index is followed: `python -m bot index` updating it is picked up without a restart
-    bot = LiveBot(corpus, strictness) if corpus and layout.is_index(corpus) else \
+    bot = LiveBot(corpus, strictness, warm_updates=True) if corpus and layout.is_index(corpus) else \
         ChatBot.load(corpus, strictness=strictness)
     app = create(bot, feedback, allowed_hosts=(host, *allow_hosts), attachments=attachments, replica=replica)
     threading.Thread(target=bot.current().warm, args=(True,), name="warm", daemon=True).start()  # first visitors wait no longer
