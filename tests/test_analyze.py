@@ -39,8 +39,8 @@ def test_fast_terms_equal_tokens(bot):
 def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():
     """A server's analyzer caches each word and pair of words it meets; the collector walks every
     object it tracks at each full pass (paid by whichever question is being answered then), so
-    the caches are plain dicts of strings, which it does not track (``lru_cache`` entries are
-    tracked lists)."""
+    nothing cached may be one: PyStemmer's own cache of stems (a [stem, age] list a word) is off,
+    ``stem`` caches them."""
     import gc
 
     from bot.text.analyze import Analyzer

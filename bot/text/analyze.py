@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from collections.abc import KeysView
-from typing import Callable, Iterable
+from typing import Iterable
 
 import snowballstemmer
 
@@ -42,8 +43,8 @@ yourselves also may might must shall s t d ll m o re ve y us
 """.split())
 
 _stemmer = snowballstemmer.stemmer("english")
-if hasattr(_stemmer, "maxCacheSize"):  # PyStemmer's own cache ([stem, age] lists, which the collector walks): ``stem`` keeps one
-    _stemmer.maxCacheSize = 0
+if hasattr(_stemmer, "maxCacheSize"):  # PyStemmer: its own cache holds a [stem, age] list a word, which the
+    _stemmer.maxCacheSize = 0  # garbage collector walks at every full pass; ``stem``'s lru_cache keeps them
 
 
 def normalize(text: str) -> str:
@@ -53,17 +54,9 @@ def normalize(text: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text).translate(_FOLD))
 
 
-_STEMS: dict[str, str] = {}  # word -> stem; a dict of strings, which the garbage collector does not walk
-_STEMS_KEPT = 200_000  # emptied when it holds more
-
-
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    got = _STEMS.get(word)
-    if got is None:
-        if len(_STEMS) >= _STEMS_KEPT:
-            _STEMS.clear()
-        got = _STEMS[word] = _stemmer.stemWord(word)
-    return got
+    return _stemmer.stemWord(word)
 
 
 @dataclass(frozen=True)
@@ -158,6 +151,7 @@ def tokens(text: str, vocabulary: Iterable[str] | None = None) -> list[Token]:
     return out
 
 
+@lru_cache(maxsize=500_000)
 def _word_terms(raw: str) -> tuple[str, ...]:
     """Index terms of one surface word (the fast path of ``tokens`` without positions)."""
     if "-" in raw:
@@ -173,38 +167,22 @@ def _word_terms(raw: str) -> tuple[str, ...]:
     return (t,) if t else ()
 
 
-def _joinable(raw: str) -> str:
-    """The folded form of a word that may join its neighbour ("Gen" + "AI"), or "" for one that
-    may not."""
+@lru_cache(maxsize=500_000)
+def _joinable(raw: str) -> str | None:
+    """The folded form of a word that may join its neighbour ("Gen" + "AI"), or None."""
     if "-" in raw or len(raw) <= 1:
-        return ""
+        return None
     w = _fold_word(raw)
-    return "" if w in STOPWORDS else w
+    return None if w in STOPWORDS else w
 
 
 class Analyzer:
-    """``terms`` with caches of its own (each word's terms, each word's joinable form, each pair
-    of joinable words' term): an index (or a build worker) owns one, so nothing module-level grows
-    or changes while a process serves questions. Plain dicts of strings, which the garbage
-    collector does not track, unlike ``lru_cache``'s entries."""
+    """``terms`` with a per-word cache of its own: an index (or a build worker) owns one, so
+    nothing module-level grows or changes while a process serves questions."""
 
     def __init__(self, limit: int = 2_000_000):
         self._word_terms: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
-        self._joinable: dict[str, str] = {}  # surface word -> ``_joinable``
-        self._pairs: dict[str, str] = {}  # two joinable words written as one -> its term ("" for none)
         self._limit = limit
-
-    def _filled(self, cache: dict[str, str], keys: list[str], compute: Callable[[str], str]) -> list[str]:
-        """``cache``'s value of each key, computing (and keeping) those it lacks."""
-        got = list(map(cache.get, keys))
-        if None in got:
-            if len(cache) > self._limit:
-                cache.clear()
-            for k in keys:
-                if k not in cache:
-                    cache[k] = compute(k)
-            got = list(map(cache.get, keys))
-        return got  # type: ignore[return-value]
 
     def terms(self, text: str, vocabulary: Iterable[str] | None = None,
               words_out: set[str] | None = None) -> list[str]:
@@ -213,16 +191,26 @@ class Analyzer:
         ws = WORD.findall(normalize(text))
         if words_out is not None:
             words_out.update(ws)
-        per_word = self._filled(self._word_terms, ws, _word_text)  # each word's terms as one space-separated string
+        cache = self._word_terms
+        get = cache.get
+        per_word = list(map(get, ws))  # each word's terms as one space-separated string
+        if None in per_word:  # words not seen before: analyze and cache them
+            if len(cache) > self._limit:
+                cache.clear()
+            for raw in ws:
+                if raw not in cache:
+                    cache[raw] = " ".join(_word_terms(raw))
+            per_word = list(map(get, ws))
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()
         if not isinstance(vocabulary, (set, frozenset, KeysView)):
             vocabulary = set(vocabulary)
-        joinable = self._filled(self._joinable, ws, _joinable)
-        # joined[i]: words i and i + 1 written as one, where both may join ("" where not)
-        joined = [a + b if a and b else "" for a, b in zip(joinable, joinable[1:])]
-        pairs = self._filled(self._pairs, joined, _joined_term)  # pairs[i]: its term, "" for none
-        found = {p for p in pairs if p and p in vocabulary}
+        joinable = list(map(_joinable, ws))
+        pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
+        if isinstance(vocabulary, KeysView):  # a saved index's term ids' keys: asked, never copied
+            found = {p for p in pairs if p is not None and p in vocabulary}
+        else:
+            found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
         if not found:
             return " ".join(per_word).split()
         at = sorted(i for pair in found for i, p in enumerate(pairs) if p == pair)
@@ -230,21 +218,20 @@ class Analyzer:
         last = 0
         for i in at:  # the pair of words i and i + 1 follows the terms of word i + 1
             out.extend(" ".join(per_word[last : i + 2]).split())
-            out.append(pairs[i])
+            out.append(pairs[i])  # type: ignore[arg-type]
             last = i + 2
         out.extend(" ".join(per_word[last:]).split())
         return out
 
 
-def _word_text(raw: str) -> str:
-    return " ".join(_word_terms(raw))
-
-
-def _joined_term(joined: str) -> str:
-    """The term of two adjacent joinable words written as one ("dev" + "ops" -> "devop"), or ""."""
-    return (term_of(joined) or "") if joined else ""
-
-
 def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str] | None = None) -> list[str]:
     """``Analyzer.terms`` without a lasting cache (questions, glossary entries, one-off texts)."""
     return Analyzer(limit=0).terms(text, vocabulary, words_out)
+
+
+@lru_cache(maxsize=500_000)
+def _pair_term(prev: str | None, cur: str | None) -> str | None:
+    """The term of two adjacent joinable words written as one ("dev" + "ops" -> "devop")."""
+    if prev is None or cur is None:
+        return None
+    return term_of(prev + cur) or None
