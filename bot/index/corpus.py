@@ -113,19 +113,19 @@ class PassageList(list):
 
     _by_doc: dict[str, list[int]] | None = None  # document id -> its passages, built on first lookup
 
-    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
-        """(passage index, heading path) of one document's passages."""
+    def passages_of_document(self, doc_id: str) -> list[int]:
+        """One document's passages, in order."""
         if self._by_doc is None:
             self._by_doc = {}
             for i, p in enumerate(self):
                 self._by_doc.setdefault(p.doc_id, []).append(i)
-        return [(i, self[i].headings) for i in self._by_doc.get(doc_id, ())]
+        return list(self._by_doc.get(doc_id, ()))
 
     def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
         """One document's heading paths in order of first appearance, each with its passages."""
         groups: dict[tuple[str, ...], list[int]] = {}
-        for i, headings in self.heads_of_document(doc_id):
-            groups.setdefault(headings, []).append(i)
+        for i in self.passages_of_document(doc_id):
+            groups.setdefault(self[i].headings, []).append(i)
         return list(groups.items())
 
     def distinct_paths(self) -> Iterator[tuple[str, ...]]:
@@ -355,7 +355,7 @@ class CorpusIndex:
 
     def document_passages(self, doc_id: str) -> list[int]:
         """Passage indexes of one document, in document order."""
-        return sorted(i for _, ids in self.passages.paths_of_document(doc_id) for i in ids)  # type: ignore[attr-defined]
+        return self.passages.passages_of_document(doc_id)  # type: ignore[attr-defined]
 
     def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Direct subsections of a section, in document order."""

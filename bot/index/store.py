@@ -204,11 +204,9 @@ class PassageStore(Sequence):
         lo, hi = np.searchsorted(doc, np.array([pos, pos + 1], doc.dtype))  # no converted copy
         return int(lo), int(hi)
 
-    def heads_of_document(self, doc_id: str) -> list[tuple[int, tuple[str, ...]]]:
-        """(passage index, heading path) of one document's passages."""
-        lo, hi = self._span(doc_id)
-        heads = self.head_paths
-        return [(i, heads[p]) for i, p in enumerate(self.a["path"][lo:hi].tolist(), lo)]
+    def passages_of_document(self, doc_id: str) -> list[int]:
+        """One document's passages, in order."""
+        return list(range(*self._span(doc_id)))
 
     def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
         """One document's heading paths in order of first appearance, each with its passages in

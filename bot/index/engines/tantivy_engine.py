@@ -256,7 +256,7 @@ class TantivyRetriever:
         _ = self.ratio
         if isinstance(self.term_id, SortedTerms):
             self.term_id.warm()
-        if not self.corpus_size:
+        if not self.corpus_size or not len(self.df):
             return
         segments = range(self._searcher.num_segments)
         self._searcher.fast_field_values("id", [self._tv.DocAddress(s, 0) for s in segments])
