@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import unicodedata
+import weakref
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
@@ -299,14 +300,17 @@ class LiveBot:
 
     CHECK_SECONDS = 1.0
 
+    FREEZE_TRIES = 60  # seconds a warm-up waits for the bot it replaced to be gone before freezing
+
     def __init__(self, folder: str | Path, strictness: float | None = None, warm_updates: bool = False):
-        """``warm_updates``: a server's; each newly loaded index is warmed (``ChatBot.warm``) in a
+        """``warm_updates``: a server's; each newly loaded index is warmed (``start_warm``) in a
         thread of its own once it answers, so the first questions after an update do not pay for
         what the first questions after the server's start do not."""
         self.folder = Path(folder)
         self.strictness = strictness
         self.warm_updates = warm_updates
-        self.warming: threading.Thread | None = None  # the last update's warm-up (tests wait for it)
+        self.warming: threading.Thread | None = None  # the last warm-up (tests wait for it)
+        self.frozen = 0  # warm-ups that froze what was loaded (``ChatBot.warm``'s ``freeze``)
         self._bot = ChatBot.load(self.folder, strictness=strictness)
         self._seen = self._signature()
         self._checked = time.monotonic()
@@ -330,12 +334,12 @@ class LiveBot:
                 seen = self._signature()
                 if seen is not None and seen != self._seen:
                     try:
+                        replaced = weakref.ref(self._bot)
                         self._bot = ChatBot.load(self.folder, strictness=self.strictness)
                         self.reloads += 1
                         gc.unfreeze()  # the bot it replaces may have been frozen (``warm``): collectable again
                         if self.warm_updates:
-                            self.warming = threading.Thread(target=self._bot.warm, name="warm-update", daemon=True)
-                            self.warming.start()
+                            self.start_warm(replaced)
                     except CorpusError:  # mid-swap or stale again: keep answering from the loaded one
                         seen = self._seen
                     self._seen = seen
@@ -343,6 +347,31 @@ class LiveBot:
         finally:
             self._lock.release()
         return self._bot
+
+    def start_warm(self, replaced: "weakref.ref[ChatBot] | None" = None) -> threading.Thread:
+        """A server's: warm the current bot in a thread of its own (``ChatBot.warm``), then freeze
+        what is loaded, as ``warm(freeze=True)`` does, once the bot it ``replaced`` is gone (a
+        request may still be answering from it; frozen, its reference cycles would never be
+        freed). No freeze if that takes over ``FREEZE_TRIES`` seconds, or if an update replaced
+        this bot meanwhile (its own warm-up does)."""
+        bot = self._bot
+
+        def run() -> None:
+            bot.warm()
+            for _ in range(self.FREEZE_TRIES):
+                gc.collect()
+                with self._lock:  # no update swaps the bot while this one is frozen
+                    if self._bot is not bot:
+                        return
+                    if replaced is None or replaced() is None:
+                        gc.freeze()
+                        self.frozen += 1
+                        return
+                time.sleep(1.0)
+
+        self.warming = threading.Thread(target=run, name="warm", daemon=True)
+        self.warming.start()
+        return self.warming
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.current(), name)

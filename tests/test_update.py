@@ -1,5 +1,6 @@
 """Incremental updates: `python -m bot index SRC --out DIR` on an existing index reads only the
 files that changed and ends with exactly the index a full build gives."""
+import gc
 import gzip
 import json
 import os
@@ -439,7 +440,75 @@ def test_a_servers_live_bot_warms_each_updated_index_it_loads(tmp_path, monkeypa
     update(idx)
     assert "level two" in live.ask("where do visitors park?").answer and live.reloads == 1
     assert live.warming is not None
-    live.warming.join(120)
-    speller = live.current().index.speller
-    assert not live.warming.is_alive() and speller._letters and set(speller._letters) == set(speller._by_length)
+    try:
+        live.warming.join(120)
+        speller = live.current().index.speller
+        assert not live.warming.is_alive() and speller._letters and set(speller._letters) == set(speller._by_length)
+        assert live.frozen == 1  # and, the replaced bot gone, what is loaded is frozen as at the start
+    finally:
+        gc.unfreeze()
     assert LiveBot(idx).warm_updates is False  # only a server's
+
+
+def test_a_warm_up_freezes_nothing_while_the_bot_it_replaced_is_in_use_or_once_replaced(tmp_path, monkeypatch):
+    """Frozen, a bot's reference cycles are never freed: a warm-up freezes only once the bot it
+    replaced is gone (a request may still hold it), and not at all if an update replaced the bot
+    it warmed meanwhile."""
+    import threading
+    import weakref
+
+    from bot.chatbot import ChatBot, LiveBot
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    live = LiveBot(idx)
+    monkeypatch.setattr(LiveBot, "FREEZE_TRIES", 2)
+    in_use = ChatBot.load(idx)  # a request still answering from the replaced bot
+    try:
+        live.start_warm(weakref.ref(in_use)).join(120)
+        assert live.frozen == 0 and gc.get_freeze_count() == 0
+        del in_use
+        warming, real_warm = threading.Event(), ChatBot.warm
+
+        def slow_warm(self, *a, **k):
+            warming.set()
+            real_warm(self, *a, **k)
+            live._bot = ChatBot.load(idx)  # an update lands while this one warms
+
+        monkeypatch.setattr(ChatBot, "warm", slow_warm)
+        t = live.start_warm()
+        assert warming.wait(60)
+        t.join(120)
+        assert live.frozen == 0 and gc.get_freeze_count() == 0
+        monkeypatch.setattr(ChatBot, "warm", real_warm)
+        live.start_warm().join(120)  # nothing replaced, nothing in the way: frozen
+        assert live.frozen == 1 and gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+
+
+def test_the_apis_copies_at_other_strictness_let_go_of_an_updated_index_at_the_next_question(tmp_path, monkeypatch):
+    """``/api/ask`` keeps copies of the bot at the strictness values asked for; after an update
+    the next question, at whatever strictness, drops the copies of the replaced bot, which can
+    then be freed (they kept it, with its index, until a question at another strictness came)."""
+    import weakref
+
+    from bot.chatbot import LiveBot
+    from bot.serve.api import BotsByStrictness
+
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    live = LiveBot(idx)
+    monkeypatch.setattr(LiveBot, "CHECK_SECONDS", 0.0)
+    bots = BotsByStrictness(live)
+    stricter = bots.get(0.9)
+    assert stricter.settings.answer.strictness == 0.9 and bots.get(0.9) is stricter
+    old = weakref.ref(live.current().index)
+    del stricter
+    (src / "parking.md").write_text("# Parking\n\nVisitors park in the Harbour Street garage, on level two.\n")
+    update(idx)
+    assert "level two" in bots.get(None).ask("where do visitors park?").answer  # the default strictness
+    gc.collect()
+    assert old() is None and not bots._bots

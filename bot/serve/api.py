@@ -89,13 +89,17 @@ class BotsByStrictness:
 
     def get(self, strictness: float | None) -> ChatBot:
         base = self.bot.current()  # a newer index after an update: the copies below start over
+        if base is not self._base:
+            with self._lock:
+                if base is not self._base:  # the replaced index's copies go now, so it can be freed
+                    self._bots.clear()
+                    self._base = base
         if strictness is None or strictness == base.settings.answer.strictness:
             return base
         key = round(float(strictness), 3)
         with self._lock:
-            if base is not self._base:
-                self._bots.clear()
-                self._base = base
+            if base is not self._base:  # an update meanwhile: a copy of this older bot is not kept
+                return base.with_strictness(key)
             got = self._bots.get(key)
             if got is None:
                 got = self._bots[key] = base.with_strictness(key)

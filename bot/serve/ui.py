@@ -303,6 +303,9 @@ def launch(corpus: str | None = None, host: str = "127.0.0.1", port: int = 7860,
     bot = LiveBot(corpus, strictness, warm_updates=True) if corpus and layout.is_index(corpus) else \
         ChatBot.load(corpus, strictness=strictness)
     app = create(bot, feedback, allowed_hosts=(host, *allow_hosts), attachments=attachments, replica=replica)
-    threading.Thread(target=bot.current().warm, args=(True,), name="warm", daemon=True).start()  # first visitors wait no longer
+    if isinstance(bot, LiveBot):  # first visitors wait no longer
+        bot.start_warm()
+    else:
+        threading.Thread(target=bot.warm, args=(True,), name="warm", daemon=True).start()
     print(f"Serving the chat on {server.address(sock)} (JSON API: /api/ask, documentation: /docs)", flush=True)
     server.serve(app, sock)
