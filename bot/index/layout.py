@@ -252,6 +252,11 @@ def terms_name(files: Mapping[str, Any], generation: int) -> str:
     return name if name in files else generation_name(EARLIER_TERMS, generation)
 
 
+def strictly_increasing(items: Sequence[str]) -> bool:
+    """Each item sorts after the one before it: in order, without repeats."""
+    return all(map(operator.lt, items, itertools.islice(items, 1, None)))
+
+
 class HeadingLines(list):
     """Heading paths as the terms file keeps them: a line of UTF-8 bytes each (``heading_line``),
     handed from one terms file to the next without making a tuple of every path."""
@@ -276,7 +281,7 @@ def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence
     bytes until a correction needs them. (As one gzip JSON object, a million passages' terms took
     half a second to read at every load.)"""
     lengths = [len(w) for w in words]
-    if all(map(operator.lt, words, itertools.islice(words, 1, None))):  # alphabetical already (an update's):
+    if strictly_increasing(words):  # alphabetical already (an update's):
         order = sorted(range(len(words)), key=lengths.__getitem__)  # a stable sort by length keeps it so
     else:
         order = sorted(range(len(words)), key=lambda i: (lengths[i], words[i]))
@@ -287,7 +292,7 @@ def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence
     head: dict[str, Any] = {**({"headings_count": len(lines)} if lines is not None
                                else {"headings": [list(h) for h in headings]}),
                             "glossary": glossary,
-                            "vocab_sorted": all(map(operator.lt, vocab, itertools.islice(vocab, 1, None)))}
+                            "vocab_sorted": strictly_increasing(vocab)}
     sections: dict[str, bytes] = {"vocab_lines": "\n".join(vocab).encode("utf-8")}
     if lines is not None:
         sections["headings_lines"] = b"\n".join(lines)

@@ -16,8 +16,6 @@ passage an update replaced or removed).
 from __future__ import annotations
 
 import bisect
-import itertools
-import operator
 import shutil
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, KeysView, Mapping, Sequence
@@ -26,7 +24,7 @@ import numpy as np
 
 from bot.index import files
 from bot.index.engines.base import Hit, bm25_idf, bm25_norm, bm25_tf, check_parameters
-from bot.index.layout import BM25_NPZ, TANTIVY_DIR, SortedVocabulary, generation_name
+from bot.index.layout import BM25_NPZ, TANTIVY_DIR, SortedVocabulary, generation_name, strictly_increasing
 from bot.index.names import TANTIVY
 
 FIELD = "body"
@@ -133,7 +131,7 @@ class SortedTerms(Mapping[str, int]):
         if isinstance(vocab, SortedVocabulary):  # sorted as its terms file says (tantivy's always is)
             return cls(vocab.terms)
         vocab = vocab if isinstance(vocab, (list, tuple)) else list(vocab)
-        if all(map(operator.lt, vocab, itertools.islice(vocab, 1, None))):  # or found so (strictly increasing)
+        if strictly_increasing(vocab):  # or found so
             return cls(vocab)
         return dict(zip(vocab, range(len(vocab))))
 
