@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -51,9 +52,16 @@ BM25S_BYTES_PER_PASSAGE = 5_600  # bm25s's peak on the real text: 6,803 MB for 1
 WORDS_PER_PASSAGE = 66  # measured on real_corpus.py's text: 83.8M words gave 1,277,439 passages
 
 
-def run(cmd: list[str], env: dict[str, str | None] | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall seconds, peak RSS MB of the process and the children it waited for, result);
-    ``env``: variables to set, or with None to unset."""
+class Ran(NamedTuple):
+    secs: float  # wall
+    peak_mb: float  # peak RSS of the process and of each child it waited for (the largest)
+    cpu_s: float  # user + system CPU of the process and the children it waited for: wall
+    # time on a shared machine counts what else ran, CPU time mostly does not
+    result: subprocess.CompletedProcess
+
+
+def run(cmd: list[str], env: dict[str, str | None] | None = None) -> Ran:
+    """Run ``cmd`` to its end; ``env``: variables to set, or with None to unset."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None} if env else None
@@ -66,7 +74,8 @@ def run(cmd: list[str], env: dict[str, str | None] | None = None) -> tuple[float
         stdout, stderr = out.read(), err.read()
     if p.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {stderr[-2000:]}")
-    return secs, usage.ru_maxrss / 1024, subprocess.CompletedProcess(cmd, p.returncode, stdout, stderr)
+    return Ran(secs, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+               subprocess.CompletedProcess(cmd, p.returncode, stdout, stderr))
 
 
 def word_count(path: Path) -> int:
@@ -166,7 +175,7 @@ def whole_ask(questions: list[str], corpus: list[str]) -> tuple[float, float]:
     run([PY, "-m", "bot", "ask", questions[0], *corpus], AS_A_USER)
     walls, peaks = [], []
     for q in questions:
-        secs, peak, _ = run([PY, "-m", "bot", "ask", q, *corpus], AS_A_USER)
+        secs, peak, _, _ = run([PY, "-m", "bot", "ask", q, *corpus], AS_A_USER)
         walls.append(secs)
         peaks.append(peak)
     return statistics.median(walls), max(peaks)
@@ -174,8 +183,7 @@ def whole_ask(questions: list[str], corpus: list[str]) -> tuple[float, float]:
 
 def asks(idx: Path, questions: list[str]) -> dict:
     """First and warm asks of ``questions`` in one fresh process, loaded and warmed as a server is."""
-    _, _, m = run([PY, "-c", MEASURE, str(idx), json.dumps(questions)])
-    return json.loads(m.stdout)
+    return json.loads(run([PY, "-c", MEASURE, str(idx), json.dumps(questions)]).result.stdout)
 
 
 def print_asks(r: dict, n: int) -> None:
@@ -190,16 +198,19 @@ def print_asks(r: dict, n: int) -> None:
 def measure(name: str, src: Path, work: Path, questions: list[str], whole_qs: list[str],
             corpus: Path | None = None) -> dict:
     idx = work / f"idx-{name}"
-    build_s, build_peak, p = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
+    build_s, build_peak, build_cpu, _ = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
+    print(f"{name}: built in {build_s:.0f} s (CPU {build_cpu:.0f} s, peak {build_peak:,.0f} MB)", flush=True)
     bundled_wall, bundled_peak = whole_ask(whole_qs, [])
     wall, peak = whole_ask(whole_qs, ["--corpus", str(idx)])
     r = asks(idx, questions)
+    print(f"{name}: {r['passages']:,} passages, loaded in {r['load']:.2f} s, whole-process ask {wall:.2f} s "
+          f"({peak:,.0f} MB), bundled {bundled_wall:.2f} s; first p50 {pct(r['first'], 50):.1f} ms", flush=True)
     peer_rows = peers(idx, corpus, len(questions)) if corpus is not None else []  # before the update changes the index
     change_files(src)
-    update_s, _, u = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
+    update_s, _, update_cpu, u = run([PY, "-m", "bot", "index", str(src), "--out", str(idx)])
     size_mb = sum(f.stat().st_size for f in idx.rglob("*") if f.is_file()) / 2**20
     return {"name": name, "passages": r["passages"], "vocabulary": r["vocabulary"], "build_s": build_s,
-            "build_peak_mb": build_peak, "size_mb": size_mb, "load_s": r["load"], "imports_s": r["imports"], "warm_s": r["warm_s"],
+            "build_peak_mb": build_peak, "build_cpu_s": build_cpu, "update_cpu_s": update_cpu, "size_mb": size_mb, "load_s": r["load"], "imports_s": r["imports"], "warm_s": r["warm_s"],
             "ask_wall_s": wall, "ask_peak_mb": peak, "bundled_wall_s": bundled_wall, "bundled_peak_mb": bundled_peak,
             "first": r["first"], "warm": r["warm"], "mem": r["mem"], "update_s": update_s,
             "update_says": u.stdout.strip().splitlines()[-1] if u.stdout.strip() else "", "peers": peer_rows}
@@ -225,7 +236,7 @@ def peers(idx: Path, corpus: Path, n: int) -> list[dict]:
     for engine in engines:
         work = Path(tempfile.mkdtemp(prefix="bench-peer-"))
         try:
-            _, peak, p = run([PY, str(ROOT / "bench" / "bench_engines.py"), "--worker",
+            _, peak, _, p = run([PY, str(ROOT / "bench" / "bench_engines.py"), "--worker",
                               f"engine|{engine}|{idx / 'terms.txt'}|{idx}|{work}", "--queries", str(n)], {"BENCH_CORPUS": str(corpus)})
             r = json.loads(p.stdout.strip().splitlines()[-1])
             out.append({"engine": engine, "passages": header["passages"], "build_s": r["build_s"], "load_s": r["load_s"],
@@ -265,6 +276,8 @@ def main() -> int:
     ap.add_argument("--sizes", default="100000,all", help="passages per size (comma-separated), 'all' for the folder")
     ap.add_argument("--copies", type=int, default=0, help="also a size of the whole folder this many times")
     ap.add_argument("--questions", type=int, default=200)
+    ap.add_argument("--no-peers", action="store_true",
+                    help="leave out the peers (at 10M passages, building tantivy again from the terms takes a while)")
     ap.add_argument("--work", type=Path, default=None, help="keep subsets and indexes here (default: a temporary folder)")
     ap.add_argument("--peers", type=Path, default=None, help="only the peers table, on this index built already")
     ap.add_argument("--asks", type=Path, default=None,
@@ -285,13 +298,13 @@ def main() -> int:
             src = work / f"src-{size}"
             shutil.rmtree(src, ignore_errors=True)
             subset(args.corpus, None if size == "all" else int(size), src)
-            rows.append(measure(size, src, work, questions, whole_qs, args.corpus))
+            rows.append(measure(size, src, work, questions, whole_qs, None if args.no_peers else args.corpus))
             print_table(rows, len(questions))
         if args.copies:
             src = work / f"src-x{args.copies}"
             shutil.rmtree(src, ignore_errors=True)
             copies(args.corpus, args.copies, src)
-            rows.append(measure(f"x{args.copies}", src, work, questions, whole_qs, args.corpus))
+            rows.append(measure(f"x{args.copies}", src, work, questions, whole_qs, None if args.no_peers else args.corpus))
             print_table(rows, len(questions))
         print_peers([p for r in rows for p in r["peers"]])
     finally:
@@ -301,17 +314,17 @@ def main() -> int:
 
 
 def print_table(rows: list[dict], n: int) -> None:
-    print(f"\n| passages | build (peak) | index size | load | whole-process ask (peak) | bundled ask | ratio "
+    print(f"\n| passages | build (CPU, peak) | index size | load | whole-process ask (peak) | bundled ask | ratio "
           f"| first p50 / p95 / worst ({n} q) | warm p50 / p95 | first p95 / warm p95 | private memory | 10-file update |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         f, w = r["first"], r["warm"]
-        print(f"| {r['passages']:,} | {r['build_s']:.0f} s ({r['build_peak_mb']:,.0f} MB) | {r['size_mb']:,.0f} MB "
+        print(f"| {r['passages']:,} | {r['build_s']:.0f} s ({r['build_cpu_s']:,.0f} s, {r['build_peak_mb']:,.0f} MB) | {r['size_mb']:,.0f} MB "
               f"| {r['load_s']:.2f} s | {r['ask_wall_s']:.2f} s ({r['ask_peak_mb']:,.0f} MB) "
               f"| {r['bundled_wall_s']:.2f} s | {r['ask_wall_s'] / r['bundled_wall_s']:.2f}x "
               f"| {pct(f, 50):.1f} / {pct(f, 95):.1f} / {max(f):.0f} ms | {pct(w, 50):.1f} / {pct(w, 95):.1f} ms "
               f"| {pct(f, 95) / max(pct(w, 95), 1e-9):.2f}x | {r['mem'].get('Anonymous', 0):,.0f} MB "
-              f"| {r['update_s']:.1f} s |")
+              f"| {r['update_s']:.1f} s (CPU {r['update_cpu_s']:.1f} s) |")
     sys.stdout.flush()
 
 
