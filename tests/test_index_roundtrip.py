@@ -336,13 +336,14 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
     import numpy as np
 
     from bot.index.corpus import CorpusIndex, PassageList
+    from bot.index.layout import read_terms, terms_file
     from bot.model import Passage
 
     rng = random.Random(9)
     heads = [(), ("A",), ("A", "B"), ("C",), ("A", "B", "D"), ("A",)]  # ("A",) under ids 1 and 5
     doc_of, path = [], []
     for d in range(6):
-        for _ in range(0 if d == 3 else rng.randrange(1, 60)):  # d3 has none
+        for _ in range(0 if d == 3 else rng.randrange(1, 150)):  # d3 has none; some past 64 (grouped by numpy)
             doc_of.append(d)
             path.append(rng.choice([1, 2, 2, 3, 4, 5, 0]))
 
@@ -350,19 +351,24 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
         def position(self, doc_id: str) -> int:
             return int(doc_id[1:])
 
-    saved = store.PassageStore(Docs(), heads, {"doc": np.array(doc_of, np.int32), "path": np.array(path, np.int32)})  # type: ignore[arg-type]
+    arrays = {"doc": np.array(doc_of, np.int32), "path": np.array(path, np.int32)}
+    saved = store.PassageStore(Docs(), heads, arrays)  # type: ignore[arg-type]
+    as_lines = store.PassageStore(Docs(), read_terms(terms_file(heads, [], [], []), words=False)["headings"], arrays)  # type: ignore[arg-type]
+    assert hasattr(as_lines.head_paths, "many")
     listed = PassageList(Passage(i, f"d{d}", heads[p], "x", 0, 1, ()) for i, (d, p) in enumerate(zip(doc_of, path)))
+    assert {len(listed.passages_of_document(f"d{d}")) > 64 for d in range(6)} == {True, False}
     trees = []
-    for passages in (saved, listed):
+    for passages in (saved, as_lines, listed):
         index = object.__new__(CorpusIndex)
         index.passages, index._doc_trees = passages, {}
         trees.append([(index._doc_tree(f"d{d}"), index.document_passages(f"d{d}")) for d in range(6)])
     for d in range(6):
         got = saved.paths_of_document(f"d{d}")
+        assert as_lines.paths_of_document(f"d{d}") == got
         merged: dict[tuple[str, ...], list[int]] = {}
         for h, ids in got:
             merged.setdefault(h, []).extend(ids)
         assert {h: sorted(ids) for h, ids in merged.items()} == dict(listed.paths_of_document(f"d{d}")), d
         assert list(merged) == [h for h, _ in listed.paths_of_document(f"d{d}")]  # first appearances
         assert (got == []) == (d == 3)
-    assert trees[0] == trees[1] and any(len(t[0][1]) > 1 for t in trees[0])
+    assert trees[0] == trees[1] == trees[2] and any(len(t[0][1]) > 1 for t in trees[0])

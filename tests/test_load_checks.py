@@ -196,6 +196,11 @@ def test_terms_file_round_trip_of_heading_paths_and_words():
         assert [tuple(lazy["headings"][i]) for i in range(len(heads))] == [tuple(h) for h in heads]
         assert isinstance(lazy["headings"], HeadingPaths) or any("\x1f" in p for h in heads for p in h)
         assert full["vocab"] == ["t1", "t2"] and dict(zip(full["words"], full["word_docs"])) == {"alpha": 3, "beta": 1}
+        if heads and isinstance(lazy["headings"], HeadingPaths):  # a document's paths looked up at once read as one at a time, a few or many, from the end too
+            for ids in ([0], list(range(len(heads))) * 9, [len(heads) - 1, -1, 0] * 12):
+                assert lazy["headings"].many(ids) == [lazy["headings"][i] for i in ids]
+            with pytest.raises(IndexError):
+                lazy["headings"].many([0] * 40 + [len(heads)])
         if isinstance(lazy["headings"], HeadingPaths):  # handed on as lines (an update), the same file
             assert terms_file(lazy["headings"].lines(), ["t1", "t2"], [], ["alpha", "beta"], [3, 1]) == blob
 

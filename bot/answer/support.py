@@ -131,8 +131,9 @@ class Support:
         question names the whole long form ("total dissolved solids" is supported by "TDS")."""
         have = set(self.index.passage_terms[pi])
         asked = set(terms)
-        by_key = self.index.glossary.by_key
-        for key in have & by_key.keys():
+        glossary = self.index.glossary
+        by_key = glossary.by_key
+        for key in have & glossary.key_set:
             e = by_key[key]
             if set(e.long_terms) <= asked:
                 have.update(e.long_terms)
@@ -174,8 +175,9 @@ class Support:
     def expand(self, terms: set[str]) -> set[str]:
         """Long-form terms of the acronyms among ``terms``."""
         out: set[str] = set()
-        by_key = self.index.glossary.by_key
-        for key in terms & by_key.keys():
+        glossary = self.index.glossary
+        by_key = glossary.by_key
+        for key in terms & glossary.key_set:
             out.update(by_key[key].long_terms)
         return out
 

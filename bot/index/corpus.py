@@ -34,7 +34,7 @@ class PassageAnalyzer:
     def __init__(self, glossary: Glossary, analyzer: Analyzer | None = None):
         self.glossary = glossary
         self.analyzer = analyzer or Analyzer()
-        self._long_forms = glossary.by_first
+        self._long_forms, self._firsts, self._seconds = glossary.by_first, glossary.first_set, glossary.seconds_of_first
         self._headings: dict[tuple[tuple[str, ...], bool], tuple[str, ...]] = {}
 
     def text_terms(self, text: str, joined: frozenset[str] | set[str] | None = None) -> list[str]:
@@ -66,11 +66,14 @@ class PassageAnalyzer:
         if not long_forms:
             return terms
         have = set(terms)
-        firsts = long_forms.keys() & have
+        firsts = have & self._firsts
         if not firsts:
             return terms
-        # only entries whose every long-form word is present need the (slower) check for a run
-        candidates = [e for f in firsts for e in long_forms[f] if e.key not in have and have.issuperset(e.long_terms)]
+        # only entries whose every long-form word is present need the (slower) check for a run; a
+        # first term whose long forms' second terms are all absent has none (most texts: "class", "type")
+        seconds = self._seconds
+        candidates = [e for f in firsts if (s := seconds[f]) is None or not have.isdisjoint(s)
+                      for e in long_forms[f] if e.key not in have and have.issuperset(e.long_terms)]
         if not candidates:
             return terms
         out = list(terms)
@@ -368,8 +371,9 @@ class CorpusIndex:
         if got is None:
             tree: dict[tuple[str, ...], list[int]] = {}
             for headings, ids in self.passages.paths_of_document(doc_id):  # type: ignore[attr-defined]
-                for n in range(1, len(headings)):
-                    tree.setdefault(headings[:n], [])
+                if len(headings) > 1 and headings[:-1] not in tree:  # a path in the tree has its prefixes there
+                    for n in range(1, len(headings)):
+                        tree.setdefault(headings[:n], [])
                 under = tree.setdefault(headings, [])
                 under.extend(ids)
                 if len(under) > len(ids):  # one path under two ids (an update's): in document order

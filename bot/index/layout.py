@@ -351,6 +351,21 @@ class HeadingPaths(Sequence):
         return tuple(str(self._bytes[start:int(self._ends[i])], "utf-8").split(_PART)[1:])
 
 
+    def many(self, ids: Sequence[int]) -> list[tuple[str, ...]]:
+        """``[self[i] for i in ids]``, the lines' places looked up at once (a document's paths:
+        a reference page has a thousand)."""
+        if self._lines is not None or len(ids) < 32:  # a few: numpy's calls would cost more than they save
+            return [self[int(i)] for i in ids]
+        at = np.asarray(ids, np.int64)
+        if at.min() < -self._n or at.max() >= self._n:
+            raise IndexError(f"heading path index out of range (of {self._n})")
+        at %= self._n
+        ends = self._ends[at]
+        starts = np.where(at > 0, self._ends[at - 1] + 1, 0)  # at - 1 is -1 only where at is 0
+        data = self._bytes
+        return [tuple(str(data[a:b], "utf-8").split(_PART)[1:]) for a, b in zip(starts.tolist(), ends.tolist())]
+
+
 def _lines(text: str) -> list[str]:
     return text.split("\n") if text else []
 

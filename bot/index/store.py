@@ -214,6 +214,13 @@ class PassageStore(Sequence):
         lo, hi = self._span(doc_id)
         if hi <= lo:
             return []
+        heads = self.head_paths
+        if hi - lo <= 64:  # most documents: grouped in Python, without a dozen numpy calls' overhead
+            groups: dict[int, list[int]] = {}
+            for k, path in enumerate(self.a["path"][lo:hi].tolist(), lo):
+                groups.setdefault(path, []).append(k)
+            return list(zip(heads.many(list(groups)) if hasattr(heads, "many") else [heads[i] for i in groups],
+                            groups.values()))
         ids, first, group = np.unique(self.a["path"][lo:hi], return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")  # the groups in order of first appearance
         rank = np.empty(len(ids), np.int64)
@@ -221,8 +228,9 @@ class PassageStore(Sequence):
         ranks = rank[group.reshape(-1)]
         grouped = np.argsort(ranks, kind="stable") + lo  # passages by group, in order within each
         ends = np.cumsum(np.bincount(ranks, minlength=len(ids))).tolist()
-        heads, passages = self.head_paths, grouped.tolist()
-        return [(heads[int(ids[j])], passages[a:b]) for j, a, b in zip(order.tolist(), [0, *ends[:-1]], ends)]
+        passages = grouped.tolist()
+        paths = heads.many(ids[order]) if hasattr(heads, "many") else [heads[i] for i in ids[order].tolist()]
+        return [(path, passages[a:b]) for path, a, b in zip(paths, [0, *ends[:-1]], ends)]
 
     def distinct_paths(self, block: int = 4096) -> Iterator[tuple[str, ...]]:
         """Heading paths in order of first appearance, read ``block`` passages at a time (a caller
