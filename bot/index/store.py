@@ -27,7 +27,7 @@ from bot.index.files import IndexFileError, checked, load_npz, map_file, read_ch
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, HeadingPaths,
                               blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
                               read_terms, repair_command, stale_at_load, terms_name)
-from bot.model import Document, Passage, Sentence
+from bot.model import Document, Passage, Sentence, SentenceList
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
 from bot.text.glossary import Entry, Glossary
@@ -187,11 +187,18 @@ class PassageStore(Sequence):
         pos = int(a["doc"][i])
         d = self.docs[pos]  # the store notes its id, so lookups by id stay cheap
         lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
-        sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
-                      for s, e, b in zip(a["sent_start"][lo:hi], a["sent_end"][lo:hi], a["sent_bullet"][lo:hi]))
         start, end = int(a["start"][i]), int(a["end"][i])
-        p = Passage(i, d.id, self.head_paths[int(a["path"][i])], d.text[start:end], start, end, sents,
-                    bool(a["first"][i]))
+        text = d.text[start:end]
+        s_start, s_end = a["sent_start"][lo:hi], a["sent_end"][lo:hi]
+        sents: Sequence[Sentence]
+        if hi > lo and int(s_start.min()) >= start and int(s_end.max()) <= end:  # each a slice of the passage
+            spans = np.empty((hi - lo, 3), np.int32)  # SentenceList's (start, end, bullet) triples
+            spans[:, 0], spans[:, 1], spans[:, 2] = s_start, s_end, a["sent_bullet"][lo:hi] != 0
+            sents = SentenceList(text, start, array("i", spans.tobytes()))
+        else:
+            sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
+                          for s, e, b in zip(s_start, s_end, a["sent_bullet"][lo:hi]))
+        p = Passage(i, d.id, self.head_paths[int(a["path"][i])], text, start, end, sents, bool(a["first"][i]))
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[i] = p
