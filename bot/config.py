@@ -192,13 +192,17 @@ MAX_VALUE_CHARS = 10_000  # a title, an author, a path: never longer
 # What a manifest may hold once its YAML aliases are expanded (``title: *v`` repeats the anchored
 # value): room for aliases shared by many documents, none for a 190 KB file that expands to 600 MB.
 MAX_EXPANDED_CHARS = 16 * MAX_MANIFEST_BYTES
+# The corpus.yaml `python -m bot index` writes beside an index lists every file it read (a path and
+# a title each, about 28 bytes a file: 76,520 files make 2.1 MB): it may be this large (600,000 files),
+# with aliases expanding it to twice that at most.
+MAX_LISTING_BYTES = 16 * MAX_MANIFEST_BYTES
 MAX_EXAMPLES, MAX_EXAMPLE_CHARS = 50, 500  # example questions: copied into index.json, shown on the page
 
 
-def _expanded_chars(path: Path, root: yaml.Node) -> int:
+def _expanded_chars(path: Path, root: yaml.Node, limit: int = MAX_EXPANDED_CHARS) -> int:
     """How many characters of keys and values the manifest holds with every alias expanded: each
     node is sized once (a shared node counts once per use), so a billion-laughs nest is sized in
-    a moment; sizing stops past ``MAX_EXPANDED_CHARS``; an alias inside its own anchor is refused."""
+    a moment; sizing stops past ``limit``; an alias inside its own anchor is refused."""
     size: dict[int, int] = {}
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     open_: set[int] = set()
@@ -213,7 +217,7 @@ def _expanded_chars(path: Path, root: yaml.Node) -> int:
         children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
         if done:
             open_.discard(key)
-            size[key] = min(sum(size[id(c)] for c in children), MAX_EXPANDED_CHARS + 1)
+            size[key] = min(sum(size[id(c)] for c in children), limit + 1)
             continue
         if key in open_:
             raise CorpusError(f"{_where(path, node)}: a YAML alias refers to the value it is part of")
@@ -285,17 +289,18 @@ def yaml_error(path: Path, exc: yaml.YAMLError) -> CorpusError:
     return CorpusError(f"{path}{line}: invalid YAML: {problem}")
 
 
-def load_manifest(path: str | Path, skip_private: bool = False) -> Manifest:
+def load_manifest(path: str | Path, beside: bool = False) -> Manifest:
     """Parse and validate ``path``; raise CorpusError with ``file:line: problem`` on failure.
-    ``skip_private``: document keys starting with "_" are passed over (the corpus.yaml beside a
-    saved index, where an earlier version of `python -m bot index` wrote each document's structure
-    as "_blocks"); elsewhere they are unknown keys like any other."""
+    ``beside``: the corpus.yaml `python -m bot index` wrote beside a saved index, listing every
+    file it read: it may be as large as ``MAX_LISTING_BYTES``, and
+    document keys starting with "_" are passed over (an earlier version wrote each document's
+    structure as "_blocks"); elsewhere they are unknown keys like any other."""
     path = Path(path)
-    root = _compose(path)
+    root = _compose(path, *((MAX_LISTING_BYTES, 2 * MAX_LISTING_BYTES) if beside else (MAX_MANIFEST_BYTES, MAX_EXPANDED_CHARS)))
     top = _mapping(path, root, "the manifest")
     if "documents" not in top:
         raise CorpusError(f"{_where(path, root)}: the manifest has no 'documents' list")
-    entries = _documents(path, top["documents"][1], skip_private)
+    entries = _documents(path, top["documents"][1], beside)
     settings = _settings(path, top["settings"][1]) if "settings" in top else Settings()
     examples = _examples(path, top["examples"][1]) if "examples" in top else []
     unknown = set(top) - {"name", "description", "documents", "settings", "examples"}
@@ -315,12 +320,12 @@ def load_manifest(path: str | Path, skip_private: bool = False) -> Manifest:
     )
 
 
-def _compose(path: Path) -> yaml.Node:
-    """The manifest's YAML tree, read within its size limits (bytes, and characters once its
-    aliases are expanded)."""
+def _compose(path: Path, max_bytes: int, max_chars: int) -> yaml.Node:
+    """The manifest's YAML tree, read within its size limits: bytes, and characters once its
+    aliases are expanded."""
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise CorpusError(f"{path}: the manifest is over {MAX_MANIFEST_BYTES // 1024:,} KB; "
+        if path.stat().st_size > max_bytes:
+            raise CorpusError(f"{path}: the manifest is over {max_bytes // 1024:,} KB; "
                               "list documents, not their text")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -333,8 +338,8 @@ def _compose(path: Path) -> yaml.Node:
         raise yaml_error(path, exc) from None
     if root is None:
         raise CorpusError(f"{path}: the manifest is empty; it needs a 'documents' list")
-    if _expanded_chars(path, root) > MAX_EXPANDED_CHARS:
-        raise CorpusError(f"{path}: the manifest holds over {MAX_EXPANDED_CHARS:,} characters once its YAML aliases "
+    if _expanded_chars(path, root, max_chars) > max_chars:
+        raise CorpusError(f"{path}: the manifest holds over {max_chars:,} characters once its YAML aliases "
                           "(*name) are expanded; list documents, not their text")
     return root
 

@@ -246,3 +246,42 @@ def test_an_out_of_range_setting_over_http_is_a_422_naming_it():
     client = TestClient(make_app(ChatBot.load()))
     r = client.post("/api/ask", json={"question": "what is a VAE", "strictness": 1e23})
     assert r.status_code == 422 and "strictness must be between 0 and 1, got 1e+23" in r.text
+
+
+def test_the_corpus_yaml_listing_every_file_beside_an_index_loads_past_a_hand_written_ones_limit(tmp_path, monkeypatch):
+    """`index` writes a corpus.yaml beside the index listing every file it read: 76,520 files made
+    2.1 MB, over the 1 MB a hand-written manifest may be, and every load of that index failed. The
+    listing may be 16 MB; its aliases are still bounded; an update that leaves it unchanged takes
+    what the header it replaces recorded instead of parsing it again (8 s at 76,520 files)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text(ALPHA)
+    (src / "b.md").write_text(BETA)
+    idx = tmp_path / "idx"
+    indexer.build([src], idx, engine="tantivy")
+    listing = idx / "corpus.yaml"
+    entries = "".join(f"  - path: docs-{i:05d}.jsonl\n    title: Docs {i:05d}\n" for i in range(40_000))
+    listing.write_text("name: Forty thousand files\ndocuments:\n" + entries + "settings:\n  strictness: 0.7\n")
+    assert listing.stat().st_size > 1024 * 1024
+    with pytest.raises(CorpusError, match=r"the manifest is over 1,024 KB"):
+        load_manifest(listing)
+    bot = ChatBot.load(idx)
+    assert bot.manifest.name == "Forty thousand files" and bot.manifest.settings.answer.strictness == 0.7
+    nest = tmp_path / "nest.yaml"  # 100 million characters once expanded
+    nest.write_text("lol0: &l0 " + "x" * 1000 + "\n" + "".join(f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n"
+                                                             for i in range(1, 6)) + "documents: [a.md]\n")
+    with pytest.raises(CorpusError, match=r"the manifest holds over 33,554,432 characters"):
+        load_manifest(nest, beside=True)
+
+    indexer.build([src], idx, engine="tantivy")  # built again: the edited listing is kept, and recorded
+    seen = layout.read_header(idx)["manifest_seen"]
+    assert seen["name"] == "Forty thousand files" and seen["size"] == listing.stat().st_size
+    (src / "b.md").write_text(BETA + "\n\nThe beta widget also hums.\n")
+
+    def parse(*args, **kwargs):
+        raise AssertionError("an unchanged corpus.yaml parsed again")
+
+    monkeypatch.setattr(layout, "load_manifest", parse)
+    report = update(idx)
+    assert report.full is None and report.changed
+    assert layout.read_header(idx)["manifest_seen"] == seen

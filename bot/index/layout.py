@@ -82,15 +82,18 @@ def describing_manifest(folder: Path, inputs: Sequence[str]) -> tuple[Path, bool
     return (source, False) if source is not None else (folder / MANIFEST, True)
 
 
-def manifest_seen(folder: Path, inputs: Sequence[str]) -> dict[str, Any] | None:
+def manifest_seen(folder: Path, inputs: Sequence[str], before: Any = None) -> dict[str, Any] | None:
     """What the describing corpus.yaml says (name, description, examples, answer settings) with
     its size and time, recorded in the header when an index is written: a load finding the file
     unchanged takes these values instead of parsing it (a corpus.yaml listing 10,000 documents
-    took most of a second to parse). None when there is none or it does not read."""
+    took most of a second to parse). None when there is none or it does not read. ``before``: what
+    the header being replaced (an update's) recorded, taken as it is where the file is unchanged."""
     path, beside = describing_manifest(folder, inputs)
     try:
         st = path.stat()
-        m = load_manifest(path, skip_private=beside)
+        if isinstance(before, dict) and (before.get("size"), before.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
+            return before
+        m = load_manifest(path, beside=beside)
     except (OSError, CorpusError):
         return None
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "description": m.description,

@@ -298,7 +298,7 @@ def current_manifest(folder: Path, header: dict[str, Any]) -> Manifest:
         except (KeyError, TypeError, ValueError):  # a header edited by hand: the file says
             pass
     try:
-        now = load_manifest(path, skip_private=beside)
+        now = load_manifest(path, beside=beside)
     except CorpusError as exc:
         why = outdated(header) if beside else None
         if why:  # an earlier version's corpus.yaml (too large with the structure in it, say)

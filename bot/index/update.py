@@ -200,7 +200,8 @@ def _rewrite_header(folder: Path, header: dict[str, Any], snap: layout.Snapshot,
     with the new fingerprint, so the index is current again."""
     writer.write_header(folder, manifest, inputs, header["files"], header["engine"], header["documents"],
                        header["passages"], header.get("problems") or [], snap,
-                       int(header.get("generation") or 0), header.get("parts") or [""])
+                       int(header.get("generation") or 0), header.get("parts") or [""],
+                       seen_before=header.get("manifest_seen"))
 
 
 def _stored_order(stored: Any, passage_doc: np.ndarray) -> tuple[dict[int, list[int]], np.ndarray]:
@@ -522,7 +523,8 @@ def _write_generation(folder: Path, header: dict[str, Any], changes: _Changes, o
                                               settings.bm25_k1, settings.bm25_b, uid_len))
     kept_files = {n: info for n, info in prev.files.items() if layout.generation_of(n) is None}
     files = writer.write_generation(folder, generation, {**kept_files, **part.files}, changes.manifest,
-                                    changes.inputs, engine.name, out.problems, changes.snap, prev.parts + [f".{gen}"])
+                                    changes.inputs, engine.name, out.problems, changes.snap, prev.parts + [f".{gen}"],
+                                    seen_before=header.get("manifest_seen"))
     out.documents, out.passages = len(order), len(p_out["doc"])
     return files
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from bot.config import MANIFEST, CorpusError, Manifest
+from bot.config import MANIFEST, MAX_LISTING_BYTES, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
 from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
 from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
@@ -285,8 +285,10 @@ def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
 
 def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: dict[str, Any], engine: str,
                  documents: int, passages: int, problems: Sequence[str], snap: Snapshot | None = None,
-                 generation: int = 0, parts: Sequence[str] = ("",), extra: dict[str, Any] | None = None) -> None:
-    """``index.json``, written last (its rename is what makes a build or an update count)."""
+                 generation: int = 0, parts: Sequence[str] = ("",), extra: dict[str, Any] | None = None,
+                 seen_before: Any = None) -> None:
+    """``index.json``, written last (its rename is what makes a build or an update count).
+    ``seen_before``: the replaced header's ``manifest_seen`` (``layout.manifest_seen``)."""
     settings = manifest.settings.flat()
     inputs = [str(Path(i).resolve()) for i in inputs]
     snap = snap if snap is not None else snapshot_sources(inputs)
@@ -297,7 +299,7 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
         "fingerprint": fingerprint(snap, index_settings(settings)), "stamp": [list(e) for e in snap],
         "documents": documents, "passages": passages,
         "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
-        "manifest_seen": manifest_seen(out, inputs),
+        "manifest_seen": manifest_seen(out, inputs, seen_before),
         **(extra or {}),
     }
     atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -378,11 +380,11 @@ class Generation:
 
 def write_generation(out: Path, gen: Generation, files: Mapping[str, Any], manifest: Manifest,
                      inputs: Sequence[str], engine: str, problems: Sequence[str], snap: Snapshot | None = None,
-                     parts: Sequence[str] = ("",)) -> dict[str, Any]:
+                     parts: Sequence[str] = ("",), seen_before: Any = None) -> dict[str, Any]:
     """The one writer of an index's generation, for full builds, large builds and updates:
     documents, passages, terms, sources and the engine's files under ``gen.number``'s names, then
     ``index.json`` naming them with ``files`` (the parts' files and others kept). Returns every
-    file the header names."""
+    file the header names. ``seen_before``: an update's (``write_header``)."""
     files = dict(files)
 
     def name(base: str) -> str:
@@ -395,7 +397,7 @@ def write_generation(out: Path, gen: Generation, files: Mapping[str, Any], manif
     files[name(SOURCES_JSON)] = atomic_write(out / name(SOURCES_JSON), sources_blob(gen.records))
     files.update(gen.save_engine())
     write_header(out, manifest, inputs, files, engine, len(gen.documents["part"]), len(gen.passages["doc"]),
-                 problems, snap, gen.number, parts)
+                 problems, snap, gen.number, parts, seen_before=seen_before)
     return files
 
 
@@ -426,7 +428,8 @@ def _plain(value: Any) -> Any:
 
 
 def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document]) -> None:
-    """A corpus.yaml beside the index listing what was indexed (titles can be edited, then re-index)."""
+    """A corpus.yaml beside the index listing what was indexed (titles can be edited, then re-index),
+    where the listing is at most ``MAX_LISTING_BYTES``."""
     import yaml
 
     if (out / MANIFEST).exists():
@@ -442,6 +445,8 @@ def write_manifest(out: Path, manifest: Manifest, documents: Sequence[Document])
     body = {"name": manifest.name, "documents": list(seen.values()),
             "settings": manifest.settings.flat()}
     text = "# Written by `python -m bot index`: what this index holds (paths relative to the sources).\n"
-    atomic_write(out / MANIFEST, (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode())
+    data = (text + yaml.safe_dump(body, allow_unicode=True, sort_keys=False)).encode()
+    if len(data) <= MAX_LISTING_BYTES:  # else (over 600,000 files) none: the index answers as its header says
+        atomic_write(out / MANIFEST, data)
 
 
