@@ -7,6 +7,8 @@ skipped, never aborting the rest.
 """
 from __future__ import annotations
 
+import operator
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -93,6 +95,21 @@ class RealPaths:
         return folder / f.name
 
 
+_parts = operator.attrgetter("parts")
+
+
+def _below(path: Path) -> list[Path]:
+    """Every file name under a folder, none under a skipped or hidden folder below it (not walked
+    into), links to folders not followed; in Path order (part by part), sorted on the tuples of
+    parts: pathlib's own comparison builds them again at each comparison."""
+    out: list[Path] = []
+    for folder, folders, names in os.walk(path):
+        folders[:] = [d for d in folders if d not in SKIP_DIRS and not d.startswith(".")]
+        base = Path(folder)
+        out.extend(base / n for n in names)
+    return sorted(out, key=_parts)
+
+
 def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, Path]]:
     """(file, folder, real path) of the supported files under a folder, links kept inside it."""
     inside = path.resolve()
@@ -105,13 +122,13 @@ def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, 
             if saved[folder]:
                 return True
             folder = folder.parent
-        return all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
+        if path not in saved:  # asked for every file directly under the folder: looked at once
+            saved[path] = all((path / m).is_file() for m in SAVED_INDEX_MARKERS)
+        return saved[path]
 
     real_path = RealPaths()
 
-    for f in sorted(path.rglob("*")):
-        if any(part in SKIP_DIRS or part.startswith(".") for part in f.relative_to(path).parts[:-1]):
-            continue
+    for f in _below(path):
         if not (f.suffix.lower() in SUFFIXES and f.name != MANIFEST and f.is_file()) or in_saved_index(f.parent):
             continue
         real = real_path(f)
