@@ -110,6 +110,20 @@ def test_large_index_update_equals_a_full_build(tmp_path):
     assert listed <= left and {n for n in left - listed if ".1." not in n and n != "tantivy.1"} == set()
 
 
+def test_an_update_that_only_removes_files_equals_a_full_build(tmp_path):
+    """No new document at all: the passages kept are gathered from the old rows alone."""
+    lines = scifact_lines(320)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    (src / "notes.md").unlink()  # its acronym's long form is in no other file: nothing is analyzed again
+    r = update(idx)
+    assert r.full is None and r.removed == ["notes.md"] and not r.changed and not r.added and not r.reanalyzed
+    full = tmp_path / "full"
+    indexer.build([src], full, engine="tantivy", workers=1)
+    assert_same_index(idx, full)
+
+
 def test_small_index_update_equals_a_full_build(tmp_path):
     src = write_mixed(tmp_path / "mixed")
     idx = tmp_path / "idx"

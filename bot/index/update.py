@@ -438,19 +438,20 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part,
     """Passages: old rows of kept documents and new rows, pooled, then gathered in order; with
     each passage's length and the heading paths."""
     pz, res = prev.passages, part.analyzed
-    n_new = sum(1 for pos, _, _ in order if pos is None)
+    pos = np.asarray([-1 if p is None else p for p, _, _ in order], np.int64)  # old place, or -1: new
+    is_new = pos < 0
+    n_new = int(is_new.sum())
     new_lo = np.zeros(n_new + 1, np.int64)
     np.cumsum(np.bincount(res["doc"], minlength=n_new), out=new_lo[1:])
     n_old_p = len(pz["doc"])
-    rows = []
-    j = 0
-    for pos, _, _ in order:
-        if pos is not None:
-            rows.append(np.arange(prev.doc_lo[pos], prev.doc_lo[pos + 1]))
-        else:
-            rows.append(n_old_p + np.arange(new_lo[j], new_lo[j + 1]))
-            j += 1
-    take = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    # each document's rows in the pooled arrays (old rows, then the new part's) as a start and a
+    # count, made into one array of rows at once, not an arange per document (191,250 of them)
+    j = np.cumsum(is_new) - 1  # a new document's place among the new ones
+    nj, old_at = np.maximum(j, 0), np.where(is_new, 0, pos)
+    starts = np.where(is_new, n_old_p + new_lo[nj], prev.doc_lo[old_at])
+    counts = np.where(is_new, new_lo[np.minimum(nj + 1, n_new)] - new_lo[nj], prev.doc_lo[old_at + 1] - prev.doc_lo[old_at])
+    ends = np.cumsum(counts)
+    take = np.repeat(starts - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
     new_path, heads = _heading_ids(prev.meta["headings"], res["heads"])
     new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
     np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
@@ -460,7 +461,7 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part,
                    ("uid", part.uids)):
         p_out[k] = _pool(pz[k], new)[take]
     lengths = _pool(prev.statistics["doc_len"], res["lengths"])[take]
-    p_out["doc"] = np.repeat(np.arange(len(order), dtype=np.int32), np.asarray([len(r) for r in rows], np.int64))
+    p_out["doc"] = np.repeat(np.arange(len(order), dtype=np.int32), counts)
     # sentences: each pooled passage's range in the pooled sentence arrays
     s_lo = _pool(pz["sent_ptr"][:-1], new_sent_ptr[:-1] + len(pz["sent_start"]))[take]
     s_n = _pool(np.diff(pz["sent_ptr"]), np.diff(new_sent_ptr))[take]
