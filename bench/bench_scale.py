@@ -11,7 +11,8 @@ rotated by the copy's number and its id suffixed), for sizes past the real text 
 passages); its vocabulary and statistics are the real text's, repeated.
 
 For each size, every figure in a fresh process (``python -m bot ...`` as a user runs it):
-- build: ``python -m bot index SUBSET --out IDX`` wall time and peak memory (its own and its workers');
+- build: ``python -m bot index SUBSET --out IDX`` wall time, CPU time and peak memory (its own and
+  its workers'; on a shared machine the wall time counts what else ran, the CPU time mostly not);
 - load: ``ChatBot.load`` in a fresh process;
 - whole-process ask: ``python -m bot ask Q --corpus IDX`` wall time (median of 5 questions, after a first
   run that caches the bytecode, as a user's installation has it) and
@@ -20,14 +21,14 @@ For each size, every figure in a fresh process (``python -m bot ...`` as a user 
   (``ChatBot.warm``: the word-vector model, common words, the speller's lists), the questions
   asked once each (first), then all again (warm): p50 / p95 / worst;
 - private memory (anonymous pages, not the memory-mapped index files) after those asks;
-- update: 8 files edited, 1 removed, 1 added, then ``python -m bot index`` again;
+- update: 8 files edited, 1 removed, 1 added, then ``python -m bot index`` again (wall and CPU);
 - peers, where the index is a tantivy one (its ``terms.txt`` holds every passage's indexed terms):
   the same terms indexed by bm25s (if installed: `pip install bm25s`, a peer, not a dependency) and by this product's
   tantivy engine, each in its own process (``bench_engines.py``'s workers, the same questions):
   build from the terms, load, retrieval p50 / p95 and peak memory; bm25s is left out (saying so)
   where its measured appetite, about 5.6 KB a passage, would not fit in the available memory.
   ``--peers IDX`` runs only this, on an index built already; ``--asks IDX`` only the first and
-  warm asks and private memory.
+  warm asks and private memory; ``--no-peers`` leaves the peers out.
 
 Not a test: the machine is shared, so compare ratios within one run, not seconds across runs.
 """
