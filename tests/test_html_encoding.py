@@ -148,3 +148,19 @@ def test_headings_of_the_xhtml_page_are_headings(tmp_path):
     assert [doc.text[b.start:b.end] for b in blocks if b.kind == HEADING] == [
         "Chapter 4. Upgrading the gizmo", "4.1. Back up the gizmo", "4.1.1. Check the release"]
     assert sum(1 for b in blocks if b.kind == KEY) == 2
+
+
+@pytest.mark.parametrize("page", [
+    '<html><head><title>Pumps</title><meta name="generator" content="Sphinx"></head><body><h1>Pumps</h1>'
+    '<p>The pump runs quietly.</p></body></html>\n<p>The pump filter is washed monthly.</p>\n',
+    '<html><head><title>Pumps</title></head><body><h1>Pumps</h1><p>The pump runs quietly in the night, as the '
+    'manual says at length in its first chapter.</p></BODY></HTML >\n<p>The pump filter is washed monthly, '
+    'as the second chapter says.</p>\n',
+])
+def test_text_after_the_end_of_a_page_is_read_as_a_browser_shows_it(tmp_path, page):
+    """A paragraph after ``</html>`` (a footer pasted on, a fragment appended) is part of the
+    page in a browser; lxml's parser dropped it, a documentation page's and an article's alike."""
+    f = tmp_path / "pumps.html"
+    f.write_text(page, encoding="utf-8")
+    docs = read_file(f, tmp_path, LoadReport())
+    assert len(docs) == 1 and "The pump runs quietly" in docs[0].text and "washed monthly" in docs[0].text

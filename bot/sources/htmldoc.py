@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.sources.readers import decode_html, without_xml_declaration
+from bot.sources.readers import decode_html, with_body_open, without_xml_declaration
 from bot.sources.structure import CODE, HEADING, ITEM, KEY, PARAGRAPH, ROW, Builder
 
 _GENERATORS = re.compile(r"sphinx|docutils|docbook|doxygen|mkdocs|asciidoc|texinfo|javadoc|pandoc|hugo|"
@@ -285,7 +285,7 @@ def read_html_doc_code(html: str | bytes) -> tuple[str, list[int], str | None, l
     """``read_html_doc`` and the page's inline code spans (``structure.CODE_KEY``)."""
     import lxml.html
 
-    html = decode_html(html) if isinstance(html, bytes) else without_xml_declaration(html)
+    html = with_body_open(decode_html(html) if isinstance(html, bytes) else without_xml_declaration(html))
     try:
         root = lxml.html.document_fromstring(html)
     except (ValueError, TypeError, lxml.etree.ParserError):

@@ -125,10 +125,21 @@ def without_xml_declaration(html: str) -> str:
     return _XML_DECLARATION_TEXT.sub("", html, count=1) if html.lstrip()[:5].lower() == "<?xml" else html
 
 
+_BODY_END = re.compile(r"</(?:body|html)\s*>", re.I)
+
+
+def with_body_open(html: str) -> str:
+    """A page without its ``</body>`` and ``</html>`` end tags: a browser shows what follows them
+    as part of the body (a footer pasted after ``</html>``, a fragment appended), where lxml's
+    parser drops it."""
+    return _BODY_END.sub("", html) if "</" in html else html
+
+
 def read_html(path: Path) -> str:
-    """Read an HTML page as a browser would (``decode_html``); CorpusError if it is not text."""
+    """Read an HTML page as a browser would (``decode_html``, ``with_body_open``); CorpusError if
+    it is not text."""
     raw = read_bytes(path)
-    text = decode_html(raw)
+    text = with_body_open(decode_html(raw))
     if "\x00" in text:
         raise CorpusError(f"{path}: looks like a binary file, not text (it holds NUL bytes)")
     return text
