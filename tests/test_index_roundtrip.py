@@ -253,11 +253,16 @@ def test_ask_rebuild_brings_an_index_of_the_earlier_layout_up_to_date(earlier):
 
 
 def test_an_earlier_corpus_yaml_too_large_to_read_names_the_command_that_repairs_it(earlier):
-    """With long documents the structure made the written corpus.yaml pass the manifest size limit."""
+    """With long documents the structure made the written corpus.yaml pass the manifest size limit:
+    past a hand-written manifest's 1 MB it still reads (the listing beside an index may be 16 MB),
+    past 16 MB the message names the command that builds the index anew."""
     src, idx, _ = earlier
     text = (idx / "corpus.yaml").read_text()
     at = text.index("  _blocks:\n") + len("  _blocks:\n")
     more = "".join(f"  - {n}\n" for n in range(1_000_000, 1_100_000))  # 1.1 MB more of them
+    (idx / "corpus.yaml").write_text(text[:at] + more + text[at:])
+    assert KINDS["man"].before in ask(idx, KINDS["man"].question)["answer"]
+    more = "".join(f"  - {n}\n" for n in range(1_000_000, 2_500_000))  # 18 MB more
     (idx / "corpus.yaml").write_text(text[:at] + more + text[at:])
     p = bot("ask", KINDS["man"].question, "--corpus", str(idx))
     assert p.returncode == 2 and "earlier version" in p.stderr and f"--out {idx}" in p.stderr, p.stderr
