@@ -12,6 +12,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -39,6 +40,10 @@ def settled(page, timeout: float = 20_000) -> None:
     page.wait_for_function(SETTLED_JS, timeout=timeout)
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """``cmd`` run with its stderr on a pseudo-terminal (what a user at a terminal sees: progress
     bars are drawn only there), stdout discarded. ``wait_for(text)`` blocks until stderr has shown
@@ -49,8 +54,10 @@ class Terminal:
         # a terminal of 24 rows by 120 columns: on a 0 x 0 one progress bars draw nothing
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
         try:
+            # Ctrl-C as at a terminal: a test run started in the background by a shell without job
+            # control inherits SIGINT ignored, and a child that inherits that never sees Ctrl-C
             self.proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
-                                         **popen)
+                                         preexec_fn=_ctrl_c_as_at_a_terminal, **popen)
         finally:
             os.close(slave)  # the child holds it now: reading the master ends when the child closes its end
         self.fd = master
