@@ -377,3 +377,37 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
         assert list(merged) == [h for h, _ in listed.paths_of_document(f"d{d}")]  # first appearances
         assert (got == []) == (d == 3)
     assert trees[0] == trees[1] == trees[2] and any(len(t[0][1]) > 1 for t in trees[0])
+
+
+def test_a_saved_passages_sentences_read_from_its_arrays_as_sentence_objects_gave_them():
+    """A passage's sentences are made a ``SentenceList`` straight from the arrays where each is a
+    slice of the passage; random spans, damaged ones (outside the passage, ending before it starts)
+    included, read as the Sentence objects compacted by ``SentenceList.of`` read."""
+    import random
+
+    import numpy as np
+
+    from bot.model import Document, Sentence, SentenceList
+
+    class Docs:
+        def __init__(self, d: Document):
+            self.d = d
+
+        def __getitem__(self, i: int) -> Document:
+            return self.d
+
+    rng = random.Random(2)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab c") for _ in range(rng.randrange(5, 30)))
+        d = Document("d", "t", "s", text)
+        start = rng.randrange(0, len(text))
+        end = rng.randrange(start, len(text) + 1)
+        n = rng.randrange(0, 4)
+        ss, ee = ([rng.randrange(0, len(text) + 1) for _ in range(n)] for _ in range(2))
+        bb = [rng.randrange(2) for _ in range(n)]
+        arrays = {"doc": np.zeros(1, np.int32), "sent_ptr": np.array([0, n]), "sent_start": np.array(ss, np.int32),
+                  "sent_end": np.array(ee, np.int32), "sent_bullet": np.array(bb, np.int8), "start": np.array([start]),
+                  "end": np.array([end]), "path": np.zeros(1, np.int32), "first": np.ones(1, bool)}
+        got = store.PassageStore(Docs(d), [()], arrays)[0]  # type: ignore[arg-type]
+        made = tuple(Sentence(text[s:e], s, e, bool(b)) for s, e, b in zip(ss, ee, bb))
+        assert tuple(got.sentences) == tuple(SentenceList.of(text[start:end], start, made)), (text, start, end, ss, ee)

@@ -191,7 +191,8 @@ class PassageStore(Sequence):
         text = d.text[start:end]
         s_start, s_end = a["sent_start"][lo:hi], a["sent_end"][lo:hi]
         sents: Sequence[Sentence]
-        if hi > lo and int(s_start.min()) >= start and int(s_end.max()) <= end:  # each a slice of the passage
+        # each a slice of the passage (an end before the passage's start would index from its end)
+        if hi > lo and int(s_start.min()) >= start and int(s_end.min()) >= start and int(s_end.max()) <= end:
             spans = np.empty((hi - lo, 3), np.int32)  # SentenceList's (start, end, bullet) triples
             spans[:, 0], spans[:, 1], spans[:, 2] = s_start, s_end, a["sent_bullet"][lo:hi] != 0
             sents = SentenceList(text, start, array("i", spans.tobytes()))
