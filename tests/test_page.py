@@ -867,6 +867,7 @@ def test_controls_match_the_corpus_and_settings(page, mixed_url):
 
     page.goto(mixed_url)
     expect(page.locator("#question textarea")).to_be_visible()
+    expect(page.locator("#examples button").first).to_be_visible()  # drawn after the box: read them once there
     examples = page.locator("#examples button").all_inner_texts()
     assert examples and all(e.endswith("?") for e in examples)
     assert not any(e.startswith("Tell me about") or "weather" in e for e in examples)
