@@ -184,3 +184,29 @@ def test_a_lone_html_tag_block_is_read_past_not_fatal(tmp_path):
     report = LoadReport()
     docs = list(jsonl_documents(f, "kb.jsonl", report))
     assert [d.id for d in docs] == ["kb.jsonl#d0", "kb.jsonl#d1"] and not report.problems
+
+
+def _children(tokens):
+    return [(t.type, t.content, [(c.type, c.content, c.markup, sorted((c.attrs or {}).items())) for c in t.children or ()])
+            for t in tokens]
+
+
+def test_a_plain_inline_run_parses_as_markdown_it_parses_it():
+    """The reader gives a run with no inline syntax its one text token without the inline
+    tokenizer; every character, alone and beside others, parses as markdown-it's own parse does
+    (a rule enabled later whose start character the shortcut does not know fails here)."""
+    from markdown_it import MarkdownIt
+
+    from bot.sources import markdown
+
+    full = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    chars = [chr(c) for c in range(32, 127)] + ["\t", "\u00a0", "é", "—", "“", "€"]
+    texts = []
+    for c in chars:
+        texts += [f"a{c}b", f"{c}word", f"word {c}{c} more", f"x{c}[y](z){c}", f"line one{c}\nline two",
+                  f"# Head{c}ing\n\nText {c} here.", f"- item{c}\n- {c}item", f"| a{c} | b |\n|---|---|\n| {c} | d |"]
+    texts += ["plain prose with no syntax at all.", "two  spaces\nnext", "ends with two spaces  \nnext",
+              "&amp; entity", "a <b>tag</b>", "<http://example.com>", "a\\*b", "`code`", "~~gone~~", "snake_case_name"]
+    for text in texts:
+        assert _children(markdown._MD.parse(text)) == _children(full.parse(text)), repr(text)
+    assert any(markdown._INLINE_SYNTAX.search(t) is None for t in texts)  # the shortcut was taken
