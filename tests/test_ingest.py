@@ -262,3 +262,49 @@ def test_many_files_read_in_workers_as_in_one_process(tmp_path):
     assert built[1] == built[2]
     reply = ChatBot.load(tmp_path / "idx2").ask("How often should API keys be rotated?")
     assert reply.support == "answer" and "90 days" in reply.answer
+
+
+def test_a_walk_finds_each_files_real_path_and_name_as_pathlib_does(tmp_path, monkeypatch):
+    """A walk takes what holds for a whole folder once (its real path, inside a saved index) and
+    compares paths on their parts, not pathlib's calls: the files, their real paths, names and
+    problems are pathlib's, for a folder given by its name, through a link, relatively, twice."""
+    import itertools
+    from pathlib import Path
+
+    from bot.sources import ingest
+    from bot.sources.readers import LoadReport
+
+    docs = tmp_path / "docs"
+    (docs / "sub" / "deeper").mkdir(parents=True)
+    (docs / "idx").mkdir()
+    (tmp_path / "outside").mkdir()
+    for f in ("a.md", "sub/b.txt", "sub/deeper/c.md", "idx/x.md", "noext"):
+        (docs / f).write_text(f"Text of {f} here.\n")
+    (docs / "idx" / "index.json").write_text("{}")
+    (docs / "idx" / "texts.bin").write_text("")
+    (tmp_path / "outside" / "o.md").write_text("Outside text.\n")
+    (docs / "in.md").symlink_to("a.md")
+    (docs / "out.md").symlink_to(tmp_path / "outside" / "o.md")
+    (docs / "broken.md").symlink_to("nothing.md")
+    (docs / "subdir").symlink_to("sub")
+    (tmp_path / "via").symlink_to(docs)
+    monkeypatch.chdir(tmp_path)
+    for inputs in (["docs"], [str(docs)], ["via"], ["./via/"], ["docs", "docs"], ["docs/sub", "docs"], ["docs/in.md"]):
+        w = ingest.walk(inputs)
+        assert [real for real in w.real] == [f.resolve() for f, _ in w.found], inputs
+        named, seen, want = ingest.named_files(inputs, LoadReport(), w), set(), []
+        for f, root in w.found:  # the name below the folder given, as pathlib finds it
+            source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
+            want.append(str(f) if source in seen else source)
+            seen.add(want[-1])
+        assert [s for _, s in named] == want, inputs
+        for root in {r for _, r in w.found}:  # each folder's files in pathlib's order
+            files = [f for f, r in w.found if r == root]
+            assert files == sorted(files), inputs
+    w = ingest.walk(["docs"])
+    assert sorted(str(f) for f, _ in w.found) == ["docs/a.md", "docs/sub/b.txt", "docs/sub/deeper/c.md"]
+    assert any("out.md: a link to a file outside" in p for p in w.problems)
+    assert any("in.md: the same file as docs/a.md" in p for p in w.problems)
+    paths = ["/", ".", "a", "a/b", "/a", "/a/b", "/a/b/c.md", "a/b/c.md", "b", "/b/a", "a/bc", "..", "../a"]
+    for f, root in itertools.product(map(Path, paths), map(Path, paths)):
+        assert ingest._relative(f, root) == (str(f.relative_to(root)) if f.is_relative_to(root) else f.name)

@@ -154,19 +154,18 @@ def test_small_index_update_equals_a_full_build(tmp_path):
 def test_a_build_and_an_update_walk_the_sources_once(tmp_path, monkeypatch):
     """The snapshot and the plan of a build or an update share one walk of the source folders,
     and a problem met on the walk is reported once."""
-    from bot.sources import ingest, load
+    from bot.sources import ingest
 
     src = write_mixed(tmp_path / "mixed")
     (tmp_path / "outside.md").write_text("# Elsewhere\n\nNot in the sources.\n")
     (src / "link.md").symlink_to(tmp_path / "outside.md")  # the walk reports it, once
     walks = []
-    real_collect = ingest.collect
+    real_collect = ingest._collect  # what every walk of folders goes through (``walk``, ``collect``)
 
     def counted(*a, **k):
         walks.append(a)
         return real_collect(*a, **k)
-    for module in (ingest, layout, load):
-        monkeypatch.setattr(module, "collect", counted)
+    monkeypatch.setattr(ingest, "_collect", counted)
     idx = tmp_path / "idx"
     _, _, _, problems = indexer.build([src], idx)
     assert len(walks) == 1 and sum("link.md" in p for p in problems) == 1, (walks, problems)

@@ -20,7 +20,7 @@ import numpy as np
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.names import ENGINES
 from bot.index.files import IndexFileError, checked, read_checked
-from bot.sources.ingest import RealPaths, Walk, collect
+from bot.sources.ingest import Walk, path_order, walk
 from bot.sources.readers import LoadReport
 
 FORMAT = "grounded-bot-index"
@@ -51,8 +51,7 @@ def source_files(inputs: Sequence[str], walked: Walk | None = None) -> list[Path
     folder's manifest lists (also those outside the folder, where it allows them). The manifest
     itself is not one of them: ``manifest_state`` takes what of it the index is made of.
     ``walked``: the inputs' ``walk``, taken already."""
-    real = RealPaths()
-    files = [real(f) for f, _ in (walked[0] if walked is not None else collect(inputs, LoadReport()))]
+    files = list((walked if walked is not None else walk(inputs)).real)
     for raw in inputs:
         m = Path(raw) / MANIFEST
         if m.is_file():
@@ -61,7 +60,7 @@ def source_files(inputs: Sequence[str], walked: Walk | None = None) -> list[Path
             except CorpusError:
                 listed = ()
             files.extend((Path(raw) / e.path).resolve() for e in listed if (Path(raw) / e.path).is_file())
-    return sorted(set(files))
+    return sorted(set(files), key=path_order)
 
 
 def source_manifest(inputs: Sequence[str]) -> Path | None:
@@ -143,6 +142,8 @@ def _folders(inputs: Sequence[str], files: Sequence[Path]) -> list[Path]:
     found: set[Path] = set(roots)
     for f in files:
         parent = f.parent
+        if parent in found:  # most files: their folder is known already
+            continue
         root = next((r for r in roots if parent == r or r in parent.parents), None)
         while parent not in found:
             found.add(parent)

@@ -152,8 +152,8 @@ def _update(folder: Path, inputs: Sequence[str] | None,
     manifest, planned = plan_sources(inputs, report, folder / MANIFEST, walked)  # a broken manifest raises
     if dataclasses.asdict(manifest.settings.index) != layout.index_settings(header.get("settings") or {}):
         return UpdateReport(full="the index settings changed")
-    real = RealPaths()
-    planned_paths = [str(real(p.path)) for p in planned]
+    real, walked_real = RealPaths(), walked.real_of()  # a walked file's real path, as the walk found it
+    planned_paths = [str(walked_real.get(p.path) or real(p.path)) for p in planned]
     by_path = {r["path"]: (k, r) for k, r in enumerate(old_records)}
     kept: dict[int, int] = {}  # planned position -> old record position, for files that did not change
     records: list[dict[str, Any]] = []
