@@ -264,6 +264,41 @@ def test_many_files_read_in_workers_as_in_one_process(tmp_path):
     assert reply.support == "answer" and "90 days" in reply.answer
 
 
+def test_a_few_large_files_are_read_in_workers_as_in_one_process(tmp_path, monkeypatch):
+    """Fewer than ``IN_WORKERS_FROM`` files, large together (an update's few edited exports), are
+    read in worker processes too, in order and as one process reads them; two small ones are not."""
+    import multiprocessing
+
+    from bot.index import reading
+    from bot.sources.load import plan_sources
+    from bot.sources.readers import LoadReport
+
+    src = tmp_path / "docs"
+    src.mkdir()
+    para = "The shuttle leaves the north gate every {i} minutes and stops at the library. "
+    for i in range(3):
+        (src / f"big{i}.md").write_text(f"# Big {i}\n\n" + "\n\n".join(para.format(i=i + j) * 8 for j in range(150)))
+    for name in ("small.md", "tiny.md"):
+        (src / name).write_text("# Small\n\nA small page.\n")
+    manifest, planned = plan_sources([str(src)], LoadReport(), tmp_path / "corpus.yaml")
+    assert sum(p.path.stat().st_size for p in planned) > reading.IN_WORKERS_FROM_BYTES and len(planned) < reading.IN_WORKERS_FROM
+    pools = []
+    real_context = multiprocessing.get_context
+
+    def counted(method=None):
+        pools.append(method)
+        return real_context(method)
+    monkeypatch.setattr(reading.multiprocessing, "get_context", counted)
+    one = [(k, r["sha256"], [(d.id, d.text) for d in docs]) for k, r, docs in reading.read_files(manifest, planned, workers=1)]
+    assert not pools
+    two = [(k, r["sha256"], [(d.id, d.text) for d in docs]) for k, r, docs in reading.read_files(manifest, planned, workers=2)]
+    assert pools == ["fork"] and one == two and [k for k, _, _ in two] == [0, 1, 2, 3, 4]
+    small = [k for k, p in enumerate(planned) if p.path.name in ("small.md", "tiny.md")]
+    pools.clear()
+    assert [k for k, _, _ in reading.read_files(manifest, planned, small, workers=2)] == small
+    assert not pools  # two small files: read here
+
+
 def test_a_walk_finds_each_files_real_path_and_name_as_pathlib_does(tmp_path, monkeypatch):
     """A walk takes what holds for a whole folder once (its real path, inside a saved index) and
     compares paths on their parts, not pathlib's calls: the files, their real paths, names and

@@ -14,7 +14,9 @@ from bot.model import Document
 from bot.sources.load import Planned, read_planned
 from bot.sources.readers import LoadReport
 
-IN_WORKERS_FROM = 32  # files: fewer are read in this process (a pool's start costs more than they do)
+IN_WORKERS_FROM = 32  # files: fewer are read in this process (a pool's start costs more than they do)...
+IN_WORKERS_FROM_BYTES = 256 * 1024  # ...unless they are this large together: an update's 8 changed files of
+# the real text (540 KB, 160 Markdown documents) took 2-3 s of one core
 FILES_PER_TASK = 4  # files a worker takes at a time: enough to amortize messaging, small enough to balance
 
 # Set in each worker as it starts (``_start``; forked, so never pickled); the parent's stay unset.
@@ -64,15 +66,31 @@ def _read_at(k: int) -> tuple[int, dict[str, Any], list[Document]]:
     return (k, *read_one(_MANIFEST, _PLANNED[k]))
 
 
+def _worth_a_pool(planned: Sequence[Planned], which: Sequence[int]) -> bool:
+    """Whether the files are many enough, or large enough, to be read in worker processes."""
+    if len(which) >= IN_WORKERS_FROM:
+        return True
+    if len(which) < 2:
+        return False
+    size = 0
+    for k in which:
+        try:
+            size += planned[k].path.stat().st_size
+        except OSError:  # reported when it is read
+            continue
+    return size >= IN_WORKERS_FROM_BYTES
+
+
 def read_files(manifest: Manifest, planned: Sequence[Planned], which: Sequence[int] | None = None,
                progress: Callable[[Iterable[Any]], Any] | None = None, workers: int | None = None,
                ) -> Iterator[tuple[int, dict[str, Any], list[Document]]]:
     """(k, record, documents) for each planned file ``k`` in ``which`` (default: all), in that
-    order. From ``IN_WORKERS_FROM`` files on they are read by ``workers`` forked processes (default:
-    one a core); ``progress`` counts the files as they come."""
+    order. From ``IN_WORKERS_FROM`` files on, or two files of ``IN_WORKERS_FROM_BYTES``, they are
+    read by ``workers`` forked processes (default: one a core); ``progress`` counts the files as
+    they come."""
     which = list(range(len(planned))) if which is None else list(which)
     workers = workers or default_workers()
-    if workers <= 1 or len(which) < IN_WORKERS_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or not _worth_a_pool(planned, which) or "fork" not in multiprocessing.get_all_start_methods():
         done: Iterable[tuple[int, dict[str, Any], list[Document]]] = (
             (k, *read_one(manifest, planned[k])) for k in which)
         yield from (progress(_Counted(done, len(which))) if progress else done)
@@ -81,7 +99,8 @@ def read_files(manifest: Manifest, planned: Sequence[Planned], which: Sequence[i
     # executor's threads and atexit hook outlived an interrupted build and printed tracebacks)
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start, initargs=(manifest, planned))
     try:
-        done = pool.imap(_read_at, which, chunksize=FILES_PER_TASK)
+        chunk = FILES_PER_TASK if len(which) >= 4 * FILES_PER_TASK * workers else 1  # a few files: shared out one by one
+        done = pool.imap(_read_at, which, chunksize=chunk)
         yield from (progress(_Counted(done, len(which))) if progress else done)
     finally:
         pool.terminate()
