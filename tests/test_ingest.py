@@ -270,7 +270,7 @@ def test_a_few_large_files_are_read_in_workers_as_in_one_process(tmp_path, monke
     import multiprocessing
 
     from bot.index import reading
-    from bot.sources.load import plan_sources
+    from bot.sources.load import Planned, plan_sources
     from bot.sources.readers import LoadReport
 
     src = tmp_path / "docs"
@@ -282,6 +282,7 @@ def test_a_few_large_files_are_read_in_workers_as_in_one_process(tmp_path, monke
         (src / name).write_text("# Small\n\nA small page.\n")
     manifest, planned = plan_sources([str(src)], LoadReport(), tmp_path / "corpus.yaml")
     assert sum(p.path.stat().st_size for p in planned) > reading.IN_WORKERS_FROM_BYTES and len(planned) < reading.IN_WORKERS_FROM
+    planned.append(Planned(src / "gone.md", "gone.md"))  # deleted since it was planned: sized as nothing, reported
     pools = []
     real_context = multiprocessing.get_context
 
@@ -292,7 +293,8 @@ def test_a_few_large_files_are_read_in_workers_as_in_one_process(tmp_path, monke
     one = [(k, r["sha256"], [(d.id, d.text) for d in docs]) for k, r, docs in reading.read_files(manifest, planned, workers=1)]
     assert not pools
     two = [(k, r["sha256"], [(d.id, d.text) for d in docs]) for k, r, docs in reading.read_files(manifest, planned, workers=2)]
-    assert pools == ["fork"] and one == two and [k for k, _, _ in two] == [0, 1, 2, 3, 4]
+    assert pools == ["fork"] and one == two and [k for k, _, _ in two] == [0, 1, 2, 3, 4, 5]
+    assert two[5][1] == "" and two[5][2] == []  # the missing file: no hash, no documents
     small = [k for k, p in enumerate(planned) if p.path.name in ("small.md", "tiny.md")]
     pools.clear()
     assert [k for k, _, _ in reading.read_files(manifest, planned, small, workers=2)] == small
@@ -306,6 +308,7 @@ def test_a_walk_finds_each_files_real_path_and_name_as_pathlib_does(tmp_path, mo
     import itertools
     from pathlib import Path
 
+    from bot.index import layout
     from bot.sources import ingest
     from bot.sources.readers import LoadReport
 
@@ -313,7 +316,7 @@ def test_a_walk_finds_each_files_real_path_and_name_as_pathlib_does(tmp_path, mo
     (docs / "sub" / "deeper").mkdir(parents=True)
     (docs / "idx").mkdir()
     (tmp_path / "outside").mkdir()
-    for f in ("a.md", "sub/b.txt", "sub/deeper/c.md", "idx/x.md", "noext"):
+    for f in ("a.md", "sub/b.txt", "sub/deeper/c.md", "idx/x.md", "noext", "z.md", "sub/a.md"):
         (docs / f).write_text(f"Text of {f} here.\n")
     (docs / "idx" / "index.json").write_text("{}")
     (docs / "idx" / "texts.bin").write_text("")
@@ -336,8 +339,11 @@ def test_a_walk_finds_each_files_real_path_and_name_as_pathlib_does(tmp_path, mo
         for root in {r for _, r in w.found}:  # each folder's files in pathlib's order
             files = [f for f, r in w.found if r == root]
             assert files == sorted(files), inputs
+        snapshot_files = layout.source_files(inputs, w)
+        assert snapshot_files == sorted({f.resolve() for f, _ in w.found}), inputs
     w = ingest.walk(["docs"])
-    assert sorted(str(f) for f, _ in w.found) == ["docs/a.md", "docs/sub/b.txt", "docs/sub/deeper/c.md"]
+    assert [str(f) for f, _ in w.found] == ["docs/a.md", "docs/sub/a.md", "docs/sub/b.txt", "docs/sub/deeper/c.md",
+                                            "docs/z.md"]  # a folder's files and folders by name, as pathlib orders them
     assert any("out.md: a link to a file outside" in p for p in w.problems)
     assert any("in.md: the same file as docs/a.md" in p for p in w.problems)
     paths = ["/", ".", "a", "a/b", "/a", "/a/b", "/a/b/c.md", "a/b/c.md", "b", "/b/a", "a/bc", "..", "../a"]

@@ -176,6 +176,19 @@ def test_a_build_and_an_update_walk_the_sources_once(tmp_path, monkeypatch):
     assert r.touched and len(walks) == 1 and sum("link.md" in p for p in r.problems) == 1, (walks, r.problems)
 
 
+def test_sources_named_relatively_update_only_the_file_that_changed(tmp_path, monkeypatch):
+    """``index docs --out idx`` run again from the same folder: the walk's paths are relative and
+    the index records real ones; each file is matched to its record through its real path, so
+    one edited file is the only one read again (not every file added and every record removed)."""
+    write_mixed(tmp_path / "mixed")
+    monkeypatch.chdir(tmp_path)
+    indexer.build(["mixed"], Path("idx"))
+    f = sorted(p for p in Path("mixed").rglob("*.md") if not p.is_symlink())[0]
+    f.write_text(f.read_text() + "\n\nOne more line about the loading dock.\n")
+    r = update(Path("idx"), ["mixed"])
+    assert r.touched and len(r.changed) == 1 and not r.added and not r.removed, r
+
+
 def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path, monkeypatch):
     src = write_mixed(tmp_path / "mixed")
     idx = tmp_path / "idx"

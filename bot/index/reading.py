@@ -97,7 +97,8 @@ def read_files(manifest: Manifest, planned: Sequence[Planned], which: Sequence[i
         return
     # a Pool, terminated on the way out: Ctrl-C or a kill stops its workers with the build (an
     # executor's threads and atexit hook outlived an interrupted build and printed tracebacks)
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start, initargs=(manifest, planned))
+    pool = multiprocessing.get_context("fork").Pool(min(workers, len(which)), initializer=_start,
+                                                    initargs=(manifest, planned))
     try:
         chunk = FILES_PER_TASK if len(which) >= 4 * FILES_PER_TASK * workers else 1  # a few files: shared out one by one
         done = pool.imap(_read_at, which, chunksize=chunk)

@@ -33,7 +33,13 @@ from bot.sources.readers import LoadReport, Read, read_text
 from bot.sources.structure import (BLOCKS_KEY, CODE, CODE_KEY, HEADING, ITEM, KEY, PARAGRAPH, ROW, STRUCTURED,
                                    Builder)
 
-_MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+def _parser() -> MarkdownIt:
+    """CommonMark with tables and strikethrough, as markdown-it parses it."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+_MD = _parser()
 # Where an inline rule of ``_MD`` can start (newline, escape, backticks, strikethrough, emphasis,
 # link and image, autolink and inline HTML, entity): a run holding none of these parses to one text
 # token, its content; ``test_markdown`` checks every character against the full parse.
