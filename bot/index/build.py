@@ -144,8 +144,12 @@ def analyze_all(docs: Sequence[Document], ix: PassageAnalyzer, max_words: tuple[
         _DOCS, _ANALYZER, _N_DOCS = (), None, None
     out: dict[str, Any] = {}
     for k in parts[0]:
-        if k == "word_docs":
-            out[k] = sum((r[k] for r in parts), Counter())
+        if k == "word_docs":  # counted in place: sum() made a new Counter a chunk, quadratic in chunks (an
+            # update adding 9,565 files of the real text, 1,912 chunks, spent over 10 minutes here)
+            total: Counter[str] = Counter()
+            for r in parts:
+                total.update(r[k])
+            out[k] = +total  # what adding Counters kept: the positive counts
         elif isinstance(parts[0][k], np.ndarray):
             out[k] = np.concatenate([r[k] for r in parts])
         else:
