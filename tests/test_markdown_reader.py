@@ -203,14 +203,16 @@ def test_a_plain_inline_run_parses_as_markdown_it_parses_it(monkeypatch):
     for c in chars:
         texts += [f"a{c}b", f"{c}word", f"{c}a{c} and {c}{c}b{c}{c}", f"word {c}{c} more", f"x{c}[y](z){c}",
                   f"line one{c}\nline two", f"# Head{c}ing\n\nText {c} here.", f"- item{c}\n- {c}item",
-                  f"| a{c} | b |\n|---|---|\n| {c} | d |"]
+                  f"| a{c} | b |\n|---|---|\n| {c} | d |",
+                  f"a_{c}b", f"a{c}_b", f"x_y{c}z_w", f"{c}__a__{c}", f"snake_{c}case_name", f"a_b {c}c_d{c}"]
     texts += ["plain prose with no syntax at all.", "two  spaces\nnext", "ends with two spaces  \nnext",
               "&amp; entity", "a <b>tag</b>", "<http://example.com>", "a\\*b", "`code`", "~~gone~~", "snake_case_name",
+              "a__b__c", "1_000_000", "é_a", "a_é", "_a_b", "a_b_", "a_b _c_", "x_y *z*",
               "*a* and _b_", "**bold** and __strong__"]
     for text in texts:
         assert _children(markdown._MD.parse(text)) == _children(full.parse(text)), repr(text)
     tokenized = []
     real_parse = markdown._MD.inline.parse
     monkeypatch.setattr(markdown._MD.inline, "parse", lambda src, *a: (tokenized.append(src), real_parse(src, *a)))
-    markdown._MD.parse("Plain words, no syntax.\n\nAnd *one* with some.")
-    assert tokenized == ["And *one* with some."]  # the plain run took the shortcut
+    markdown._MD.parse("Plain words, no syntax.\n\nAnd *one* with some.\n\nA snake_case_name.\n\nAn _emphasis_.")
+    assert tokenized == ["And *one* with some.", "An _emphasis_."]  # the plain runs took the shortcut

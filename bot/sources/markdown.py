@@ -44,6 +44,16 @@ _MD = _parser()
 # link and image, autolink and inline HTML, entity): a run holding none of these parses to one text
 # token, its content; ``test_markdown`` checks every character against the full parse.
 _INLINE_SYNTAX = re.compile(r"[\n\\`~*_\[<&]")
+# An underscore between two ASCII letters or digits (snake_case_name) can neither open nor close
+# emphasis (CommonMark's intraword rule for "_"): the parse gives the run its one text token all the same.
+_INTRAWORD_UNDERSCORE = re.compile(r"(?<=[A-Za-z0-9])_+(?=[A-Za-z0-9])")
+
+
+def _plain(run: str) -> bool:
+    """Whether markdown-it parses ``run`` to one text token holding it."""
+    if not _INLINE_SYNTAX.search(run):
+        return True
+    return "_" in run and not _INLINE_SYNTAX.search(_INTRAWORD_UNDERSCORE.sub("", run))
 
 
 def _inline(state: StateCore) -> None:
@@ -54,7 +64,7 @@ def _inline(state: StateCore) -> None:
             continue
         if token.children is None:
             token.children = []
-        if token.content and not _INLINE_SYNTAX.search(token.content):
+        if token.content and _plain(token.content):
             text = Token("text", "", 0)
             text.content = token.content
             token.children.append(text)
