@@ -538,3 +538,81 @@ def test_the_apis_copies_at_other_strictness_let_go_of_an_updated_index_at_the_n
     assert "level two" in bots.get(None).ask("where do visitors park?").answer  # the default strictness
     gc.collect()
     assert old() is None and not bots._bots
+
+
+def _fake_update(rng, n_old_docs: int, n_new_docs: int):
+    """An old index's passage arrays and a new part's, with random passages (some documents have
+    none) and sentences, and a new document order mixing kept old documents and new ones."""
+    import numpy as np
+    from types import SimpleNamespace
+
+    def side(n_docs, first_uid):
+        per_doc = rng.integers(0, 4, n_docs)
+        per_doc[rng.random(n_docs) < 0.1] = 0
+        doc = np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)
+        n = len(doc)
+        n_sent = rng.integers(1, 4, n)
+        ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(n_sent, out=ptr[1:])
+        m = int(ptr[-1])
+        return dict(doc=doc, start=rng.integers(0, 10**6, n).astype(np.int32), end=rng.integers(0, 10**6, n).astype(np.int32),
+                    first=rng.random(n) < 0.5, uid=np.arange(first_uid, first_uid + n, dtype=np.int64),
+                    terms_start=rng.integers(0, 10**9, n), terms_end=rng.integers(0, 10**9, n),
+                    lengths=rng.integers(1, 100, n).astype(np.int32), n_sent=n_sent, sent_ptr=ptr,
+                    sent_start=rng.integers(0, 10**6, m).astype(np.int32), sent_end=rng.integers(0, 10**6, m).astype(np.int32),
+                    sent_bullet=rng.random(m) < 0.3, heads=[("h", str(x)) for x in rng.integers(0, 5, n)]), per_doc
+
+    old, old_per_doc = side(n_old_docs, 0)
+    new, _ = side(n_new_docs, len(old["doc"]))
+    heads_old = sorted(set(old["heads"]))
+    old["path"] = np.asarray([heads_old.index(h) for h in old["heads"]], np.int32)
+    kept = [int(x) for x in rng.permutation(n_old_docs)[: n_old_docs * 3 // 4]]
+    if rng.random() < 0.5:
+        kept.sort()  # files kept in place: long runs
+    order = [(p, None, 0) for p in kept]
+    for j in range(n_new_docs):
+        order.insert(int(rng.integers(0, len(order) + 1)), (None, object(), 0))
+    doc_lo = np.zeros(n_old_docs + 1, np.int64)
+    np.cumsum(old_per_doc, out=doc_lo[1:])
+    prev = SimpleNamespace(passages={k: old[k] for k in ("doc", "start", "end", "first", "path", "terms_start",
+                                                          "terms_end", "uid", "sent_ptr", "sent_start", "sent_end",
+                                                          "sent_bullet")},
+                           statistics={"doc_len": old["lengths"]}, meta={"headings": heads_old}, doc_lo=doc_lo)
+    part = SimpleNamespace(analyzed=new, uids=new["uid"], ranges={"terms_start": new["terms_start"],
+                                                                  "terms_end": new["terms_end"]})
+    return prev, part, order, old, new, heads_old
+
+
+def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new_order():
+    """Copied a run of rows at a time or gathered row by row, the new generation's passage arrays
+    are, passage by passage, what the old or the new part held for it, in the new order (the
+    documents renumbered, the sentences moved with their passages)."""
+    import numpy as np
+    from bot.index.update import _passage_arrays
+
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        prev, part, order, old, new, heads_old = _fake_update(rng, int(rng.integers(1, 60)), int(rng.integers(0, 20)))
+        # the reference: passage by passage
+        rows, new_at = [], 0
+        for d, (pos, doc, _) in enumerate(order):
+            side, src_doc = (old, pos) if pos is not None else (new, new_at)
+            new_at += pos is None
+            rows += [(side, i, d) for i in np.flatnonzero(side["doc"] == src_doc)]
+        heads = list(heads_old) + [h for h in dict.fromkeys(new["heads"]) if h not in heads_old]
+        want_sent = [(int(s["sent_start"][j]), int(s["sent_end"][j]), bool(s["sent_bullet"][j]))
+                     for s, i, _ in rows for j in range(s["sent_ptr"][i], s["sent_ptr"][i + 1])]
+        for sliced_up_to in (0, 4096):
+            got, lengths, got_heads = _passage_arrays(prev, order, part, sliced_up_to=sliced_up_to)
+            assert got["doc"].tolist() == [d for _, _, d in rows], (trial, sliced_up_to)
+            for k in ("start", "end", "first", "uid", "terms_start", "terms_end"):
+                assert got[k].tolist() == [s[k][i] for s, i, _ in rows], (trial, sliced_up_to, k)
+            assert lengths.tolist() == [s["lengths"][i] for s, i, _ in rows]
+            assert [list(got_heads)[p] for p in got["path"]] == [s["heads"][i] for s, i, _ in rows]
+            assert list(got_heads) == heads
+            ptr = got["sent_ptr"]
+            assert ptr[0] == 0 and ptr[-1] == len(want_sent) and (np.diff(ptr) >= 0).all()
+            assert [(int(a), int(b), bool(c)) for a, b, c in zip(got["sent_start"], got["sent_end"], got["sent_bullet"])] == want_sent
+            assert [int(ptr[r + 1] - ptr[r]) for r in range(len(rows))] == \
+                [int(s["sent_ptr"][i + 1] - s["sent_ptr"][i]) for s, i, _ in rows]
+            assert got["doc"].dtype == old["doc"].dtype and got["sent_ptr"].dtype == np.int64

@@ -414,8 +414,65 @@ def _document_arrays(prev: _Previous, order: Order, part: _Part) -> dict[str, np
     return docs_out
 
 
-def _pool(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    return np.concatenate([old, new.astype(old.dtype)])
+# Runs of passages in the new order that are consecutive rows of one side, the old arrays or the new
+# part's: up to this many, each array is made by copying the runs' slices (an update edits a few
+# files, so a 10M-passage index is a handful of runs), else by gathering row by row.
+SLICED_RUNS = 4096
+
+
+@dataclass
+class _Runs:
+    """The new passages as runs of rows: run r is rows ``lo[r]:hi[r]`` of the new part's arrays
+    when ``new[r]``, else of the old ones; it starts document ``doc[r]`` of the new order, whose
+    position among the old or new documents is ``doc_at[r]``."""
+
+    new: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    doc: np.ndarray
+    doc_at: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.new)
+
+
+def _row_runs(prev: _Previous, order: Order, part: _Part) -> _Runs:
+    pos = np.fromiter((-1 if p is None else p for p, _, _ in order), np.int64, count=len(order))
+    is_new = pos < 0
+    n_new = int(is_new.sum())
+    new_lo = np.zeros(n_new + 1, np.int64)
+    np.cumsum(np.bincount(part.analyzed["doc"], minlength=n_new), out=new_lo[1:])
+    at = np.where(is_new, np.cumsum(is_new) - 1, pos)  # a document's place among the new ones, or the old
+    lo = np.where(is_new, new_lo[np.minimum(at, n_new)], prev.doc_lo[np.where(is_new, 0, at)])
+    hi = np.where(is_new, new_lo[np.minimum(at + 1, n_new)], prev.doc_lo[np.where(is_new, 0, at) + 1])
+    starts = np.ones(len(order), bool)
+    # a run: documents of one side, next to each other there (their numbers move together) and in rows
+    starts[1:] = (is_new[1:] != is_new[:-1]) | (at[1:] != at[:-1] + 1) | (lo[1:] != hi[:-1])
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], len(order)) - 1
+    return _Runs(is_new[first], lo[first], hi[last], first, at[first])
+
+
+def _gather(old: np.ndarray, new: np.ndarray, runs: _Runs, shift: tuple[np.ndarray, np.ndarray] | None = None,
+            sliced_up_to: int = SLICED_RUNS) -> np.ndarray:
+    """The runs' rows of ``old`` and ``new`` in order (``new`` cast to ``old``'s type); ``shift``:
+    what to add to each run's values (for the old runs, for the new)."""
+    new = np.asarray(new).astype(old.dtype, copy=False)
+    add = shift is not None and len(runs)
+    if len(runs) <= sliced_up_to:
+        pieces = [(new if n else old)[a:b] for n, a, b in zip(runs.new.tolist(), runs.lo.tolist(), runs.hi.tolist())]
+        if add:
+            pieces = [x + k for x, k in zip(pieces, np.where(runs.new, shift[1], shift[0]).tolist())]
+        return np.concatenate(pieces).astype(old.dtype, copy=False) if pieces else old[:0].copy()
+    # many runs (the order changed, or many documents were read again): row by row
+    counts = runs.hi - runs.lo
+    ends = np.cumsum(counts)
+    pooled_lo = np.where(runs.new, runs.lo + len(old), runs.lo)
+    take = np.repeat(pooled_lo - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
+    out = np.concatenate([old, new])[take]
+    if add:
+        out += np.repeat(np.where(runs.new, shift[1], shift[0]), counts).astype(out.dtype)
+    return out
 
 
 def _heading_ids(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]],
@@ -433,43 +490,36 @@ def _heading_ids(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]],
     return ids, list(head_id)
 
 
-def _passage_arrays(prev: _Previous, order: Order, part: _Part,
+def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: int = SLICED_RUNS,
                     ) -> tuple[dict[str, np.ndarray], np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines]:
-    """Passages: old rows of kept documents and new rows, pooled, then gathered in order; with
-    each passage's length and the heading paths."""
+    """Passages: the old rows of kept documents and the new part's, in the new order, copied a run
+    of consecutive rows at a time (``_Runs``); with each passage's length and the heading paths."""
     pz, res = prev.passages, part.analyzed
-    pos = np.asarray([-1 if p is None else p for p, _, _ in order], np.int64)  # old place, or -1: new
-    is_new = pos < 0
-    n_new = int(is_new.sum())
-    new_lo = np.zeros(n_new + 1, np.int64)
-    np.cumsum(np.bincount(res["doc"], minlength=n_new), out=new_lo[1:])
-    n_old_p = len(pz["doc"])
-    # each document's rows in the pooled arrays (old rows, then the new part's) as a start and a
-    # count, made into one array of rows at once, not an arange per document (191,250 of them)
-    j = np.cumsum(is_new) - 1  # a new document's place among the new ones
-    nj, old_at = np.maximum(j, 0), np.where(is_new, 0, pos)
-    starts = np.where(is_new, n_old_p + new_lo[nj], prev.doc_lo[old_at])
-    counts = np.where(is_new, new_lo[np.minimum(nj + 1, n_new)] - new_lo[nj], prev.doc_lo[old_at + 1] - prev.doc_lo[old_at])
-    ends = np.cumsum(counts)
-    take = np.repeat(starts - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
+    runs = _row_runs(prev, order, part)
     new_path, heads = _heading_ids(prev.meta["headings"], res["heads"])
-    new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
-    np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
     p_out: dict[str, np.ndarray] = {}
     for k, new in (("start", res["start"]), ("end", res["end"]), ("first", res["first"]), ("path", new_path),
                    ("terms_start", part.ranges["terms_start"]), ("terms_end", part.ranges["terms_end"]),
                    ("uid", part.uids)):
-        p_out[k] = _pool(pz[k], new)[take]
-    lengths = _pool(prev.statistics["doc_len"], res["lengths"])[take]
-    p_out["doc"] = np.repeat(np.arange(len(order), dtype=np.int32), counts)
-    # sentences: each pooled passage's range in the pooled sentence arrays
-    s_lo = _pool(pz["sent_ptr"][:-1], new_sent_ptr[:-1] + len(pz["sent_start"]))[take]
-    s_n = _pool(np.diff(pz["sent_ptr"]), np.diff(new_sent_ptr))[take]
-    sent_ptr = np.zeros(len(take) + 1, np.int64)
-    np.cumsum(s_n, out=sent_ptr[1:])
-    s_take = np.repeat(s_lo - sent_ptr[:-1], s_n) + np.arange(int(sent_ptr[-1]))
+        p_out[k] = _gather(pz[k], new, runs, sliced_up_to=sliced_up_to)
+    lengths = _gather(prev.statistics["doc_len"], res["lengths"], runs, sliced_up_to=sliced_up_to)
+    # a run's passages belong to consecutive documents: their numbers move by where the run starts
+    p_out["doc"] = _gather(pz["doc"], res["doc"], runs, (runs.doc - runs.doc_at, runs.doc - runs.doc_at),
+                           sliced_up_to)
+    # sentences: a run of passages holds a run of sentences; each passage's pointer moves with it
+    new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
+    np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
+    old_ptr = pz["sent_ptr"]
+    s_lo = np.where(runs.new, new_sent_ptr[np.minimum(runs.lo, len(new_sent_ptr) - 1)], old_ptr[np.where(runs.new, 0, runs.lo)])
+    s_hi = np.where(runs.new, new_sent_ptr[np.minimum(runs.hi, len(new_sent_ptr) - 1)], old_ptr[np.where(runs.new, 0, runs.hi)])
+    s_n = s_hi - s_lo
+    s_at = np.cumsum(s_n) - s_n  # where each run's sentences start in the new arrays
+    sent_ptr = np.empty(len(p_out["doc"]) + 1, np.int64)
+    sent_ptr[:-1] = _gather(old_ptr[:-1], new_sent_ptr[:-1], runs, (s_at - s_lo, s_at - s_lo), sliced_up_to)
+    sent_ptr[-1] = int(s_n.sum())
+    s_runs = _Runs(runs.new, s_lo, s_hi, runs.doc, runs.doc_at)
     for k in ("sent_start", "sent_end", "sent_bullet"):
-        p_out[k] = _pool(pz[k], res[k])[s_take]
+        p_out[k] = _gather(pz[k], res[k], s_runs, sliced_up_to=sliced_up_to)
     p_out["sent_ptr"] = sent_ptr
     return p_out, lengths, heads
 
