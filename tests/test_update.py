@@ -572,6 +572,10 @@ def _fake_update(rng, n_old_docs: int, n_new_docs: int):
     order = [(p, None, 0) for p in kept]
     for j in range(n_new_docs):
         order.insert(int(rng.integers(0, len(order) + 1)), (None, object(), 0))
+    from bot.index.update import Order
+
+    order = Order(np.asarray([-1 if p is None else p for p, _, _ in order], np.int64), np.zeros(len(order), np.int32),
+                  [d for _, d, _ in order if d is not None])
     doc_lo = np.zeros(n_old_docs + 1, np.int64)
     np.cumsum(old_per_doc, out=doc_lo[1:])
     prev = SimpleNamespace(passages={k: old[k] for k in ("doc", "start", "end", "first", "path", "terms_start",
@@ -595,9 +599,9 @@ def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new
         prev, part, order, old, new, heads_old = _fake_update(rng, int(rng.integers(1, 60)), int(rng.integers(0, 20)))
         # the reference: passage by passage
         rows, new_at = [], 0
-        for d, (pos, doc, _) in enumerate(order):
-            side, src_doc = (old, pos) if pos is not None else (new, new_at)
-            new_at += pos is None
+        for d, pos in enumerate(order.pos.tolist()):
+            side, src_doc = (old, pos) if pos >= 0 else (new, new_at)
+            new_at += pos < 0
             rows += [(side, i, d) for i in np.flatnonzero(side["doc"] == src_doc)]
         heads = list(heads_old) + [h for h in dict.fromkeys(new["heads"]) if h not in heads_old]
         want_sent = [(int(s["sent_start"][j]), int(s["sent_end"][j]), bool(s["sent_bullet"][j]))
