@@ -564,6 +564,8 @@ def _fake_update(rng, n_old_docs: int, n_new_docs: int):
 
     old, old_per_doc = side(n_old_docs, 0)
     new, _ = side(n_new_docs, len(old["doc"]))
+    for k in ("start", "end", "lengths", "sent_start"):  # a new part's arrays may come wider: cast to the old ones'
+        new[k] = new[k].astype(np.int64)
     heads_old = sorted(set(old["heads"]))
     old["path"] = np.asarray([heads_old.index(h) for h in old["heads"]], np.int32)
     kept = [int(x) for x in rng.permutation(n_old_docs)[: n_old_docs * 3 // 4]]
@@ -619,4 +621,73 @@ def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new
             assert [(int(a), int(b), bool(c)) for a, b, c in zip(got["sent_start"], got["sent_end"], got["sent_bullet"])] == want_sent
             assert [int(ptr[r + 1] - ptr[r]) for r in range(len(rows))] == \
                 [int(s["sent_ptr"][i + 1] - s["sent_ptr"][i]) for s, i, _ in rows]
-            assert got["doc"].dtype == old["doc"].dtype and got["sent_ptr"].dtype == np.int64
+            assert got["sent_ptr"].dtype == np.int64 and lengths.dtype == old["lengths"].dtype
+            assert all(got[k].dtype == old[k].dtype for k in got if k != "sent_ptr"), (trial, sliced_up_to)
+
+
+def test_an_updates_document_order_is_a_full_builds_reading_order():
+    """Worked out per file, the new order is, document by document, what reading the plan gives:
+    an unchanged file's documents in their old order and positions (those holding a long form
+    that moved, the first document included, analyzed again from their stored text), a changed
+    or added file's documents as read now; the old documents by file, whatever their order."""
+    import random
+    from types import SimpleNamespace
+
+    import numpy as np
+    from bot.index.update import _new_order, _stored_order
+
+    class Stored:
+        def __init__(self, source_file):
+            self.source_file = np.asarray(source_file, np.int32)
+
+        def __len__(self):
+            return len(self.source_file)
+
+        def with_blocks(self, i):
+            return ("stored", i)
+
+    rng = random.Random(5)
+    orders = 0
+    for trial in range(3000):
+        n_files = rng.randint(0, 7)
+        source_file = [f for f in range(n_files) for _ in range(rng.choice([0, 1, 2, 3, 5]))]
+        if rng.random() < 0.3:
+            rng.shuffle(source_file)
+        stored = Stored(source_file)
+        want_by_file: dict[int, list[int]] = {}
+        for pos, f in enumerate(source_file):
+            want_by_file.setdefault(f, []).append(pos)
+        by_file, lo = _stored_order(stored, np.repeat(np.arange(len(source_file), dtype=np.int32), 2))
+        assert {f: v.tolist() for f, v in by_file.items()} == want_by_file and lo.tolist() == list(range(0, 2 * len(source_file) + 1, 2))
+        old_files = list(range(n_files))
+        rng.shuffle(old_files)
+        kept, fresh = {}, {}
+        n_planned = rng.randint(0, 7)
+        for k in range(n_planned):
+            if old_files and rng.random() < 0.6:
+                kept[k] = old_files.pop()
+            elif rng.random() < 0.9:
+                fresh[k] = [("read", k, j) for j in range(rng.choice([0, 1, 2, 4]))]
+        kept_docs = [pos for f in kept.values() for pos in want_by_file.get(f, [])]
+        affected = {pos for pos in kept_docs if rng.random() < 0.3 or (pos == 0 and trial % 4 == 0)}
+        want = []
+        for k in range(n_planned):
+            if k in kept:
+                want += [(-1, ("stored", pos), k) if pos in affected else (pos, None, k) for pos in want_by_file.get(kept[k], [])]
+            else:
+                want += [(-1, d, k) for d in fresh.get(k, [])]
+        mask = np.zeros(len(source_file), bool)
+        mask[sorted(affected)] = True
+        changes = SimpleNamespace(planned=[None] * n_planned, kept=kept, fresh=fresh)
+        prev = SimpleNamespace(stored=stored, by_file=by_file)
+        if not want:
+            with pytest.raises(CorpusError):
+                _new_order(prev, changes, mask)
+            continue
+        got = _new_order(prev, changes, mask)
+        orders += 1
+        assert got.pos.tolist() == [p for p, _, _ in want], trial
+        assert got.file.tolist() == [k for _, _, k in want], trial
+        assert got.new_docs == [d for _, d, _ in want if d is not None], trial
+        assert {f: v.tolist() for f, v in by_file.items()} == want_by_file  # left as it was
+    assert orders > 1500

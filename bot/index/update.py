@@ -474,8 +474,9 @@ def _row_runs(prev: _Previous, order: Order, part: _Part) -> _Runs:
     lo = np.where(is_new, new_lo[np.minimum(at, n_new)], prev.doc_lo[np.where(is_new, 0, at)])
     hi = np.where(is_new, new_lo[np.minimum(at + 1, n_new)], prev.doc_lo[np.where(is_new, 0, at) + 1])
     starts = np.ones(len(order), bool)
-    # a run: documents of one side, next to each other there (their numbers move together) and in rows
-    starts[1:] = (is_new[1:] != is_new[:-1]) | (at[1:] != at[:-1] + 1) | (lo[1:] != hi[:-1])
+    # a run: documents of one side, next to each other there (their numbers move together, and
+    # their rows follow each other: a document's rows end where the next one's start)
+    starts[1:] = (is_new[1:] != is_new[:-1]) | (at[1:] != at[:-1] + 1)
     first = np.flatnonzero(starts)
     last = np.append(first[1:], len(order)) - 1
     return _Runs(is_new[first], lo[first], hi[last], first, at[first])
