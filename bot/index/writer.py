@@ -296,13 +296,16 @@ def write_header(out: Path, manifest: Manifest, inputs: Sequence[str], files: di
         "format": FORMAT, "version": VERSION, "analyzer": ANALYZER, "engine": engine,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "name": manifest.name, "description": manifest.description,
         "examples": list(manifest.examples), "settings": settings, "inputs": inputs,
-        "fingerprint": fingerprint(snap, index_settings(settings)), "stamp": [list(e) for e in snap],
+        "fingerprint": fingerprint(snap, index_settings(settings)), "stamp": list(snap),  # tuples: JSON arrays
         "documents": documents, "passages": passages,
         "problems": list(problems), "generation": generation, "parts": list(parts), "files": files,
         "manifest_seen": manifest_seen(out, inputs, seen_before),
         **(extra or {}),
     }
-    atomic_write(out / INDEX_JSON, json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"))
+    # a key a line, each value compact: json's indented output is its pure-Python encoder, 0.26 s
+    # for the 76,520 source files' stamp at 10M passages (0.05 s so)
+    text = ",\n".join(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in header.items())
+    atomic_write(out / INDEX_JSON, ("{\n" + text + "\n}\n").encode("utf-8"))
 
 
 def file_record(path: Path, source: str) -> dict[str, Any]:
