@@ -61,9 +61,12 @@ def screen(request, browser):  # noqa: F811
 
 
 def conversation_id(page) -> str:
-    page.wait_for_function("() => { const b = document.getElementById('attach-id');"
-                           " return b && b.textContent.trim().length > 16; }")
-    return page.evaluate("() => document.getElementById('attach-id').textContent.trim()")
+    # as the page's own script reads it (attach.js, convId): while an update of the hidden element
+    # is under way, Gradio's progress text ("0.0s") is inside it too
+    got = page.wait_for_function("() => { const b = document.getElementById('attach-id');"
+                                 " const t = b ? b.textContent.trim() : '';"
+                                 " return /^[A-Za-z0-9_-]{16,}$/.test(t) ? t : null; }")
+    return got.json_value()
 
 
 def attached_names(page) -> list[str]:
