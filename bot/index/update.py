@@ -482,16 +482,16 @@ def _row_runs(prev: _Previous, order: Order, part: _Part) -> _Runs:
     return _Runs(is_new[first], lo[first], hi[last], first, at[first])
 
 
-def _gather(old: np.ndarray, new: np.ndarray, runs: _Runs, shift: tuple[np.ndarray, np.ndarray] | None = None,
+def _gather(old: np.ndarray, new: np.ndarray, runs: _Runs, shift: np.ndarray | None = None,
             sliced_up_to: int = SLICED_RUNS) -> np.ndarray:
     """The runs' rows of ``old`` and ``new`` in order (``new`` cast to ``old``'s type); ``shift``:
-    what to add to each run's values (for the old runs, for the new)."""
+    what to add to each run's values."""
     new = np.asarray(new).astype(old.dtype, copy=False)
     add = shift is not None and len(runs)
     if len(runs) <= sliced_up_to:
         pieces = [(new if n else old)[a:b] for n, a, b in zip(runs.new.tolist(), runs.lo.tolist(), runs.hi.tolist())]
         if add:
-            pieces = [x + k for x, k in zip(pieces, np.where(runs.new, shift[1], shift[0]).tolist())]
+            pieces = [x + k for x, k in zip(pieces, shift.tolist())]
         return np.concatenate(pieces).astype(old.dtype, copy=False) if pieces else old[:0].copy()
     # many runs (the order changed, or many documents were read again): row by row
     counts = runs.hi - runs.lo
@@ -500,7 +500,7 @@ def _gather(old: np.ndarray, new: np.ndarray, runs: _Runs, shift: tuple[np.ndarr
     take = np.repeat(pooled_lo - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
     out = np.concatenate([old, new])[take]
     if add:
-        out += np.repeat(np.where(runs.new, shift[1], shift[0]), counts).astype(out.dtype)
+        out += np.repeat(shift, counts).astype(out.dtype)
     return out
 
 
@@ -533,8 +533,7 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: in
         p_out[k] = _gather(pz[k], new, runs, sliced_up_to=sliced_up_to)
     lengths = _gather(prev.statistics["doc_len"], res["lengths"], runs, sliced_up_to=sliced_up_to)
     # a run's passages belong to consecutive documents: their numbers move by where the run starts
-    p_out["doc"] = _gather(pz["doc"], res["doc"], runs, (runs.doc - runs.doc_at, runs.doc - runs.doc_at),
-                           sliced_up_to)
+    p_out["doc"] = _gather(pz["doc"], res["doc"], runs, runs.doc - runs.doc_at, sliced_up_to)
     # sentences: a run of passages holds a run of sentences; each passage's pointer moves with it
     new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
     np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
@@ -544,7 +543,7 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: in
     s_n = s_hi - s_lo
     s_at = np.cumsum(s_n) - s_n  # where each run's sentences start in the new arrays
     sent_ptr = np.empty(len(p_out["doc"]) + 1, np.int64)
-    sent_ptr[:-1] = _gather(old_ptr[:-1], new_sent_ptr[:-1], runs, (s_at - s_lo, s_at - s_lo), sliced_up_to)
+    sent_ptr[:-1] = _gather(old_ptr[:-1], new_sent_ptr[:-1], runs, s_at - s_lo, sliced_up_to)
     sent_ptr[-1] = int(s_n.sum())
     s_runs = _Runs(runs.new, s_lo, s_hi, runs.doc, runs.doc_at)
     for k in ("sent_start", "sent_end", "sent_bullet"):
