@@ -210,6 +210,37 @@ def test_a_saved_index_maps_its_arrays_aligned_and_numpy_reads_them(engine, tmp_
                     assert not array.flags["OWNDATA"], (name, key)  # a view of the mapped file, not a copy
 
 
+def test_an_archives_members_are_the_bytes_numpy_writes(tmp_path):
+    """``atomic_npz`` writes a plain array from its own memory, not through numpy's copies: each
+    member is still exactly what ``np.lib.format.write_array`` writes (byte order, booleans,
+    empty and 0-d arrays, a strided view, Fortran order, strings and dates taking numpy's own way),
+    and ``np.load`` reads every array back with its type, and CRC-checked."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from bot.index import files
+
+    rng = np.random.default_rng(0)
+    arrays = dict(a=rng.integers(0, 1 << 40, 1000), b=rng.random(7).astype(np.float32), c=np.array([], np.int32),
+                  d=rng.integers(0, 2, 33).astype(bool), e=np.arange(12, dtype=">i4").reshape(3, 4),
+                  f=np.asfortranarray(np.arange(12).reshape(3, 4)), g=np.arange(10)[::2], h=np.array(5),
+                  i=np.array(["ab", "c"]), j=np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]"))
+    files.atomic_npz(tmp_path / "x.npz", **arrays)
+    with zipfile.ZipFile(tmp_path / "x.npz") as z:
+        assert z.testzip() is None  # every member's CRC
+        for key, array in arrays.items():
+            expected = io.BytesIO()
+            np.lib.format.write_array(expected, array, allow_pickle=False)
+            assert z.read(key + ".npy") == expected.getvalue(), key
+    with np.load(tmp_path / "x.npz", allow_pickle=False) as z:
+        for key, array in arrays.items():
+            assert np.array_equal(z[key], array) and z[key].dtype == array.dtype, key
+    with pytest.raises(ValueError):
+        files.atomic_npz(tmp_path / "y.npz", o=np.array([{"a": 1}], dtype=object))
+
+
 # ---- an index written the earlier way -------------------------------------------------------
 @pytest.fixture()
 def earlier(tmp_path):
