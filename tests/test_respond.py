@@ -275,3 +275,65 @@ def test_speller_letter_prefilter_finds_what_a_scan_of_every_word_finds():
     near = ["anopqsr", "bnopqsr", "cnopqsr", "dnopqsr", "enopqsr", "mnopqrs"]
     speller = Speller(near + fillers, frozenset(), common=frozenset)
     assert len(speller._of_length(7)) > 64 and speller._closest("mnopqsr") is None
+
+
+def test_a_passages_sentence_terms_are_analyzed_one_sentence_at_a_time_when_read():
+    """``sentence_terms[i]`` gives each sentence the terms one analysis of it gives, whichever
+    way it is read (in order, backwards, by negative index, sliced), and analyzes a sentence only
+    when it is first read, once."""
+    from bot import ChatBot
+    from bot.index.corpus import CorpusIndex
+
+    shared = ChatBot.load()  # the process's loaded bot: other tests may have read its passages already
+    index = CorpusIndex.build(list(shared.index.documents.values()), passages=list(shared.index.passages))
+    analyzed: list[str] = []
+    one = index._one_sentence_terms
+    index._one_sentence_terms = lambda text: (analyzed.append(text), one(text))[1]  # type: ignore[method-assign]
+    i = max(range(len(index.passages)), key=lambda k: len(index.passages[k].sentences))
+    sentences = index.passages[i].sentences
+    assert len(sentences) >= 4
+    expected = [frozenset(index.analyzer.text_terms(s.text, index.vocabulary)) for s in sentences]
+    got = index.sentence_terms[i]
+    assert analyzed == [] and len(got) == len(sentences)
+    assert got[1] == expected[1] and got[-1] == expected[-1] and analyzed == [sentences[1].text, sentences[-1].text]
+    assert got[::-1] == expected[::-1] and list(got) == expected and got[1:3] == expected[1:3]
+    assert sorted(analyzed) == sorted(s.text for s in sentences)  # each once
+    assert index.sentence_terms[i] is got  # kept with the passage
+    with pytest.raises(IndexError):
+        got[len(sentences)]
+
+
+def test_the_support_check_reads_sentences_until_one_holds_enough_and_decides_as_reading_all_would(bot, second_bot):
+    """``supports`` asks whether one sentence holds the sentence-support share of the focus: it
+    stops at the first that does, and its decision is the one the largest share over every
+    sentence gives, for every passage and many foci; ``sentence_support`` with no bound is that
+    largest share."""
+    import random
+
+    from bot.answer.support import Support
+
+    rng = random.Random(5)
+    stopped = 0
+    for index in (bot.index, second_bot.index):
+        support = Support(index)
+        least = support.rules.sentence_support
+        assert 0 < least < 1
+        for pi in range(len(index.passages)):
+            sentences = index.sentence_terms[pi]
+            terms = sorted(set().union(*sentences)) if len(sentences) else []
+            if not terms:
+                continue
+            for _ in range(3):
+                focus = rng.sample(terms, min(len(terms), rng.randint(1, 4))) + rng.sample(["zzqx", "vae", "model"], 1)
+                weight = support.focus_weights(focus)
+                total = sum(weight.values()) or 1.0
+                shares = []
+                for s in sentences:
+                    have = set(s) | index.path_terms[pi]
+                    have |= support.expand(have)
+                    shares.append(sum(w for t, w in weight.items() if t in have) / total)
+                assert support.sentence_support(pi, focus) == max(shares)
+                bounded = support.sentence_support(pi, focus, enough=least)
+                assert (bounded >= least) == (max(shares) >= least)
+                stopped += bounded < max(shares)
+    assert stopped > 0  # some checks stopped before the largest share

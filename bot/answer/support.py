@@ -159,9 +159,12 @@ class Support:
         miss = set(self.missing(pi, focus))
         return sum(w for t, w in weight.items() if t not in miss) / (sum(weight.values()) or 1.0)
 
-    def sentence_support(self, pi: int, focus: Sequence[str]) -> float:
+    def sentence_support(self, pi: int, focus: Sequence[str], enough: float = 1.0) -> float:
         """The largest IDF-weighted share of the focus that one sentence (with the heading path)
-        holds: a passage that mentions every focus word, but never together, supports little."""
+        holds: a passage that mentions every focus word, but never together, supports little.
+        Sentences are read in order until one holds ``enough`` (``supports`` asks only whether one
+        reaches its threshold; no share is over 1, so the default stops only where the largest is
+        found), and later sentences are not analyzed."""
         weight = self.focus_weights(focus)
         total = sum(weight.values()) or 1.0
         path = self.index.path_terms[pi]
@@ -170,6 +173,8 @@ class Support:
             have = set(terms) | path
             have |= self.expand(have)
             best = max(best, sum(w for t, w in weight.items() if t in have) / total)
+            if best >= enough:
+                break
         return best
 
     def expand(self, terms: set[str]) -> set[str]:
@@ -199,7 +204,8 @@ class Support:
             return False
         if not self.type_ok(q, pi, focus):
             return False
-        if self.rules.sentence_support > 0 and self.sentence_support(pi, focus) < self.rules.sentence_support:
+        least = self.rules.sentence_support
+        if least > 0 and self.sentence_support(pi, focus, enough=least) < least:
             return False
         return True
 

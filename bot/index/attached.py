@@ -121,7 +121,7 @@ def measure(folder: Path) -> int:
 
 def _analyze(index: CorpusIndex, i: int) -> None:
     """Passage ``i``'s terms as answering computes and caches them."""
-    index.passage_terms[i], index.sentence_terms[i], index.path_terms[i], index.heading_terms[i]  # noqa: B018
+    index.passage_terms[i], list(index.sentence_terms[i]), index.path_terms[i], index.heading_terms[i]  # noqa: B018
 
 
 def _spread(n: int, k: int) -> Sequence[int]:

@@ -176,6 +176,9 @@ def _joinable(raw: str) -> str | None:
     return None if w in STOPWORDS else w
 
 
+_LOOKUPS: set[type] = {set, frozenset}  # the vocabulary types split spellings are looked up in as they are
+
+
 class Analyzer:
     """``terms`` with a per-word cache of its own: an index (or a build worker) owns one, so
     nothing module-level grows or changes while a process serves questions."""
@@ -203,11 +206,15 @@ class Analyzer:
             per_word = list(map(get, ws))
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()
-        if not isinstance(vocabulary, (set, frozenset, KeysView)):
-            vocabulary = set(vocabulary)
+        kind = type(vocabulary)
+        if kind not in _LOOKUPS:  # an ABC's ``isinstance`` takes microseconds: once a type, not once a sentence
+            if isinstance(vocabulary, (set, frozenset, KeysView)):
+                _LOOKUPS.add(kind)
+            else:
+                vocabulary, kind = set(vocabulary), set
         joinable = list(map(_joinable, ws))
         pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
-        if isinstance(vocabulary, KeysView):  # a saved index's term ids' keys: asked, never copied
+        if kind is not set and kind is not frozenset:  # a saved index's term ids' keys: asked, never copied
             found = {p for p in pairs if p is not None and p in vocabulary}
         else:
             found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
