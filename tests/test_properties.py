@@ -55,6 +55,22 @@ def test_ask_keeps_contract_for_any_input(bot, question, history):
     check_contract(bot, reply)
 
 
+def _text_outside_raw_html(body: str) -> bool:
+    """Whether a Markdown body has a word character outside its raw HTML, or in an HTML block's
+    text: what the Markdown reader gives no text for by design (a declaration such as ``<!A``,
+    a comment, a processing instruction; tags themselves), found by markdown-it's own parse."""
+    from markdown_it import MarkdownIt
+
+    for tok in MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(body):
+        if tok.type == "html_block":
+            if not tok.content.lstrip().startswith(("<!", "<?")) and re.search(r"[^\W_]", re.sub(r"<[^>]*>?", "", tok.content)):
+                return True
+            continue
+        if any(t.type != "html_inline" and re.search(r"[^\W_]", t.content or "") for t in tok.children or [tok]):
+            return True
+    return False
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(body=st.one_of(ANY_TEXT, st.lists(st.one_of(WORDY, st.just("\n\n## Heading\n\n"), st.just("\n- item x\n"),
@@ -68,7 +84,7 @@ def test_any_document_text_indexes_and_answers(tmp_path_factory, body, question)
     except CorpusError as exc:  # only when there is nothing to index, or NUL bytes make it binary
         msg = str(exc)
         assert ("\x00" in body and "binary" in msg) or "no text" in msg or "empty" in msg, exc
-        assert "\x00" in body or not re.search(r"[^\W_]", body) or "no text" in msg, exc
+        assert "\x00" in body or not _text_outside_raw_html(body) or "no text" in msg, exc
         return
     check_contract(bot, bot.ask(question))
     words = re.findall(r"[^\W_]{3,}", body)
