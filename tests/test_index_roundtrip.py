@@ -427,6 +427,9 @@ def test_a_saved_passages_sentences_read_from_its_arrays_as_sentence_objects_gav
         def __getitem__(self, i: int) -> Document:
             return self.d
 
+        def span(self, i: int, start: int, end: int, byte_start: int | None = None) -> str:
+            return self.d.text[start:end]
+
     rng = random.Random(2)
     for _ in range(3000):
         text = "".join(rng.choice("ab c") for _ in range(rng.randrange(5, 30)))

@@ -11,6 +11,7 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 """
 from __future__ import annotations
 
+import codecs
 import json
 from array import array
 from collections import OrderedDict
@@ -34,7 +35,7 @@ from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
 
 # ---- reading --------------------------------------------------------------------------------
-CACHE_CHARS = 16_000_000  # document text kept decoded (the documents answers cite are read again when evicted)
+CACHE_CHARS = 16_000_000  # bytes of document text kept (decoded once read; the documents answers cite are read again when evicted)
 
 
 class Parts:
@@ -55,6 +56,51 @@ class Parts:
     def mapped_bytes(self) -> int:
         """The bytes of all the files mapped (resident in memory once read)."""
         return sum(len(m) for m in self._maps.values())
+
+
+_UNREAD = object()
+_utf8 = codecs.getincrementaldecoder("utf-8")  # a character cut at a span's end is left undecoded, not an error
+
+
+class StoredDocument(Document):
+    """A document of a saved index whose text is read from the mapped texts file and decoded when
+    first asked for: answering reads documents for their titles and metadata (a citation's,
+    whether a page is documentation) far more often than for their text, and decoding a large
+    page's text (a reference page of megabytes) cost milliseconds of a first answer. Equal to a
+    ``Document`` with the same fields; pickled as one."""
+
+    def __init__(self, id: str, title: str, source: str, text: Any = _UNREAD, metadata: Any = None, *,
+                 read: Any = None):
+        # the dataclass's fields in its order (``dataclasses.replace`` passes them all), or ``read``
+        for name, value in (("id", id), ("title", title), ("source", source), ("metadata", metadata or {})):
+            object.__setattr__(self, name, value)
+        if text is not _UNREAD:
+            object.__setattr__(self, "text", text)
+        else:
+            object.__setattr__(self, "_read", read)
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance does not hold: its text, unread
+        if name != "text":
+            raise AttributeError(name)
+        held = self.__dict__
+        read = held.get("_read")
+        if read is None:  # another thread read it between this one's look and now
+            return held["text"]
+        text = read()
+        object.__setattr__(self, "text", text)  # then the reader let go (it holds the store)
+        held.pop("_read", None)
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Document):
+            return NotImplemented
+        return (self.id, self.title, self.source, self.text, self.metadata) == \
+            (other.id, other.title, other.source, other.text, other.metadata)
+
+    __hash__ = None  # type: ignore[assignment]  # as a Document's (its metadata is a dict)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Document, (self.id, self.title, self.source, self.text, self.metadata)
 
 
 class DocumentStore(Sequence):
@@ -120,16 +166,31 @@ class DocumentStore(Sequence):
             self._cache.move_to_end(i)
         else:
             o = self._meta(i)
-            texts = self.parts.map(int(self.part[i]), "texts")
-            text = texts[int(self.text_start[i]):int(self.text_end[i])].decode("utf-8")
-            got = Document(o["id"], o["title"], o["source"], text, o.get("metadata") or {})
+            got = StoredDocument(o["id"], o["title"], o["source"], metadata=o.get("metadata") or {},
+                                 read=lambda: self._text(i))
             self._cache[i] = got
-            self._cached_chars += len(text)
+            self._cached_chars += int(self.text_end[i]) - int(self.text_start[i])  # its bytes: its text's size, read or not
             while len(self._cache) > 1 and (self._cached_chars > CACHE_CHARS or len(self._cache) > 20_000):
-                _, old = self._cache.popitem(last=False)  # a few huge documents must not fill memory
-                self._cached_chars -= len(old.text)
+                j, _ = self._cache.popitem(last=False)  # a few huge documents must not fill memory
+                self._cached_chars -= int(self.text_end[j]) - int(self.text_start[j])
             self._pos[got.id] = i
         return got
+
+    def _text(self, i: int) -> str:
+        texts = self.parts.map(int(self.part[i]), "texts")
+        return texts[int(self.text_start[i]):int(self.text_end[i])].decode("utf-8")
+
+    def span(self, i: int, start: int, end: int, byte_start: int | None = None) -> str:
+        """Characters ``start:end`` of document ``i``'s text: from its text where that was read
+        already, else (``byte_start``: where they start in its UTF-8 bytes) decoded from those
+        bytes alone, at most four a character."""
+        d = self[i]
+        text = d.__dict__.get("text")
+        if text is not None or byte_start is None:
+            return (text if text is not None else d.text)[start:end]
+        lo = int(self.text_start[i]) + byte_start
+        hi = min(int(self.text_end[i]), lo + 4 * (end - start))
+        return _utf8().decode(self.parts.map(int(self.part[i]), "texts")[lo:hi], False)[:end - start]
 
     def position(self, doc_id: str) -> int:
         i = self._pos.get(doc_id)
@@ -188,7 +249,8 @@ class PassageStore(Sequence):
         d = self.docs[pos]  # the store notes its id, so lookups by id stay cheap
         lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
         start, end = int(a["start"][i]), int(a["end"][i])
-        text = d.text[start:end]
+        byte_start = a.get("byte_start")
+        text = self.docs.span(pos, start, end, None if byte_start is None else int(byte_start[i]))
         s_start, s_end = a["sent_start"][lo:hi], a["sent_end"][lo:hi]
         sents: Sequence[Sentence]
         # each a slice of the passage (an end before the passage's start would index from its end)
@@ -342,7 +404,7 @@ def load(folder: str | Path, check_stale: bool = True,
         pname = generation_name(PASSAGES_NPZ, gen)
         pz = load_npz(folder, pname, files[pname])
         arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
-                                      "sent_bullet")}
+                                      "sent_bullet", "byte_start") if k in pz}  # byte offsets: not in earlier indexes
         tname = terms_name(files, gen)
         meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
         stored_terms = whole_terms = None
