@@ -241,6 +241,45 @@ def test_an_archives_members_are_the_bytes_numpy_writes(tmp_path):
         files.atomic_npz(tmp_path / "y.npz", o=np.array([{"a": 1}], dtype=object))
 
 
+@pytest.mark.parametrize("engine", ["postings", "tantivy"])
+def test_a_saved_passages_text_is_decoded_from_its_own_bytes(engine, tmp_path):
+    """Each passage of a saved index knows where its text starts in its document's UTF-8 bytes,
+    so reading it decodes those bytes alone: the text is the built passage's (accents, CJK, a
+    four-byte emoji, a combining mark before and inside passages), and reading every passage
+    leaves each document's own text unread until something asks for it. Through an update
+    too, and an index without the offsets (written before them) reads the same texts."""
+    import numpy as np
+
+    from bot import ChatBot
+    from bot.index import indexer
+    from bot.index.update import update
+
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    src.mkdir()
+    para = "Crème brûlée and naïve café 😀 ok. 東京の天気は晴れです. Zoë's e\u0301clair recipe works. "
+    for k in range(6):
+        body = "\n\n".join(f"## Part {j} ñ\n\n" + (para * (j + k + 1)) + f"Plain ascii words {j}." for j in range(8))
+        (src / f"doc{k}.md").write_text(f"# Title {k} — ü\n\n{body}\n", encoding="utf-8")
+    (src / "plain.md").write_text("# Plain\n\n" + "Only ascii text here. " * 400, encoding="utf-8")
+    indexer.build([src], idx, engine=engine, workers=1)
+    (src / "doc2.md").write_text("# Changed ö\n\n" + para * 30, encoding="utf-8")
+    assert update(idx).full is None
+    for rounds in range(2):
+        built = ChatBot.load(src).index
+        _, docs, index, _ = store.load(idx, check_stale=False)
+        if rounds:  # as an index written before passages had byte offsets
+            del index.passages.a["byte_start"]
+        else:
+            assert index.passages.a["byte_start"].dtype == np.int64
+        got = [(p.doc_id, p.start, p.end, p.text, [x.text for x in p.sentences]) for p in index.passages]
+        want = [(p.doc_id, p.start, p.end, p.text, [x.text for x in p.sentences]) for p in built.passages]
+        assert sorted(got) == sorted(want) and any(not p.text.isascii() for p in built.passages)
+        unread = [d for d in (docs[i] for i in range(len(docs))) if "text" not in d.__dict__]
+        assert len(unread) == (len(docs) if not rounds else 0)
+        for d in docs:
+            assert d.text == built.documents[d.id].text
+
+
 # ---- an index written the earlier way -------------------------------------------------------
 @pytest.fixture()
 def earlier(tmp_path):

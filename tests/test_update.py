@@ -558,6 +558,7 @@ def _fake_update(rng, n_old_docs: int, n_new_docs: int):
         return dict(doc=doc, start=rng.integers(0, 10**6, n).astype(np.int32), end=rng.integers(0, 10**6, n).astype(np.int32),
                     first=rng.random(n) < 0.5, uid=np.arange(first_uid, first_uid + n, dtype=np.int64),
                     terms_start=rng.integers(0, 10**9, n), terms_end=rng.integers(0, 10**9, n),
+                    byte_start=rng.integers(0, 10**10, n),
                     lengths=rng.integers(1, 100, n).astype(np.int32), n_sent=n_sent, sent_ptr=ptr,
                     sent_start=rng.integers(0, 10**6, m).astype(np.int32), sent_end=rng.integers(0, 10**6, m).astype(np.int32),
                     sent_bullet=rng.random(m) < 0.3, heads=[("h", str(x)) for x in rng.integers(0, 5, n)]), per_doc
@@ -582,7 +583,7 @@ def _fake_update(rng, n_old_docs: int, n_new_docs: int):
     np.cumsum(old_per_doc, out=doc_lo[1:])
     prev = SimpleNamespace(passages={k: old[k] for k in ("doc", "start", "end", "first", "path", "terms_start",
                                                           "terms_end", "uid", "sent_ptr", "sent_start", "sent_end",
-                                                          "sent_bullet")},
+                                                          "sent_bullet", "byte_start")},
                            statistics={"doc_len": old["lengths"]}, meta={"headings": heads_old}, doc_lo=doc_lo)
     part = SimpleNamespace(analyzed=new, uids=new["uid"], ranges={"terms_start": new["terms_start"],
                                                                   "terms_end": new["terms_end"]})
@@ -611,7 +612,7 @@ def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new
         for sliced_up_to in (0, 4096):
             got, lengths, got_heads = _passage_arrays(prev, order, part, sliced_up_to=sliced_up_to)
             assert got["doc"].tolist() == [d for _, _, d in rows], (trial, sliced_up_to)
-            for k in ("start", "end", "first", "uid", "terms_start", "terms_end"):
+            for k in ("start", "end", "first", "uid", "terms_start", "terms_end", "byte_start"):
                 assert got[k].tolist() == [s[k][i] for s, i, _ in rows], (trial, sliced_up_to, k)
             assert lengths.tolist() == [s["lengths"][i] for s, i, _ in rows]
             assert [list(got_heads)[p] for p in got["path"]] == [s["heads"][i] for s, i, _ in rows]
@@ -623,6 +624,8 @@ def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new
                 [int(s["sent_ptr"][i + 1] - s["sent_ptr"][i]) for s, i, _ in rows]
             assert got["sent_ptr"].dtype == np.int64 and lengths.dtype == old["lengths"].dtype
             assert all(got[k].dtype == old[k].dtype for k in got if k != "sent_ptr"), (trial, sliced_up_to)
+        del prev.passages["byte_start"]  # an index written before passages had byte offsets: still none
+        assert "byte_start" not in _passage_arrays(prev, order, part)[0]
 
 
 def test_an_updates_document_order_is_a_full_builds_reading_order():

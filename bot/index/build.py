@@ -70,7 +70,7 @@ def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: Passag
     many of these documents hold each word the speller may correct to. ``n_docs``: how many
     documents the whole index holds (default: ``len(docs)``), which decides ``indexed_title``."""
     assert ix is not None, "set by the parent before the workers fork"
-    doc, start, end, first, heads, n_sent = [], [], [], [], [], []
+    doc, start, end, first, heads, n_sent, byte_start = [], [], [], [], [], [], []
     s_start: list[int] = []
     s_end: list[int] = []
     s_bullet: list[bool] = []
@@ -83,6 +83,7 @@ def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: Passag
         meta.append(writer.meta_line(d))
         surface: set[str] = set()
         seen_heads: set[tuple[str, ...]] = set()
+        first_passage = len(start)
         for p in split_document(d, max_words[0], documentation_words=max_words[1]):
             terms = ix.passage_terms(p, None, ix.analyzer.terms(p.text, words_out=surface),
                                      indexed_title(d, n_docs if n_docs is not None else len(docs)))
@@ -102,9 +103,11 @@ def analyze_documents(docs: Sequence[Document], rng: tuple[int, int], ix: Passag
                 s_end.append(s.end)
                 s_bullet.append(s.bullet)
             n_sent.append(len(s_start) - n)
+        byte_start.extend(writer.byte_offsets(d.text, start[first_passage:]))
         word_docs.update(candidate_words(surface))
     return {"doc": np.asarray(doc, np.int32), "start": np.asarray(start, np.int32),
             "end": np.asarray(end, np.int32), "first": np.asarray(first, np.bool_), "heads": heads,
+            "byte_start": np.asarray(byte_start, np.int64),
             "n_sent": np.asarray(n_sent, np.int64), "sent_start": np.asarray(s_start, np.int32),
             "sent_end": np.asarray(s_end, np.int32), "sent_bullet": np.asarray(s_bullet, np.bool_),
             "bodies": bodies, "lengths": np.asarray(lengths, np.int32), "word_docs": word_docs,
@@ -243,7 +246,7 @@ def _stream(docs: Sequence[Document], out: Path, engine: type, progress: Callabl
     engine_writer = engine.writer(tmp, threads=workers)
     got = _Streamed(tmp, writer.DocumentWriter(out), writer.TermsWriter(out), {},
                     {k: [] for k in ("doc", "start", "end", "first", "path", "n_sent", "sent_start", "sent_end",
-                                     "sent_bullet", "lengths")}, Counter())
+                                     "sent_bullet", "lengths", "byte_start")}, Counter())
     bar = progress(range(len(docs))) if progress else None
     gc.disable()
     try:

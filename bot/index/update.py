@@ -531,6 +531,8 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: in
                    ("terms_start", part.ranges["terms_start"]), ("terms_end", part.ranges["terms_end"]),
                    ("uid", part.uids)):
         p_out[k] = _gather(pz[k], new, runs, sliced_up_to=sliced_up_to)
+    if "byte_start" in pz:  # an index written before passages had byte offsets goes on without them
+        p_out["byte_start"] = _gather(pz["byte_start"], res["byte_start"], runs, sliced_up_to=sliced_up_to)
     lengths = _gather(prev.statistics["doc_len"], res["lengths"], runs, sliced_up_to=sliced_up_to)
     # a run's passages belong to consecutive documents: their numbers move by where the run starts
     p_out["doc"] = _gather(pz["doc"], res["doc"], runs, runs.doc - runs.doc_at, sliced_up_to)

@@ -258,9 +258,23 @@ class TermsWriter:
         self._tmp.unlink(missing_ok=True)
 
 
+def byte_offsets(text: str, chars: Sequence[int]) -> list[int]:
+    """Where each of these character offsets of ``text`` is in its UTF-8 bytes (as the texts
+    file holds it): a passage's text is then decoded from its own bytes, not its whole document's."""
+    if text.isascii():
+        return list(chars)
+    at: dict[int, int] = {}
+    done = byte = 0
+    for c in sorted(set(chars)):  # each piece of the text encoded once
+        byte += len(text[done:c].encode("utf-8"))
+        at[c], done = byte, c
+    return [at[c] for c in chars]
+
+
 def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
-                   heads: dict[tuple[str, ...], int]) -> dict[str, np.ndarray]:
-    """Offsets of passages and their sentences (heading paths numbered in ``heads``)."""
+                   heads: dict[tuple[str, ...], int], texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Offsets of passages and their sentences (heading paths numbered in ``heads``); ``texts``:
+    each document's text, by position (the passages' byte offsets in it)."""
     n = len(passages)
     doc = np.zeros(n, np.int32)
     start = np.zeros(n, np.int32)
@@ -278,7 +292,13 @@ def passage_arrays(passages: Sequence[Passage], doc_pos: dict[str, int],
             s_end.append(s.end)
             s_bullet.append(1 if s.bullet else 0)
         sent_ptr[i + 1] = len(s_start)
-    return dict(doc=doc, start=start, end=end, first=first, path=path_id, sent_ptr=sent_ptr,
+    byte_start = np.zeros(n, np.int64)
+    bounds = np.searchsorted(doc, np.arange(len(texts) + 1)) if n else np.zeros(len(texts) + 1, np.int64)
+    for pos, text in enumerate(texts):  # a document's passages are next to each other
+        lo, hi = int(bounds[pos]), int(bounds[pos + 1])
+        if hi > lo:
+            byte_start[lo:hi] = byte_offsets(text, start[lo:hi].tolist())
+    return dict(doc=doc, start=start, end=end, first=first, path=path_id, sent_ptr=sent_ptr, byte_start=byte_start,
                 sent_start=np.frombuffer(s_start, np.int32), sent_end=np.frombuffer(s_end, np.int32),
                 sent_bullet=np.frombuffer(s_bullet, np.int8).astype(np.bool_))
 
@@ -350,7 +370,7 @@ def save(out: str | Path, manifest: Manifest, documents: Sequence[Document], ind
     heads: dict[tuple[str, ...], int] = {}
     doc_pos = {d.id: i for i, d in enumerate(documents)}
     engine = index.retriever.postings_arrays()  # what an engine built in memory saves
-    passages = passage_arrays(index.passages, doc_pos, heads)
+    passages = passage_arrays(index.passages, doc_pos, heads, [d.text for d in documents])
     if index.whole_terms is not None:  # each passage's terms as answering reads them (``terms.txt``)
         kept = TermsWriter(out)
         for line in index.whole_terms:
