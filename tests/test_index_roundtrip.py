@@ -239,6 +239,16 @@ def test_an_archives_members_are_the_bytes_numpy_writes(tmp_path):
             assert np.array_equal(z[key], array) and z[key].dtype == array.dtype, key
     with pytest.raises(ValueError):
         files.atomic_npz(tmp_path / "y.npz", o=np.array([{"a": 1}], dtype=object))
+    # an array given as pieces (an update's runs of rows): the bytes of the pieces joined, each cast
+    pieces = [np.arange(5, dtype=np.int64), np.array([], np.int32), np.arange(3, dtype=np.int16)[::-1], np.ones(2, bool)]
+    files.atomic_npz(tmp_path / "j.npz", j=files.Joined(pieces, np.int32), e=files.Joined([], np.bool_))
+    with zipfile.ZipFile(tmp_path / "j.npz") as z:
+        assert z.testzip() is None
+        for key, array in (("j", np.concatenate(pieces).astype(np.int32)), ("e", np.empty(0, np.bool_))):
+            expected = io.BytesIO()
+            np.lib.format.write_array(expected, array, allow_pickle=False)
+            assert z.read(key + ".npy") == expected.getvalue(), key
+    assert np.array_equal(np.asarray(files.Joined(pieces, np.int32)), np.concatenate(pieces).astype(np.int32))
 
 
 @pytest.mark.parametrize("engine", ["postings", "tantivy"])

@@ -39,7 +39,7 @@ from bot.text.analyze import Analyzer, WORD, normalize, words as surface_words
 from bot.index.build import analyze_all, analyze_documents
 from bot.config import MANIFEST, CorpusError, Manifest
 from bot.index.engines import engine_class
-from bot.index.files import load_npz, remove, remove_temporaries
+from bot.index.files import Joined, load_npz, remove, remove_temporaries
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import CorpusIndex, PassageAnalyzer
 from bot.index.reading import read_files
@@ -483,16 +483,17 @@ def _row_runs(prev: _Previous, order: Order, part: _Part) -> _Runs:
 
 
 def _gather(old: np.ndarray, new: np.ndarray, runs: _Runs, shift: np.ndarray | None = None,
-            sliced_up_to: int = SLICED_RUNS) -> np.ndarray:
+            sliced_up_to: int = SLICED_RUNS) -> "np.ndarray | Joined":
     """The runs' rows of ``old`` and ``new`` in order (``new`` cast to ``old``'s type); ``shift``:
-    what to add to each run's values."""
+    what to add to each run's values. A few runs give the runs' slices as a ``Joined``,
+    written a slice at a time, never copied into one array (``np.asarray`` joins them)."""
     new = np.asarray(new).astype(old.dtype, copy=False)
     add = shift is not None and len(runs)
     if len(runs) <= sliced_up_to:
         pieces = [(new if n else old)[a:b] for n, a, b in zip(runs.new.tolist(), runs.lo.tolist(), runs.hi.tolist())]
         if add:
             pieces = [x + k for x, k in zip(pieces, shift.tolist())]
-        return np.concatenate(pieces).astype(old.dtype, copy=False) if pieces else old[:0].copy()
+        return Joined(pieces, old.dtype)
     # many runs (the order changed, or many documents were read again): row by row
     counts = runs.hi - runs.lo
     ends = np.cumsum(counts)
@@ -520,20 +521,20 @@ def _heading_ids(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]],
 
 
 def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: int = SLICED_RUNS,
-                    ) -> tuple[dict[str, np.ndarray], np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines]:
+                    ) -> tuple[dict[str, np.ndarray | Joined], np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines]:
     """Passages: the old rows of kept documents and the new part's, in the new order, copied a run
     of consecutive rows at a time (``_Runs``); with each passage's length and the heading paths."""
     pz, res = prev.passages, part.analyzed
     runs = _row_runs(prev, order, part)
     new_path, heads = _heading_ids(prev.meta["headings"], res["heads"])
-    p_out: dict[str, np.ndarray] = {}
+    p_out: dict[str, np.ndarray | Joined] = {}
     for k, new in (("start", res["start"]), ("end", res["end"]), ("first", res["first"]), ("path", new_path),
                    ("terms_start", part.ranges["terms_start"]), ("terms_end", part.ranges["terms_end"]),
                    ("uid", part.uids)):
         p_out[k] = _gather(pz[k], new, runs, sliced_up_to=sliced_up_to)
     if "byte_start" in pz:  # an index written before passages had byte offsets goes on without them
         p_out["byte_start"] = _gather(pz["byte_start"], res["byte_start"], runs, sliced_up_to=sliced_up_to)
-    lengths = _gather(prev.statistics["doc_len"], res["lengths"], runs, sliced_up_to=sliced_up_to)
+    lengths = np.asarray(_gather(prev.statistics["doc_len"], res["lengths"], runs, sliced_up_to=sliced_up_to))
     # a run's passages belong to consecutive documents: their numbers move by where the run starts
     p_out["doc"] = _gather(pz["doc"], res["doc"], runs, runs.doc - runs.doc_at, sliced_up_to)
     # sentences: a run of passages holds a run of sentences; each passage's pointer moves with it
