@@ -25,6 +25,9 @@ def test_normalization_folds_quotes_dashes_and_invisible_marks():
 def test_vocabulary_joins_split_spellings():
     assert "genai" in terms("Gen AI", vocabulary={"genai"})
     assert "genai" not in terms("Gen AI")
+    # any collection of terms: a list, a dict's keys or the dict, a frozenset, a generator
+    for vocab in (["genai"], {"genai": 1}.keys(), {"genai": 1}, frozenset({"genai"}), (t for t in ["genai"])):
+        assert terms("Gen AI", vocabulary=vocab) == ["gen", "ai", "genai"], vocab
 
 
 def test_fast_terms_equal_tokens(bot):

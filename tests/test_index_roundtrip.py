@@ -271,6 +271,9 @@ def test_a_saved_passages_text_is_decoded_from_its_own_bytes(engine, tmp_path):
         body = "\n\n".join(f"## Part {j} ñ\n\n" + (para * (j + k + 1)) + f"Plain ascii words {j}." for j in range(8))
         (src / f"doc{k}.md").write_text(f"# Title {k} — ü\n\n{body}\n", encoding="utf-8")
     (src / "plain.md").write_text("# Plain\n\n" + "Only ascii text here. " * 400, encoding="utf-8")
+    # passages of three- and four-byte characters alone (a window of fewer bytes a character falls short)
+    (src / "wide.md").write_text("# Wide\n\n" + "\n\n".join(f"## 部分 {j}\n\n" + " ".join(["😀😀😀😀😀😀😀東", "東京都😀😀😀😀"] * 90)
+                                                      for j in range(3)) + "\n", encoding="utf-8")
     indexer.build([src], idx, engine=engine, workers=1)
     (src / "doc2.md").write_text("# Changed ö\n\n" + para * 30, encoding="utf-8")
     assert update(idx).full is None
@@ -288,6 +291,42 @@ def test_a_saved_passages_text_is_decoded_from_its_own_bytes(engine, tmp_path):
         assert len(unread) == (len(docs) if not rounds else 0)
         for d in docs:
             assert d.text == built.documents[d.id].text
+        assert any(len(p.text.encode("utf-8")) > 3.2 * len(p.text) for p in index.passages)
+
+
+def test_a_stored_document_reads_its_text_when_asked_and_is_a_document_otherwise(tmp_path):
+    """A saved index's documents (``StoredDocument``) read their text when first asked for, once,
+    and are otherwise Documents: equal to one with the same fields (either side), copied,
+    pickled (as a plain Document) and replaced as one; one that cannot read says so as a
+    missing attribute does."""
+    import copy
+    import dataclasses
+    import pickle
+
+    from bot.index import indexer
+    from bot.model import Document
+
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    src.mkdir()
+    (src / "a.md").write_text("# Café\n\nThe zeta widget is blue. Naïve café.\n", encoding="utf-8")
+    (src / "b.md").write_text("# B\n\nSomething else entirely.\n", encoding="utf-8")
+    indexer.build([src], idx)
+    _, docs, _, _ = store.load(idx, check_stale=False)
+    d = docs[0]
+    assert isinstance(d, store.StoredDocument)
+    assert (d.title, d.source) == ("Café", "a.md") and isinstance(d.metadata, dict) and d.id
+    assert "text" not in d.__dict__  # its other fields read no text
+    assert "zeta widget is blue. Naïve café." in d.text and "text" in d.__dict__
+    plain = Document(d.id, d.title, d.source, d.text, dict(d.metadata))
+    assert d == plain and plain == d and not (d != plain)
+    assert d != Document(d.id, d.title, d.source, d.text + "x", dict(d.metadata))
+    for other in (pickle.loads(pickle.dumps(docs[1])), copy.copy(docs[1]), copy.deepcopy(docs[1])):
+        assert other == docs[1] and other.text == docs[1].text
+    assert type(pickle.loads(pickle.dumps(docs[1]))) is Document
+    moved = dataclasses.replace(d, metadata={"x": 1})
+    assert moved.text == d.text and moved.metadata == {"x": 1} and moved.id == d.id
+    lost = store.StoredDocument("i", "t", "s")
+    assert not hasattr(lost, "text") and getattr(lost, "text", None) is None
 
 
 # ---- an index written the earlier way -------------------------------------------------------

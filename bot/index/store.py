@@ -17,7 +17,7 @@ from array import array
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -84,8 +84,10 @@ class StoredDocument(Document):
             raise AttributeError(name)
         held = self.__dict__
         read = held.get("_read")
-        if read is None:  # another thread read it between this one's look and now
-            return held["text"]
+        if read is None:  # another thread read it between this one's look and now (or nothing can)
+            if "text" in held:
+                return held["text"]
+            raise AttributeError("text")
         text = read()
         object.__setattr__(self, "text", text)  # then the reader let go (it holds the store)
         held.pop("_read", None)
@@ -167,7 +169,7 @@ class DocumentStore(Sequence):
         else:
             o = self._meta(i)
             got = StoredDocument(o["id"], o["title"], o["source"], metadata=o.get("metadata") or {},
-                                 read=lambda: self._text(i))
+                                 read=self._reader(i))
             self._cache[i] = got
             self._cached_chars += int(self.text_end[i]) - int(self.text_start[i])  # its bytes: its text's size, read or not
             while len(self._cache) > 1 and (self._cached_chars > CACHE_CHARS or len(self._cache) > 20_000):
@@ -176,9 +178,12 @@ class DocumentStore(Sequence):
             self._pos[got.id] = i
         return got
 
-    def _text(self, i: int) -> str:
-        texts = self.parts.map(int(self.part[i]), "texts")
-        return texts[int(self.text_start[i]):int(self.text_end[i])].decode("utf-8")
+    def _reader(self, i: int) -> Callable[[], str]:
+        """What reads document ``i``'s text: holding its part's mapped texts file and its byte
+        range, not this store (a document kept after its index is replaced keeps one map alive,
+        not the index's caches)."""
+        texts, lo, hi = self.parts.map(int(self.part[i]), "texts"), int(self.text_start[i]), int(self.text_end[i])
+        return lambda: texts[lo:hi].decode("utf-8")
 
     def span(self, i: int, start: int, end: int, byte_start: int | None = None) -> str:
         """Characters ``start:end`` of document ``i``'s text: from its text where that was read
