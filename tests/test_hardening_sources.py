@@ -351,3 +351,38 @@ def test_a_normal_pdfs_text_is_unchanged(tmp_path):
             assert f"## Page {n}\n" in text
             for line in page.splitlines():
                 assert line.strip() in text
+
+
+@pytest.mark.parametrize("engine", ["postings", "tantivy"])
+def test_two_jsonl_documents_under_one_id_are_each_indexed_and_cited_as_themselves(engine, tmp_path):
+    """A JSON Lines file giving one `_id` to two documents: the later one is indexed under the id
+    and its line (said so, naming both lines), and each passage of a saved index is its own
+    document's text (two documents under one id gave one's passages the other's text, cut at
+    the wrong places)."""
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    src.mkdir()
+    lines = [{"_id": "same", "title": "First", "text": "Première ligne: the walrus sleeps on ice floes. " * 30},
+             {"_id": "same", "title": "Second", "text": "The second document says cats hunt mice at night. " * 30},
+             {"_id": "same (line 4)", "title": "Third", "text": "Owls fly silently through dark forests. " * 5},
+             {"_id": "same", "title": "Fourth", "text": "Moles dig tunnels under the garden lawn. " * 5}]
+    (src / "x.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    indexer.build([src], idx, engine=engine, workers=1)
+    p = subprocess.run([sys.executable, "-m", "bot", "search", "cats hunt mice", "--corpus", str(idx), "--json"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    bot = ChatBot.load(idx)
+    written = {x["title"]: x["text"] for x in lines}
+    texts = {d.id: d.text for d in bot.index.documents.values()}
+    assert sorted(texts) == ["x.jsonl#same", "x.jsonl#same (line 2)", "x.jsonl#same (line 4)", "x.jsonl#same (line 4)'"]
+    assert sorted(texts.values()) == sorted(written.values())
+    passages = [p.text for p in bot.index.passages]
+    for title, text in written.items():  # every document's passages are its own text, from its start
+        assert any(p.startswith(text[:40]) for p in passages), title
+    for passage in bot.index.passages:
+        assert passage.text == texts[passage.doc_id][passage.start:passage.end]
+        assert passage.text in written[bot.index.documents[passage.doc_id].title]
+    problems = " ".join(bot.problems)
+    assert "x.jsonl:2: document id 'same' is also on line 1; indexed as 'same (line 2)'" in problems
+    assert "x.jsonl:4: document id 'same' is also on line 1; indexed as 'same (line 4)''" in problems
+    reply = bot.ask("what do cats hunt at night?")
+    assert any(c.source == "x.jsonl#same (line 2)" for c in reply.citations), reply.text

@@ -59,6 +59,7 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
     An optional "format": "markdown" reads the text as Markdown (its headings become each
     passage's heading path); the default is plain text."""
     limit = int(max_mb * 1024 * 1024)
+    first_line: dict[str, int] = {}  # each id given so far, with the line it was first on
     with path.open("rb") as f:
         for lineno, raw in enumerate(bounded_lines(f, limit), 1):
             if isinstance(raw, _Over):
@@ -113,6 +114,13 @@ def jsonl_documents(path: Path, source: str, report: LoadReport, max_mb: float =
                 text, meta[BLOCKS_KEY] = got[0], pack(got[1])
                 if got[4]:
                     meta[CODE_KEY] = pack(got[4])
+            if doc_id in first_line:  # two documents under one id: each cited as itself, the later one renamed
+                given, doc_id = doc_id, f"{doc_id} (line {lineno})"
+                while doc_id in first_line:
+                    doc_id += "'"
+                report.problems.append(f"{path}:{lineno}: document id '{shown(given)}' is also on line "
+                                       f"{first_line[given]}; indexed as '{shown(doc_id)}'")
+            first_line.setdefault(doc_id, lineno)
             yield Document(id=f"{source}#{doc_id}", title=title, source=f"{source}#{doc_id}", text=text,
                            metadata=meta)
 
