@@ -35,7 +35,7 @@ from bot.text.glossary import Entry, Glossary
 from bot.text.spelling import Speller
 
 # ---- reading --------------------------------------------------------------------------------
-CACHE_CHARS = 16_000_000  # bytes of document text kept (decoded once read; the documents answers cite are read again when evicted)
+CACHE_BYTES = 16_000_000  # bytes of document text kept (decoded once read; the documents answers cite are read again when evicted)
 
 
 class Parts:
@@ -123,7 +123,7 @@ class DocumentStore(Sequence):
         self.blocks_start, self.blocks_end = arrays.get("blocks_start"), arrays.get("blocks_end")
         self.source_file = arrays["source_file"]
         self._cache: OrderedDict[int, Document] = OrderedDict()  # most recently read last
-        self._cached_chars = 0
+        self._cached_bytes = 0
         self._pos: dict[str, int] = {}
         self._all_ids = False
         self.by_id = _ById(self)
@@ -171,10 +171,10 @@ class DocumentStore(Sequence):
             got = StoredDocument(o["id"], o["title"], o["source"], metadata=o.get("metadata") or {},
                                  read=self._reader(i))
             self._cache[i] = got
-            self._cached_chars += int(self.text_end[i]) - int(self.text_start[i])  # its bytes: its text's size, read or not
-            while len(self._cache) > 1 and (self._cached_chars > CACHE_CHARS or len(self._cache) > 20_000):
+            self._cached_bytes += int(self.text_end[i]) - int(self.text_start[i])  # its bytes: its text's size, read or not
+            while len(self._cache) > 1 and (self._cached_bytes > CACHE_BYTES or len(self._cache) > 20_000):
                 j, _ = self._cache.popitem(last=False)  # a few huge documents must not fill memory
-                self._cached_chars -= int(self.text_end[j]) - int(self.text_start[j])
+                self._cached_bytes -= int(self.text_end[j]) - int(self.text_start[j])
             self._pos[got.id] = i
         return got
 
