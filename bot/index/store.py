@@ -89,7 +89,7 @@ class StoredDocument(Document):
                 return held["text"]
             raise AttributeError("text")
         text = read()
-        object.__setattr__(self, "text", text)  # then the reader let go (it holds the store)
+        object.__setattr__(self, "text", text)  # then the reader let go (it holds a mapped file)
         held.pop("_read", None)
         return text
 
