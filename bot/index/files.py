@@ -123,22 +123,21 @@ def _write_npy(out: Any, array: "np.ndarray | Joined") -> None:
     took two of the five seconds of writing a 10M-passage index's 1.2 GB of passage arrays. A
     ``Joined`` array is written a piece at a time."""
     if isinstance(array, Joined):
-        np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(array.dtype),
-                                                   "fortran_order": False, "shape": array.shape})
-        for piece in array.pieces:
-            if len(piece):
-                out.write(memoryview(np.ascontiguousarray(piece.astype(array.dtype, copy=False)).view(np.uint8)))
-        return
-    if array.dtype.hasobject or not array.flags.c_contiguous or not type(array.dtype)._legacy:
+        header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False, "shape": array.shape}
+        pieces = array.pieces
+    elif array.dtype.hasobject or not array.flags.c_contiguous or not type(array.dtype)._legacy:
         np.lib.format.write_array(out, array, allow_pickle=False)  # refuses objects; orders the rest
         return
+    else:
+        header, pieces = np.lib.format.header_data_from_array_1_0(array), [array.reshape(-1)]
     try:
-        np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(array))
+        np.lib.format.write_array_header_1_0(out, header)
     except ValueError:  # a header over 64 KB (a shape of thousands of dimensions): numpy's later versions
-        np.lib.format.write_array(out, array, allow_pickle=False)
+        np.lib.format.write_array(out, np.asarray(array), allow_pickle=False)
         return
-    if array.size:
-        out.write(memoryview(array.reshape(-1).view(np.uint8)))
+    for piece in pieces:
+        if len(piece):
+            out.write(memoryview(np.ascontiguousarray(piece.astype(array.dtype, copy=False)).view(np.uint8)))
 
 
 _PAD_ID = 0xD935  # the extra field id ``zipalign`` pads with; readers skip ids they do not know

@@ -176,7 +176,9 @@ def _joinable(raw: str) -> str | None:
     return None if w in STOPWORDS else w
 
 
-_LOOKUPS: set[type] = {set, frozenset}  # the vocabulary types split spellings are looked up in as they are
+# the vocabularies split spellings are looked up in as they are (a saved index's term ids' keys: a
+# Mapping's ``KeysView``), known by their type: an ABC's ``isinstance`` takes microseconds a sentence
+_AS_THEY_ARE = frozenset({set, frozenset, type({}.keys()), KeysView})
 
 
 class Analyzer:
@@ -207,11 +209,8 @@ class Analyzer:
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()
         kind = type(vocabulary)
-        if kind not in _LOOKUPS:  # an ABC's ``isinstance`` takes microseconds: once a type, not once a sentence
-            if isinstance(vocabulary, (set, frozenset, KeysView)):
-                _LOOKUPS.add(kind)
-            else:
-                vocabulary, kind = set(vocabulary), set
+        if kind not in _AS_THEY_ARE and not isinstance(vocabulary, (set, frozenset, KeysView)):
+            vocabulary, kind = set(vocabulary), set
         joinable = list(map(_joinable, ws))
         pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
         if kind is not set and kind is not frozenset:  # a saved index's term ids' keys: asked, never copied
