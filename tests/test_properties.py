@@ -119,3 +119,19 @@ def test_jsonl_batch_answers_every_line(bot, lines):
     for r in replies:
         assert r["support"] in ("answer", "closest", "none")
         out.getvalue().encode("utf-8")  # writable as UTF-8: no lone surrogates
+
+
+PATH_PARTS = st.lists(st.text(alphabet="ab-._ é0~", min_size=1, max_size=4).filter(lambda p: p not in (".", "..")),
+                      min_size=1, max_size=4)
+
+
+@given(st.lists(PATH_PARTS, max_size=12))
+def test_paths_sorted_on_their_text_are_in_pathlib_order(paths):
+    """The walk and the snapshot sort absolute paths on their text (``path_text_order``), as
+    pathlib orders them: part by part ("a/b" before "a-b", "a" before "a/b")."""
+    from pathlib import PurePosixPath
+
+    from bot.sources.ingest import path_text_order
+
+    made = ["/" + "/".join(parts) for parts in paths]
+    assert sorted(made, key=path_text_order) == [str(p) for p in sorted(PurePosixPath(m) for m in made)]

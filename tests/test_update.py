@@ -207,6 +207,40 @@ def test_nothing_changed_reads_nothing_and_a_touched_file_stays_current(tmp_path
     ChatBot.load(idx)
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_an_update_pauses_the_cycle_collector_and_leaves_it_as_it_was(tmp_path, monkeypatch, collecting):
+    """The collector is off while an update runs (its full passes walked the millions of objects
+    an update holds) and back as it was after, a failed update included."""
+    src = write_mixed(tmp_path / "mixed")
+    idx = tmp_path / "idx"
+    indexer.build([src], idx)
+    f = sorted(p for p in src.rglob("*.md") if not p.is_symlink())[0]
+    f.write_text(f.read_text() + "\n\nOne more line.\n")
+    seen = []
+    real_read = store.load
+
+    def watched(*a, **k):
+        seen.append(gc.isenabled())
+        return real_read(*a, **k)
+
+    monkeypatch.setattr(store, "load", watched)
+    (gc.enable if collecting else gc.disable)()
+    try:
+        assert update(idx).touched and seen == [False]
+        assert gc.isenabled() == collecting
+
+        def broken(*a, **k):
+            raise OSError("disk gone")
+
+        f.write_text(f.read_text() + "\n\nAnd another.\n")
+        monkeypatch.setattr(writer, "write_header", broken)
+        with pytest.raises(OSError, match="disk gone"):
+            update(idx)
+        assert gc.isenabled() == collecting
+    finally:
+        gc.enable()
+
+
 def manifest_corpus(folder: Path, manifest: str) -> Path:
     """A one-document corpus folder with the given corpus.yaml."""
     folder.mkdir()

@@ -63,8 +63,9 @@ def _build(inputs: Sequence[str | Path], out: Path, progress: Callable[[Iterable
            engine: str, workers: int | None, index_progress: Callable[[range], Any] | None,
            ) -> tuple[Manifest, Sequence[Document], CorpusIndex, list[str]]:
     inputs = [str(i) for i in inputs]
-    walked = walk(inputs)  # once, for the snapshot and the plan
-    snap = layout.snapshot_sources(inputs, walked)  # before reading: edits made meanwhile make it stale
+    with writer.collector_paused():  # a file at a time, no cycles
+        walked = walk(inputs)  # once, for the snapshot and the plan
+        snap = layout.snapshot_sources(inputs, walked)  # before reading: edits made meanwhile make it stale
     manifest, docs, doc_file, records, report = read_sources(inputs, out, progress, workers, walked)
     s = manifest.settings
     kind = engine_class(auto_engine(estimated_passages(docs, s.index.passage_max_words)) if engine == "auto"

@@ -20,7 +20,7 @@ import numpy as np
 from bot.config import MANIFEST, SETTING_NAMES, CorpusError, IndexSettings, load_manifest, settings_from
 from bot.index.names import ENGINES
 from bot.index.files import IndexFileError, checked, read_checked
-from bot.sources.ingest import Walk, path_order, walk
+from bot.sources.ingest import Walk, path_text_order, walk
 from bot.sources.readers import LoadReport
 
 FORMAT = "grounded-bot-index"
@@ -60,7 +60,8 @@ def source_files(inputs: Sequence[str], walked: Walk | None = None) -> list[Path
             except CorpusError:
                 listed = ()
             files.extend((Path(raw) / e.path).resolve() for e in listed if (Path(raw) / e.path).is_file())
-    return sorted(set(files), key=path_order)
+    unique = {str(f): f for f in files}  # a Path keeps its text once made; its hash and order are Python calls
+    return [unique[name] for name in sorted(unique, key=path_text_order)]
 
 
 def source_manifest(inputs: Sequence[str]) -> Path | None:
@@ -138,19 +139,19 @@ def snapshot_sources(inputs: Sequence[str], walked: Walk | None = None) -> Snaps
 def _folders(inputs: Sequence[str], files: Sequence[Path]) -> list[Path]:
     """The folders a file added to the sources would change: each input folder, and every folder
     between it and a source file (a file outside them, named by a manifest: its own folder)."""
-    roots = [Path(raw).resolve() for raw in inputs if Path(raw).is_dir()]
-    found: set[Path] = set(roots)
+    roots = [str(Path(raw).resolve()) for raw in inputs if Path(raw).is_dir()]
+    found: set[str] = set(roots)  # on the paths' text: a Path's hash and parent are Python calls
     for f in files:
-        parent = f.parent
+        parent = os.path.dirname(f)
         if parent in found:  # most files: their folder is known already
             continue
-        root = next((r for r in roots if parent == r or r in parent.parents), None)
+        root = next((r for r in roots if parent == r or parent.startswith(os.path.join(r, ""))), None)
         while parent not in found:
             found.add(parent)
             if root is None or parent == root:
                 break
-            parent = parent.parent
-    return sorted(found)
+            parent = os.path.dirname(parent)
+    return sorted(Path(p) for p in found)
 
 
 def _watched(paths: Iterable[Path], kind: int) -> Snapshot:

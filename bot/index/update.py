@@ -87,17 +87,14 @@ class _Changes:
     snap: layout.Snapshot
 
 
-def _same_file(old: dict[str, Any], p: Planned) -> dict[str, Any] | None:
-    """The record of ``p`` when its content is the one ``old`` describes (None: read it again)."""
+def _same_file(old: dict[str, Any], p: Planned, now: tuple[int, int] | None) -> dict[str, Any] | None:
+    """The record of ``p`` when its content is the one ``old`` describes (None: read it again);
+    ``now``: its size and modification time in the sources' snapshot (None: not there)."""
     if old.get("source") != p.source or old.get("entry") != p.signature() or old.get("size", -1) < 0:
         return None
-    try:
-        st = p.path.stat()
-    except OSError:
+    if now is None or now[0] != old["size"]:
         return None
-    if st.st_size != old["size"]:
-        return None
-    if st.st_mtime_ns == old["mtime"]:
+    if now[1] == old["mtime"]:
         return old
     fresh = writer.file_record(p.path, p.source)  # same size, new time: compare the hashes
     if fresh["sha256"] != old["sha256"]:
@@ -123,7 +120,8 @@ def update(folder: str | Path, inputs: Sequence[str] | None = None,
     if not layout.is_index(folder):
         return UpdateReport(full=f"{folder} holds no index yet")
     with writer.writing(folder) as real:
-        return _update(real, inputs, progress)
+        with writer.collector_paused():
+            return _update(real, inputs, progress)
 
 
 def _update(folder: Path, inputs: Sequence[str] | None,
@@ -155,12 +153,13 @@ def _update(folder: Path, inputs: Sequence[str] | None,
     real, walked_real = RealPaths(), walked.real_of()  # a walked file's real path, as the walk found it
     planned_paths = [str(walked_real.get(p.path) or real(p.path)) for p in planned]
     by_path = {r["path"]: (k, r) for k, r in enumerate(old_records)}
+    stat_of = {name: (size, mtime) for name, size, mtime in snap if size >= 0}  # a stat a file, taken once
     kept: dict[int, int] = {}  # planned position -> old record position, for files that did not change
     records: list[dict[str, Any]] = []
     out = UpdateReport()
     for k, p in enumerate(planned):
         old = by_path.get(planned_paths[k])
-        same = _same_file(old[1], p) if old else None
+        same = _same_file(old[1], p, stat_of.get(planned_paths[k])) if old else None
         if same is not None:
             kept[k] = old[0]
             records.append(same)

@@ -4,6 +4,7 @@ the commit). The answering side never imports this module."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import gzip
 import hashlib
 import json
@@ -53,6 +54,21 @@ def writing(out: Path) -> Iterator[Path]:
             yield out
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while an index is built or updated, then as it was: such a
+    run holds millions of objects to its end and makes few cycles, and each of the collector's
+    full passes walked them all (at 10M passages: 1.2 s of a 15 s update; a walk of the 76,490
+    source files took 1.5-2.3 s with it, 0.9 s without)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 # ---- building into a fresh folder, then one swap -----------------------------------------

@@ -7,10 +7,8 @@ skipped, never aborting the rest.
 """
 from __future__ import annotations
 
-import errno
 import operator
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
@@ -126,8 +124,12 @@ class RealPaths:
         return f if real == folder else real / f.name
 
 
-path_order = operator.attrgetter("parts")  # a key sorting paths as pathlib compares them, without its cost
-_MISSING = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}  # a file gone or unreachable: not a file
+def path_text_order(path: str) -> str:
+    """A key sorting absolute paths' text as pathlib orders the paths (part by part), without
+    making them Paths: the separator goes below every character a name can hold."""
+    return path.replace(os.sep, "\0")
+
+
 
 
 def _suffix(name: str) -> str:
@@ -136,34 +138,51 @@ def _suffix(name: str) -> str:
     return name[i:] if 0 < i < len(name) - 1 else ""
 
 
-def _below(path: Path) -> list[tuple[Path, str]]:
-    """(folder, file name) of every file under a folder, none under a skipped or hidden folder
-    below it (not walked into), links to folders not followed; in Path order (part by part),
-    sorted on tuples of parts, each folder's taken once: pathlib's own comparison builds them again
-    at each comparison. A folder's Path is one object for all its files."""
-    keyed: list[tuple[tuple[str, ...], Path, str]] = []
-    for folder, folders, names in os.walk(path):
-        folders[:] = [d for d in folders if d not in SKIP_DIRS and not d.startswith(".")]
-        base = Path(folder)
+def _below(path: Path) -> list[tuple[Path, str, os.DirEntry]]:
+    """(folder, file name, its directory entry) of every file under a folder, none under a skipped
+    or hidden folder below it (not walked into), links to folders not followed; in Path order (part
+    by part), sorted on tuples of parts, each folder's taken once: pathlib's own comparison builds
+    them again at each comparison. A folder's Path is one object for all its files. The entries
+    say what each is from the folder's listing (``_kind``), with no system call a file."""
+    keyed: list[tuple[tuple[str, ...], Path, os.DirEntry]] = []
+    folders = [path]
+    while folders:
+        base = folders.pop()
+        try:
+            with os.scandir(base) as listing:
+                entries = list(listing)
+        except OSError:  # unreadable, or gone since it was listed: as os.walk, nothing under it
+            continue
         parts = base.parts
-        keyed.extend((parts + (n,), base, n) for n in names)
+        below: list[Path] = []
+        for e in entries:
+            if _is_folder(e):
+                if not e.is_symlink() and e.name not in SKIP_DIRS and not e.name.startswith("."):
+                    below.append(base / e.name)
+            else:
+                keyed.append((parts + (e.name,), base, e))
+        folders.extend(reversed(below))
     keyed.sort(key=operator.itemgetter(0))
-    return [(base, n) for _, base, n in keyed]
+    return [(base, e.name, e) for _, base, e in keyed]
 
 
-def _kind(f: Path) -> tuple[bool, bool]:
-    """(a regular file, behind links included; a link): one system call for a file that is not a link."""
+def _is_folder(e: os.DirEntry) -> bool:
+    """Whether an entry is a folder, behind a link too (as ``os.walk`` sorts them from files)."""
     try:
-        mode = os.lstat(f).st_mode
-    except OSError as exc:
-        if exc.errno in _MISSING:
-            return False, False
-        raise
-    except ValueError:  # a NUL in the name
+        return e.is_dir()
+    except OSError:
+        return False
+
+
+def _kind(e: os.DirEntry) -> tuple[bool, bool]:
+    """(a regular file, behind links included; a link), from a folder's listing: a system call
+    only for a link (or a file system that does not say the kind of its entries)."""
+    try:
+        if not e.is_symlink():
+            return e.is_file(follow_symlinks=False), False
+        return e.is_file(), True
+    except OSError:  # gone, or unreachable
         return False, False
-    if not stat.S_ISLNK(mode):
-        return stat.S_ISREG(mode), False
-    return f.is_file(), True
 
 
 def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, Path]]:
@@ -185,14 +204,13 @@ def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, 
         return saved[path]
 
     real_path = RealPaths()
-    facts: dict[Path, tuple[bool, Path | None, bool]] = {}  # folder -> (inside a saved index, its real path
-    # where it is not the folder itself, that inside ``path``)
+    facts: dict[Path, tuple[bool, Path | None, bool, bool]] = {}  # folder -> (inside a saved index, its real path
+    # where it is not the folder itself, that inside ``path``, both paths storable)
     last: Path | None = None  # the folder of the file before: most files follow one of their folder
-    for base, name in _below(path):
+    for base, name, entry in _below(path):
         if _suffix(name).lower() not in SUFFIXES or name == MANIFEST:
             continue
-        f = base / name
-        regular, link = _kind(f)
+        regular, link = _kind(entry)
         if not regular:
             continue
         if base is not last:
@@ -200,16 +218,21 @@ def _folder_files(path: Path, report: LoadReport) -> Iterator[tuple[Path, Path, 
             if base not in facts:
                 folder_real = real_path.folder(base)
                 facts[base] = (in_saved_index(base), None if folder_real == base else folder_real,
-                               folder_real.is_relative_to(inside))
-            in_saved, folder_real, folder_inside = facts[base]
+                               folder_real.is_relative_to(inside),
+                               not has_surrogates(str(base)) and not has_surrogates(str(folder_real)))
+            in_saved, folder_real, folder_inside, folder_storable = facts[base]
         if in_saved:
             continue
+        f = base / name
         if link or name in ("", ".", ".."):
             real = f.resolve()
             ok = real.is_relative_to(inside)
+            storable = _storable(f, real, report)
         else:  # its folder's real path, and inside where that is (a file below a folder is below what it is)
             real, ok = (f if folder_real is None else folder_real / name), folder_inside
-        if not _storable(f, real, report):
+            # a name storable in a storable folder (known once a folder); else the check says why not
+            storable = (folder_storable and not has_surrogates(name)) or _storable(f, real, report)
+        if not storable:
             continue
         if not ok:
             report.problems.append(f"{shown(f)}: a link to a file outside {shown(path)}; skipped")
