@@ -110,6 +110,30 @@ def test_large_index_update_equals_a_full_build(tmp_path):
     assert listed <= left and {n for n in left - listed if ".1." not in n and n != "tantivy.1"} == set()
 
 
+def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in_use_as_it_was(tmp_path):
+    """The update's copy of the tantivy folder hard-links the files it keeps (tantivy never changes
+    a file it wrote), keeps their recorded checksums, and every record is still true: the new
+    generation's files and the previous one's, which a server may still be reading."""
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    before = layout.read_header(idx)
+    change_sources(src, lines, 1)
+    assert update(idx).touched
+    after = layout.read_header(idx)
+    old = {n.split("/", 1)[1] for n in before["files"] if n.startswith("tantivy/")}
+    new = {n.split("/", 1)[1] for n in after["files"] if n.startswith("tantivy.1/")}
+    shared = {n for n in old & new if not n.endswith(".json")}  # meta.json is written anew, renamed into place
+    assert shared and new - old  # segments kept, and the new passages' segment
+    assert all(os.path.samefile(idx / "tantivy" / n, idx / "tantivy.1" / n) for n in shared)
+    assert all(after["files"][f"tantivy.1/{n}"] == before["files"][f"tantivy/{n}"] for n in shared)
+    assert layout.damage(idx, after, full=True) is None
+    assert layout.damage(idx, {"files": {n: i for n, i in before["files"].items() if n.startswith("tantivy/")}},
+                         full=True) is None
+    ChatBot.load(idx)
+
+
 def test_an_update_that_only_removes_files_equals_a_full_build(tmp_path):
     """No new document at all: the passages kept are gathered from the old rows alone."""
     lines = scifact_lines(320)

@@ -600,7 +600,8 @@ def _write_generation(folder: Path, header: dict[str, Any], changes: _Changes, o
         documents=docs_out, passages=p_out, records=changes.records, number=gen,
         terms=lambda: writer.terms_blob(heads, vocab, glossary, word_list, [words[w] for w in word_list]),
         save_engine=lambda: engine.save_built(folder, gen, part.engine_tmp, df, lengths.astype(np.int32),
-                                              settings.bm25_k1, settings.bm25_b, uid_len))
+                                              settings.bm25_k1, settings.bm25_b, uid_len,
+                                              copied_from=prev.generation, known=prev.files))
     kept_files = {n: info for n, info in prev.files.items() if layout.generation_of(n) is None}
     files = writer.write_generation(folder, generation, {**kept_files, **part.files}, changes.manifest,
                                     changes.inputs, engine.name, out.problems, changes.snap, prev.parts + [f".{gen}"],
