@@ -134,6 +134,55 @@ def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in
     ChatBot.load(idx)
 
 
+def sentences_in_passage_arrays(idx: Path) -> None:
+    """Turn a fresh large build into the layout before the parts had sentences files: each
+    passage's sentences in passages.npz, rows ``sent_ptr[i]:sent_ptr[i + 1]``."""
+    import numpy as np
+    from bot.index.files import atomic_npz, load_npz
+
+    header = layout.read_header(idx)
+    files = header["files"]
+    sname = layout.part_files("")["sentences"]
+    arrays = dict(load_npz(idx, layout.PASSAGES_NPZ, files[layout.PASSAGES_NPZ]))
+    sentences = load_npz(idx, sname, files.pop(sname))
+    arrays["sent_ptr"] = np.append(arrays.pop("sent_at"), int(arrays.pop("sent_n").astype(np.int64).sum()))
+    arrays.update({k: np.array(sentences[k]) for k in layout.SENTENCE_ARRAYS})
+    files[layout.PASSAGES_NPZ] = atomic_npz(idx / layout.PASSAGES_NPZ, **{k: np.array(v) for k, v in arrays.items()})
+    (idx / sname).unlink()
+    (idx / layout.INDEX_JSON).write_text(json.dumps(header), encoding="utf-8")
+
+
+def test_an_update_writes_only_the_new_passages_sentences_and_moves_an_earlier_versions_once(tmp_path):
+    """A large index keeps its passages' sentences in its parts' files: an update writes the new
+    part's alone. An index of the version that kept them in its passage arrays is read as it is,
+    and its first update moves them all into the new part's file; both end as a full build."""
+    from bot.index.files import load_npz
+
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    assert layout.part_files("")["sentences"] in layout.read_header(idx)["files"]
+    before = [ChatBot.load(idx).ask(q).to_dict() for q in QUESTIONS]
+    sentences_in_passage_arrays(idx)
+    assert [ChatBot.load(idx).ask(q).to_dict() for q in QUESTIONS] == before
+    sizes = []
+    for round_ in (1, 2):
+        change_sources(src, lines, round_)
+        assert update(idx).touched
+        header = layout.read_header(idx)
+        files = header["files"]
+        name = layout.part_files(f".{round_}")["sentences"]
+        pz = load_npz(idx, f"passages.{round_}.npz", files[f"passages.{round_}.npz"])
+        assert "sent_ptr" not in pz and "sent_start" not in pz and name in files
+        sizes.append(len(load_npz(idx, name, files[name])["sent_start"]))
+        full = tmp_path / f"full-{round_}"
+        indexer.build([src], full, engine="tantivy", workers=1)
+        assert_same_index(idx, full)
+    # the first update moved every passage's sentences; the second wrote its new passages' alone
+    assert sizes[0] > 1000 and 0 < sizes[1] < sizes[0] / 10, sizes
+
+
 def test_an_update_that_only_removes_files_equals_a_full_build(tmp_path):
     """No new document at all: the passages kept are gathered from the old rows alone."""
     lines = scifact_lines(320)
@@ -652,7 +701,10 @@ def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new
     """Copied a run of rows at a time or gathered row by row, the new generation's passage arrays
     are, passage by passage, what the old or the new part held for it, in the new order (the
     documents renumbered, the sentences moved with their passages)."""
+    from types import SimpleNamespace
+
     import numpy as np
+    from bot.index.store import PartSentences
     from bot.index.update import _passage_arrays
 
     rng = np.random.default_rng(7)
@@ -665,24 +717,36 @@ def test_an_updates_passage_arrays_are_the_kept_rows_and_the_new_ones_in_the_new
             new_at += pos < 0
             rows += [(side, i, d) for i in np.flatnonzero(side["doc"] == src_doc)]
         heads = list(heads_old) + [h for h in dict.fromkeys(new["heads"]) if h not in heads_old]
-        want_sent = [(int(s["sent_start"][j]), int(s["sent_end"][j]), bool(s["sent_bullet"][j]))
-                     for s, i, _ in rows for j in range(s["sent_ptr"][i], s["sent_ptr"][i + 1])]
+        want_sent = [[(int(s["sent_start"][j]), int(s["sent_end"][j]), bool(s["sent_bullet"][j]))
+                      for j in range(s["sent_ptr"][i], s["sent_ptr"][i + 1])] for s, i, _ in rows]
+        in_parts = trial % 2 == 1  # the sentences in the parts' files; else in the old passage arrays
+        if in_parts:  # the old rows' sentences as an earlier part's file, after another part's
+            before = {k: np.asarray([9, 9, 9], old[k].dtype) for k in ("sent_start", "sent_end", "sent_bullet")}
+            earlier = PartSentences([before, {k: old[k] for k in ("sent_start", "sent_end", "sent_bullet")}])
+            prev.index = SimpleNamespace(passages=SimpleNamespace(sentences=earlier))
+            for k in ("sent_ptr", "sent_start", "sent_end", "sent_bullet"):
+                del prev.passages[k]
+            prev.passages["sent_at"] = old["sent_ptr"][:-1] + 3
+            prev.passages["sent_n"] = np.diff(old["sent_ptr"]).astype(np.int32)
         for sliced_up_to in (0, 4096):
-            got, lengths, got_heads = _passage_arrays(prev, order, part, sliced_up_to=sliced_up_to)
+            got, lengths, got_heads, sentences = _passage_arrays(prev, order, part, sliced_up_to=sliced_up_to)
             got = {k: np.asarray(v) for k, v in got.items()}  # a few runs' slices come unjoined (written a run at a time)
+            sentences = {k: np.asarray(v) for k, v in sentences.items()}
+            parts = PartSentences([*earlier.parts, sentences]) if in_parts else PartSentences([sentences])
+            assert "sent_ptr" not in got and got["sent_at"].dtype == np.int64 and got["sent_n"].dtype == np.int32
+            assert [[(int(a), int(b), bool(c)) for a, b, c in zip(*parts.rows(int(at), int(at) + int(n)))]
+                    for at, n in zip(got["sent_at"], got["sent_n"])] == want_sent, (trial, sliced_up_to)
+            # the new part's file: the new passages' sentences alone, or (first) every passage's
+            assert len(sentences["sent_start"]) == (len(new["sent_start"]) if in_parts else sum(map(len, want_sent)))
+            assert all(sentences[k].dtype == old[k].dtype for k in sentences)
             assert got["doc"].tolist() == [d for _, _, d in rows], (trial, sliced_up_to)
             for k in ("start", "end", "first", "uid", "terms_start", "terms_end", "byte_start"):
                 assert got[k].tolist() == [s[k][i] for s, i, _ in rows], (trial, sliced_up_to, k)
             assert lengths.tolist() == [s["lengths"][i] for s, i, _ in rows]
             assert [list(got_heads)[p] for p in got["path"]] == [s["heads"][i] for s, i, _ in rows]
             assert list(got_heads) == heads
-            ptr = got["sent_ptr"]
-            assert ptr[0] == 0 and ptr[-1] == len(want_sent) and (np.diff(ptr) >= 0).all()
-            assert [(int(a), int(b), bool(c)) for a, b, c in zip(got["sent_start"], got["sent_end"], got["sent_bullet"])] == want_sent
-            assert [int(ptr[r + 1] - ptr[r]) for r in range(len(rows))] == \
-                [int(s["sent_ptr"][i + 1] - s["sent_ptr"][i]) for s, i, _ in rows]
-            assert got["sent_ptr"].dtype == np.int64 and lengths.dtype == old["lengths"].dtype
-            assert all(got[k].dtype == old[k].dtype for k in got if k != "sent_ptr"), (trial, sliced_up_to)
+            assert lengths.dtype == old["lengths"].dtype
+            assert all(got[k].dtype == old[k].dtype for k in got if k not in ("sent_at", "sent_n")), (trial, sliced_up_to)
         del prev.passages["byte_start"]  # an index written before passages had byte offsets: still none
         assert "byte_start" not in _passage_arrays(prev, order, part)[0]
 

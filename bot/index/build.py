@@ -29,7 +29,7 @@ from bot.text.analyze import Analyzer, words as surface_words
 from bot.config import CorpusError, Manifest
 from bot.index.engines import TantivyRetriever
 from bot.index.files import remove_temporaries
-from bot.index.layout import TANTIVY_DIR
+from bot.index.layout import SENTENCE_ARRAYS, TANTIVY_DIR
 from bot.text.glossary import Glossary, pairs_in
 from bot.index.corpus import PassageAnalyzer, indexed_title
 from bot.model import Document
@@ -288,9 +288,12 @@ def _write(out: Path, streamed: _Streamed, engine: type, manifest: Manifest, inp
     files, ranges_ = streamed.doc_writer.close()
     documents = dict(part=np.zeros(len(doc_file), np.int16), **ranges_, source_file=np.asarray(doc_file, np.int32))
     arrays = {k: np.concatenate(v) for k, v in streamed.parts.items()}
-    sent_ptr = np.zeros(len(arrays["doc"]) + 1, np.int64)
-    np.cumsum(arrays.pop("n_sent"), out=sent_ptr[1:])
-    arrays["sent_ptr"] = sent_ptr
+    # the sentences go to the part's own file, which updates leave as it is (``layout.SENTENCE_ARRAYS``)
+    files.update(writer.write_sentences(out, "", {k: arrays.pop(k) for k in SENTENCE_ARRAYS}))
+    n_sent = arrays.pop("n_sent")
+    arrays["sent_at"] = np.zeros(len(n_sent), np.int64)
+    np.cumsum(n_sent[:-1], out=arrays["sent_at"][1:])
+    arrays["sent_n"] = n_sent.astype(np.int32)
     lengths = arrays.pop("lengths")
     tfiles, tranges = streamed.terms_writer.close()
     files.update(tfiles)

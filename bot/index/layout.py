@@ -224,9 +224,25 @@ def generation_of(name: str) -> int | None:
 def part_files(suffix: str) -> dict[str, str]:
     """The append-only files of one part: document texts, their metadata, their structure (the
     blocks a documentation reader recorded, ``sources.structure``: little-endian int32s, each
-    document's byte range in ``documents.npz``), passage terms."""
+    document's byte range in ``documents.npz``), passage terms, and the sentences of a large
+    index's passages (``SENTENCE_ARRAYS``; see ``sentences_in_parts``)."""
     return {"texts": f"texts{suffix}.bin", "meta": f"documents{suffix}.jsonl", "blocks": f"blocks{suffix}.bin",
-            "terms": f"terms{suffix}.txt"}
+            "terms": f"terms{suffix}.txt", "sentences": f"sentences{suffix}.npz"}
+
+
+# Each sentence of a passage: its start and end in the document's text and whether it is a list
+# item. A large index keeps them in its parts' sentences files (an update writes only its new
+# passages' sentences, not the 700 MB of all of them at 10M passages), and each passage in
+# passages.npz has ``sent_at``, where its sentences start in the parts' files taken one after
+# the other in the header's part order (the parts without one count for none), and ``sent_n``,
+# how many it has. A small index, and a large one of an earlier version, keep them in
+# passages.npz with ``sent_ptr`` (passage i's are rows ``sent_ptr[i]:sent_ptr[i + 1]``).
+SENTENCE_ARRAYS = ("sent_start", "sent_end", "sent_bullet")
+
+
+def sentences_in_parts(passages: Mapping[str, Any]) -> bool:
+    """Whether a generation's passage arrays point into the parts' sentences files."""
+    return "sent_at" in passages
 
 
 BLOCKS_DTYPE = "<i4"

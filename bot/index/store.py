@@ -11,6 +11,7 @@ checked by size and a hash of their first and last 4 MB, to keep loading fast).
 """
 from __future__ import annotations
 
+import bisect
 import codecs
 import json
 from array import array
@@ -25,9 +26,9 @@ from bot.config import SETTING_NAMES, CorpusError, Manifest, load_manifest, sett
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
-from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, HeadingPaths,
+from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, SENTENCE_ARRAYS, HeadingPaths,
                               blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
-                              read_terms, repair_command, stale_at_load, terms_name)
+                              read_terms, repair_command, sentences_in_parts, stale_at_load, terms_name)
 from bot.model import Document, Passage, Sentence, SentenceList
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -230,13 +231,45 @@ class _ById(Mapping):
         return self._store.blocks(self._store.position(doc_id))
 
 
+class PartSentences:
+    """The sentences files of an index's parts taken one after the other, in the header's part
+    order (``layout.SENTENCE_ARRAYS``): a passage's sentences are rows of one of them."""
+
+    def __init__(self, parts: Sequence[Mapping[str, np.ndarray]]):
+        self.parts = list(parts)
+        self.starts = [0]  # where each part's rows start
+        for part in self.parts:
+            self.starts.append(self.starts[-1] + len(part["sent_start"]))
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, list item or not) of rows ``lo:hi``, which lie in one part."""
+        k = min(bisect.bisect_right(self.starts, lo), len(self.parts)) - 1
+        part, base = self.parts[k], self.starts[k]
+        return part["sent_start"][lo - base:hi - base], part["sent_end"][lo - base:hi - base], \
+            part["sent_bullet"][lo - base:hi - base]
+
+
 class PassageStore(Sequence):
     """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
-    until they are read)."""
+    until they are read). ``sentences``: the parts' sentences where the arrays point into them
+    (``layout.sentences_in_parts``), else None (they are in ``arrays``)."""
 
-    def __init__(self, docs: DocumentStore, heads: Sequence[tuple[str, ...]], arrays: dict[str, np.ndarray]):
-        self.docs, self.head_paths, self.a = docs, heads, arrays
+    def __init__(self, docs: DocumentStore, heads: Sequence[tuple[str, ...]], arrays: dict[str, np.ndarray],
+                 sentences: PartSentences | None = None):
+        self.docs, self.head_paths, self.a, self.sentences = docs, heads, arrays, sentences
         self._cache: dict[int, Passage] = {}
+
+    def sentence_rows(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, list item or not) of passage ``i``'s sentences."""
+        a = self.a
+        if self.sentences is None:
+            lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
+            return a["sent_start"][lo:hi], a["sent_end"][lo:hi], a["sent_bullet"][lo:hi]
+        lo = int(a["sent_at"][i])
+        return self.sentences.rows(lo, lo + int(a["sent_n"][i]))
 
     def __len__(self) -> int:
         return int(len(self.a["doc"]))
@@ -252,20 +285,19 @@ class PassageStore(Sequence):
         a = self.a
         pos = int(a["doc"][i])
         d = self.docs[pos]  # the store notes its id, so lookups by id stay cheap
-        lo, hi = int(a["sent_ptr"][i]), int(a["sent_ptr"][i + 1])
         start, end = int(a["start"][i]), int(a["end"][i])
         byte_start = a.get("byte_start")
         text = self.docs.span(pos, start, end, None if byte_start is None else int(byte_start[i]))
-        s_start, s_end = a["sent_start"][lo:hi], a["sent_end"][lo:hi]
+        s_start, s_end, s_bullet = self.sentence_rows(i)
         sents: Sequence[Sentence]
         # each a slice of the passage (an end before the passage's start would index from its end)
-        if hi > lo and int(s_start.min()) >= start and int(s_end.min()) >= start and int(s_end.max()) <= end:
-            spans = np.empty((hi - lo, 3), np.int32)  # SentenceList's (start, end, bullet) triples
-            spans[:, 0], spans[:, 1], spans[:, 2] = s_start, s_end, a["sent_bullet"][lo:hi] != 0
+        if len(s_start) and int(s_start.min()) >= start and int(s_end.min()) >= start and int(s_end.max()) <= end:
+            spans = np.empty((len(s_start), 3), np.int32)  # SentenceList's (start, end, bullet) triples
+            spans[:, 0], spans[:, 1], spans[:, 2] = s_start, s_end, s_bullet != 0
             sents = SentenceList(text, start, array("i", spans.tobytes()))
         else:
             sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
-                          for s, e, b in zip(s_start, s_end, a["sent_bullet"][lo:hi]))
+                          for s, e, b in zip(s_start, s_end, s_bullet))
         p = Passage(i, d.id, self.head_paths[int(a["path"][i])], text, start, end, sents, bool(a["first"][i]))
         if len(self._cache) > 100_000:
             self._cache.clear()
@@ -408,8 +440,12 @@ def load(folder: str | Path, check_stale: bool = True,
         docs = DocumentStore(parts, {k: dz[k] for k in columns})
         pname = generation_name(PASSAGES_NPZ, gen)
         pz = load_npz(folder, pname, files[pname])
-        arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", "sent_start", "sent_end",
-                                      "sent_bullet", "byte_start") if k in pz}  # byte offsets: not in earlier indexes
+        arrays = {k: pz[k] for k in ("doc", "start", "end", "first", "path", "sent_ptr", *SENTENCE_ARRAYS, "sent_at",
+                                      "sent_n", "byte_start") if k in pz}  # byte offsets: not in earlier indexes
+        sentences = None
+        if sentences_in_parts(pz):
+            sentences = PartSentences([load_npz(folder, name, files[name]) for name in
+                                       (part_files(suffix)["sentences"] for suffix in suffixes) if name in files])
         tname = terms_name(files, gen)
         meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
         stored_terms = whole_terms = None
@@ -428,7 +464,7 @@ def load(folder: str | Path, check_stale: bool = True,
     except Exception as exc:  # numpy, zlib, json and tantivy each raise their own kinds on a damaged file
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           f"rebuild it with {repair_command(folder, header)} --full") from None
-    passages = PassageStore(docs, heads, arrays)
+    passages = PassageStore(docs, heads, arrays, sentences)
     vocabulary = engine.vocabulary  # the engine's own table of terms, not a second copy
     speller = Speller.from_words(meta.get("words_by_length") or meta.get("words") or [], vocabulary,
                                  acronyms=[e.short for e in glossary.entries])

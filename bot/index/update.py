@@ -520,9 +520,12 @@ def _heading_ids(old: Sequence[tuple[str, ...]], new: Sequence[tuple[str, ...]],
 
 
 def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: int = SLICED_RUNS,
-                    ) -> tuple[dict[str, np.ndarray | Joined], np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines]:
+                    ) -> tuple[dict[str, np.ndarray | Joined], np.ndarray, Sequence[tuple[str, ...]] | layout.HeadingLines,
+                               dict[str, np.ndarray | Joined]]:
     """Passages: the old rows of kept documents and the new part's, in the new order, copied a run
-    of consecutive rows at a time (``_Runs``); with each passage's length and the heading paths."""
+    of consecutive rows at a time (``_Runs``); with each passage's length, the heading paths and
+    the new part's sentences file (``layout.SENTENCE_ARRAYS``: the new passages' sentences, or
+    every passage's where the index kept them in its passage arrays)."""
     pz, res = prev.passages, part.analyzed
     runs = _row_runs(prev, order, part)
     new_path, heads = _heading_ids(prev.meta["headings"], res["heads"])
@@ -536,22 +539,26 @@ def _passage_arrays(prev: _Previous, order: Order, part: _Part, sliced_up_to: in
     lengths = np.asarray(_gather(prev.statistics["doc_len"], res["lengths"], runs, sliced_up_to=sliced_up_to))
     # a run's passages belong to consecutive documents: their numbers move by where the run starts
     p_out["doc"] = _gather(pz["doc"], res["doc"], runs, runs.doc - runs.doc_at, sliced_up_to)
-    # sentences: a run of passages holds a run of sentences; each passage's pointer moves with it
-    new_sent_ptr = np.zeros(len(res["n_sent"]) + 1, np.int64)
-    np.cumsum(res["n_sent"], out=new_sent_ptr[1:])
+    new_sent_at = np.zeros(len(res["n_sent"]) + 1, np.int64)  # where each new passage's sentences start in the part
+    np.cumsum(res["n_sent"], out=new_sent_at[1:])
+    if layout.sentences_in_parts(pz):  # the kept passages' sentences stay in their parts' files
+        earlier = prev.index.passages.sentences
+        p_out["sent_at"] = _gather(pz["sent_at"], new_sent_at[:-1] + len(earlier), runs, sliced_up_to=sliced_up_to)
+        p_out["sent_n"] = _gather(pz["sent_n"], res["n_sent"], runs, sliced_up_to=sliced_up_to)
+        return p_out, lengths, heads, {k: np.asarray(res[k]).astype(earlier.parts[-1][k].dtype, copy=False)
+                                       for k in layout.SENTENCE_ARRAYS}  # as the earlier parts keep them
+    # an earlier version's index keeps them in its passage arrays: the new part's file takes those of
+    # every passage, in the new order (a run of passages holds a run of sentences), once
     old_ptr = pz["sent_ptr"]
-    s_lo = np.where(runs.new, new_sent_ptr[np.minimum(runs.lo, len(new_sent_ptr) - 1)], old_ptr[np.where(runs.new, 0, runs.lo)])
-    s_hi = np.where(runs.new, new_sent_ptr[np.minimum(runs.hi, len(new_sent_ptr) - 1)], old_ptr[np.where(runs.new, 0, runs.hi)])
+    s_lo = np.where(runs.new, new_sent_at[np.minimum(runs.lo, len(new_sent_at) - 1)], old_ptr[np.where(runs.new, 0, runs.lo)])
+    s_hi = np.where(runs.new, new_sent_at[np.minimum(runs.hi, len(new_sent_at) - 1)], old_ptr[np.where(runs.new, 0, runs.hi)])
     s_n = s_hi - s_lo
-    s_at = np.cumsum(s_n) - s_n  # where each run's sentences start in the new arrays
-    sent_ptr = np.empty(len(p_out["doc"]) + 1, np.int64)
-    sent_ptr[:-1] = _gather(old_ptr[:-1], new_sent_ptr[:-1], runs, s_at - s_lo, sliced_up_to)
-    sent_ptr[-1] = int(s_n.sum())
+    s_at = np.cumsum(s_n) - s_n  # where each run's sentences start in the new file
+    p_out["sent_at"] = np.asarray(_gather(old_ptr[:-1], new_sent_at[:-1], runs, s_at - s_lo, sliced_up_to))
+    p_out["sent_n"] = np.diff(np.append(p_out["sent_at"], int(s_n.sum()))).astype(np.int32)
     s_runs = _Runs(runs.new, s_lo, s_hi, runs.doc, runs.doc_at)
-    for k in ("sent_start", "sent_end", "sent_bullet"):
-        p_out[k] = _gather(pz[k], res[k], s_runs, sliced_up_to=sliced_up_to)
-    p_out["sent_ptr"] = sent_ptr
-    return p_out, lengths, heads
+    return p_out, lengths, heads, {k: _gather(pz[k], res[k], s_runs, sliced_up_to=sliced_up_to)
+                                   for k in layout.SENTENCE_ARRAYS}
 
 
 def _statistics(prev: _Previous, gone_docs: Iterable[int], part: _Part, glossary: Glossary,
@@ -589,7 +596,8 @@ def _write_generation(folder: Path, header: dict[str, Any], changes: _Changes, o
     order = _new_order(prev, changes, affected)
     part = _write_part(folder, prev, changes.manifest, glossary, order, gen)
     docs_out = _document_arrays(prev, order, part)
-    p_out, lengths, heads = _passage_arrays(prev, order, part)
+    p_out, lengths, heads, sentences = _passage_arrays(prev, order, part)
+    part.files.update(writer.write_sentences(folder, f".{gen}", sentences))
     gone_docs = np.flatnonzero(~kept_docs | affected).tolist()
     vocab, df, words = _statistics(prev, gone_docs, part, glossary)
     word_list = sorted(words)

@@ -22,9 +22,10 @@ import numpy as np
 
 from bot.config import MANIFEST, MAX_LISTING_BYTES, CorpusError, Manifest
 from bot.index.corpus import CorpusIndex
-from bot.index.files import atomic_npz, atomic_write, checksum, remove, temporary
+from bot.index.files import Joined, atomic_npz, atomic_write, checksum, remove, temporary
 from bot.index.layout import (ANALYZER, BLOCKS_DTYPE, DOCUMENTS_NPZ, FORMAT, INDEX_JSON, PASSAGES_NPZ, SOURCES_JSON,
-                              EARLIER_TERMS, TERMS_FILE, VERSION, Snapshot, fingerprint, generation_name, index_settings, manifest_seen,
+                              EARLIER_TERMS, SENTENCE_ARRAYS, TERMS_FILE, VERSION, Snapshot, fingerprint, generation_name,
+                              index_settings, manifest_seen,
                               HeadingLines, part_files, snapshot_sources, terms_file)
 from bot.model import Document, Passage
 from bot.sources import structure
@@ -274,6 +275,12 @@ class TermsWriter:
         self._tmp.unlink(missing_ok=True)
 
 
+def write_sentences(out: Path, suffix: str, arrays: Mapping[str, "np.ndarray | Joined"]) -> dict[str, Any]:
+    """A part's sentences file (``layout.SENTENCE_ARRAYS``); its name with its size and checksum."""
+    name = part_files(suffix)["sentences"]
+    return {name: atomic_npz(out / name, **{k: arrays[k] for k in SENTENCE_ARRAYS})}
+
+
 def byte_offsets(text: str, chars: Sequence[int]) -> list[int]:
     """Where each of these character offsets of ``text`` is in its UTF-8 bytes (as the texts
     file holds it): a passage's text is then decoded from its own bytes, not its whole document's."""
@@ -440,7 +447,7 @@ def write_generation(out: Path, gen: Generation, files: Mapping[str, Any], manif
     return files
 
 
-INDEX_FILE = re.compile(r"(?:texts|documents|blocks|passages|bm25|terms|sources)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
+INDEX_FILE = re.compile(r"(?:texts|documents|blocks|passages|bm25|terms|sources|sentences)(?:\.\d+)?\.(?:bin|jsonl|npz|json\.gz|txt)|"
                         r"tantivy(?:\.\d+)?|documents\.jsonl\.gz")
 
 
