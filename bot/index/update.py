@@ -4,9 +4,9 @@ the same sources would give (same documents, passages, statistics and scores, in
 
 A large (tantivy) index is updated in place without touching a file the current index uses:
 new documents go to a new part (``texts.<n>.bin``, ``documents.<n>.jsonl``, ``blocks.<n>.bin``,
-``terms.<n>.txt``),
-tantivy gets the new passages in a copy of its folder (the passages they replace stay there,
-marked dead), and the arrays, statistics and word lists are written as generation ``n``; the
+``terms.<n>.txt``, ``sentences.<n>.npz``: the new passages' sentences; the kept passages' stay
+in the parts that hold them), tantivy gets the new passages in a copy of its folder (its files
+hard-linked; the passages they replace stay there, marked dead), and the arrays, statistics and word lists are written as generation ``n``; the
 rename of ``index.json`` is the one step that switches to them, then the files of the previous
 generation are deleted. Killed before that rename, the old index stays whole, and the next run
 deletes the leftovers. Acronyms defined or dropped by the changed files change the terms of
