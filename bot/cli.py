@@ -142,6 +142,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return _ask_stream(bot, sys.stdin, sys.stdout, args.json)
 
 
+def _sentences_mismatch(out: Path) -> str | None:
+    """Where a checked index's passages point outside its sentences files (``index --verify``)."""
+    from bot.index import store
+
+    try:
+        _, _, index, _ = store.load(out, check_stale=False)
+    except CorpusError as exc:
+        return str(exc)
+    passages = index.passages
+    sentences = getattr(passages, "sentences", None)
+    if sentences is None:
+        return None
+    bad = sentences.mismatch(passages.a["sent_at"], passages.a["sent_n"])
+    return None if bad is None else f"{out}: passage {bad}'s sentences are not in the index's sentences files"
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     import time
 
@@ -153,7 +169,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.verify:
         header = layout.read_header(out)
-        problem = layout.damage(out, header, full=True)
+        problem = layout.damage(out, header, full=True) or _sentences_mismatch(out)
         if problem:
             print(f"Damaged: {problem}; repair it with {layout.repair_command(out, header)} --full", file=sys.stderr)
             return 1

@@ -127,8 +127,9 @@ PATH_PARTS = st.lists(st.text(alphabet="ab-._ é0~", min_size=1, max_size=4).fil
 
 @given(st.lists(PATH_PARTS, max_size=12))
 def test_paths_sorted_on_their_text_are_in_pathlib_order(paths):
-    """The walk and the snapshot sort absolute paths on their text (``path_text_order``), as
-    pathlib orders them: part by part ("a/b" before "a-b", "a" before "a/b")."""
+    """The snapshot sorts the source files' real (absolute) paths on their text
+    (``path_text_order``), as pathlib orders them: part by part ("a/b" before "a-b", "a" before
+    "a/b")."""
     from pathlib import PurePosixPath
 
     from bot.sources.ingest import path_text_order

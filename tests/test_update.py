@@ -110,7 +110,7 @@ def test_large_index_update_equals_a_full_build(tmp_path):
     assert listed <= left and {n for n in left - listed if ".1." not in n and n != "tantivy.1"} == set()
 
 
-def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in_use_as_it_was(tmp_path):
+def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in_use_as_it_was(tmp_path, monkeypatch):
     """The update's copy of the tantivy folder hard-links the files it keeps (tantivy never changes
     a file it wrote), keeps their recorded checksums, and every record is still true: the new
     generation's files and the previous one's, which a server may still be reading."""
@@ -120,6 +120,16 @@ def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in
     indexer.build([src], idx, engine="tantivy", workers=1)
     before = layout.read_header(idx)
     change_sources(src, lines, 1)
+    from bot.index import files as index_files
+
+    hashed = []
+    real_checksum = index_files.checksum
+
+    def counted(path):
+        hashed.append(Path(path))
+        return real_checksum(path)
+
+    monkeypatch.setattr(index_files, "checksum", counted)
     assert update(idx).touched
     after = layout.read_header(idx)
     old = {n.split("/", 1)[1] for n in before["files"] if n.startswith("tantivy/")}
@@ -128,6 +138,7 @@ def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in
     assert shared and new - old  # segments kept, and the new passages' segment
     assert all(os.path.samefile(idx / "tantivy" / n, idx / "tantivy.1" / n) for n in shared)
     assert all(after["files"][f"tantivy.1/{n}"] == before["files"][f"tantivy/{n}"] for n in shared)
+    assert not {p.name for p in hashed if p.parent.name == "tantivy.1"} & shared  # kept, not read again
     assert layout.damage(idx, after, full=True) is None
     assert layout.damage(idx, {"files": {n: i for n, i in before["files"].items() if n.startswith("tantivy/")}},
                          full=True) is None
@@ -149,6 +160,7 @@ def sentences_in_passage_arrays(idx: Path) -> None:
     arrays.update({k: np.array(sentences[k]) for k in layout.SENTENCE_ARRAYS})
     files[layout.PASSAGES_NPZ] = atomic_npz(idx / layout.PASSAGES_NPZ, **{k: np.array(v) for k, v in arrays.items()})
     (idx / sname).unlink()
+    header["version"] = 3  # as that version wrote it
     (idx / layout.INDEX_JSON).write_text(json.dumps(header), encoding="utf-8")
 
 
@@ -171,6 +183,7 @@ def test_an_update_writes_only_the_new_passages_sentences_and_moves_an_earlier_v
         change_sources(src, lines, round_)
         assert update(idx).touched
         header = layout.read_header(idx)
+        assert header["version"] == layout.VERSION  # a reader of version 3 refuses it at load, saying why
         files = header["files"]
         name = layout.part_files(f".{round_}")["sentences"]
         pz = load_npz(idx, f"passages.{round_}.npz", files[f"passages.{round_}.npz"])
@@ -181,6 +194,59 @@ def test_an_update_writes_only_the_new_passages_sentences_and_moves_an_earlier_v
         assert_same_index(idx, full)
     # the first update moved every passage's sentences; the second wrote its new passages' alone
     assert sizes[0] > 1000 and 0 < sizes[1] < sizes[0] / 10, sizes
+
+
+def test_an_index_of_another_version_or_missing_a_parts_sentences_file_is_refused_saying_so(tmp_path, capsys):
+    """A header of a version this code does not read, or one whose list of files leaves out a
+    part's sentences file (every later passage's sentences would shift), is refused at load,
+    found damaged, and failed by ``index --verify``: never answered from with wrong sentences."""
+    from bot.cli import main
+
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    for round_ in (1, 2):
+        change_sources(src, lines, round_)
+        assert update(idx).touched
+    good = (idx / layout.INDEX_JSON).read_text(encoding="utf-8")
+    header = json.loads(good)
+    header["version"] = layout.VERSION + 1
+    (idx / layout.INDEX_JSON).write_text(json.dumps(header), encoding="utf-8")
+    with pytest.raises(CorpusError, match="another version"):
+        ChatBot.load(idx)
+    header = json.loads(good)
+    del header["files"][layout.part_files(".1")["sentences"]]  # the middle part's
+    (idx / layout.INDEX_JSON).write_text(json.dumps(header), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"sentences\.1\.npz: a part's sentences file is not in the index's list"):
+        ChatBot.load(idx)
+    assert "sentences.1.npz" in layout.damage(idx, layout.read_header(idx))
+    assert main(["index", "--verify", "--out", str(idx)]) == 1
+    assert "sentences.1.npz" in capsys.readouterr().err
+    (idx / layout.INDEX_JSON).write_text(good, encoding="utf-8")
+    assert main(["index", "--verify", "--out", str(idx)]) == 0
+
+
+def test_part_sentences_rows_lie_in_one_part_and_the_check_finds_those_that_do_not():
+    """Passage sentences are rows of one part's file; a passage without sentences at the very end
+    reads none; rows reaching past their part are an error, never another part's sentences."""
+    import numpy as np
+    from bot.index.store import PartSentences
+
+    def part(*starts):
+        return {"sent_start": np.asarray(starts, np.int32), "sent_end": np.asarray(starts, np.int32) + 1,
+                "sent_bullet": np.zeros(len(starts), np.bool_)}
+
+    ps = PartSentences([part(0, 5), part(), part(7, 8, 9)])
+    assert len(ps) == 5 and ps.starts == [0, 2, 2, 5]
+    assert ps.rows(0, 2)[0].tolist() == [0, 5] and ps.rows(2, 4)[0].tolist() == [7, 8]
+    assert [r.tolist() for r in ps.rows(5, 5)] == [[], [], []]  # none, at the very end
+    assert ps.rows(2, 2)[0].tolist() == []
+    with pytest.raises(CorpusError, match="do not match its passages"):
+        ps.rows(1, 3)  # past the first part's end
+    assert ps.mismatch(np.asarray([0, 2, 5]), np.asarray([2, 3, 0])) is None
+    assert ps.mismatch(np.asarray([0, 1, 4]), np.asarray([1, 2, 1])) == 1
+    assert ps.mismatch(np.asarray([0, 4]), np.asarray([1, 2])) == 1  # past the last part
 
 
 def test_an_update_that_only_removes_files_equals_a_full_build(tmp_path):

@@ -24,7 +24,10 @@ from bot.sources.ingest import Walk, path_text_order, walk
 from bot.sources.readers import LoadReport
 
 FORMAT = "grounded-bot-index"
-VERSION = 3
+# 4: a large index keeps its sentences in its parts' files (``SENTENCE_ARRAYS``), which a reader of
+# version 3 would not find (it would fail at every question instead of saying so at load).
+VERSION = 4
+READ_VERSIONS = (3, VERSION)  # version 3's indexes are read as they are; their next write makes them 4
 ANALYZER = "nfkc-fold/latin-accent-fold/number-words/stopwords-v1/snowball-english/acronym-plurals/hyphen-parts/joined-pairs"
 INDEX_JSON = "index.json"
 # The files rewritten at each generation (one table: the writers, the reader and the updater use it).
@@ -243,6 +246,20 @@ SENTENCE_ARRAYS = ("sent_start", "sent_end", "sent_bullet")
 def sentences_in_parts(passages: Mapping[str, Any]) -> bool:
     """Whether a generation's passage arrays point into the parts' sentences files."""
     return "sent_at" in passages
+
+
+def sentence_files(header: Mapping[str, Any]) -> list[str]:
+    """The sentences files of an index whose passages point into them, in part order. Every part
+    from the first that has one on has one (an earlier version's parts before it have none): a
+    header listing fewer would shift every passage's sentences after the gap, so it is refused."""
+    files = header.get("files") or {}
+    names = [part_files(str(suffix))["sentences"] for suffix in header.get("parts") or [""]]
+    have = [name in files for name in names]
+    first = have.index(True) if True in have else len(have)
+    if first == len(have) or not all(have[first:]):
+        missing = next((n for n, h in zip(names[first:], have[first:]) if not h), names[-1])
+        raise IndexFileError(f"{missing}: a part's sentences file is not in the index's list of files")
+    return names[first:]
 
 
 BLOCKS_DTYPE = "<i4"
@@ -480,7 +497,7 @@ def read_header(folder: str | Path) -> dict[str, Any]:
         raise CorpusError(f"{folder / INDEX_JSON}: not a readable index ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CorpusError(f"{folder / INDEX_JSON}: not an index written by `python -m bot index`")
-    if header.get("version") != VERSION or header.get("analyzer") != ANALYZER:
+    if header.get("version") not in READ_VERSIONS or header.get("analyzer") != ANALYZER:
         raise CorpusError(f"{folder}: index written by another version (format {header.get('version')}); "
                           "rebuild it with `python -m bot index`")
     _check_header(folder / INDEX_JSON, header)
@@ -531,6 +548,12 @@ def damage(folder: str | Path, header: dict[str, Any], full: bool = False) -> st
     for name, info in (header.get("files") or {}).items():
         try:
             checked(Path(folder), name, info, full)
+        except IndexFileError as exc:
+            return exc.problem
+    files = header.get("files") or {}
+    if any(part_files(str(suffix))["sentences"] in files for suffix in header.get("parts") or [""]):
+        try:
+            sentence_files(header)  # a part's file left out of the list
         except IndexFileError as exc:
             return exc.problem
     return None

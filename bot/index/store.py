@@ -28,7 +28,8 @@ from bot.index.engines import engine_class
 from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, SENTENCE_ARRAYS, HeadingPaths,
                               blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
-                              read_terms, repair_command, sentences_in_parts, stale_at_load, terms_name)
+                              read_terms, repair_command, sentence_files, sentences_in_parts, stale_at_load,
+                              terms_name)
 from bot.model import Document, Passage, Sentence, SentenceList
 from bot.sources import structure
 from bot.sources.structure import BLOCKS_KEY
@@ -245,11 +246,24 @@ class PartSentences:
         return self.starts[-1]
 
     def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(starts, ends, list item or not) of rows ``lo:hi``, which lie in one part."""
+        """(starts, ends, list item or not) of rows ``lo:hi``, which lie in one part (the last
+        part, for no rows at the very end)."""
         k = min(bisect.bisect_right(self.starts, lo), len(self.parts)) - 1
         part, base = self.parts[k], self.starts[k]
+        if hi > self.starts[k + 1]:
+            raise CorpusError(f"the index's sentences files do not match its passages ({lo}:{hi} is not in one "
+                              "part); rebuild it with `python -m bot index`")
         return part["sent_start"][lo - base:hi - base], part["sent_end"][lo - base:hi - base], \
             part["sent_bullet"][lo - base:hi - base]
+
+    def mismatch(self, at: np.ndarray, n: np.ndarray) -> int | None:
+        """The first passage whose sentences (rows ``at[i]:at[i] + n[i]``) do not lie in one
+        part, or None: the whole check ``index --verify`` makes."""
+        at, end = np.asarray(at, np.int64), np.asarray(at, np.int64) + np.asarray(n, np.int64)
+        starts = np.asarray(self.starts, np.int64)
+        k = np.minimum(np.searchsorted(starts, at, side="right"), len(self.parts)) - 1
+        bad = np.flatnonzero((at < 0) | (end < at) | (end > starts[k + 1]))
+        return int(bad[0]) if len(bad) else None
 
 
 class PassageStore(Sequence):
@@ -444,8 +458,7 @@ def load(folder: str | Path, check_stale: bool = True,
                                       "sent_n", "byte_start") if k in pz}  # byte offsets: not in earlier indexes
         sentences = None
         if sentences_in_parts(pz):
-            sentences = PartSentences([load_npz(folder, name, files[name]) for name in
-                                       (part_files(suffix)["sentences"] for suffix in suffixes) if name in files])
+            sentences = PartSentences([load_npz(folder, name, files[name]) for name in sentence_files(header)])
         tname = terms_name(files, gen)
         meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
         stored_terms = whole_terms = None

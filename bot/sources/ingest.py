@@ -130,8 +130,6 @@ def path_text_order(path: str) -> str:
     return path.replace(os.sep, "\0")
 
 
-
-
 def _suffix(name: str) -> str:
     """``Path(name).suffix``, of a name."""
     i = name.rfind(".")
