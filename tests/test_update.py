@@ -45,6 +45,16 @@ def write_sources(src: Path, lines: list[str]) -> None:
                                   "Clean the zeta widget weekly.\n", encoding="utf-8")
 
 
+def large_index(tmp_path: Path) -> tuple[list[str], Path, Path]:
+    """SciFact abstracts and a Markdown file in ``tmp_path/src``, indexed with tantivy at
+    ``tmp_path/idx``: (the abstracts' lines, the sources, the index)."""
+    lines = scifact_lines(340)
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_sources(src, lines)
+    indexer.build([src], idx, engine="tantivy", workers=1)
+    return lines, src, idx
+
+
 def change_sources(src: Path, lines: list[str], round_: int) -> None:
     """Edit, delete and add files; the new files define acronyms whose long forms older
     documents use (so their terms change too)."""
@@ -87,10 +97,7 @@ def assert_same_index(updated: Path, full: Path) -> None:
 
 
 def test_large_index_update_equals_a_full_build(tmp_path):
-    lines = scifact_lines(340)
-    src, idx = tmp_path / "src", tmp_path / "idx"
-    write_sources(src, lines)
-    indexer.build([src], idx, engine="tantivy", workers=1)
+    lines, src, idx = large_index(tmp_path)
     for round_ in (1, 2):
         change_sources(src, lines, round_)
         r = update(idx)
@@ -114,10 +121,7 @@ def test_an_updates_engine_folder_links_the_files_it_keeps_and_leaves_the_one_in
     """The update's copy of the tantivy folder hard-links the files it keeps (tantivy never changes
     a file it wrote), keeps their recorded checksums, and every record is still true: the new
     generation's files and the previous one's, which a server may still be reading."""
-    lines = scifact_lines(340)
-    src, idx = tmp_path / "src", tmp_path / "idx"
-    write_sources(src, lines)
-    indexer.build([src], idx, engine="tantivy", workers=1)
+    lines, src, idx = large_index(tmp_path)
     before = layout.read_header(idx)
     change_sources(src, lines, 1)
     from bot.index import files as index_files
@@ -170,10 +174,7 @@ def test_an_update_writes_only_the_new_passages_sentences_and_moves_an_earlier_v
     and its first update moves them all into the new part's file; both end as a full build."""
     from bot.index.files import load_npz
 
-    lines = scifact_lines(340)
-    src, idx = tmp_path / "src", tmp_path / "idx"
-    write_sources(src, lines)
-    indexer.build([src], idx, engine="tantivy", workers=1)
+    lines, src, idx = large_index(tmp_path)
     assert layout.part_files("")["sentences"] in layout.read_header(idx)["files"]
     before = [ChatBot.load(idx).ask(q).to_dict() for q in QUESTIONS]
     sentences_in_passage_arrays(idx)
@@ -202,10 +203,7 @@ def test_an_index_of_another_version_or_missing_a_parts_sentences_file_is_refuse
     found damaged, and failed by ``index --verify``: never answered from with wrong sentences."""
     from bot.cli import main
 
-    lines = scifact_lines(340)
-    src, idx = tmp_path / "src", tmp_path / "idx"
-    write_sources(src, lines)
-    indexer.build([src], idx, engine="tantivy", workers=1)
+    lines, src, idx = large_index(tmp_path)
     for round_ in (1, 2):
         change_sources(src, lines, round_)
         assert update(idx).touched
@@ -432,10 +430,7 @@ def test_answer_settings_edited_after_indexing_apply_at_once_without_a_rebuild(t
 
 
 def test_interrupted_update_leaves_the_old_index(tmp_path, monkeypatch):
-    lines = scifact_lines(340)
-    src, idx = tmp_path / "src", tmp_path / "idx"
-    write_sources(src, lines)
-    indexer.build([src], idx, engine="tantivy", workers=1)
+    lines, src, idx = large_index(tmp_path)
     before = {p.name for p in idx.iterdir()}
     answer = ChatBot.load(idx).ask(QUESTIONS[5]).to_dict()
     change_sources(src, lines, 1)
@@ -458,10 +453,7 @@ def test_interrupted_update_leaves_the_old_index(tmp_path, monkeypatch):
 
 
 def test_killed_update_keeps_the_old_index_and_the_next_one_cleans_up(tmp_path):
-    lines = scifact_lines(340)
-    src, idx = tmp_path / "src", tmp_path / "idx"
-    write_sources(src, lines)
-    indexer.build([src], idx, engine="tantivy", workers=1)
+    lines, src, idx = large_index(tmp_path)
     before = {p.name for p in idx.iterdir()}
     change_sources(src, lines, 1)
     driver = textwrap.dedent(f"""

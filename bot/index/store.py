@@ -259,7 +259,8 @@ class PartSentences:
     def mismatch(self, at: np.ndarray, n: np.ndarray) -> int | None:
         """The first passage whose sentences (rows ``at[i]:at[i] + n[i]``) do not lie in one
         part, or None: the whole check ``index --verify`` makes."""
-        at, end = np.asarray(at, np.int64), np.asarray(at, np.int64) + np.asarray(n, np.int64)
+        at = np.asarray(at, np.int64)
+        end = at + np.asarray(n, np.int64)
         starts = np.asarray(self.starts, np.int64)
         k = np.minimum(np.searchsorted(starts, at, side="right"), len(self.parts)) - 1
         bad = np.flatnonzero((at < 0) | (end < at) | (end > starts[k + 1]))
