@@ -182,13 +182,7 @@ class ChatBot:
         common_words()
         shared_closeness().load()
         templates()
-        index = self.index
-        speller = getattr(index, "speller", None)
-        if speller is not None:
-            speller.warm()
-        engine_warm = getattr(getattr(index, "retriever", None), "warm", None)
-        if engine_warm is not None:
-            engine_warm()
+        self.index.warm()
         if freeze:
             gc.collect()
             gc.freeze()

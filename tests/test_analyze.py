@@ -57,3 +57,21 @@ def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():
     gc.collect()
     assert "zq1xzq2x" in got  # the pair was joined
     assert len(gc.get_objects()) - before < 100
+
+
+def test_word_vectors_are_wordllamas_own_row_for_row():
+    """``WordCloseness.embed`` tokenizes each text by itself but pools as WordLlama does: the
+    same vectors, bit for bit, for words, sentences, a text of no tokens and more than one batch."""
+    import numpy as np
+
+    from bot.text.paraphrase import WordCloseness
+
+    closeness = WordCloseness()
+    model = closeness.load()
+    texts = ["photos", "images", "Five", "5", "naïve café", "", "total dissolved solids",
+             "a longer sentence about brewing time and the price of coffee beans"]
+    texts += [f"word{i} and {'x' * (i % 9)}" for i in range(70)]  # past one batch of 64
+    mine, theirs = closeness.embed(texts), model.embed(texts, norm=True)
+    assert mine.shape == theirs.shape and mine.dtype == theirs.dtype
+    assert np.array_equal(mine, theirs, equal_nan=True)
+    assert np.array_equal(closeness.embed(["images", "photos"]), model.embed(["images", "photos"], norm=True))

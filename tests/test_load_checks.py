@@ -180,6 +180,9 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
         assert isinstance(bot.index.retriever, TantivyRetriever) and bot.index.retriever._ratio is not None
         assert [(s, 0) for s in range(real.num_segments)] in asked  # each segment's first uid, in one call
         assert bot.index.retriever.term_id._ids is not None  # terms looked up in a dict, not by binary search
+    # every pair of adjacent words a first answer reads is looked up in the index's terms: in C, a dict's keys
+    assert type(bot.index.vocabulary) is type({}.keys()) and bot.index.speller.vocabulary is bot.index.vocabulary
+    assert "backup" in bot.index.vocabulary and "wibbleflux" not in bot.index.vocabulary
     assert not bot.ask("when do nightly backups run?").abstained
     assert bot.ask("what is the wibbleflux setting?").abstained  # the refusal's templates too
 

@@ -218,10 +218,11 @@ class CorpusIndex:
     """
 
     def __init__(self, documents: Sequence[Document] | dict[str, Document], passages: Sequence[Passage],
-                 glossary: Glossary, vocabulary: Iterable[str], retriever: Retriever, speller: Speller,
+                 glossary: Glossary, vocabulary: Iterable[str] | None, retriever: Retriever, speller: Speller,
                  stored_terms: Sequence[list[str]] | None = None, analyzer: PassageAnalyzer | None = None,
                  whole_terms: Sequence[str | list[str]] | None = None):
         """``documents``: a sequence, a mapping by id, or a lazy store with a ``by_id`` mapping;
+        ``vocabulary``: every term the index holds (None: the retriever's own table of terms);
         ``stored_terms``: each passage's indexed terms when the index kept them (a large index
         does, so answering never re-analyzes a passage); ``whole_terms``: otherwise each passage's
         ``passage_terms`` set where the build kept it (a line of terms, or a list), so a first
@@ -234,6 +235,9 @@ class CorpusIndex:
         self.passages = passages if hasattr(passages, "paths_of_document") else PassageList(passages)
         self.glossary = glossary
         # a saved index's vocabulary is its engine's term ids' keys: a second copy of a million terms is not made
+        self._engine_vocabulary = vocabulary is None
+        if vocabulary is None:
+            vocabulary = retriever.vocabulary
         self.vocabulary = vocabulary if isinstance(vocabulary, (frozenset, KeysView)) else frozenset(vocabulary)
         self.retriever = retriever
         self.speller = speller
@@ -329,6 +333,20 @@ class CorpusIndex:
         return cls(documents, cut, glossary, vocabulary, retriever,
                    Speller(surface, vocabulary, acronyms=[e.short for e in glossary.entries]),
                    analyzer=analyzer, whole_terms=whole)
+
+    def warm(self) -> None:
+        """What a server does for this index as it starts (``ChatBot.warm``): the speller's lists
+        and the engine's own warm-up, after which an index that answers from its engine's table
+        of terms takes that table's view again. A warmed tantivy engine's is a dict's keys
+        (``SortedTerms.keys``), looked up in C: every pair of adjacent words a first answer
+        reads is looked up (a split spelling joins if the index knows the joined term), and a
+        binary search written in Python took about a microsecond each."""
+        engine_warm = getattr(self.retriever, "warm", None)
+        if engine_warm is not None:
+            engine_warm()
+        if self._engine_vocabulary:
+            self.vocabulary = self.speller.vocabulary = self.retriever.vocabulary
+        self.speller.warm()
 
     def bm25_terms(self, p: Passage) -> list[str]:
         """What the retriever indexed for a passage."""

@@ -479,8 +479,8 @@ def load(folder: str | Path, check_stale: bool = True,
         raise CorpusError(f"{folder}: the index is damaged ({type(exc).__name__}: {exc}); "
                           f"rebuild it with {repair_command(folder, header)} --full") from None
     passages = PassageStore(docs, heads, arrays, sentences)
-    vocabulary = engine.vocabulary  # the engine's own table of terms, not a second copy
-    speller = Speller.from_words(meta.get("words_by_length") or meta.get("words") or [], vocabulary,
+    speller = Speller.from_words(meta.get("words_by_length") or meta.get("words") or [], engine.vocabulary,
                                  acronyms=[e.short for e in glossary.entries])
-    index = CorpusIndex(docs, passages, glossary, vocabulary, engine, speller, stored_terms, whole_terms=whole_terms)
+    # the vocabulary is the engine's own table of terms, not a second copy
+    index = CorpusIndex(docs, passages, glossary, None, engine, speller, stored_terms, whole_terms=whole_terms)
     return manifest, docs, index, list(header.get("problems") or [])

@@ -191,6 +191,10 @@ class SortedTerms(Mapping[str, int]):
     def __contains__(self, term: object) -> bool:
         return self._find(term) >= 0
 
+    def keys(self) -> KeysView[str]:
+        """The terms: once warmed, the dict's own keys, whose lookups run in C."""
+        return self._ids.keys() if self._ids is not None else super().keys()
+
     def __len__(self) -> int:
         return len(self._vocab)
 
