@@ -43,6 +43,35 @@ def test_unchanged_sources_load_without_a_walk_or_a_parse(built, monkeypatch):
     assert not ChatBot.load(idx).ask("when do nightly backups run?").abstained
 
 
+def test_a_load_maps_the_terms_file_and_decodes_few_terms(built, tmp_path, monkeypatch):
+    """A tantivy index's vocabulary stays the terms file's mapped lines: a load decodes only the
+    few terms most passages hold (``common_terms``), the question's terms are found in them, and a server's warm-up decodes them all once
+    into a dict (the same terms at the same ids)."""
+    import mmap
+
+    from bot.index.layout import MappedVocabulary
+
+    src, _ = built
+    idx = tmp_path / "tv"
+    indexer.build([src], idx, engine="tantivy")
+    decoded = []
+    real = MappedVocabulary.__getitem__
+
+    def noting(self, i):
+        decoded.append(i)
+        return real(self, i)
+    monkeypatch.setattr(MappedVocabulary, "__getitem__", noting)
+    bot = ChatBot.load(idx)
+    vocab = bot.index.retriever.vocab
+    assert isinstance(vocab, MappedVocabulary) and isinstance(vocab._data, mmap.mmap)
+    assert len(vocab) > 50 and len(decoded) <= 5
+    assert "backup" in bot.index.vocabulary and "wibbleflux" not in bot.index.vocabulary
+    assert not bot.ask("when do nightly backups run?").abstained
+    ids = {t: bot.index.retriever.term_id[t] for t in vocab}
+    bot.warm()
+    assert bot.index.retriever.term_id._ids == ids and list(ids.values()) == list(range(len(vocab)))
+
+
 def test_a_file_edited_in_place_is_stale_without_a_walk(built, monkeypatch):
     src, idx = built
     f = src / "notes" / "backups.md"

@@ -136,3 +136,31 @@ def test_paths_sorted_on_their_text_are_in_pathlib_order(paths):
 
     made = ["/" + "/".join(parts) for parts in paths]
     assert sorted(made, key=path_text_order) == [str(p) for p in sorted(PurePosixPath(m) for m in made)]
+
+
+TERMS = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n"), min_size=1, max_size=6)
+
+
+@given(st.sets(TERMS, max_size=40), st.lists(TERMS, max_size=20), st.binary(max_size=5))
+def test_a_mapped_vocabulary_finds_what_a_sorted_list_holds(terms, asked, before):
+    """A load leaves the vocabulary as the terms file's lines (``MappedVocabulary``), searched as
+    UTF-8 bytes: it finds each term where a binary search of the sorted strings does, and nothing
+    else, whatever the letters (accents, other scripts, astral characters, prefixes of each other)."""
+    import bisect
+
+    from bot.index.engines.tantivy_engine import SortedTerms
+    from bot.index.layout import MappedVocabulary
+
+    vocab = sorted(terms)
+    lines = "\n".join(vocab).encode("utf-8")
+    mapped = MappedVocabulary(before + lines + b"\nafter", len(before), len(lines))  # the lines within a file
+    assert len(mapped) == len(vocab) and list(mapped) == vocab and mapped == vocab
+    assert [mapped[i] for i in range(-len(vocab), len(vocab))] == vocab + vocab
+    ids = SortedTerms.of(mapped)
+    for term in [*vocab, *asked, "\ud800"]:  # a lone surrogate: in no file
+        i = bisect.bisect_left(vocab, term)
+        want = i if i < len(vocab) and vocab[i] == term else -1
+        assert mapped.find(term) == want
+        assert ids.get(term, -1) == want and (term in ids) == (want >= 0)
+    ids.warm()
+    assert dict(ids.items()) == {t: i for i, t in enumerate(vocab)} and set(ids.keys()) == set(vocab)

@@ -25,7 +25,7 @@ import numpy as np
 from bot.config import SETTING_NAMES, CorpusError, Manifest, load_manifest, settings_from
 from bot.index.corpus import CorpusIndex
 from bot.index.engines import engine_class
-from bot.index.files import IndexFileError, checked, load_npz, map_file, read_checked
+from bot.index.files import IndexFileError, checked, load_npz, map_file
 from bot.index.layout import (BLOCKS_DTYPE, DOCUMENTS_NPZ, INDEX_JSON, PASSAGES_NPZ, SENTENCE_ARRAYS, HeadingPaths,
                               blocks_saved, describing_manifest, generation_name, outdated, part_files, read_header,
                               read_terms, repair_command, sentence_files, sentences_in_parts, stale_at_load,
@@ -461,7 +461,8 @@ def load(folder: str | Path, check_stale: bool = True,
         if sentences_in_parts(pz):
             sentences = PartSentences([load_npz(folder, name, files[name]) for name in sentence_files(header)])
         tname = terms_name(files, gen)
-        meta = read_terms(read_checked(folder, tname, files[tname]), words=False)
+        # mapped, not read: the heading paths and the speller's words stay in the page cache until used
+        meta = read_terms(map_file(checked(folder, tname, files[tname])), words=False)
         stored_terms = whole_terms = None
         if kept_terms:
             kept = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])

@@ -25,7 +25,8 @@ import numpy as np
 
 from bot.index import files
 from bot.index.engines.base import Hit, bm25_idf, bm25_norm, bm25_tf, check_parameters
-from bot.index.layout import BM25_NPZ, TANTIVY_DIR, SortedVocabulary, generation_name, strictly_increasing
+from bot.index.layout import (BM25_NPZ, TANTIVY_DIR, MappedVocabulary, SortedVocabulary, generation_name,
+                              strictly_increasing)
 from bot.index.names import TANTIVY
 
 FIELD = "body"
@@ -153,10 +154,13 @@ class SortedTerms(Mapping[str, int]):
     def __init__(self, vocab: Sequence[str]):
         self._vocab = vocab
         self._ids: dict[str, int] | None = None
+        self._search = vocab.find if isinstance(vocab, MappedVocabulary) else self._bisect
 
     @classmethod
     def of(cls, vocab: Sequence[str]) -> "Mapping[str, int]":
         """A ``SortedTerms`` when ``vocab`` is sorted and has no repeats, else a dict."""
+        if isinstance(vocab, MappedVocabulary):  # a load's: the terms file's lines, searched as bytes
+            return cls(vocab)
         if isinstance(vocab, SortedVocabulary):  # sorted as its terms file says (tantivy's always is)
             return cls(vocab.terms)
         vocab = vocab if isinstance(vocab, (list, tuple)) else list(vocab)
@@ -174,6 +178,9 @@ class SortedTerms(Mapping[str, int]):
             return ids.get(term, -1)  # type: ignore[arg-type]
         if not isinstance(term, str):
             return -1
+        return self._search(term)
+
+    def _bisect(self, term: str) -> int:
         vocab = self._vocab
         i = bisect.bisect_left(vocab, term)
         return i if i < len(vocab) and vocab[i] == term else -1
