@@ -216,3 +216,18 @@ def test_a_plain_inline_run_parses_as_markdown_it_parses_it(monkeypatch):
     monkeypatch.setattr(markdown._MD.inline, "parse", lambda src, *a: (tokenized.append(src), real_parse(src, *a)))
     markdown._MD.parse("Plain words, no syntax.\n\nAnd *one* with some.\n\nA snake_case_name.\n\nAn _emphasis_.")
     assert tokenized == ["And *one* with some.", "An _emphasis_."]  # the plain runs took the shortcut
+
+
+@pytest.mark.parametrize("block, text", [
+    # a script never closed runs to the document's end, as CommonMark and a browser take it (hypothesis found it)
+    ("<SCRIPT>0", "Ops\n"),
+    ("<style>p { color: red }</style>", "Ops\n\nThe office opens at nine.\n"),
+    ("<script>track()</script> Nightly backups run at 02:00.",
+     "Ops\n\nNightly backups run at 02:00.\n\nThe office opens at nine.\n"),
+    ("<Script src='x.js'></Script> Restores take an hour.", "Ops\n\nRestores take an hour.\n\nThe office opens at nine.\n"),
+])
+def test_an_html_block_gives_the_text_after_its_script_not_the_script(block, text):
+    """CommonMark runs an HTML block that starts with a script or a style to the end of the line
+    that closes it: what follows on that line is shown by a browser, and read; the code is not."""
+    got = read_markdown(f"# Ops\n\n{block}\n\nThe office opens at nine.\n")
+    assert got is not None and got[0] == text

@@ -58,12 +58,14 @@ def test_ask_keeps_contract_for_any_input(bot, question, history):
 def _text_outside_raw_html(body: str) -> bool:
     """Whether a Markdown body has a word character outside its raw HTML, or in an HTML block's
     text: what the Markdown reader gives no text for by design (a declaration such as ``<!A``,
-    a comment, a processing instruction; tags themselves), found by markdown-it's own parse."""
+    a comment, a processing instruction; tags themselves; what a script or a style element holds,
+    to its end or the block's), found by markdown-it's own parse."""
     from markdown_it import MarkdownIt
 
     for tok in MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(body):
         if tok.type == "html_block":
-            if not tok.content.lstrip().startswith(("<!", "<?")) and re.search(r"[^\W_]", re.sub(r"<[^>]*>?", "", tok.content)):
+            shown = re.sub(r"<(script|style)\b.*?(</\1\s*>|$)", "", tok.content, flags=re.I | re.S)
+            if not tok.content.lstrip().startswith(("<!", "<?")) and re.search(r"[^\W_]", re.sub(r"<[^>]*>?", "", shown)):
                 return True
             continue
         if any(t.type != "html_inline" and re.search(r"[^\W_]", t.content or "") for t in tok.children or [tok]):

@@ -247,8 +247,9 @@ def inline_text(inline: Any) -> str:
 
 
 def _html_text(html: str) -> str:
-    """The text of an HTML block inside Markdown (comments and scripts give none)."""
-    if not html.strip() or html.lstrip().startswith(("<!--", "<script", "<style", "<?", "<!")):
+    """The text of an HTML block inside Markdown (comments and scripts give none; the text after a
+    script's end on its line does: a block that starts with a script runs to that line's end)."""
+    if not html.strip() or html.lstrip().startswith(("<!--", "<?", "<!")):
         return ""
     import lxml.html
 
