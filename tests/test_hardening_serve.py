@@ -126,6 +126,8 @@ class Running:
             while (await receive()).get("more_body"):
                 pass
             size = BIG if scope["path"] == "/big" else 2
+            if size == BIG:
+                self.replying.set()
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-length", str(size).encode())]})
             if size == 2:
@@ -135,6 +137,7 @@ class Running:
             for left in range(size, 0, -len(piece)):
                 await send({"type": "http.response.body", "body": piece[:left], "more_body": left > len(piece)})
 
+        self.replying = threading.Event()  # a large reply has begun
         self.sock = server.bind("127.0.0.1", 0)
         self.port = self.sock.getsockname()[1]
         self.server = server.make_server(app, limits)
@@ -259,6 +262,8 @@ def test_a_client_that_never_reads_its_reply_is_cut_off_and_a_slow_reader_is_not
     s.settimeout(30)
     s.connect(("127.0.0.1", srv.port))
     s.sendall(request)  # and never read
+    # its reply begun first: before the server has accepted the connection, none is open either
+    assert srv.replying.wait(30), "the large reply never began"
     wait_until(lambda: len(srv.server.server_state.connections) == 0, "the stalled connection cut off")
     with s:
         got = b""

@@ -55,21 +55,57 @@ def test_a_load_maps_the_terms_file_and_decodes_few_terms(built, tmp_path, monke
     idx = tmp_path / "tv"
     indexer.build([src], idx, engine="tantivy")
     decoded = []
-    real = MappedVocabulary.__getitem__
+    real, every = MappedVocabulary.__getitem__, MappedVocabulary.__iter__
 
     def noting(self, i):
         decoded.append(i)
         return real(self, i)
+
+    def noting_all(self):
+        decoded.extend(range(len(self)))
+        return every(self)
     monkeypatch.setattr(MappedVocabulary, "__getitem__", noting)
+    monkeypatch.setattr(MappedVocabulary, "__iter__", noting_all)
     bot = ChatBot.load(idx)
     vocab = bot.index.retriever.vocab
     assert isinstance(vocab, MappedVocabulary) and isinstance(vocab._data, mmap.mmap)
+    term_id = bot.index.retriever.term_id
+    assert term_id._ids is None and term_id._search == vocab.find  # no dict, no tuple: searched in the file
     assert len(vocab) > 50 and len(decoded) <= 5
     assert "backup" in bot.index.vocabulary and "wibbleflux" not in bot.index.vocabulary
     assert not bot.ask("when do nightly backups run?").abstained
     ids = {t: bot.index.retriever.term_id[t] for t in vocab}
     bot.warm()
     assert bot.index.retriever.term_id._ids == ids and list(ids.values()) == list(range(len(vocab)))
+
+
+def test_a_vocabulary_changed_on_disk_is_said_when_read_and_by_verify(built, tmp_path, capsys):
+    """A load hashes no file (``index --verify`` does), and no longer decodes the vocabulary: a
+    byte of it changed in place (not UTF-8 now) is said, naming the file, when a term is read or a
+    server's warm-up reads them all; never a bare decoding error."""
+    import json
+
+    from bot import cli
+    from bot.index.layout import TERMS_MAGIC, terms_name
+
+    src, _ = built
+    idx = tmp_path / "tv"
+    indexer.build([src], idx, engine="tantivy")
+    header = layout.read_header(idx)
+    path = idx / terms_name(header["files"], int(header.get("generation") or 0))
+    raw = bytearray(path.read_bytes())
+    body = raw.index(b"\n", len(TERMS_MAGIC)) + 1
+    at = body + json.loads(raw[len(TERMS_MAGIC):body])["sections"]["vocab_lines"][0]
+    where = raw.index(b"\nbackup\n", at) + 2
+    raw[where] = 0xFF  # "backup" -> "b\xffckup", the size unchanged
+    path.write_bytes(bytes(raw))
+    bot = ChatBot.load(idx)
+    with pytest.raises(CorpusError, match="changed after indexing .its vocabulary is not UTF-8"):
+        bot.warm()
+    with pytest.raises(CorpusError, match=str(path.name)):
+        list(bot.index.retriever.vocab)
+    assert cli.main(["index", "--out", str(idx), "--verify"]) == 1
+    assert path.name in capsys.readouterr().err
 
 
 def test_a_file_edited_in_place_is_stale_without_a_walk(built, monkeypatch):

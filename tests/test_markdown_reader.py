@@ -225,6 +225,9 @@ def test_a_plain_inline_run_parses_as_markdown_it_parses_it(monkeypatch):
     ("<script>track()</script> Nightly backups run at 02:00.",
      "Ops\n\nNightly backups run at 02:00.\n\nThe office opens at nine.\n"),
     ("<Script src='x.js'></Script> Restores take an hour.", "Ops\n\nRestores take an hour.\n\nThe office opens at nine.\n"),
+    # what the HTML reader drops too: a message for browsers without scripts, a template
+    ("<script src=x></script><noscript>Please enable JavaScript.</noscript><template>Hi {{name}}</template> Backups run "
+     "nightly.", "Ops\n\nBackups run nightly.\n\nThe office opens at nine.\n"),
 ])
 def test_an_html_block_gives_the_text_after_its_script_not_the_script(block, text):
     """CommonMark runs an HTML block that starts with a script or a style to the end of the line

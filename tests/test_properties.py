@@ -157,12 +157,14 @@ def test_a_mapped_vocabulary_finds_what_a_sorted_list_holds(terms, asked, before
     lines = "\n".join(vocab).encode("utf-8")
     mapped = MappedVocabulary(before + lines + b"\nafter", len(before), len(lines))  # the lines within a file
     assert len(mapped) == len(vocab) and list(mapped) == vocab and mapped == vocab
-    assert [mapped[i] for i in range(-len(vocab), len(vocab))] == vocab + vocab
+    assert [mapped[i] for i in range(-len(vocab), len(vocab))] == vocab + vocab and mapped[1:] == vocab[1:]
     ids = SortedTerms.of(mapped)
     for term in [*vocab, *asked, "\ud800"]:  # a lone surrogate: in no file
         i = bisect.bisect_left(vocab, term)
         want = i if i < len(vocab) and vocab[i] == term else -1
-        assert mapped.find(term) == want
+        assert mapped.find(term) == want and (term in mapped) == (want >= 0)
+        if want >= 0:
+            assert mapped.index(term) == want
         assert ids.get(term, -1) == want and (term in ids) == (want >= 0)
     ids.warm()
     assert dict(ids.items()) == {t: i for i, t in enumerate(vocab)} and set(ids.keys()) == set(vocab)

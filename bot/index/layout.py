@@ -413,12 +413,14 @@ def _text(section: str | memoryview | bytes) -> str:
     return section if isinstance(section, str) else str(section, "utf-8")
 
 
-def read_terms(blob: bytes | mmap.mmap, words: bool = True, lazy_headings: bool = False) -> dict[str, Any]:
+def read_terms(blob: bytes | mmap.mmap, words: bool = True, lazy_headings: bool = False,
+               name: str = "the terms file") -> dict[str, Any]:
     """``terms_file``'s contents (also as an earlier version wrote them, with plain lists):
     headings, glossary, vocab and, with ``words``, the speller's words and for a large index
     word_docs (how many documents hold each); without it (a load), ``words_by_length`` (length ->
     string of lines) where the file has them, else ``words``, and headings as ``HeadingPaths``
-    (each path made when a passage under it is; also with ``lazy_headings``)."""
+    (each path made when a passage under it is; also with ``lazy_headings``), and a sorted
+    vocabulary as the file's lines (``MappedVocabulary``); ``name``: the file, for messages."""
     if blob[:len(TERMS_MAGIC)] == TERMS_MAGIC:  # bytes, or a memory map of the file (a load's)
         meta = _sections(blob)
     else:  # as earlier versions wrote it: one JSON object, gzip'ed
@@ -429,7 +431,7 @@ def read_terms(blob: bytes | mmap.mmap, words: bool = True, lazy_headings: bool 
     if "vocab_lines" in meta:
         lines, in_order = meta.pop("vocab_lines"), meta.pop("vocab_sorted", False)
         if not words and in_order and isinstance(lines, tuple):  # a load: left as the file's bytes
-            meta["vocab"] = MappedVocabulary(*lines)
+            meta["vocab"] = MappedVocabulary(*lines, name=name)
         else:
             vocab = _lines(_text(lines[0][lines[1]:lines[1] + lines[2]]) if isinstance(lines, tuple) else lines)
             meta["vocab"] = SortedVocabulary(vocab) if in_order else vocab
@@ -464,7 +466,9 @@ class SortedVocabulary(Sequence[str]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, SortedVocabulary):
             return self.terms == other.terms
-        return isinstance(other, (list, tuple)) and self.terms == tuple(other)
+        if isinstance(other, (list, tuple)):
+            return self.terms == tuple(other)
+        return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -474,38 +478,48 @@ class MappedVocabulary(Sequence[str]):
     decoded when asked for, and ``find`` looks one up by binary search on the bytes (UTF-8 bytes
     sort as their code points do). A load decodes and splits none of the terms (at 1.28M
     passages, 700,000 terms: 0.08 s of a 0.3 s load, and their strings in every process);
-    iterating decodes them all at once (``SortedTerms.warm``, at a server's start)."""
+    iterating decodes them all at once (``SortedTerms.warm``, at a server's start). Bytes that
+    are not UTF-8 (a file changed after indexing, which only ``index --verify`` hashes) raise
+    ``IndexFileError`` when decoded."""
 
-    __slots__ = ("_data", "_at", "_size", "_starts", "_ends", "_n")
+    __slots__ = ("_data", "_at", "_size", "_ends", "_n", "_name")
 
-    def __init__(self, data: bytes | mmap.mmap, at: int, size: int):
-        """``data[at:at + size]``: the terms, one a line, in order, without a last line break."""
-        self._data, self._at, self._size = data, at, size
+    def __init__(self, data: bytes | mmap.mmap, at: int, size: int, name: str = "the terms file"):
+        """``data[at:at + size]``: the terms, one a line, in order, without a last line break;
+        ``name``: the file, for messages."""
+        self._data, self._at, self._size, self._name = data, at, size, name
         if size:
             breaks = np.flatnonzero(np.frombuffer(data, np.uint8, count=size, offset=at) == 10)
-            ends = np.empty(len(breaks) + 1, np.int64)
+            ends = np.empty(len(breaks) + 1, np.int64)  # where each line ends (the next starts one after)
             ends[:-1], ends[-1] = breaks, size
             ends += at
-            starts = np.empty_like(ends)
-            starts[0], starts[1:] = at, ends[:-1] + 1
         else:
-            starts = ends = np.empty(0, np.int64)
-        self._starts, self._ends = memoryview(starts), memoryview(ends)  # each item a Python int
+            ends = np.empty(0, np.int64)
+        self._ends = memoryview(ends)  # each item a Python int
         self._n = len(ends)
 
     def __len__(self) -> int:
         return self._n
+
+    def _line(self, i: int) -> bytes:
+        return self._data[self._ends[i - 1] + 1 if i else self._at:self._ends[i]]
+
+    def _decoded(self, raw: bytes) -> str:
+        try:
+            return str(raw, "utf-8")
+        except UnicodeDecodeError:
+            raise IndexFileError(f"{self._name}: index file was changed after indexing (its vocabulary is "
+                                 "not UTF-8)") from None
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
         if not -self._n <= i < self._n:
             raise IndexError(i)
-        i %= self._n
-        return str(self._data[self._starts[i]:self._ends[i]], "utf-8")
+        return self._decoded(self._line(int(i) % self._n))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_lines(_text(self._data[self._at:self._at + self._size])))
+        return iter(_lines(self._decoded(self._data[self._at:self._at + self._size])))
 
     def find(self, term: str) -> int:
         """The term's place, or -1."""
@@ -513,15 +527,24 @@ class MappedVocabulary(Sequence[str]):
             key = term.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: no term of the file holds one
             return -1
-        data, starts, ends = self._data, self._starts, self._ends
+        data, ends, at = self._data, self._ends, self._at
         lo, hi = 0, self._n
         while lo < hi:
             mid = (lo + hi) >> 1
-            if data[starts[mid]:ends[mid]] < key:
+            if data[ends[mid - 1] + 1 if mid else at:ends[mid]] < key:
                 lo = mid + 1
             else:
                 hi = mid
-        return lo if lo < self._n and data[starts[lo]:ends[lo]] == key else -1
+        return lo if lo < self._n and self._line(lo) == key else -1
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.find(term) >= 0
+
+    def index(self, term: object, start: int = 0, stop: int | None = None) -> int:
+        i = self.find(term) if isinstance(term, str) else -1
+        if i < 0 or i < start or (stop is not None and i >= stop):
+            raise ValueError(f"{term!r} is not in the vocabulary")
+        return i
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (MappedVocabulary, SortedVocabulary, list, tuple)):

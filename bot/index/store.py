@@ -462,7 +462,7 @@ def load(folder: str | Path, check_stale: bool = True,
             sentences = PartSentences([load_npz(folder, name, files[name]) for name in sentence_files(header)])
         tname = terms_name(files, gen)
         # mapped, not read: the heading paths and the speller's words stay in the page cache until used
-        meta = read_terms(map_file(checked(folder, tname, files[tname])), words=False)
+        meta = read_terms(map_file(checked(folder, tname, files[tname])), words=False, name=str(folder / tname))
         stored_terms = whole_terms = None
         if kept_terms:
             kept = StoredTerms(parts, docs.part[pz["doc"]], pz["terms_start"], pz["terms_end"])

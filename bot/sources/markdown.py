@@ -257,7 +257,7 @@ def _html_text(html: str) -> str:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ValueError, TypeError, AssertionError, IndexError, lxml.etree.ParserError):  # lxml asserts on a lone "<html>" (IndexError under -O)
         return ""
-    for el in root.xpath(".//script|.//style"):
+    for el in root.xpath(".//script|.//style|.//noscript|.//template"):  # what the HTML reader drops too
         el.drop_tree()
     return _WS.sub(" ", root.text_content() or "").strip()
 
