@@ -28,7 +28,8 @@ For each size, every figure in a fresh process (``python -m bot ...`` as a user 
   build from the terms, load, retrieval p50 / p95 and peak memory; bm25s is left out (saying so)
   where its measured appetite, about 5.6 KB a passage, would not fit in the available memory.
   ``--peers IDX`` runs only this, on an index built already; ``--asks IDX`` only the first and
-  warm asks and private memory; ``--no-peers`` leaves the peers out.
+  warm asks and private memory (``--runs N``: in N fresh processes, with their medians);
+  ``--no-peers`` leaves the peers out.
 
 Not a test: the machine is shared, so compare ratios within one run, not seconds across runs.
 """
@@ -187,13 +188,22 @@ def asks(idx: Path, questions: list[str]) -> dict:
     return json.loads(run([PY, "-c", MEASURE, str(idx), json.dumps(questions)]).result.stdout)
 
 
-def print_asks(r: dict, n: int) -> None:
-    f, w = r["first"], r["warm"]
-    print(f"| passages | load | warm-up | first p50 / p95 / worst ({n} q) | warm p50 / p95 / worst | first p95 / warm p95 "
-          f"| private memory |\n|---|---|---|---|---|---|---|")
-    print(f"| {r['passages']:,} | {r['load']:.2f} s | {r['warm_s']:.2f} s | {pct(f, 50):.1f} / {pct(f, 95):.1f} / {max(f):.0f} ms "
-          f"| {pct(w, 50):.1f} / {pct(w, 95):.1f} / {max(w):.0f} ms | {pct(f, 95) / max(pct(w, 95), 1e-9):.2f}x "
-          f"| {r['mem'].get('Anonymous', 0):,.0f} MB |")
+def print_asks(results: list[dict], n: int) -> None:
+    """A row per run of ``asks`` (each a fresh process), and with several their medians: this
+    machine's timings move by a fifth from one run to the next."""
+    print(f"| run | passages | load | warm-up | first p50 / p95 / worst ({n} q) | warm p50 / p95 / worst "
+          f"| first p95 / warm p95 | private memory |\n|---|---|---|---|---|---|---|---|")
+    rows = []
+    for r in results:
+        f, w = r["first"], r["warm"]
+        rows.append((r["load"], r["warm_s"], pct(f, 50), pct(f, 95), max(f), pct(w, 50), pct(w, 95), max(w),
+                     pct(f, 95) / max(pct(w, 95), 1e-9), r["mem"].get("Anonymous", 0)))
+    shown = [(str(i), row) for i, row in enumerate(rows, 1)]
+    if len(rows) > 1:
+        shown.append(("median", tuple(statistics.median(col) for col in zip(*rows))))
+    for name, (load, warm_s, f50, f95, fmax, w50, w95, wmax, ratio, mem) in shown:
+        print(f"| {name} | {results[0]['passages']:,} | {load:.2f} s | {warm_s:.2f} s | {f50:.1f} / {f95:.1f} / {fmax:.0f} ms "
+              f"| {w50:.1f} / {w95:.1f} / {wmax:.0f} ms | {ratio:.2f}x | {mem:,.0f} MB |")
 
 
 def measure(name: str, src: Path, work: Path, questions: list[str], whole_qs: list[str],
@@ -283,13 +293,15 @@ def main() -> int:
     ap.add_argument("--peers", type=Path, default=None, help="only the peers table, on this index built already")
     ap.add_argument("--asks", type=Path, default=None,
                     help="only the first and warm asks and private memory, on this index built already")
+    ap.add_argument("--runs", type=int, default=1, help="with --asks: that many fresh processes, a row each and "
+                    "their medians")
     args = ap.parse_args()
     if args.peers is not None:
         print_peers(peers(args.peers, args.corpus, args.questions))
         return 0
     questions = corpus_questions(args.corpus, args.questions)
     if args.asks is not None:
-        print_asks(asks(args.asks, questions), len(questions))
+        print_asks([asks(args.asks, questions) for _ in range(max(1, args.runs))], len(questions))
         return 0
     whole_qs = questions[:5]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
