@@ -225,6 +225,8 @@ def test_a_plain_inline_run_parses_as_markdown_it_parses_it(monkeypatch):
     ("<script>track()</script> Nightly backups run at 02:00.",
      "Ops\n\nNightly backups run at 02:00.\n\nThe office opens at nine.\n"),
     ("<Script src='x.js'></Script> Restores take an hour.", "Ops\n\nRestores take an hour.\n\nThe office opens at nine.\n"),
+    # a textarea left open runs to the end, and its text is read as a browser shows it (not "</body></html>")
+    ("<textarea>Paste the key here.", "Ops\n\nPaste the key here. The office opens at nine.\n"),
     # what the HTML reader drops too: a message for browsers without scripts, a template
     ("<script src=x></script><noscript>Please enable JavaScript.</noscript><template>Hi {{name}}</template> Backups run "
      "nightly.", "Ops\n\nBackups run nightly.\n\nThe office opens at nine.\n"),

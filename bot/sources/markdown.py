@@ -254,8 +254,11 @@ def _html_text(html: str) -> str:
     import lxml.html
 
     try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (ValueError, TypeError, AssertionError, IndexError, lxml.etree.ParserError):  # lxml asserts on a lone "<html>" (IndexError under -O)
+        # parsed as a document, not wrapped in one (``fragment_fromstring``): a textarea or title
+        # left open (CommonMark runs such a block to the document's end) took the wrapper's own
+        # "</body></html>" as its text
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, TypeError, AssertionError, IndexError, lxml.etree.ParserError):  # nothing in it ("<html>" alone)
         return ""
     for el in root.xpath(".//script|.//style|.//noscript|.//template"):  # what the HTML reader drops too
         el.drop_tree()
