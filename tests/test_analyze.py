@@ -1,3 +1,6 @@
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from bot.text.analyze import normalize, terms
 
 
@@ -37,6 +40,24 @@ def test_fast_terms_equal_tokens(bot):
     for p in list(bot.index.passages) + [type("P", (), {"text": "Gen AI, DALL-E's text-to-image e.g. VAEs"})()]:
         assert terms(p.text) == [t.term for t in tokens(p.text)]
         assert terms(p.text, vocab) == [t.term for t in tokens(p.text, vocab)]
+
+
+ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+@given(st.one_of(st.text(alphabet=ALNUM + "sSy", min_size=1, max_size=12),  # and plural acronyms' shapes: "GPUs", "PhDs", "X11s"
+                 st.builds(lambda a, b: a + b + "s", st.sampled_from(ALNUM[26:52]), st.text(alphabet=ALNUM, max_size=5))))
+@example("GPUs")
+@example("bcds")
+@example("123s")
+def test_a_plain_word_folds_as_the_general_rules_fold_it(word):
+    """A word of ASCII letters and digits (most words, and every pair of folded words joined) is
+    folded by a shorter path: it folds as the general rules fold it, which a trailing apostrophe
+    takes it through ("GPUs'" -> "GPUs" -> "gpu")."""
+    from bot.text.analyze import _fold_word, term_of
+
+    assert _fold_word(word) == _fold_word(word + "'")
+    assert term_of(word) == term_of(word + "'")
 
 
 def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():

@@ -533,3 +533,30 @@ def test_a_saved_passages_sentences_read_from_its_arrays_as_sentence_objects_gav
         got = store.PassageStore(Docs(d), [()], arrays)[0]  # type: ignore[arg-type]
         made = tuple(Sentence(text[s:e], s, e, bool(b)) for s, e, b in zip(ss, ee, bb))
         assert tuple(got.sentences) == tuple(SentenceList.of(text[start:end], start, made)), (text, start, end, ss, ee)
+
+
+def test_a_saved_index_weighs_headings_without_building_passages(tmp_path):
+    """A first answer weighs the headings of passages whose text it never reads (``headings_of``):
+    a saved index reads a passage's heading path from its arrays without building the passage,
+    the same path the passage has, through an update too."""
+    from bot.index import indexer
+    from bot.index.update import update
+
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_all(src)
+    indexer.build([src], idx, workers=1)
+    for rounds in range(2):
+        _, _, index, _ = store.load(idx, check_stale=False)
+        n = len(index.passages)
+        got = [index.headings_of(i) for i in range(n)]
+        assert not index.passages._cache  # no passage built
+        leaves = [index.heading_terms[i] for i in range(n)] + [index.path_terms[i] for i in range(n)]
+        assert not index.passages._cache and any(leaves)
+        assert got == [index.passages[i].headings for i in range(n)]  # each built afterwards
+        assert [index.headings_of(i) for i in range(n)] == got  # and read from the built ones
+        assert sum(1 for h in got if h) > n // 2
+        if not rounds:
+            first = sorted(src.rglob("*.md"))[0]
+            first.write_text(first.read_text(encoding="utf-8") + "\n\n## A new part\n\nNew words here.\n",
+                             encoding="utf-8")
+            assert update(idx).full is None

@@ -366,12 +366,19 @@ class CorpusIndex:
             return None
         return indexed_title(self.documents[doc_id], len(self.documents))
 
+    def headings_of(self, i: int) -> tuple[str, ...]:
+        """Passage ``i``'s heading path, read without building the passage where the store can
+        (``PassageStore.headings_of``): a first answer weighs the headings of passages whose text
+        it never reads."""
+        of = getattr(self.passages, "headings_of", None)
+        return of(i) if of is not None else self.passages[i].headings
+
     def _leaf_terms(self, i: int) -> frozenset[str]:
-        headings = self.passages[i].headings
+        headings = self.headings_of(i)
         return self.heading_terms_of(headings[-1:]) if headings else frozenset()
 
     def _path_terms(self, i: int) -> frozenset[str]:
-        return self.heading_terms_of(self.passages[i].headings)
+        return self.heading_terms_of(self.headings_of(i))
 
     def _sentence_terms(self, i: int) -> "SentenceTerms":
         return SentenceTerms(self.passages[i].sentences, self._one_sentence_terms)

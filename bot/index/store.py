@@ -289,6 +289,11 @@ class PassageStore(Sequence):
     def __len__(self) -> int:
         return int(len(self.a["doc"]))
 
+    def headings_of(self, i: int) -> tuple[str, ...]:
+        """Passage ``i``'s heading path, without building the passage (its text and sentences)."""
+        got = self._cache.get(i)
+        return got.headings if got is not None else self.head_paths[int(self.a["path"][i])]
+
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]

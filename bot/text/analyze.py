@@ -70,15 +70,20 @@ class Token:
 
 def _fold_word(raw: str) -> str:
     """Lower-case a word, dropping possessives and apostrophes, folding plural acronyms."""
-    if raw.endswith(("'s", "'S")):
-        raw = raw[:-2]
-    elif raw.endswith("'"):
-        raw = raw[:-1]
-    if _ACRONYM_PLURAL.fullmatch(raw) and "-" not in raw:
-        raw = raw[:-1]
-    w = raw.lower().replace("'", "")
-    if not w.isascii():
-        w = fold_accents(w)
+    if raw.isalnum() and raw.isascii():  # most words, and every pair of folded ones: no apostrophe, hyphen or accent
+        if not raw.islower() and _ACRONYM_PLURAL.fullmatch(raw):
+            raw = raw[:-1]
+        w = raw.lower()
+    else:
+        if raw.endswith(("'s", "'S")):
+            raw = raw[:-2]
+        elif raw.endswith("'"):
+            raw = raw[:-1]
+        if _ACRONYM_PLURAL.fullmatch(raw) and "-" not in raw:
+            raw = raw[:-1]
+        w = raw.lower().replace("'", "")
+        if not w.isascii():
+            w = fold_accents(w)
     if len(w) >= 4 and w.endswith("s") and not _VOWEL.search(w[:-1]):
         w = w[:-1]  # a lower-cased plural acronym: "apis" -> "api"
     return w
@@ -104,7 +109,10 @@ NUMBER_WORDS = {w: str(i) for i, w in enumerate(
 
 def term_of(word: str) -> str | None:
     """The index term of one plain word, or None for a stopword."""
-    w = _fold_word(word)
+    return _term_of_folded(_fold_word(word))
+
+
+def _term_of_folded(w: str) -> str | None:
     if w in NUMBER_WORDS:
         return NUMBER_WORDS[w]
     if not w or w in STOPWORDS or (len(w) == 1 and w.isalpha()):
@@ -167,13 +175,14 @@ def _word_terms(raw: str) -> tuple[str, ...]:
     return (t,) if t else ()
 
 
-@lru_cache(maxsize=500_000)
-def _joinable(raw: str) -> str | None:
-    """The folded form of a word that may join its neighbour ("Gen" + "AI"), or None."""
-    if "-" in raw or len(raw) <= 1:
-        return None
+def _word_info(raw: str) -> tuple[str, str | None]:
+    """One surface word's terms joined by spaces ("" for a stopword), and its folded form where
+    it may join its neighbour ("Gen" + "AI"), else None: the word is folded once for both."""
+    if "-" in raw:
+        return " ".join(_word_terms(raw)), None
     w = _fold_word(raw)
-    return None if w in STOPWORDS else w
+    t = _term_of_folded(w)
+    return t or "", None if len(raw) <= 1 or w in STOPWORDS else w
 
 
 # the vocabularies split spellings are looked up in as they are (a saved index's term ids' keys: a
@@ -187,6 +196,7 @@ class Analyzer:
 
     def __init__(self, limit: int = 2_000_000):
         self._word_terms: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
+        self._joinable: dict[str, str | None] = {}  # surface word -> its folded form if it may join a neighbour
         self._limit = limit
 
     def terms(self, text: str, vocabulary: Iterable[str] | None = None,
@@ -196,22 +206,23 @@ class Analyzer:
         ws = WORD.findall(normalize(text))
         if words_out is not None:
             words_out.update(ws)
-        cache = self._word_terms
+        cache, joins = self._word_terms, self._joinable
         get = cache.get
         per_word = list(map(get, ws))  # each word's terms as one space-separated string
         if None in per_word:  # words not seen before: analyze and cache them
             if len(cache) > self._limit:
                 cache.clear()
+                joins.clear()
             for raw in ws:
                 if raw not in cache:
-                    cache[raw] = " ".join(_word_terms(raw))
+                    cache[raw], joins[raw] = _word_info(raw)
             per_word = list(map(get, ws))
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()
         kind = type(vocabulary)
         if kind not in _AS_THEY_ARE and not isinstance(vocabulary, (set, frozenset, KeysView)):
             vocabulary, kind = set(vocabulary), set
-        joinable = list(map(_joinable, ws))
+        joinable = list(map(joins.__getitem__, ws))
         pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
         if kind is not set and kind is not frozenset:  # a saved index's term ids' keys: asked, never copied
             found = {p for p in pairs if p is not None and p in vocabulary}
