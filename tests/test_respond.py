@@ -337,3 +337,48 @@ def test_the_support_check_reads_sentences_until_one_holds_enough_and_decides_as
                 assert (bounded >= least) == (max(shares) >= least)
                 stopped += bounded < max(shares)
     assert stopped > 0  # some checks stopped before the largest share
+
+
+def _every_sentences_share(support, pi, focus):
+    """What ``sentence_support`` measures, over every sentence of the passage: no early stop."""
+    weight = support.focus_weights(focus)
+    total = sum(weight.values()) or 1.0
+    path, best = support.index.path_terms[pi], 0.0
+    for terms in support.index.sentence_terms[pi]:
+        have = set(terms) | path
+        have |= support.expand(have)
+        best = max(best, sum(w for t, w in weight.items() if t in have) / total)
+    return best
+
+
+def test_a_heading_that_holds_the_question_spares_reading_sentences(bot, tmp_path):
+    """Where a passage's heading path alone holds enough of the question, the support check
+    analyzes none of its sentences, and decides as reading them all would: the share is the same
+    where the largest is asked for, and on the same side of every threshold. In memory and from a
+    saved index (whose passages are not built to count their sentences)."""
+    from bot.index import indexer
+    from doc_kinds import write_all
+
+    src, idx = tmp_path / "src", tmp_path / "idx"
+    write_all(src)
+    indexer.build([src], idx, workers=1)
+    for one in (bot, ChatBot.load(idx)):
+        support, index = one.responder.support, one.index
+        spared = 0
+        for pi in range(len(index.passages)):
+            path = sorted(index.path_terms[pi])
+            first = sorted(index.sentence_terms[pi][0]) if one is bot else []
+            for focus in (path[:2], path[:1] + first[:1], path[:1] + ["zzqxj"], first[:2]):
+                if not focus:
+                    continue
+                fresh = ChatBot.load(idx) if one is not bot and not spared else None
+                if fresh is not None:  # a saved index's first check: nothing is analyzed or built
+                    s, ix = fresh.responder.support, fresh.index
+                    if s.sentence_support(pi, focus) >= 1.0:
+                        assert not ix.passages._cache and not ix.sentence_terms._cache
+                        spared += 1
+                full = _every_sentences_share(support, pi, focus)
+                assert support.sentence_support(pi, focus) == full
+                for least in (0.3, 0.5, 0.9):
+                    assert (support.sentence_support(pi, focus, enough=least) >= least) == (full >= least)
+        assert one is bot or spared

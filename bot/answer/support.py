@@ -164,10 +164,17 @@ class Support:
         holds: a passage that mentions every focus word, but never together, supports little.
         Sentences are read in order until one holds ``enough`` (``supports`` asks only whether one
         reaches its threshold; no share is over 1, so the default stops only where the largest is
-        found), and later sentences are not analyzed."""
+        found), and later sentences are not analyzed. Where the heading path alone holds
+        ``enough`` (a question naming a section's heading), none is: each sentence holds at least
+        what its path does, so the path's share is returned (the largest, where ``enough`` is 1)."""
         weight = self.focus_weights(focus)
         total = sum(weight.values()) or 1.0
         path = self.index.path_terms[pi]
+        held = set(path)
+        held |= self.expand(held)
+        from_path = sum(w for t, w in weight.items() if t in held) / total
+        if from_path >= enough and self.index.sentence_count(pi):
+            return from_path
         best = 0.0
         for terms in self.index.sentence_terms[pi]:
             have = set(terms) | path

@@ -373,6 +373,11 @@ class CorpusIndex:
         of = getattr(self.passages, "headings_of", None)
         return of(i) if of is not None else self.passages[i].headings
 
+    def sentence_count(self, i: int) -> int:
+        """How many sentences passage ``i`` has, read without building it where the store can."""
+        of = getattr(self.passages, "sentence_count", None)
+        return of(i) if of is not None else len(self.passages[i].sentences)
+
     def _leaf_terms(self, i: int) -> frozenset[str]:
         headings = self.headings_of(i)
         return self.heading_terms_of(headings[-1:]) if headings else frozenset()

@@ -294,6 +294,15 @@ class PassageStore(Sequence):
         got = self._cache.get(i)
         return got.headings if got is not None else self.head_paths[int(self.a["path"][i])]
 
+    def sentence_count(self, i: int) -> int:
+        """How many sentences passage ``i`` has, without building it."""
+        a = self.a
+        if i < 0:
+            i += len(self)
+        if self.sentences is None:
+            return int(a["sent_ptr"][i + 1]) - int(a["sent_ptr"][i])
+        return int(a["sent_n"][i])
+
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
