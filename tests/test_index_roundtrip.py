@@ -464,12 +464,12 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
     from bot.model import Passage
 
     rng = random.Random(9)
-    heads = [(), ("A",), ("A", "B"), ("C",), ("A", "B", "D"), ("A",)]  # ("A",) under ids 1 and 5
+    heads = [(), ("A",), ("A", "B"), ("C",), ("A", "B", "D"), ("A",), ("Ünï", "ß 東")]  # ("A",) under ids 1 and 5
     doc_of, path = [], []
     for d in range(6):
         for _ in range(0 if d == 3 else rng.randrange(1, 150)):  # d3 has none; some past 64 (grouped by numpy)
             doc_of.append(d)
-            path.append(rng.choice([1, 2, 2, 3, 4, 5, 0]))
+            path.append(rng.choice([1, 2, 2, 3, 4, 5, 0, 6]))
 
     class Docs:
         def position(self, doc_id: str) -> int:
@@ -496,6 +496,18 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
         assert list(merged) == [h for h, _ in listed.paths_of_document(f"d{d}")]  # first appearances
         assert (got == []) == (d == 3)
     assert trees[0] == trees[1] == trees[2] and any(len(t[0][1]) > 1 for t in trees[0])
+    # one section, without building the document's tree where the paths are lines of bytes
+    # (``PassageStore.section``): the tree's passages for every path, a prefix only, none
+    for passages in (saved, as_lines, listed):
+        index = object.__new__(CorpusIndex)
+        index.passages, index._doc_trees, index._sections = passages, {}, {}
+        for d in range(6):
+            for h in (*heads, ("Z",), ("A", "B", "D", "E"), ("Ünï",)):
+                assert index.section(f"d{d}", h) == list(trees[2][d][0][0].get(h, ())), (d, h)
+                assert index.section(f"d{d}", h) == list(trees[2][d][0][0].get(h, ())), (d, h)  # kept
+        built = set(index._doc_trees)
+        assert built == ({f"d{d}" for d in range(6) if len(listed.passages_of_document(f"d{d}")) <= 64}
+                         if passages is as_lines else {f"d{d}" for d in range(6)})
 
 
 def test_a_saved_passages_sentences_read_from_its_arrays_as_sentence_objects_gave_them():

@@ -251,6 +251,7 @@ class CorpusIndex:
         self.passage_terms: Sequence[frozenset[str]] = LazyTerms(n, self._whole_terms)  # text + headings + keys
         self._heading_sets: dict[tuple[str, ...], frozenset[str]] = {}
         self._doc_trees: dict[str, tuple[dict, dict]] = {}
+        self._sections: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}  # (document, path) -> its passages, without a tree
         self._topics: dict[int, list[str]] = {}
         self._titled: bool | None = None  # whether document titles are indexed (more than one document)
         self.units = self._units()  # document structure read on the answer path
@@ -410,7 +411,20 @@ class CorpusIndex:
         return got
 
     def section(self, doc_id: str, path: tuple[str, ...]) -> list[int]:
-        """Passage indexes of one section of a document (heading path), in document order."""
+        """Passage indexes of one section of a document (heading path), in document order: from
+        the document's section tree where it is built, else from the store's path ids where it
+        can (``PassageStore.section``: a definition's section opening needs no tree)."""
+        if doc_id not in self._doc_trees:
+            found = self._sections.get((doc_id, path))
+            if found is None:
+                of = getattr(self.passages, "section", None)
+                found = of(doc_id, path) if of is not None else None
+                if found is not None:
+                    if len(self._sections) > 10_000:
+                        self._sections.clear()
+                    self._sections[doc_id, path] = found = tuple(found)
+            if found is not None:
+                return list(found)
         return list(self._doc_tree(doc_id)[0].get(path, ()))
 
     def document_passages(self, doc_id: str) -> list[int]:

@@ -390,6 +390,20 @@ class HeadingPaths(Sequence):
         return tuple(str(self._bytes[start:int(self._ends[i])], "utf-8").split(_PART)[1:])
 
 
+    def matching(self, ids: np.ndarray, path: Sequence[str]) -> np.ndarray | None:
+        """Those of ``ids`` (each in range) whose path is ``path``, found by comparing the lines'
+        bytes (only those of its length), none decoded; None where the lines are not kept as
+        bytes. A line is its parts each after the separator, so equal bytes are equal paths."""
+        if self._lines is not None:
+            return None
+        want = "".join(_PART + part for part in path).encode("utf-8")
+        at = np.asarray(ids, np.int64) % max(self._n, 1)
+        ends = self._ends[at]
+        starts = np.where(at > 0, self._ends[at - 1] + 1, 0)
+        same = np.flatnonzero(ends - starts == len(want))
+        data = self._bytes
+        return at[[k for k in same.tolist() if data[int(starts[k]):int(ends[k])] == want]]
+
     def many(self, ids: Sequence[int]) -> list[tuple[str, ...]]:
         """``[self[i] for i in ids]``, the lines' places looked up at once (a document's paths:
         a reference page has a thousand)."""

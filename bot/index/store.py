@@ -317,16 +317,16 @@ class PassageStore(Sequence):
         start, end = int(a["start"][i]), int(a["end"][i])
         byte_start = a.get("byte_start")
         text = self.docs.span(pos, start, end, None if byte_start is None else int(byte_start[i]))
-        s_start, s_end, s_bullet = self.sentence_rows(i)
+        rows = self.sentence_rows(i)
+        s_start, s_end, s_bullet = rows[0].tolist(), rows[1].tolist(), rows[2].tolist()  # a few: numpy's calls cost more
         sents: Sequence[Sentence]
         # each a slice of the passage (an end before the passage's start would index from its end)
-        if len(s_start) and int(s_start.min()) >= start and int(s_end.min()) >= start and int(s_end.max()) <= end:
-            spans = np.empty((len(s_start), 3), np.int32)  # SentenceList's (start, end, bullet) triples
-            spans[:, 0], spans[:, 1], spans[:, 2] = s_start, s_end, s_bullet != 0
-            sents = SentenceList(text, start, array("i", spans.tobytes()))
+        if s_start and min(s_start) >= start and min(s_end) >= start and max(s_end) <= end:
+            spans = [0] * (3 * len(s_start))  # SentenceList's (start, end, bullet) triples
+            spans[0::3], spans[1::3], spans[2::3] = s_start, s_end, [1 if b else 0 for b in s_bullet]
+            sents = SentenceList(text, start, array("i", spans))
         else:
-            sents = tuple(Sentence(d.text[int(s):int(e)], int(s), int(e), bool(b))
-                          for s, e, b in zip(s_start, s_end, s_bullet))
+            sents = tuple(Sentence(d.text[s:e], s, e, bool(b)) for s, e, b in zip(s_start, s_end, s_bullet))
         p = Passage(i, d.id, self.head_paths[int(a["path"][i])], text, start, end, sents, bool(a["first"][i]))
         if len(self._cache) > 100_000:
             self._cache.clear()
@@ -343,6 +343,28 @@ class PassageStore(Sequence):
     def passages_of_document(self, doc_id: str) -> list[int]:
         """One document's passages, in order."""
         return list(range(*self._span(doc_id)))
+
+    def section(self, doc_id: str, path: tuple[str, ...]) -> list[int] | None:
+        """The passages of one document whose heading path is ``path``, in order, found from the
+        path ids of its passages without decoding their paths (a reference page has thousands);
+        None for a document of a few passages, or where the heading paths are not kept as lines
+        of bytes (the caller then builds the document's tree)."""
+        matching = getattr(self.head_paths, "matching", None)
+        if matching is None:
+            return None
+        lo, hi = self._span(doc_id)
+        if hi - lo <= 64:  # most documents: their tree costs less than numpy's calls, and is kept
+            return None
+        ids = self.a["path"][lo:hi]
+        distinct = np.sort(ids)  # np.unique's hash table costs milliseconds the first time a process makes one
+        keep = np.ones(len(distinct), bool)
+        keep[1:] = distinct[1:] != distinct[:-1]
+        found = matching(distinct[keep], path)
+        if found is None:
+            return None
+        if not len(found):
+            return []
+        return (lo + np.flatnonzero(np.isin(ids, found))).tolist()
 
     def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
         """One document's heading paths in order of first appearance, each with its passages in
