@@ -548,9 +548,9 @@ def test_a_saved_passages_sentences_read_from_its_arrays_as_sentence_objects_gav
 
 
 def test_a_saved_index_weighs_headings_without_building_passages(tmp_path):
-    """A first answer weighs the headings of passages whose text it never reads (``headings_of``):
-    a saved index reads a passage's heading path from its arrays without building the passage,
-    the same path the passage has, through an update too."""
+    """A first answer weighs the headings of passages whose text it never reads (``headings_of``,
+    whether one opens its section, how many sentences it has): a saved index reads them from its
+    arrays without building the passage, the same the passage has, through an update too."""
     from bot.index import indexer
     from bot.index.update import update
 
@@ -561,10 +561,14 @@ def test_a_saved_index_weighs_headings_without_building_passages(tmp_path):
         _, _, index, _ = store.load(idx, check_stale=False)
         n = len(index.passages)
         got = [index.headings_of(i) for i in range(n)]
+        opens = [index.section_first(i) for i in range(n)]
+        counts = [index.sentence_count(i) for i in range(n)]
         assert not index.passages._cache  # no passage built
         leaves = [index.heading_terms[i] for i in range(n)] + [index.path_terms[i] for i in range(n)]
         assert not index.passages._cache and any(leaves)
         assert got == [index.passages[i].headings for i in range(n)]  # each built afterwards
+        assert opens == [index.passages[i].section_first for i in range(n)] and True in opens
+        assert counts == [len(index.passages[i].sentences) for i in range(n)] and min(counts) >= 1
         assert [index.headings_of(i) for i in range(n)] == got  # and read from the built ones
         assert sum(1 for h in got if h) > n // 2
         if not rounds:

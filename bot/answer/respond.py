@@ -157,8 +157,7 @@ class Responder:
             if q.kind == "definition" and heading:
                 # "What is X?" is best answered by the section whose heading is about X alone.
                 in_heading *= len(heading & set(focus)) / len(heading - FRAME_TERMS["common"] or heading)
-            p = self.index.passages[h.index]
-            bonus = 1.0 + 0.5 * in_heading + (0.15 if p.section_first else 0.0)
+            bonus = 1.0 + 0.5 * in_heading + (0.15 if self.index.section_first(h.index) else 0.0)
             value = h.score * bonus
             if not require_support:
                 value *= 0.25 + self.support.coverage(h.index, focus)

@@ -374,6 +374,11 @@ class CorpusIndex:
         of = getattr(self.passages, "headings_of", None)
         return of(i) if of is not None else self.passages[i].headings
 
+    def section_first(self, i: int) -> bool:
+        """Whether passage ``i`` opens its section, read without building it where the store can."""
+        of = getattr(self.passages, "section_first", None)
+        return of(i) if of is not None else self.passages[i].section_first
+
     def sentence_count(self, i: int) -> int:
         """How many sentences passage ``i`` has, read without building it where the store can."""
         of = getattr(self.passages, "sentence_count", None)

@@ -294,6 +294,10 @@ class PassageStore(Sequence):
         got = self._cache.get(i)
         return got.headings if got is not None else self.head_paths[int(self.a["path"][i])]
 
+    def section_first(self, i: int) -> bool:
+        """Whether passage ``i`` opens its section, without building it."""
+        return bool(self.a["first"][i])
+
     def sentence_count(self, i: int) -> int:
         """How many sentences passage ``i`` has, without building it."""
         a = self.a
