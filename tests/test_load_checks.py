@@ -208,7 +208,8 @@ def test_index_verify_finds_a_changed_byte_that_loading_does_not_hash(built):
 def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monkeypatch):
     """A server warms its bot as it starts: afterwards no question loads the word-vector model,
     splits the speller's words or notes their letters, or parses the reply templates, and a tantivy
-    engine's score bound is computed."""
+    engine's score bound is computed. The warm-up asks one question about the corpus's first
+    topic (what a process's first question pays once), which changes no later reply."""
     import yaml
 
     from bot.answer.render import templates
@@ -232,7 +233,11 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
                 asked.append([(a.segment_ord, a.doc) for a in addresses])
                 return real.fast_field_values(field, addresses)
         bot.index.retriever._searcher = Noting()
+    responded, respond = [], bot.responder.respond
+    bot.responder.respond = lambda q: responded.append(q.text) or respond(q)  # type: ignore[method-assign]
     bot.warm()
+    topic = bot.index.top_sections(1)[0]
+    assert responded == [f"What is {topic}?"]
     assert shared_closeness()._model is not None
     speller = bot.index.speller
     assert all(isinstance(v, (list, tuple)) for v in speller._by_length.values()) and set(speller._letters) == set(speller._by_length)
@@ -250,6 +255,10 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
     assert "backup" in bot.index.vocabulary and "wibbleflux" not in bot.index.vocabulary
     assert not bot.ask("when do nightly backups run?").abstained
     assert bot.ask("what is the wibbleflux setting?").abstained  # the refusal's templates too
+    monkeypatch.undo()
+    fresh = ChatBot.load(idx)
+    for q in ("when do nightly backups run?", "what is the wibbleflux setting?", f"What is {topic}?", "how do I restore?"):
+        assert bot.ask(q).to_dict() == fresh.ask(q).to_dict()
 
 
 def test_terms_file_round_trip_of_heading_paths_and_words():
