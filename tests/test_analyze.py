@@ -97,3 +97,8 @@ def test_word_vectors_are_wordllamas_own_row_for_row():
     assert mine.shape == theirs.shape and mine.dtype == theirs.dtype
     assert np.array_equal(mine, theirs, equal_nan=True)
     assert np.array_equal(closeness.embed(["images", "photos"]), model.embed(["images", "photos"], norm=True))
+    # a word's vector alone is its vector within any batch (a server's warm-up makes the common
+    # words' vectors in batches of 64; a question then makes a few at a time)
+    words = [t for t in texts if t]
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(np.concatenate([closeness.embed([w]) for w in words]), closeness.embed(words))

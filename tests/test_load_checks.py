@@ -206,15 +206,15 @@ def test_index_verify_finds_a_changed_byte_that_loading_does_not_hash(built):
 
 @pytest.mark.parametrize("engine", ["postings", "tantivy"])
 def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monkeypatch):
-    """A server warms its bot as it starts: afterwards no question loads the word-vector model,
-    splits the speller's words or notes their letters, or parses the reply templates, and a tantivy
+    """A server warms its bot as it starts: afterwards no question loads the word-vector model or
+    makes the common words' vectors, splits the speller's words or notes their letters, or parses the reply templates, and a tantivy
     engine's score bound is computed. The warm-up asks one question about the corpus's first
     topic (what a process's first question pays once), which changes no later reply."""
     import yaml
 
     from bot.answer.render import templates
     from bot.index.engines.tantivy_engine import TantivyRetriever
-    from bot.text.paraphrase import shared_closeness
+    from bot.text.paraphrase import common_words, shared_closeness
 
     src, _ = built
     idx = tmp_path / engine
@@ -239,6 +239,7 @@ def test_warm_loads_what_the_first_question_would(built, engine, tmp_path, monke
     topic = bot.index.top_sections(1)[0]
     assert responded == [f"What is {topic}?"]
     assert shared_closeness()._model is not None
+    assert common_words() and common_words() <= shared_closeness()._vectors.keys()  # their vectors made once
     speller = bot.index.speller
     assert all(isinstance(v, (list, tuple)) for v in speller._by_length.values()) and set(speller._letters) == set(speller._by_length)
 
