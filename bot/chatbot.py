@@ -171,7 +171,7 @@ class ChatBot:
         (a tantivy index's score bound), and then one question about the corpus's first topic
         through every stage, its reply dropped: the first question of a process pays for its
         first search and for what libraries do on their first call (regular expressions compiled
-        when first used, numpy's), 1.4 ms of 7.5 at 1.28M passages.
+        when first used, numpy's): about 0.6 ms of 7.5 at 1.28M passages.
 
         ``freeze``: a server's start. What is loaded then lives as long as the process, so the
         collector's full passes skip it from then on (``gc.freeze``, after a collection): each
