@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import unicodedata
+import warnings
 import weakref
 from dataclasses import replace
 from functools import lru_cache
@@ -189,7 +190,10 @@ class ChatBot:
         self.index.warm()
         topics = self.index.top_sections(1)
         if topics:
-            self.ask(f"What is {topics[0]}?")
+            try:
+                self.ask(f"What is {topics[0]}?")
+            except Exception as e:  # noqa: BLE001 - a warm-up must not stop a server; the questions it serves would say it
+                warnings.warn(f"the warm-up question about {topics[0]!r} failed: {e!r}", RuntimeWarning, stacklevel=2)
         if freeze:
             gc.collect()
             gc.freeze()

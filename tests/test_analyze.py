@@ -60,6 +60,27 @@ def test_a_plain_word_folds_as_the_general_rules_fold_it(word):
     assert term_of(word) == term_of(word + "'")
 
 
+POOL = ["Dev", "Ops", "X", "Y", "GPUs", "A", "the", "of", "text-to-image", "Gen", "AI", "don't", "naïve",
+        "Zoë's", "5", "five", "x-ray", "I", "data", "base", "DevOps", "CI", "CD"]
+
+
+@given(st.lists(st.sampled_from(POOL), max_size=12))
+def test_the_fast_terms_join_split_spellings_as_tokens_does(words):
+    """``Analyzer.terms`` (the fast path: each word analyzed once and cached) gives what
+    ``tokens`` gives, split spellings joined where the vocabulary knows the joined term, whatever
+    the words: single letters ("X Y" never joins), stopwords, hyphens, apostrophes, accents,
+    number words, acronyms; with its cache warm or cold."""
+    from bot.text.analyze import Analyzer, term_of, tokens
+
+    vocab = frozenset(t for a in POOL for b in POOL if (t := term_of(a.lower() + b.lower())))
+    assert {"devop", "xy", "genai"} <= vocab
+    text = " ".join(words)
+    want = [t.term for t in tokens(text, vocab)]
+    warm = Analyzer()
+    assert warm.terms(text, vocab) == want == warm.terms(text, vocab)
+    assert Analyzer().terms(text) == [t.term for t in tokens(text)]
+
+
 def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():
     """A server's analyzer caches each word and pair of words it meets; the collector walks every
     object it tracks at each full pass (paid by whichever question is being answered then), so
@@ -102,3 +123,54 @@ def test_word_vectors_are_wordllamas_own_row_for_row():
     words = [t for t in texts if t]
     with np.errstate(invalid="ignore"):
         assert np.array_equal(np.concatenate([closeness.embed([w]) for w in words]), closeness.embed(words))
+
+
+def test_an_analyzer_shared_by_threads_answers_while_its_cache_is_cleared():
+    """A server's threads share an index's analyzer, whose word cache is cleared when full: a
+    thread whose words were all cached must not find one half of a word's entry gone (each word's
+    terms and joinable form are one entry), and every thread's terms are the ones analyzed alone."""
+    import sys
+    import threading
+
+    from bot.text.analyze import Analyzer
+
+    vocab = frozenset({"devop"})
+    fixed = "the Dev Ops team runs nightly backups of the storage cluster every day"
+    want = Analyzer().terms(fixed, vocab)
+    assert "devop" in want
+    shared = Analyzer(limit=50)  # cleared every few texts
+    errors: list[BaseException] = []
+    wrong: list[list[str]] = []
+    done = threading.Event()
+
+    def hot() -> None:
+        try:
+            for _ in range(3000):
+                got = shared.terms(fixed, vocab)
+                if got != want:
+                    wrong.append(got)
+        except BaseException as e:  # noqa: BLE001 - collected for the test thread
+            errors.append(e)
+        finally:
+            done.set()
+
+    def churn() -> None:
+        i = 0
+        try:
+            while not done.is_set():
+                i += 1
+                shared.terms(" ".join(f"w{i}x{j}" for j in range(60)), vocab)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows
+    try:
+        threads = [threading.Thread(target=hot), threading.Thread(target=churn)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert errors == [] and wrong == []

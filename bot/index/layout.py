@@ -397,7 +397,10 @@ class HeadingPaths(Sequence):
         if self._lines is not None:
             return None
         want = "".join(_PART + part for part in path).encode("utf-8")
-        at = np.asarray(ids, np.int64) % max(self._n, 1)
+        at = np.asarray(ids, np.int64)
+        if len(at) and (at.min() < -self._n or at.max() >= self._n):  # a damaged index: as ``many`` says it
+            raise IndexError(f"heading path index out of range (of {self._n})")
+        at %= max(self._n, 1)
         ends = self._ends[at]
         starts = np.where(at > 0, self._ends[at - 1] + 1, 0)
         same = np.flatnonzero(ends - starts == len(want))

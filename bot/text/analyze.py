@@ -195,8 +195,10 @@ class Analyzer:
     nothing module-level grows or changes while a process serves questions."""
 
     def __init__(self, limit: int = 2_000_000):
-        self._word_terms: dict[str, str] = {}  # surface word -> its terms joined by spaces ("" for a stopword)
-        self._joinable: dict[str, str | None] = {}  # surface word -> its folded form if it may join a neighbour
+        # surface word -> (its terms joined by spaces, "" for a stopword; its folded form if it may
+        # join a neighbour, else None): one entry, so a clear by another thread (a server answers
+        # from several) never leaves one half of a word without the other
+        self._words: dict[str, tuple[str, str | None]] = {}
         self._limit = limit
 
     def terms(self, text: str, vocabulary: Iterable[str] | None = None,
@@ -206,23 +208,25 @@ class Analyzer:
         ws = WORD.findall(normalize(text))
         if words_out is not None:
             words_out.update(ws)
-        cache, joins = self._word_terms, self._joinable
-        get = cache.get
-        per_word = list(map(get, ws))  # each word's terms as one space-separated string
-        if None in per_word:  # words not seen before: analyze and cache them
+        if not ws:
+            return []
+        cache = self._words
+        infos = list(map(cache.get, ws))
+        if None in infos:  # words not seen before: analyze and cache them (kept here as made, not read back)
             if len(cache) > self._limit:
                 cache.clear()
-                joins.clear()
-            for raw in ws:
-                if raw not in cache:
-                    cache[raw], joins[raw] = _word_info(raw)
-            per_word = list(map(get, ws))
+            for k, got in enumerate(infos):
+                if got is None:
+                    got = cache.get(ws[k])
+                    if got is None:
+                        got = cache[ws[k]] = _word_info(ws[k])
+                    infos[k] = got
+        per_word, joinable = zip(*infos)  # each word's terms as one space-separated string; its joinable form
         if not vocabulary or len(ws) < 2:
             return " ".join(per_word).split()
         kind = type(vocabulary)
         if kind not in _AS_THEY_ARE and not isinstance(vocabulary, (set, frozenset, KeysView)):
             vocabulary, kind = set(vocabulary), set
-        joinable = list(map(joins.__getitem__, ws))
         pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
         if kind is not set and kind is not frozenset:  # a saved index's term ids' keys: asked, never copied
             found = {p for p in pairs if p is not None and p in vocabulary}
