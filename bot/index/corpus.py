@@ -134,6 +134,19 @@ class PassageList(list):
     def distinct_paths(self) -> Iterator[tuple[str, ...]]:
         return iter(dict.fromkeys(p.headings for p in self))
 
+    def headings_of(self, i: int) -> tuple[str, ...]:
+        return self[i].headings
+
+    def section_first(self, i: int) -> bool:
+        return self[i].section_first
+
+    def sentence_count(self, i: int) -> int:
+        return len(self[i].sentences)
+
+    def section(self, doc_id: str, path: tuple[str, ...]) -> None:
+        """None: the index builds the document's tree (cheap for passages in memory)."""
+        return None
+
 
 class LazyTerms(Sequence):
     """Per-passage analysis computed on first use and kept: answering reads a handful of
@@ -368,21 +381,18 @@ class CorpusIndex:
         return indexed_title(self.documents[doc_id], len(self.documents))
 
     def headings_of(self, i: int) -> tuple[str, ...]:
-        """Passage ``i``'s heading path, read without building the passage where the store can
+        """Passage ``i``'s heading path, which a saved index reads without building the passage
         (``PassageStore.headings_of``): a first answer weighs the headings of passages whose text
         it never reads."""
-        of = getattr(self.passages, "headings_of", None)
-        return of(i) if of is not None else self.passages[i].headings
+        return self.passages.headings_of(i)  # type: ignore[attr-defined]
 
     def section_first(self, i: int) -> bool:
-        """Whether passage ``i`` opens its section, read without building it where the store can."""
-        of = getattr(self.passages, "section_first", None)
-        return of(i) if of is not None else self.passages[i].section_first
+        """Whether passage ``i`` opens its section (a saved index: without building it)."""
+        return self.passages.section_first(i)  # type: ignore[attr-defined]
 
     def sentence_count(self, i: int) -> int:
-        """How many sentences passage ``i`` has, read without building it where the store can."""
-        of = getattr(self.passages, "sentence_count", None)
-        return of(i) if of is not None else len(self.passages[i].sentences)
+        """How many sentences passage ``i`` has (a saved index: without building it)."""
+        return self.passages.sentence_count(i)  # type: ignore[attr-defined]
 
     def _leaf_terms(self, i: int) -> frozenset[str]:
         headings = self.headings_of(i)
@@ -422,8 +432,7 @@ class CorpusIndex:
         if doc_id not in self._doc_trees:
             found = self._sections.get((doc_id, path))
             if found is None:
-                of = getattr(self.passages, "section", None)
-                found = of(doc_id, path) if of is not None else None
+                found = self.passages.section(doc_id, path)  # type: ignore[attr-defined]
                 if found is not None:
                     if len(self._sections) > 10_000:
                         self._sections.clear()

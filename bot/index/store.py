@@ -300,12 +300,7 @@ class PassageStore(Sequence):
 
     def sentence_count(self, i: int) -> int:
         """How many sentences passage ``i`` has, without building it."""
-        a = self.a
-        if i < 0:
-            i += len(self)
-        if self.sentences is None:
-            return int(a["sent_ptr"][i + 1]) - int(a["sent_ptr"][i])
-        return int(a["sent_n"][i])
+        return len(self.sentence_rows(i + len(self) if i < 0 else i)[0])
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):

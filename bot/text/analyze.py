@@ -159,27 +159,23 @@ def tokens(text: str, vocabulary: Iterable[str] | None = None) -> list[Token]:
     return out
 
 
-@lru_cache(maxsize=500_000)
-def _word_terms(raw: str) -> tuple[str, ...]:
-    """Index terms of one surface word (the fast path of ``tokens`` without positions)."""
-    if "-" in raw:
-        parts = [p for p in raw.split("-") if p]
-        joined = term_of("".join(parts))
-        out = [joined] if joined else []
-        for part in parts:
-            t = term_of(part)
-            if t and t != joined:
-                out.append(t)
-        return tuple(out)
-    t = term_of(raw)
-    return (t,) if t else ()
+def _hyphenated_terms(raw: str) -> list[str]:
+    """Index terms of a hyphenated word: its joined form, then each part's other terms."""
+    parts = [p for p in raw.split("-") if p]
+    joined = term_of("".join(parts))
+    out = [joined] if joined else []
+    for part in parts:
+        t = term_of(part)
+        if t and t != joined:
+            out.append(t)
+    return out
 
 
 def _word_info(raw: str) -> tuple[str, str | None]:
     """One surface word's terms joined by spaces ("" for a stopword), and its folded form where
     it may join its neighbour ("Gen" + "AI"), else None: the word is folded once for both."""
     if "-" in raw:
-        return " ".join(_word_terms(raw)), None
+        return " ".join(_hyphenated_terms(raw)), None
     w = _fold_word(raw)
     t = _term_of_folded(w)
     return t or "", None if len(raw) <= 1 or w in STOPWORDS else w
