@@ -382,3 +382,51 @@ def test_a_heading_that_holds_the_question_spares_reading_sentences(bot, tmp_pat
                 for least in (0.3, 0.5, 0.9):
                     assert (support.sentence_support(pi, focus, enough=least) >= least) == (full >= least)
         assert one is bot or spared
+
+
+def test_the_best_passage_is_chosen_checking_support_best_first_as_checking_every_hit_would(bot, second_bot):
+    """``_choose`` weighs every hit, then checks support (which reads a passage's sentences) best
+    first, only until one has it: the hit a scan of every hit, keeping the first largest value
+    among those with support, chooses; with fewer checks, never more than one past the chosen."""
+    from bot.answer.understand import FRAME_TERMS
+
+    saved = skipped = 0
+    for one in (bot, second_bot):
+        r, index = one.responder, one.index
+        asked = [f"What is {t}?" for t in index.top_sections(40)]
+        asked += ["what is a VAE", "how does a diffusion model make images", "which models write text",
+                  "how long should coffee brew", "what is the difference between GANs and VAEs",
+                  "who invented the transformer", "why is the sky blue", "how do I clean a French press"]
+        for text in asked:
+            q = one.question(text)
+            if not getattr(q, "focus_terms", None):
+                continue
+            hits = r.index.retriever.search(r.weights(q), r.top_k * 2)
+            focus = q.focus_terms
+            best = None
+            for h in hits:  # the scan of every hit
+                if not r.support.supports(q, h.index, focus):
+                    continue
+                heading = index.heading_terms[h.index]
+                in_heading = sum(1 for t in focus if t in heading) / len(focus)
+                if q.kind == "definition" and heading:
+                    in_heading *= len(heading & set(focus)) / len(heading - FRAME_TERMS["common"] or heading)
+                value = h.score * (1.0 + 0.5 * in_heading + (0.15 if index.section_first(h.index) else 0.0))
+                if best is None or value > best[0]:
+                    best = (value, h)
+            checked: list[int] = []
+            real = r.support.supports
+            r.support.supports = lambda q, pi, focus=None: (checked.append(pi), real(q, pi, focus))[1]
+            try:
+                chosen = r._choose(q, hits, focus)
+            finally:
+                del r.support.supports
+            assert chosen == (best[1] if best else None), text
+            assert len(checked) == len(set(checked)) <= len(hits)
+            if chosen is not None:
+                assert checked[-1] == chosen.index  # stopped at the chosen one
+                saved += len(hits) - len(checked)
+            else:
+                assert len(checked) == len(hits)  # none has support: every hit was checked
+                skipped += 1
+    assert saved > 0 and skipped > 0  # some choices spared checks; some found no support at all

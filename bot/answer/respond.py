@@ -147,11 +147,11 @@ class Responder:
     def _choose(self, q: Question, hits: Sequence[Hit], focus: Sequence[str],
                 require_support: bool = True) -> Hit | None:
         """The best passage among ``hits``: among those that support the question, or (when
-        ``require_support`` is false) among all, weighed by how much of the focus they hold."""
-        best: tuple[float, Hit] | None = None
+        ``require_support`` is false) among all, weighed by how much of the focus they hold.
+        Support is checked best first and only until one has it: the check reads a passage's
+        sentences, and those of a passage weighed below the chosen one would not change it."""
+        values = []
         for h in hits:
-            if require_support and not self.support.supports(q, h.index, focus):
-                continue
             heading = self.index.heading_terms[h.index]
             in_heading = sum(1 for t in focus if t in heading) / len(focus)
             if q.kind == "definition" and heading:
@@ -161,9 +161,12 @@ class Responder:
             value = h.score * bonus
             if not require_support:
                 value *= 0.25 + self.support.coverage(h.index, focus)
-            if best is None or value > best[0]:
-                best = (value, h)
-        return best[1] if best else None
+            values.append(value)
+        # best first; of equal values, the earlier hit (as a scan keeping the first largest would)
+        for k in sorted(range(len(hits)), key=lambda k: -values[k]):
+            if not require_support or self.support.supports(q, hits[k].index, focus):
+                return hits[k]
+        return None
 
     def features(self, q: Question, hit: Hit, hits: Sequence[Hit], weights: dict[str, float],
                  rule_ok: bool) -> dict[str, float]:
