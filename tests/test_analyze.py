@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -64,13 +66,29 @@ POOL = ["Dev", "Ops", "X", "Y", "GPUs", "A", "the", "of", "text-to-image", "Gen"
         "Zoë's", "5", "five", "x-ray", "I", "data", "base", "DevOps", "CI", "CD"]
 
 
+class _Terms(Mapping):
+    """A saved index's term ids as the analyzer sees them: a Mapping, whose keys are a ``KeysView``."""
+
+    def __init__(self, terms):
+        self._ids = {t: i for i, t in enumerate(sorted(terms))}
+
+    def __getitem__(self, term):
+        return self._ids[term]
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self):
+        return len(self._ids)
+
+
 @given(st.lists(st.sampled_from(POOL), max_size=12))
 def test_the_fast_terms_join_split_spellings_as_tokens_does(words):
     """``Analyzer.terms`` (the fast path: each word analyzed once and cached) gives what
     ``tokens`` gives, split spellings joined where the vocabulary knows the joined term, whatever
     the words: single letters ("X Y" never joins), stopwords, hyphens, apostrophes, accents,
     number words, acronyms; with its cache warm or cold."""
-    from bot.text.analyze import Analyzer, term_of, tokens
+    from bot.text.analyze import Analyzer, PairTerms, term_of, tokens
 
     vocab = frozenset(t for a in POOL for b in POOL if (t := term_of(a.lower() + b.lower())))
     assert {"devop", "xy", "genai"} <= vocab
@@ -79,6 +97,10 @@ def test_the_fast_terms_join_split_spellings_as_tokens_does(words):
     warm = Analyzer()
     assert warm.terms(text, vocab) == want == warm.terms(text, vocab)
     assert Analyzer().terms(text) == [t.term for t in tokens(text)]
+    # whatever the vocabulary is (each kind is looked up its own way), holding the empty string
+    # or not, and with the caches of words and pairs cleared while the text is analyzed
+    for kind in (set, lambda v: dict.fromkeys(v).keys(), lambda v: _Terms(v).keys(), lambda v: frozenset(v | {""})):
+        assert Analyzer().terms(text, kind(vocab)) == want == Analyzer(limit=1, pairs=PairTerms(1)).terms(text, kind(vocab))
 
 
 def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():
@@ -99,6 +121,28 @@ def test_an_analyzers_caches_add_nothing_for_the_garbage_collector_to_walk():
     gc.collect()
     assert "zq1xzq2x" in got  # the pair was joined
     assert len(gc.get_objects()) - before < 100
+
+
+def test_an_analyzers_caches_stay_bounded_and_give_the_same_terms():
+    """A server's or a build worker's analyzer meets millions of words and pairs of words: each
+    cache is cleared when past its bound (at most one text's worth past it), and the terms are
+    those of an analyzer that never clears."""
+    from bot.text.analyze import SHARED_PAIRS, Analyzer, PairTerms
+
+    texts = [" ".join(f"w{t}x{k}" for k in range(20)) for t in range(50)]  # 19 new pairs a text
+    vocab = frozenset({"w3x4w3x5", "w40x0w40x1"})
+    pairs, never = PairTerms(100), PairTerms(10**9)
+    small, free = Analyzer(limit=300, pairs=pairs), Analyzer(pairs=never)
+    for text in texts:
+        assert small.terms(text, vocab) == free.terms(text, vocab)
+        assert len(small._words) <= 300 + 20 and len(pairs) <= 100 + 1 + 19
+    assert len(never) == 50 * 19 + 1
+    assert "w40x0w40x1" in small.terms(texts[40], vocab)
+    # the pairs are the process's, shared by its analyzers: a second index's adds none of its own
+    one, two = Analyzer(), Analyzer()
+    one.terms(texts[7], vocab)
+    before = len(SHARED_PAIRS)
+    assert two.terms(texts[7], vocab) == one.terms(texts[7], vocab) and len(SHARED_PAIRS) == before
 
 
 def test_word_vectors_are_wordllamas_own_row_for_row():
@@ -126,19 +170,20 @@ def test_word_vectors_are_wordllamas_own_row_for_row():
 
 
 def test_an_analyzer_shared_by_threads_answers_while_its_cache_is_cleared():
-    """A server's threads share an index's analyzer, whose word cache is cleared when full: a
-    thread whose words were all cached must not find one half of a word's entry gone (each word's
-    terms and joinable form are one entry), and every thread's terms are the ones analyzed alone."""
+    """A server's threads share an index's analyzer, whose word cache is cleared when full, and
+    the process's cache of pairs: a thread whose words were all cached must not find one half of
+    a word's entry gone (each word's terms and joinable form are one entry), nor a pair it just
+    made gone, and every thread's terms are the ones analyzed alone."""
     import sys
     import threading
 
-    from bot.text.analyze import Analyzer
+    from bot.text.analyze import Analyzer, PairTerms
 
     vocab = frozenset({"devop"})
     fixed = "the Dev Ops team runs nightly backups of the storage cluster every day"
     want = Analyzer().terms(fixed, vocab)
     assert "devop" in want
-    shared = Analyzer(limit=50)  # cleared every few texts
+    shared = Analyzer(limit=50, pairs=PairTerms(1))  # the words cleared every few texts, the pairs at each
     errors: list[BaseException] = []
     wrong: list[list[str]] = []
     done = threading.Event()

@@ -183,18 +183,55 @@ def _word_info(raw: str) -> tuple[str, str | None]:
 
 # the vocabularies split spellings are looked up in as they are (a saved index's term ids' keys: a
 # Mapping's ``KeysView``), known by their type: an ABC's ``isinstance`` takes microseconds a sentence
-_AS_THEY_ARE = frozenset({set, frozenset, type({}.keys()), KeysView})
+_DICT_KEYS = type({}.keys())
+_AS_THEY_ARE = frozenset({set, frozenset, _DICT_KEYS, KeysView})
+
+
+class PairTerms:
+    """The term of two adjacent joinable words written as one ("dev" + "ops": "devops" -> "devop";
+    "" for none), cached by the written pair, up to ``limit`` pairs, then cleared. A text of n
+    words has n - 1 pairs, mostly never met again, so one cache is shared by every analyzer of a
+    process (``SHARED_PAIRS``) and bounded once: a conversation's index that a server loads adds
+    none of its own (the memory budget for attached files counts what each index adds)."""
+
+    def __init__(self, limit: int = 500_000):
+        self.limit = limit
+        self._known: dict[str, str] = {"": ""}  # "": a pair with a word that never joins
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def of(self, written: list[str]) -> list[str]:
+        """The term of each written pair (those not met before are made and cached, and used as
+        made, not read back: a clear by another thread loses nothing)."""
+        known = self._known
+        pairs = list(map(known.get, written))
+        if None in pairs:
+            if len(known) > self.limit:
+                known.clear()
+                known[""] = ""
+            for k, got in enumerate(pairs):
+                if got is None:
+                    pairs[k] = known[written[k]] = term_of(written[k]) or ""
+        return pairs  # type: ignore[return-value]
+
+
+SHARED_PAIRS = PairTerms()
 
 
 class Analyzer:
-    """``terms`` with a per-word cache of its own: an index (or a build worker) owns one, so
-    nothing module-level grows or changes while a process serves questions."""
+    """``terms`` with a per-word cache of its own: an index (or a build worker) owns one, so no
+    index's words grow another's cache; the pairs of words are cached once for the process
+    (``PairTerms``)."""
 
-    def __init__(self, limit: int = 2_000_000):
+    def __init__(self, limit: int = 2_000_000, pairs: PairTerms | None = None):
+        """``limit``: the words cached before the cache is cleared; ``pairs``: the cache of pairs
+        (default: the process's)."""
         # surface word -> (its terms joined by spaces, "" for a stopword; its folded form if it may
         # join a neighbour, else None): one entry, so a clear by another thread (a server answers
         # from several) never leaves one half of a word without the other
         self._words: dict[str, tuple[str, str | None]] = {}
+        self._pairs = pairs if pairs is not None else SHARED_PAIRS
         self._limit = limit
 
     def terms(self, text: str, vocabulary: Iterable[str] | None = None,
@@ -223,11 +260,17 @@ class Analyzer:
         kind = type(vocabulary)
         if kind not in _AS_THEY_ARE and not isinstance(vocabulary, (set, frozenset, KeysView)):
             vocabulary, kind = set(vocabulary), set
-        pairs = list(map(_pair_term, joinable[:-1], joinable[1:]))  # pairs[i]: words i and i + 1 joined
-        if kind is not set and kind is not frozenset:  # a saved index's term ids' keys: asked, never copied
-            found = {p for p in pairs if p is not None and p in vocabulary}
-        else:
-            found = vocabulary.intersection(pairs)  # never None: the vocabulary holds strings
+        # pairs[i]: the term of words i and i + 1 joined ("" where either never joins)
+        written = [a + b if a and b else "" for a, b in zip(joinable, joinable[1:])]
+        pairs = self._pairs.of(written)
+        if kind is set or kind is frozenset:
+            found = vocabulary.intersection(pairs)
+        elif kind is _DICT_KEYS:  # a dict's keys: the intersection runs in C
+            found = vocabulary & pairs
+        else:  # a saved index's term ids' keys: asked, never copied
+            found = {p for p in pairs if p and p in vocabulary}
+        if "" in found:  # (a vocabulary that holds the empty string: no pair is written as it)
+            found = {p for p in found if p}
         if not found:
             return " ".join(per_word).split()
         at = sorted(i for pair in found for i, p in enumerate(pairs) if p == pair)
@@ -245,10 +288,3 @@ def terms(text: str, vocabulary: Iterable[str] | None = None, words_out: set[str
     """``Analyzer.terms`` without a lasting cache (questions, glossary entries, one-off texts)."""
     return Analyzer(limit=0).terms(text, vocabulary, words_out)
 
-
-@lru_cache(maxsize=500_000)
-def _pair_term(prev: str | None, cur: str | None) -> str | None:
-    """The term of two adjacent joinable words written as one ("dev" + "ops" -> "devop")."""
-    if prev is None or cur is None:
-        return None
-    return term_of(prev + cur) or None
