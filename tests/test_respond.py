@@ -240,6 +240,50 @@ def test_speller_split_by_length_finds_what_one_alphabetical_scan_finds():
     assert compared > 100
 
 
+def test_speller_reads_lengths_nearest_first_and_finds_what_one_scan_of_every_length_finds():
+    """A correction reads the typo's own length first, then the lengths further off, skipping a
+    length whose best possible ratio is below the best found and taking that as the next cutoff:
+    it finds what one alphabetical scan of every possible length finds, also where a word of the
+    typo's own length is close and one of another length closer ("documentaton" is
+    "documentation", not "documentator")."""
+    import math
+    import random
+
+    from rapidfuzz import fuzz, process
+
+    from bot.text.spelling import CUTOFF, Speller
+
+    speller = Speller(["documentation", "documentator"], frozenset(), common=frozenset)
+    assert speller._closest("documentaton") == "documentation"
+    rng = random.Random(11)
+    letters = "aeioubcdlmnrst"
+    base = {"".join(rng.choice(letters) for _ in range(rng.randint(7, 14))) for _ in range(1500)}
+    words = set(base)
+    for w in base:  # neighbours of other lengths: a letter added, dropped, changed
+        i = rng.randrange(1, len(w) - 1)
+        words |= {w[:i] + rng.choice(letters) + w[i:], w[:i] + w[i + 1:], w[:i] + rng.choice(letters) + w[i + 1:]}
+    words = sorted(words)
+    speller = Speller(words, frozenset(), common=frozenset)
+    other_length = compared = 0
+    for _ in range(600):
+        w = rng.choice(words)
+        i = rng.randrange(1, len(w) - 1)
+        typo = rng.choice([w[:i] + w[i + 1:], w[:i] + rng.choice(letters) + w[i:], w[:i] + rng.choice(letters) + w[i + 1:]])
+        cutoff = CUTOFF if len(typo) >= 8 else CUTOFF + 3
+        c, n = cutoff / 100.0, len(typo)
+        lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
+        one_scan = process.extractOne(typo, [x for x in words if lo <= len(x) <= hi], scorer=fuzz.ratio,
+                                      score_cutoff=cutoff)
+        if one_scan is None or one_scan[1] >= 100:
+            continue
+        assert speller._closest(typo) == one_scan[0], typo
+        compared += 1
+        own = process.extractOne(typo, [x for x in words if len(x) == n and x != typo], scorer=fuzz.ratio,
+                                 score_cutoff=cutoff)
+        other_length += len(one_scan[0]) != n and own is not None  # a close word of its own length lost
+    assert compared > 300 and other_length > 20, (compared, other_length)
+
+
 def test_speller_letter_prefilter_finds_what_a_scan_of_every_word_finds():
     """A correction scores only the words whose letters differ from the typo's by no more than the
     edits the cutoff allows (``Speller._within``); it finds what scoring every word of those

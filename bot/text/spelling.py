@@ -164,11 +164,17 @@ class Speller:
         lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
         # the most similar word of any of those lengths; of equally similar ones the first in
         # alphabetical order (what one scan of all of them in that order finds)
+        # Lengths nearest the word's first: a length whose best possible ratio is below the best
+        # found is skipped, and the best found is the cutoff for the next (ties kept: the choice
+        # does not depend on the order the lengths are read in).
         best: tuple[float, str] | None = None
-        for length in range(lo, hi + 1):
+        for length in sorted(range(lo, hi + 1), key=lambda k: abs(k - n)):
+            if best is not None and 200.0 * min(n, length) / (n + length) < best[0] - 1e-6:
+                continue
+            least = cutoff if best is None else max(cutoff, best[0])
             # fuzz.ratio is 1 - indel / (n + length): the cutoff bounds the distance
-            most = (1.0 - c) * (n + length)
-            found = process.extractOne(word, self._within(mine, length, most), scorer=fuzz.ratio, score_cutoff=cutoff)
+            most = (1.0 - least / 100.0) * (n + length)
+            found = process.extractOne(word, self._within(mine, length, most), scorer=fuzz.ratio, score_cutoff=least)
             if found and (best is None or found[1] > best[0] or (found[1] == best[0] and found[0] < best[1])):
                 best = (found[1], found[0])
         if best:
