@@ -464,12 +464,12 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
     from bot.model import Passage
 
     rng = random.Random(9)
-    heads = [(), ("A",), ("A", "B"), ("C",), ("A", "B", "D"), ("A",), ("Ünï", "ß 東")]  # ("A",) under ids 1 and 5
+    heads = [(), ("A",), ("A", "B"), ("C",), ("A", "B", "D"), ("A",), ("Ünï", "ß 東"), ("A", "", "F"), ("A", ""), ("AxB", "G")]  # ("A",) under ids 1 and 5
     doc_of, path = [], []
     for d in range(6):
         for _ in range(0 if d == 3 else rng.randrange(1, 150)):  # d3 has none; some past 64 (grouped by numpy)
             doc_of.append(d)
-            path.append(rng.choice([1, 2, 2, 3, 4, 5, 0, 6]))
+            path.append(rng.choice([1, 2, 2, 3, 4, 5, 0, 6, 7, 8, 9]))
 
     class Docs:
         def position(self, doc_id: str) -> int:
@@ -502,12 +502,17 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
         index = object.__new__(CorpusIndex)
         index.passages, index._doc_trees, index._sections = passages, {}, {}
         for d in range(6):
-            for h in (*heads, ("Z",), ("A", "B", "D", "E"), ("Ünï",)):
+            for h in (*heads, ("Z",), ("A", "B", "D", "E"), ("Ünï",), ("A", "")):
                 assert index.section(f"d{d}", h) == list(trees[2][d][0][0].get(h, ())), (d, h)
                 assert index.section(f"d{d}", h) == list(trees[2][d][0][0].get(h, ())), (d, h)  # kept
+                # its subsections, likewise (``PassageStore.children``), all or the first few
+                for limit in (None, 1, 2, 10):
+                    assert index.children(f"d{d}", h, limit) == list(trees[2][d][0][1].get(h, ()))[:limit], (d, h)
         if passages is as_lines:  # a path id past the table (a damaged index) is said, as ``many`` says it
             with pytest.raises(IndexError):
                 passages.head_paths.matching(np.array([1, len(heads)]), ("A",))
+            with pytest.raises(IndexError):
+                passages.head_paths.children(np.array([1, len(heads)]), ("A",))
         built = set(index._doc_trees)
         assert built == ({f"d{d}" for d in range(6) if len(listed.passages_of_document(f"d{d}")) <= 64}
                          if passages is as_lines else {f"d{d}" for d in range(6)})

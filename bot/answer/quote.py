@@ -341,7 +341,7 @@ class Quoter:
         if not path:
             return None
         lines = [fill("answer", "list_intro", heading=md_escape(path[-1]))]
-        for kid in self.index.children(doc_id, path)[:10]:
+        for kid in self.index.children(doc_id, path, limit=10):
             ids = self.index.section(doc_id, kid)
             if not ids:
                 continue

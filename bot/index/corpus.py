@@ -147,6 +147,10 @@ class PassageList(list):
         """None: the index builds the document's tree (cheap for passages in memory)."""
         return None
 
+    def children(self, doc_id: str, path: tuple[str, ...], limit: int | None = None) -> None:
+        """None: as ``section``."""
+        return None
+
 
 class LazyTerms(Sequence):
     """Per-passage analysis computed on first use and kept: answering reads a handful of
@@ -445,9 +449,15 @@ class CorpusIndex:
         """Passage indexes of one document, in document order."""
         return self.passages.passages_of_document(doc_id)  # type: ignore[attr-defined]
 
-    def children(self, doc_id: str, path: tuple[str, ...]) -> list[tuple[str, ...]]:
-        """Direct subsections of a section, in document order."""
-        return list(self._doc_tree(doc_id)[1].get(path, ()))
+    def children(self, doc_id: str, path: tuple[str, ...], limit: int | None = None) -> list[tuple[str, ...]]:
+        """Direct subsections of a section, in document order (the first ``limit``): from the
+        document's section tree where it is built, else from the store's path ids where it can
+        (``PassageStore.children``: a list of a long reference page's sections needs no tree)."""
+        if doc_id not in self._doc_trees:
+            found = self.passages.children(doc_id, path, limit)  # type: ignore[attr-defined]
+            if found is not None:
+                return found
+        return list(self._doc_tree(doc_id)[1].get(path, ()))[:limit]
 
     def _doc_tree(self, doc_id: str) -> tuple[dict, dict]:
         """A document's sections (heading path -> passages, every prefix present) and subsections,

@@ -350,6 +350,7 @@ def terms_file(headings: Sequence[Sequence[str]] | HeadingLines, vocab: Sequence
 
 
 _PART = "\x1f"  # before each part of a heading path in its line ("\x1fA\x1fB"; the empty path: "")
+_PART_BYTES = _PART.encode("utf-8")
 
 
 class HeadingPaths(Sequence):
@@ -397,15 +398,48 @@ class HeadingPaths(Sequence):
         if self._lines is not None:
             return None
         want = "".join(_PART + part for part in path).encode("utf-8")
+        at, starts, ends = self._places(ids)
+        same = np.flatnonzero(ends - starts == len(want))
+        data = self._bytes
+        return at[[k for k in same.tolist() if data[int(starts[k]):int(ends[k])] == want]]
+
+    def children(self, ids: np.ndarray, path: Sequence[str], limit: int | None = None) -> list[tuple[str, ...]] | None:
+        """The paths one part longer than ``path`` that begin with it, made from those of ``ids``
+        (each in range) that are ``path`` followed by one or more parts, in the order of ``ids``
+        (a document's paths in order of first appearance: a section's subsections in document
+        order), each once, at most ``limit``. Found by comparing the lines' bytes; only each
+        child's own part is decoded. None where the lines are not kept as bytes."""
+        if self._lines is not None:
+            return None
+        want = "".join(_PART + part for part in path).encode("utf-8") + _PART_BYTES
+        n = len(want)
+        _, starts, ends = self._places(ids)
+        under = np.flatnonzero(ends - starts >= n)
+        if len(under) and n > 1:  # most lines are elsewhere: two bytes each, then every byte of the few left
+            data = np.frombuffer(self._bytes, np.uint8)
+            key = np.frombuffer(want, np.uint8)
+            for j in (n - 2, 1):
+                under = under[data[starts[under] + j] == key[j]]
+            if len(under):
+                under = under[(data[starts[under][:, None] + np.arange(n)] == key).all(axis=1)]
+        data, seen = self._bytes, {}
+        for a, b in zip((starts[under] + n).tolist(), ends[under].tolist()):
+            part = bytes(data[a:b]).split(_PART_BYTES, 1)[0]
+            if part not in seen:
+                seen[part] = None
+                if limit is not None and len(seen) >= limit:
+                    break
+        return [(*path, str(part, "utf-8")) for part in seen]
+
+    def _places(self, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``ids`` (each in range, else ``IndexError``: a damaged index) and where their lines
+        start and end in the bytes."""
         at = np.asarray(ids, np.int64)
         if len(at) and (at.min() < -self._n or at.max() >= self._n):  # a damaged index: as ``many`` says it
             raise IndexError(f"heading path index out of range (of {self._n})")
         at %= max(self._n, 1)
         ends = self._ends[at]
-        starts = np.where(at > 0, self._ends[at - 1] + 1, 0)
-        same = np.flatnonzero(ends - starts == len(want))
-        data = self._bytes
-        return at[[k for k in same.tolist() if data[int(starts[k]):int(ends[k])] == want]]
+        return at, np.where(at > 0, self._ends[at - 1] + 1, 0), ends
 
     def many(self, ids: Sequence[int]) -> list[tuple[str, ...]]:
         """``[self[i] for i in ids]``, the lines' places looked up at once (a document's paths:

@@ -365,6 +365,24 @@ class PassageStore(Sequence):
             return []
         return (lo + np.flatnonzero(np.isin(ids, found))).tolist()
 
+    def children(self, doc_id: str, path: tuple[str, ...], limit: int | None = None) -> list[tuple[str, ...]] | None:
+        """A section's direct subsections (the paths one part longer that begin with ``path``),
+        in document order, at most ``limit``: found from the path ids of the document's passages
+        by comparing bytes (``HeadingPaths.children``), without its tree; None where ``section``
+        is (the caller then builds the tree)."""
+        children = getattr(self.head_paths, "children", None)
+        if children is None:
+            return None
+        lo, hi = self._span(doc_id)
+        if hi - lo <= 64:
+            return None
+        ids = self.a["path"][lo:hi]
+        order = np.argsort(ids, kind="stable")  # each id's first place comes first among its places
+        ranked = ids[order]
+        first = np.ones(len(ranked), bool)
+        first[1:] = ranked[1:] != ranked[:-1]
+        return children(ids[np.sort(order[first])], path, limit)  # each id once, in order of first appearance
+
     def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
         """One document's heading paths in order of first appearance, each with its passages in
         order: each path is read once, not once a passage (a reference page holds thousands)."""
