@@ -506,7 +506,7 @@ def test_a_documents_heading_paths_group_its_passages_in_order_as_a_pass_over_th
                 assert index.section(f"d{d}", h) == list(trees[2][d][0][0].get(h, ())), (d, h)
                 assert index.section(f"d{d}", h) == list(trees[2][d][0][0].get(h, ())), (d, h)  # kept
                 # its subsections, likewise (``PassageStore.children``), all or the first few
-                for limit in (None, 1, 2, 10):
+                for limit in (None, 1, 2, 10, 0, -1):
                     assert index.children(f"d{d}", h, limit) == list(trees[2][d][0][1].get(h, ()))[:limit], (d, h)
         if passages is as_lines:  # a path id past the table (a damaged index) is said, as ``many`` says it
             with pytest.raises(IndexError):

@@ -255,6 +255,11 @@ def test_speller_reads_lengths_nearest_first_and_finds_what_one_scan_of_every_le
 
     speller = Speller(["documentation", "documentator"], frozenset(), common=frozenset)
     assert speller._closest("documentaton") == "documentation"
+    # a tie across lengths (6/7 at 9 and 16 letters for a 12-letter typo): the alphabetically
+    # first, though its length is read later and the tie sits at the cutoff that reading sets
+    tie = Speller(["abcdefghijklmnop", "bcdefghij"], frozenset(), common=frozenset)
+    assert fuzz.ratio("bcdefghijklm", "abcdefghijklmnop") == fuzz.ratio("bcdefghijklm", "bcdefghij") > CUTOFF
+    assert tie._closest("bcdefghijklm") == "abcdefghijklmnop"
     rng = random.Random(11)
     letters = "aeioubcdlmnrst"
     base = {"".join(rng.choice(letters) for _ in range(rng.randint(7, 14))) for _ in range(1500)}
@@ -445,32 +450,49 @@ def test_the_best_passage_is_chosen_checking_support_best_first_as_checking_ever
             q = one.question(text)
             if not getattr(q, "focus_terms", None):
                 continue
-            hits = r.index.retriever.search(r.weights(q), r.top_k * 2)
+            found = r.index.retriever.search(r.weights(q), r.top_k * 2)
             focus = q.focus_terms
-            best = None
-            for h in hits:  # the scan of every hit
-                if not r.support.supports(q, h.index, focus):
-                    continue
-                heading = index.heading_terms[h.index]
-                in_heading = sum(1 for t in focus if t in heading) / len(focus)
-                if q.kind == "definition" and heading:
-                    in_heading *= len(heading & set(focus)) / len(heading - FRAME_TERMS["common"] or heading)
-                value = h.score * (1.0 + 0.5 * in_heading + (0.15 if index.section_first(h.index) else 0.0))
-                if best is None or value > best[0]:
-                    best = (value, h)
-            checked: list[int] = []
-            real = r.support.supports
-            r.support.supports = lambda q, pi, focus=None: (checked.append(pi), real(q, pi, focus))[1]
-            try:
-                chosen = r._choose(q, hits, focus)
-            finally:
-                del r.support.supports
-            assert chosen == (best[1] if best else None), text
-            assert len(checked) == len(set(checked)) <= len(hits)
-            if chosen is not None:
-                assert checked[-1] == chosen.index  # stopped at the chosen one
-                saved += len(hits) - len(checked)
-            else:
-                assert len(checked) == len(hits)  # none has support: every hit was checked
-                skipped += 1
+            for hits in (found, [h._replace(score=1.0) for h in found]):  # as retrieved; every score tied
+                saved, skipped = _choose_as_every_hit(r, index, q, hits, focus, FRAME_TERMS, text, saved, skipped)
     assert saved > 0 and skipped > 0  # some choices spared checks; some found no support at all
+
+
+def _choose_as_every_hit(r, index, q, hits, focus, frame_terms, text, saved, skipped):
+    """``_choose`` against a scan of every hit keeping the first largest value (among those with
+    support, and among all where support is not required); returns the counts of checks spared
+    and of choices without support, added to."""
+    def value(h, weigh_coverage):
+        heading = index.heading_terms[h.index]
+        in_heading = sum(1 for t in focus if t in heading) / len(focus)
+        if q.kind == "definition" and heading:
+            in_heading *= len(heading & set(focus)) / len(heading - frame_terms["common"] or heading)
+        v = h.score * (1.0 + 0.5 * in_heading + (0.15 if index.section_first(h.index) else 0.0))
+        return v * (0.25 + r.support.coverage(h.index, focus)) if weigh_coverage else v
+
+    for required in (True, False):
+        best = None
+        for h in hits:  # the scan of every hit
+            if required and not r.support.supports(q, h.index, focus):
+                continue
+            v = value(h, not required)
+            if best is None or v > best[0]:
+                best = (v, h)
+        checked: list[int] = []
+        real = r.support.supports
+        r.support.supports = lambda q, pi, focus=None: (checked.append(pi), real(q, pi, focus))[1]
+        try:
+            chosen = r._choose(q, hits, focus, require_support=required)
+        finally:
+            del r.support.supports
+        assert chosen == (best[1] if best else None), (text, required)
+        if not required:
+            assert checked == []  # nothing read for support
+            continue
+        assert len(checked) == len(set(checked)) <= len(hits)
+        if chosen is not None:
+            assert checked[-1] == chosen.index  # stopped at the chosen one
+            saved += len(hits) - len(checked)
+        else:
+            assert len(checked) == len(hits)  # none has support: every hit was checked
+            skipped += 1
+    return saved, skipped

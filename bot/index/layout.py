@@ -427,9 +427,9 @@ class HeadingPaths(Sequence):
             part = bytes(data[a:b]).split(_PART_BYTES, 1)[0]
             if part not in seen:
                 seen[part] = None
-                if limit is not None and len(seen) >= limit:
+                if limit is not None and 0 < limit <= len(seen):
                     break
-        return [(*path, str(part, "utf-8")) for part in seen]
+        return [(*path, str(part, "utf-8")) for part in seen][:limit]  # (a limit of 0 or below: as a slice takes it)
 
     def _places(self, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``ids`` (each in range, else ``IndexError``: a damaged index) and where their lines

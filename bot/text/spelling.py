@@ -165,13 +165,15 @@ class Speller:
         # the most similar word of any of those lengths; of equally similar ones the first in
         # alphabetical order (what one scan of all of them in that order finds)
         # Lengths nearest the word's first: a length whose best possible ratio is below the best
-        # found is skipped, and the best found is the cutoff for the next (ties kept: the choice
-        # does not depend on the order the lengths are read in).
+        # found is skipped, and the best found, less a margin, is the cutoff for the next. Ties
+        # are kept, so the choice does not depend on the order the lengths are read in: rapidfuzz
+        # drops a word whose score equals the cutoff where rounding puts it a hair below (6/7 at
+        # lengths 9 and 16 for a 12-letter typo), and a cutoff too low only scores a few more.
         best: tuple[float, str] | None = None
         for length in sorted(range(lo, hi + 1), key=lambda k: abs(k - n)):
             if best is not None and 200.0 * min(n, length) / (n + length) < best[0] - 1e-6:
                 continue
-            least = cutoff if best is None else max(cutoff, best[0])
+            least = cutoff if best is None else max(cutoff, best[0] - 0.1)
             # fuzz.ratio is 1 - indel / (n + length): the cutoff bounds the distance
             most = (1.0 - least / 100.0) * (n + length)
             found = process.extractOne(word, self._within(mine, length, most), scorer=fuzz.ratio, score_cutoff=least)
