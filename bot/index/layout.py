@@ -416,12 +416,12 @@ class HeadingPaths(Sequence):
         _, starts, ends = self._places(ids)
         under = np.flatnonzero(ends - starts >= n)
         if len(under) and n > 1:  # most lines are elsewhere: two bytes each, then every byte of the few left
-            data = np.frombuffer(self._bytes, np.uint8)
+            buf = np.frombuffer(self._bytes, np.uint8)
             key = np.frombuffer(want, np.uint8)
             for j in (n - 2, 1):
-                under = under[data[starts[under] + j] == key[j]]
+                under = under[buf[starts[under] + j] == key[j]]
             if len(under):
-                under = under[(data[starts[under][:, None] + np.arange(n)] == key).all(axis=1)]
+                under = under[(buf[starts[under][:, None] + np.arange(n)] == key).all(axis=1)]
         data, seen = self._bytes, {}
         for a, b in zip((starts[under] + n).tolist(), ends[under].tolist()):
             part = bytes(data[a:b]).split(_PART_BYTES, 1)[0]

@@ -267,6 +267,21 @@ class PartSentences:
         return int(bad[0]) if len(bad) else None
 
 
+# a document of at most this many passages: its heading paths grouped or searched in Python (and
+# its tree built), which costs less than numpy's calls
+_FEW = 64
+
+
+def _first_of_each(ids: np.ndarray) -> np.ndarray:
+    """Each of ``ids`` once, in order of first appearance (by a stable sort: np.unique's hash table
+    costs milliseconds the first time a process makes one)."""
+    order = np.argsort(ids, kind="stable")  # each id's first place comes first among its places
+    ranked = ids[order]
+    first = np.ones(len(ranked), bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    return ids[np.sort(order[first])]
+
+
 class PassageStore(Sequence):
     """Passages rebuilt on demand from offset arrays and the document texts (no per-passage objects
     until they are read). ``sentences``: the parts' sentences where the arrays point into them
@@ -352,13 +367,10 @@ class PassageStore(Sequence):
         if matching is None:
             return None
         lo, hi = self._span(doc_id)
-        if hi - lo <= 64:  # most documents: their tree costs less than numpy's calls, and is kept
+        if hi - lo <= _FEW:  # most documents: their tree costs less than numpy's calls, and is kept
             return None
         ids = self.a["path"][lo:hi]
-        distinct = np.sort(ids)  # np.unique's hash table costs milliseconds the first time a process makes one
-        keep = np.ones(len(distinct), bool)
-        keep[1:] = distinct[1:] != distinct[:-1]
-        found = matching(distinct[keep], path)
+        found = matching(_first_of_each(ids), path)
         if found is None:
             return None
         if not len(found):
@@ -374,14 +386,9 @@ class PassageStore(Sequence):
         if children is None:
             return None
         lo, hi = self._span(doc_id)
-        if hi - lo <= 64:
+        if hi - lo <= _FEW:
             return None
-        ids = self.a["path"][lo:hi]
-        order = np.argsort(ids, kind="stable")  # each id's first place comes first among its places
-        ranked = ids[order]
-        first = np.ones(len(ranked), bool)
-        first[1:] = ranked[1:] != ranked[:-1]
-        return children(ids[np.sort(order[first])], path, limit)  # each id once, in order of first appearance
+        return children(_first_of_each(self.a["path"][lo:hi]), path, limit)
 
     def paths_of_document(self, doc_id: str) -> list[tuple[tuple[str, ...], list[int]]]:
         """One document's heading paths in order of first appearance, each with its passages in
@@ -390,7 +397,7 @@ class PassageStore(Sequence):
         if hi <= lo:
             return []
         heads = self.head_paths
-        if hi - lo <= 64:  # most documents: grouped in Python, without a dozen numpy calls' overhead
+        if hi - lo <= _FEW:  # most documents: grouped in Python, without a dozen numpy calls' overhead
             groups: dict[int, list[int]] = {}
             for k, path in enumerate(self.a["path"][lo:hi].tolist(), lo):
                 groups.setdefault(path, []).append(k)

@@ -163,10 +163,10 @@ class Speller:
         mine = letter_sets([word], n)[0]  # the letters it holds, as bits
         lo, hi = math.ceil(n * c / (2.0 - c) - 1e-9), math.floor(n * (2.0 - c) / c + 1e-9)
         # the most similar word of any of those lengths; of equally similar ones the first in
-        # alphabetical order (what one scan of all of them in that order finds)
-        # Lengths nearest the word's first: a length whose best possible ratio is below the best
-        # found is skipped, and the best found, less a margin, is the cutoff for the next. Ties
-        # are kept, so the choice does not depend on the order the lengths are read in: rapidfuzz
+        # alphabetical order (what one scan of all of them in that order finds). Lengths nearest
+        # the word's first: a length whose best possible ratio is below the best found is skipped,
+        # and the best found, less a margin, is the cutoff for the next. Ties are kept, so the
+        # choice does not depend on the order the lengths are read in: rapidfuzz
         # drops a word whose score equals the cutoff where rounding puts it a hair below (6/7 at
         # lengths 9 and 16 for a 12-letter typo), and a cutoff too low only scores a few more.
         best: tuple[float, str] | None = None
